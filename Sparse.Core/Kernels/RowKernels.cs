@@ -1,0 +1,195 @@
+using System.Runtime.CompilerServices;
+
+namespace Sparse.Core;
+
+/// <summary>Reads the value of stored entry <c>k</c>, directly or through the transposed view's permutation.</summary>
+internal interface IEntryValues
+{
+    float this[long k] { get; }
+}
+
+/// <summary>Values in storage order (the CSR matrix itself).</summary>
+internal readonly unsafe struct DirectValues(float* values) : IEntryValues
+{
+    public float this[long k]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => values[k];
+    }
+}
+
+/// <summary>Values reached through <see cref="CscView.ValueIndices"/>.</summary>
+internal readonly unsafe struct PermutedValues(float* values, int* permutation) : IEntryValues
+{
+    public float this[long k]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => values[permutation[k]];
+    }
+}
+
+/// <summary>
+/// The inner loops shared by the kernels, for one row of a compressed matrix. Dense operands are
+/// feature-major: row <c>i</c> of <c>x</c> is <c>x[i * batch .. (i + 1) * batch)</c>. Each loop keeps a tile
+/// of the batch in registers across the whole row, so a stored entry costs one load and one FMA per vector.
+/// </summary>
+internal static unsafe class RowKernels
+{
+    /// <summary>
+    /// <c>y[0..batch) = init + sum_k values[k] * x[indices[k], 0..batch)</c> for k in [start, end); overwrites y.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GatherAxpy<TV, TValues>(int* indices, TValues values, long start, long end, float* x, int batch, float* y, float init)
+        where TV : struct
+        where TValues : struct, IEntryValues
+    {
+        var width = Simd.Count<TV>();
+        var b = 0;
+        for (; b + (8 * width) <= batch; b += 8 * width)
+        {
+            TV a0 = Simd.Broadcast<TV>(init), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (var k = start; k < end; k++)
+            {
+                var w = Simd.Broadcast<TV>(values[k]);
+                var p = x + ((long)indices[k] * batch) + b;
+                a0 = Simd.Fma(Simd.Load<TV>(p), w, a0);
+                a1 = Simd.Fma(Simd.Load<TV>(p + width), w, a1);
+                a2 = Simd.Fma(Simd.Load<TV>(p + (2 * width)), w, a2);
+                a3 = Simd.Fma(Simd.Load<TV>(p + (3 * width)), w, a3);
+                a4 = Simd.Fma(Simd.Load<TV>(p + (4 * width)), w, a4);
+                a5 = Simd.Fma(Simd.Load<TV>(p + (5 * width)), w, a5);
+                a6 = Simd.Fma(Simd.Load<TV>(p + (6 * width)), w, a6);
+                a7 = Simd.Fma(Simd.Load<TV>(p + (7 * width)), w, a7);
+            }
+
+            var q = y + b;
+            Simd.Store(a0, q);
+            Simd.Store(a1, q + width);
+            Simd.Store(a2, q + (2 * width));
+            Simd.Store(a3, q + (3 * width));
+            Simd.Store(a4, q + (4 * width));
+            Simd.Store(a5, q + (5 * width));
+            Simd.Store(a6, q + (6 * width));
+            Simd.Store(a7, q + (7 * width));
+        }
+
+        for (; b + (2 * width) <= batch; b += 2 * width)
+        {
+            TV a0 = Simd.Broadcast<TV>(init), a1 = a0;
+            for (var k = start; k < end; k++)
+            {
+                var w = Simd.Broadcast<TV>(values[k]);
+                var p = x + ((long)indices[k] * batch) + b;
+                a0 = Simd.Fma(Simd.Load<TV>(p), w, a0);
+                a1 = Simd.Fma(Simd.Load<TV>(p + width), w, a1);
+            }
+
+            Simd.Store(a0, y + b);
+            Simd.Store(a1, y + b + width);
+        }
+
+        for (; b + width <= batch; b += width)
+        {
+            var a0 = Simd.Broadcast<TV>(init);
+            for (var k = start; k < end; k++)
+            {
+                a0 = Simd.Fma(Simd.Load<TV>(x + ((long)indices[k] * batch) + b), Simd.Broadcast<TV>(values[k]), a0);
+            }
+
+            Simd.Store(a0, y + b);
+        }
+
+        if (b < batch)
+        {
+            GatherAxpyScalar(indices, values, start, end, x, batch, y, init, b);
+        }
+    }
+
+    /// <summary>The scalar form of <see cref="GatherAxpy{TV, TValues}"/> for batch columns <c>[from, batch)</c>.</summary>
+    public static void GatherAxpyScalar<TValues>(int* indices, TValues values, long start, long end, float* x, int batch, float* y, float init, int from)
+        where TValues : struct, IEntryValues
+    {
+        for (var b = from; b < batch; b++)
+        {
+            var sum = init;
+            for (var k = start; k < end; k++)
+            {
+                sum += values[k] * x[((long)indices[k] * batch) + b];
+            }
+
+            y[b] = sum;
+        }
+    }
+
+    /// <summary>
+    /// <c>output[k] = dot(d[0..batch), x[indices[k], 0..batch))</c> for k in [start, end); overwrites output.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GatherDot<TV>(int* indices, long start, long end, float* d, float* x, int batch, float* output)
+        where TV : struct
+    {
+        new Span<float>(output + start, (int)(end - start)).Clear();
+        var width = Simd.Count<TV>();
+        var b = 0;
+        for (; b + (8 * width) <= batch; b += 8 * width)
+        {
+            var q = d + b;
+            TV d0 = Simd.Load<TV>(q), d1 = Simd.Load<TV>(q + width), d2 = Simd.Load<TV>(q + (2 * width)), d3 = Simd.Load<TV>(q + (3 * width));
+            TV d4 = Simd.Load<TV>(q + (4 * width)), d5 = Simd.Load<TV>(q + (5 * width)), d6 = Simd.Load<TV>(q + (6 * width)), d7 = Simd.Load<TV>(q + (7 * width));
+            for (var k = start; k < end; k++)
+            {
+                var p = x + ((long)indices[k] * batch) + b;
+                var s0 = Simd.Multiply(Simd.Load<TV>(p), d0);
+                var s1 = Simd.Multiply(Simd.Load<TV>(p + width), d1);
+                s0 = Simd.Fma(Simd.Load<TV>(p + (2 * width)), d2, s0);
+                s1 = Simd.Fma(Simd.Load<TV>(p + (3 * width)), d3, s1);
+                s0 = Simd.Fma(Simd.Load<TV>(p + (4 * width)), d4, s0);
+                s1 = Simd.Fma(Simd.Load<TV>(p + (5 * width)), d5, s1);
+                s0 = Simd.Fma(Simd.Load<TV>(p + (6 * width)), d6, s0);
+                s1 = Simd.Fma(Simd.Load<TV>(p + (7 * width)), d7, s1);
+                output[k] += Simd.SumOfBoth(s0, s1);
+            }
+        }
+
+        for (; b + (2 * width) <= batch; b += 2 * width)
+        {
+            TV d0 = Simd.Load<TV>(d + b), d1 = Simd.Load<TV>(d + b + width);
+            for (var k = start; k < end; k++)
+            {
+                var p = x + ((long)indices[k] * batch) + b;
+                output[k] += Simd.SumOfBoth(Simd.Multiply(Simd.Load<TV>(p), d0), Simd.Multiply(Simd.Load<TV>(p + width), d1));
+            }
+        }
+
+        for (; b + width <= batch; b += width)
+        {
+            var d0 = Simd.Load<TV>(d + b);
+            var zero = default(TV);
+            for (var k = start; k < end; k++)
+            {
+                output[k] += Simd.SumOfBoth(Simd.Multiply(Simd.Load<TV>(x + ((long)indices[k] * batch) + b), d0), zero);
+            }
+        }
+
+        if (b < batch)
+        {
+            GatherDotScalar(indices, start, end, d, x, batch, output, b);
+        }
+    }
+
+    /// <summary>Adds the batch columns <c>[from, batch)</c> of <see cref="GatherDot{TV}"/> to output.</summary>
+    public static void GatherDotScalar(int* indices, long start, long end, float* d, float* x, int batch, float* output, int from)
+    {
+        for (var k = start; k < end; k++)
+        {
+            var p = x + ((long)indices[k] * batch);
+            var sum = 0f;
+            for (var b = from; b < batch; b++)
+            {
+                sum += d[b] * p[b];
+            }
+
+            output[k] += sum;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Sparse.Core;
+
+/// <summary>
+/// Width-generic vector operations for <c>TV</c> = <see cref="Vector256{T}"/> or <see cref="Vector512{T}"/>
+/// of float. The <c>typeof</c> tests are constants to the JIT, so each instantiation compiles to the
+/// bare instructions of its width.
+/// </summary>
+internal static unsafe class Simd
+{
+    public static int Count<TV>()
+        where TV : struct => typeof(TV) == typeof(Vector512<float>) ? Vector512<float>.Count : Vector256<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV>(float* source)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            return (TV)(object)Vector512.Load(source);
+        }
+
+        return (TV)(object)Vector256.Load(source);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TV>(TV value, float* destination)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            ((Vector512<float>)(object)value).Store(destination);
+        }
+        else
+        {
+            ((Vector256<float>)(object)value).Store(destination);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Broadcast<TV>(float value)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            return (TV)(object)Vector512.Create(value);
+        }
+
+        return (TV)(object)Vector256.Create(value);
+    }
+
+    /// <summary><c>a * b + c</c>, fused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Fma<TV>(TV a, TV b, TV c)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            return (TV)(object)Vector512.FusedMultiplyAdd((Vector512<float>)(object)a, (Vector512<float>)(object)b, (Vector512<float>)(object)c);
+        }
+
+        return (TV)(object)Vector256.FusedMultiplyAdd((Vector256<float>)(object)a, (Vector256<float>)(object)b, (Vector256<float>)(object)c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Multiply<TV>(TV a, TV b)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            return (TV)(object)((Vector512<float>)(object)a * (Vector512<float>)(object)b);
+        }
+
+        return (TV)(object)((Vector256<float>)(object)a * (Vector256<float>)(object)b);
+    }
+
+    /// <summary>The sum of the lanes of <c>a + b</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SumOfBoth<TV>(TV a, TV b)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            var s = (Vector512<float>)(object)a + (Vector512<float>)(object)b;
+            return Vector256.Sum(s.GetLower() + s.GetUpper());
+        }
+
+        return Vector256.Sum((Vector256<float>)(object)a + (Vector256<float>)(object)b);
+    }
+}

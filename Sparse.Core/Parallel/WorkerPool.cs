@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Sparse.Core;
+
+/// <summary>
+/// Long-lived worker threads that run the chunks of one kernel call at a time, with no allocation per
+/// call: the action stays on the caller's stack and workers reach it through a pointer and a static
+/// generic function pointer. Workers spin briefly after a call (kernels come in quick succession during
+/// training), then sleep.
+/// </summary>
+internal sealed unsafe class WorkerPool
+{
+    private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 microseconds
+
+    public static readonly WorkerPool Shared = new();
+
+    private readonly Lock _runLock = new();
+    private readonly object _wakeGate = new();
+    private Thread[] _threads = [];
+
+    // The current job, published before _generation is bumped.
+    private delegate*<void*, int, void> _invoke;
+    private void* _action;
+    private int _chunkCount;
+    private int _participants;
+    private int _nextChunk;
+    private int _running;
+    private long _generation;
+
+    /// <summary>
+    /// Runs <c>action.Execute(c)</c> for every <c>c</c> in <c>[0, chunkCount)</c> on up to
+    /// <paramref name="threads"/> threads (the caller included) and returns when all are done.
+    /// Runs inline when one thread is asked for, or when another call is already using the pool.
+    /// </summary>
+    public void Run<TAction>(ref TAction action, int chunkCount, int threads)
+        where TAction : struct, IChunkAction
+    {
+        threads = Math.Min(threads, chunkCount);
+        if (threads <= 1 || !_runLock.TryEnter())
+        {
+            for (var c = 0; c < chunkCount; c++)
+            {
+                action.Execute(c);
+            }
+
+            return;
+        }
+
+        try
+        {
+            EnsureWorkers(threads - 1);
+            _invoke = &Invoke<TAction>;
+            _action = Unsafe.AsPointer(ref action);
+            _chunkCount = chunkCount;
+            _participants = threads - 1;
+            _nextChunk = 0;
+            _running = threads - 1;
+            lock (_wakeGate)
+            {
+                Interlocked.Increment(ref _generation);
+                Monitor.PulseAll(_wakeGate);
+            }
+
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref _nextChunk) - 1) < chunkCount)
+            {
+                action.Execute(chunk);
+            }
+
+            var spinner = default(SpinWait);
+            while (Volatile.Read(ref _running) != 0)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+
+            _action = null;
+        }
+        finally
+        {
+            _runLock.Exit();
+        }
+    }
+
+    private static void Invoke<TAction>(void* action, int chunk)
+        where TAction : struct, IChunkAction => Unsafe.AsRef<TAction>(action).Execute(chunk);
+
+    private void EnsureWorkers(int count)
+    {
+        if (_threads.Length >= count)
+        {
+            return;
+        }
+
+        var threads = new Thread[count];
+        Array.Copy(_threads, threads, _threads.Length);
+        for (var i = _threads.Length; i < count; i++)
+        {
+            var index = i;
+            threads[i] = new Thread(() => WorkerLoop(index))
+            {
+                IsBackground = true,
+                Name = $"Sparse kernel worker {index}",
+            };
+            threads[i].Start();
+        }
+
+        _threads = threads;
+    }
+
+    private void WorkerLoop(int index)
+    {
+        var seen = Volatile.Read(ref _generation);
+        while (true)
+        {
+            seen = WaitForJob(seen);
+            if (index >= _participants)
+            {
+                continue;
+            }
+
+            var chunkCount = _chunkCount;
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref _nextChunk) - 1) < chunkCount)
+            {
+                _invoke(_action, chunk);
+            }
+
+            Interlocked.Decrement(ref _running);
+        }
+    }
+
+    private long WaitForJob(long seen)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var spinner = default(SpinWait);
+        while (Stopwatch.GetTimestamp() - start < SpinTicks)
+        {
+            var generation = Volatile.Read(ref _generation);
+            if (generation != seen)
+            {
+                return generation;
+            }
+
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        lock (_wakeGate)
+        {
+            long generation;
+            while ((generation = Volatile.Read(ref _generation)) == seen)
+            {
+                Monitor.Wait(_wakeGate);
+            }
+
+            return generation;
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using Sparse.Core;
+
+namespace Sparse.Tests.Core;
+
+[TestFixture]
+public class KernelTests
+{
+    private SimdLevel _level;
+    private int _threads;
+
+    public static IEnumerable<SimdLevel> Levels() =>
+        Enum.GetValues<SimdLevel>().Where(level => level <= KernelDispatch.Best);
+
+    public static IEnumerable<int> ThreadCounts() => new[] { 1, Math.Max(2, Environment.ProcessorCount) }.Distinct();
+
+    // (rows, columns, density, batch): empty shapes, 1x1, widths and batches off the vector width, densities 0..1.
+    public static IEnumerable<TestCaseData> Shapes()
+    {
+        int[][] shapes = [[0, 0], [0, 5], [5, 0], [1, 1], [3, 1], [1, 9], [7, 13], [33, 17], [129, 65]];
+        double[] densities = [0, 0.05, 0.3, 1];
+        int[] batches = [1, 7, 16, 33, 129];
+        var seed = 0;
+        foreach (var shape in shapes)
+        {
+            foreach (var density in densities)
+            {
+                foreach (var batch in batches)
+                {
+                    yield return new TestCaseData(shape[0], shape[1], density, batch, seed++)
+                        .SetArgDisplayNames($"{shape[0]}x{shape[1]}", $"d{density}", $"b{batch}");
+                }
+            }
+        }
+    }
+
+    [SetUp]
+    public void Remember()
+    {
+        _level = KernelDispatch.Level;
+        _threads = SparseParallel.MaxDegreeOfParallelism;
+    }
+
+    [TearDown]
+    public void Restore()
+    {
+        KernelDispatch.Level = _level;
+        SparseParallel.MaxDegreeOfParallelism = _threads;
+    }
+
+    [TestCaseSource(nameof(Shapes))]
+    public void Kernels_match_dense_reference(int rows, int columns, double density, int batch, int seed)
+    {
+        var w = RandomSparse.Bernoulli(rows, columns, density, ValueDistribution.Uniform(1), (ulong)seed);
+        var dense = DenseReference.ToDense(w);
+        var x = DenseReference.RandomDense(columns * batch, seed);
+        var dy = DenseReference.RandomDense(rows * batch, seed + 1000);
+        var bias = DenseReference.RandomDense(rows, seed + 2000);
+        var expectedY = DenseReference.Multiply(dense, x, bias, batch);
+        var expectedDx = DenseReference.MultiplyTransposed(dense, dy, batch);
+        var expectedDw = DenseReference.WeightGradient(w, dy, x, batch);
+        var expectedNoBias = DenseReference.Multiply(dense, x, null, batch);
+
+        foreach (var level in Levels())
+        {
+            foreach (var threads in ThreadCounts())
+            {
+                KernelDispatch.Level = level;
+                SparseParallel.MaxDegreeOfParallelism = threads;
+                var what = $"{level}, {threads} threads";
+
+                // Outputs start as garbage: every kernel overwrites.
+                var y = Garbage(rows * batch);
+                SparseOps.Multiply(w, x, bias, y, batch);
+                DenseReference.AssertClose(y, expectedY, "forward " + what);
+
+                SparseOps.Multiply(w, x, ReadOnlySpan<float>.Empty, y, batch);
+                DenseReference.AssertClose(y, expectedNoBias, "forward without bias " + what);
+
+                var dx = Garbage(columns * batch);
+                SparseOps.MultiplyTransposed(w, dy, dx, batch);
+                DenseReference.AssertClose(dx, expectedDx, "input gradient " + what);
+
+                var dw = Garbage((int)w.NonZeroCount);
+                SparseOps.WeightGradient(w, dy, x, dw, batch);
+                DenseReference.AssertClose(dw, expectedDw, "weight gradient " + what);
+            }
+        }
+    }
+
+    [Test]
+    public void Rows_with_no_entries_get_the_bias_and_zero_gradients()
+    {
+        // Row 1 and column 2 are empty.
+        var w = new CsrMatrix(3, 3, [0, 2, 2, 3], [0, 1, 0], [1f, 2f, 3f]);
+        const int batch = 9;
+        var x = DenseReference.RandomDense(3 * batch, 1);
+        var y = Garbage(3 * batch);
+        SparseOps.Multiply(w, x, [0.5f, -1.5f, 2f], y, batch);
+        Assert.That(y.AsSpan(batch, batch).ToArray(), Is.All.EqualTo(-1.5f));
+
+        var dx = Garbage(3 * batch);
+        SparseOps.MultiplyTransposed(w, DenseReference.RandomDense(3 * batch, 2), dx, batch);
+        Assert.That(dx.AsSpan(2 * batch, batch).ToArray(), Is.All.EqualTo(0f));
+    }
+
+    [TestCaseSource(nameof(Levels))]
+    public void Results_are_bitwise_identical_for_any_thread_count(SimdLevel level)
+    {
+        KernelDispatch.Level = level;
+        const int batch = 67;
+        var w = RandomSparse.ErdosRenyi(700, 500, 20, ValueDistribution.Normal(0.1f), 5);
+        var x = DenseReference.RandomDense(500 * batch, 6);
+        var dy = DenseReference.RandomDense(700 * batch, 7);
+        var bias = DenseReference.RandomDense(700, 8);
+
+        float[][] Run(int threads)
+        {
+            SparseParallel.MaxDegreeOfParallelism = threads;
+            var y = new float[700 * batch];
+            var dx = new float[500 * batch];
+            var dw = new float[w.NonZeroCount];
+            SparseOps.Multiply(w, x, bias, y, batch);
+            SparseOps.MultiplyTransposed(w, dy, dx, batch);
+            SparseOps.WeightGradient(w, dy, x, dw, batch);
+            return [y, dx, dw];
+        }
+
+        var serial = Run(1);
+        foreach (var threads in new[] { 2, 3, 8 })
+        {
+            var parallel = Run(threads);
+            for (var n = 0; n < serial.Length; n++)
+            {
+                Assert.That(parallel[n], Is.EqualTo(serial[n]).AsCollection, $"operand {n} with {threads} threads");
+            }
+        }
+    }
+
+    [Test]
+    public void Input_gradient_follows_a_structure_change()
+    {
+        var w = RandomSparse.FixedFanIn(20, 30, 4, ValueDistribution.Uniform(1), 3);
+        const int batch = 8;
+        var dy = DenseReference.RandomDense(20 * batch, 4);
+        var dx = new float[30 * batch];
+        SparseOps.MultiplyTransposed(w, dy, dx, batch);
+
+        // Move every entry of row 0 to the columns 0..3 and tell the matrix.
+        for (var k = 0; k < 4; k++)
+        {
+            w.ColumnIndices[k] = k;
+        }
+
+        w.StructureChanged();
+        SparseOps.MultiplyTransposed(w, dy, dx, batch);
+        DenseReference.AssertClose(dx, DenseReference.MultiplyTransposed(DenseReference.ToDense(w), dy, batch), "after change");
+    }
+
+    [Test]
+    public void Wrong_lengths_and_overlaps_are_rejected_with_the_argument_named()
+    {
+        var w = RandomSparse.FixedFanIn(4, 5, 2, ValueDistribution.Uniform(1), 1);
+        var x = new float[5 * 3];
+        var y = new float[4 * 3];
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => SparseOps.Multiply(w, new float[14], [], y, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("input"));
+            Assert.That(() => SparseOps.Multiply(w, x, [], new float[13], 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("output"));
+            Assert.That(() => SparseOps.Multiply(w, x, new float[3], y, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("bias"));
+            Assert.That(() => SparseOps.MultiplyTransposed(w, new float[11], x, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("outputGradient"));
+            Assert.That(() => SparseOps.WeightGradient(w, y, x, new float[7], 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("weightGradient"));
+            var shared = new float[40];
+            Assert.That(() => SparseOps.Multiply(w, shared.AsSpan(0, 15), [], shared.AsSpan(10, 12), 3), Throws.ArgumentException.With.Message.Contains("overlap"));
+        });
+    }
+
+    [Test]
+    public void Warm_kernel_calls_allocate_nothing()
+    {
+        SparseParallel.MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount);
+        const int batch = 64;
+        var w = RandomSparse.ErdosRenyi(400, 300, 20, ValueDistribution.Normal(0.1f), 9);
+        var x = new float[300 * batch];
+        var y = new float[400 * batch];
+        var dx = new float[300 * batch];
+        var dw = new float[w.NonZeroCount];
+        void Step()
+        {
+            SparseOps.Multiply(w, x, [], y, batch);
+            SparseOps.MultiplyTransposed(w, y, dx, batch);
+            SparseOps.WeightGradient(w, y, x, dw, batch);
+        }
+
+        Step();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var n = 0; n < 10; n++)
+        {
+            Step();
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+
+    private static float[] Garbage(int length)
+    {
+        var a = new float[length];
+        a.AsSpan().Fill(float.NaN);
+        return a;
+    }
+}
