@@ -94,10 +94,12 @@ internal sealed unsafe class WorkerPool
 
         var threads = new Thread[count];
         Array.Copy(_threads, threads, _threads.Length);
+        // A new worker must treat the job about to be published as new, however late the thread starts.
+        var seen = Volatile.Read(ref _generation);
         for (var i = _threads.Length; i < count; i++)
         {
             var index = i;
-            threads[i] = new Thread(() => WorkerLoop(index))
+            threads[i] = new Thread(() => WorkerLoop(index, seen))
             {
                 IsBackground = true,
                 Name = $"Sparse kernel worker {index}",
@@ -108,9 +110,8 @@ internal sealed unsafe class WorkerPool
         _threads = threads;
     }
 
-    private void WorkerLoop(int index)
+    private void WorkerLoop(int index, long seen)
     {
-        var seen = Volatile.Read(ref _generation);
         while (true)
         {
             seen = WaitForJob(seen);

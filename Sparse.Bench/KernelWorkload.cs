@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using Sparse.Core;
+
+namespace Sparse.Bench;
+
+/// <summary>One seeded layer and its dense operands; shared by the benchmarks, the GFLOP/s column and quick mode.</summary>
+internal sealed class KernelWorkload
+{
+    public const int Batch = 128;
+    public const double Epsilon = 20;
+
+    private static readonly ConcurrentDictionary<string, KernelWorkload> Cache = new();
+
+    private KernelWorkload(int inputs, int outputs)
+    {
+        Weights = RandomSparse.ErdosRenyi(outputs, inputs, Epsilon, ValueDistribution.Normal(0.05f), seed: 1);
+        X = Random(inputs * Batch, 2);
+        Y = new float[outputs * Batch];
+        Dy = Random(outputs * Batch, 3);
+        Dx = new float[inputs * Batch];
+        Dw = new float[Weights.NonZeroCount];
+        Bias = Random(outputs, 4);
+        _ = Weights.Transposed;
+    }
+
+    public CsrMatrix Weights { get; }
+
+    public float[] X { get; }
+
+    public float[] Y { get; }
+
+    public float[] Dy { get; }
+
+    public float[] Dx { get; }
+
+    public float[] Dw { get; }
+
+    public float[] Bias { get; }
+
+    /// <summary>Parses <c>in->out</c> and builds (once) the workload of that shape.</summary>
+    public static KernelWorkload Get(string shape) => Cache.GetOrAdd(shape, s =>
+    {
+        var parts = s.Split("->");
+        return new KernelWorkload(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+    });
+
+    /// <summary>Floating-point operations of one call of <paramref name="method"/>.</summary>
+    public double Flops(string method) => method == nameof(KernelBenchmarks.DenseGemm)
+        ? 2.0 * Weights.Rows * Weights.Columns * Batch
+        : 2.0 * Weights.NonZeroCount * Batch;
+
+    public float[] DenseWeights()
+    {
+        var dense = new float[(long)Weights.Rows * Weights.Columns];
+        for (var r = 0; r < Weights.Rows; r++)
+        {
+            for (var k = Weights.RowPointers[r]; k < Weights.RowPointers[r + 1]; k++)
+            {
+                dense[((long)r * Weights.Columns) + Weights.ColumnIndices[k]] = Weights.Values[k];
+            }
+        }
+
+        return dense;
+    }
+
+    private static float[] Random(int length, int seed)
+    {
+        var random = new SparseRandom((ulong)seed);
+        var a = new float[length];
+        for (var n = 0; n < a.Length; n++)
+        {
+            a[n] = (float)random.NextDouble();
+        }
+
+        return a;
+    }
+}
