@@ -29,28 +29,28 @@ public class KernelBenchmarks
     [Benchmark(Baseline = true)]
     public float DenseGemm()
     {
-        Bench.DenseGemm.Multiply(_dense, _w.X, _w.Y, _w.Weights.Rows, _w.Weights.Columns, KernelWorkload.Batch);
-        return _w.Y[0];
+        Bench.DenseGemm.Multiply(_dense, _w.X.Span, _w.Y.Span, _w.Weights.Rows, _w.Weights.Columns, KernelWorkload.Batch);
+        return _w.Y.Span[0];
     }
 
     [Benchmark]
     public float Forward()
     {
-        SparseOps.Multiply(_w.Weights, _w.X, _w.Bias, _w.Y, KernelWorkload.Batch);
-        return _w.Y[0];
+        SparseOps.Multiply(_w.Weights, _w.X.Span, _w.Bias, _w.Y.Span, KernelWorkload.Batch);
+        return _w.Y.Span[0];
     }
 
     [Benchmark]
     public float InputGradient()
     {
-        SparseOps.MultiplyTransposed(_w.Weights, _w.Dy, _w.Dx, KernelWorkload.Batch);
-        return _w.Dx[0];
+        SparseOps.MultiplyTransposed(_w.Weights, _w.Dy.Span, _w.Dx.Span, KernelWorkload.Batch);
+        return _w.Dx.Span[0];
     }
 
     [Benchmark]
     public float WeightGradient()
     {
-        SparseOps.WeightGradient(_w.Weights, _w.Dy, _w.X, _w.Dw, KernelWorkload.Batch);
+        SparseOps.WeightGradient(_w.Weights, _w.Dy.Span, _w.X.Span, _w.Dw, KernelWorkload.Batch);
         return _w.Dw[0];
     }
 }
@@ -72,21 +72,21 @@ public class WideKernelBenchmarks
     [Benchmark(Baseline = true)]
     public float Forward()
     {
-        SparseOps.Multiply(_w.Weights, _w.X, _w.Bias, _w.Y, KernelWorkload.Batch);
-        return _w.Y[0];
+        SparseOps.Multiply(_w.Weights, _w.X.Span, _w.Bias, _w.Y.Span, KernelWorkload.Batch);
+        return _w.Y.Span[0];
     }
 
     [Benchmark]
     public float InputGradient()
     {
-        SparseOps.MultiplyTransposed(_w.Weights, _w.Dy, _w.Dx, KernelWorkload.Batch);
-        return _w.Dx[0];
+        SparseOps.MultiplyTransposed(_w.Weights, _w.Dy.Span, _w.Dx.Span, KernelWorkload.Batch);
+        return _w.Dx.Span[0];
     }
 
     [Benchmark]
     public float WeightGradient()
     {
-        SparseOps.WeightGradient(_w.Weights, _w.Dy, _w.X, _w.Dw, KernelWorkload.Batch);
+        SparseOps.WeightGradient(_w.Weights, _w.Dy.Span, _w.X.Span, _w.Dw, KernelWorkload.Batch);
         return _w.Dw[0];
     }
 }

@@ -15,23 +15,23 @@ internal sealed class KernelWorkload
     {
         Weights = RandomSparse.ErdosRenyi(outputs, inputs, Epsilon, ValueDistribution.Normal(0.05f), seed: 1);
         X = Random(inputs * Batch, 2);
-        Y = new float[outputs * Batch];
+        Y = AlignedMemory.Allocate(outputs * Batch);
         Dy = Random(outputs * Batch, 3);
-        Dx = new float[inputs * Batch];
+        Dx = AlignedMemory.Allocate(inputs * Batch);
         Dw = new float[Weights.NonZeroCount];
-        Bias = Random(outputs, 4);
+        Bias = Random(outputs, 4).ToArray();
         _ = Weights.Transposed;
     }
 
     public CsrMatrix Weights { get; }
 
-    public float[] X { get; }
+    public Memory<float> X { get; }
 
-    public float[] Y { get; }
+    public Memory<float> Y { get; }
 
-    public float[] Dy { get; }
+    public Memory<float> Dy { get; }
 
-    public float[] Dx { get; }
+    public Memory<float> Dx { get; }
 
     public float[] Dw { get; }
 
@@ -63,13 +63,14 @@ internal sealed class KernelWorkload
         return dense;
     }
 
-    private static float[] Random(int length, int seed)
+    private static Memory<float> Random(int length, int seed)
     {
         var random = new SparseRandom((ulong)seed);
-        var a = new float[length];
-        for (var n = 0; n < a.Length; n++)
+        var a = AlignedMemory.Allocate(length);
+        var span = a.Span;
+        for (var n = 0; n < span.Length; n++)
         {
-            a[n] = (float)random.NextDouble();
+            span[n] = (float)random.NextDouble();
         }
 
         return a;

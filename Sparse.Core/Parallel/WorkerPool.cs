@@ -27,6 +27,7 @@ internal sealed unsafe class WorkerPool
     private int _nextChunk;
     private int _running;
     private long _generation;
+    private int _sleepers;
 
     /// <summary>
     /// Runs <c>action.Execute(c)</c> for every <c>c</c> in <c>[0, chunkCount)</c> on up to
@@ -56,10 +57,13 @@ internal sealed unsafe class WorkerPool
             _participants = threads - 1;
             _nextChunk = 0;
             _running = threads - 1;
-            lock (_wakeGate)
+            Interlocked.Increment(ref _generation);
+            if (Volatile.Read(ref _sleepers) > 0)
             {
-                Interlocked.Increment(ref _generation);
-                Monitor.PulseAll(_wakeGate);
+                lock (_wakeGate)
+                {
+                    Monitor.PulseAll(_wakeGate);
+                }
             }
 
             int chunk;
@@ -146,15 +150,25 @@ internal sealed unsafe class WorkerPool
             spinner.SpinOnce(sleep1Threshold: -1);
         }
 
+        // Announce the sleep before the last look at the generation, so a job published after that look
+        // sees a sleeper and pulses; the caller bumps the generation before it reads _sleepers.
         lock (_wakeGate)
         {
-            long generation;
-            while ((generation = Volatile.Read(ref _generation)) == seen)
+            Interlocked.Increment(ref _sleepers);
+            try
             {
-                Monitor.Wait(_wakeGate);
-            }
+                long generation;
+                while ((generation = Volatile.Read(ref _generation)) == seen)
+                {
+                    Monitor.Wait(_wakeGate);
+                }
 
-            return generation;
+                return generation;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _sleepers);
+            }
         }
     }
 }
