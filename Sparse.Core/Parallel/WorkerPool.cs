@@ -91,13 +91,19 @@ internal sealed unsafe class WorkerPool
 
     private void EnsureWorkers(int count)
     {
-        if (_threads.Length >= count)
+        if (_threads.Length < count)
         {
-            return;
+            AddWorkers(count);
         }
+    }
 
+    // Kept apart from EnsureWorkers: the lambda's captured variables live in a closure object that C#
+    // allocates on entry to the method declaring them, which cost 32 bytes on every kernel call.
+    private void AddWorkers(int count)
+    {
         var threads = new Thread[count];
         Array.Copy(_threads, threads, _threads.Length);
+
         // A new worker must treat the job about to be published as new, however late the thread starts.
         var seen = Volatile.Read(ref _generation);
         for (var i = _threads.Length; i < count; i++)
