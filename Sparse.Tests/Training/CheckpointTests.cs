@@ -1,0 +1,155 @@
+using Sparse.Training;
+
+namespace Sparse.Tests.Training;
+
+[TestFixture]
+public class CheckpointTests
+{
+    private string _directory = null!;
+
+    [SetUp]
+    public void MakeDirectory() => _directory = Directory.CreateTempSubdirectory("sparse-checkpoint-").FullName;
+
+    [TearDown]
+    public void RemoveDirectory() => Directory.Delete(_directory, recursive: true);
+
+    [Test]
+    public void Save_then_load_gives_identical_predictions()
+    {
+        var (network, trainer) = LearningTests.DigitsSetup(epochs: 2);
+        trainer.Fit(DigitsData.Train);
+        var path = Path.Combine(_directory, "model.sparse");
+        Checkpoint.Save(path, network);
+        var loaded = Checkpoint.Load(path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(loaded.Optimizer, Is.Null);
+            Assert.That(loaded.Network.ConnectionCount, Is.EqualTo(network.ConnectionCount));
+            Assert.That(loaded.Network.Normalization!.Scale, Is.EqualTo(network.Normalization!.Scale));
+        });
+
+        var loader = new BatchLoader(DigitsData.Test, 100, network.Normalization, shuffle: false, seed: 0);
+        loader.Next();
+        var expected = network.Forward(loader.Batch.Features, loader.Batch.Size, training: false).ToArray();
+        var actual = loaded.Network.Forward(loader.Batch.Features, loader.Batch.Size, training: false).ToArray();
+        Assert.That(actual, Is.EqualTo(expected));
+        Assert.That(Directory.GetFiles(_directory), Has.Length.EqualTo(1), "no temporary file left behind");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Resuming_from_a_checkpoint_matches_an_uninterrupted_run(bool adam)
+    {
+        SparseNetwork Build() => SparseNetwork.CreateMlp([64, 128, 128, 10], ActivationKind.AllRelu, epsilon: 6, seed: 9, dropout: 0.2f,
+            normalization: InputNormalization.Fit(DigitsData.Train, NormalizationKind.MinMax));
+        Optimizer MakeOptimizer() => adam ? new Adam(2e-3f, weightDecay: 1e-4f) : new Sgd(0.05f, momentum: 0.9f, nesterov: true, weightDecay: 1e-4f);
+        TrainerOptions Options(string? checkpoint) => new() { Epochs = 4, BatchSize = 64, Seed = 5, Schedule = LearningRateSchedule.Cosine(), CheckpointPath = checkpoint };
+
+        var straight = Build();
+        new Trainer(straight, new SoftmaxCrossEntropy(), MakeOptimizer(), Options(null)).Fit(DigitsData.Train, DigitsData.Test);
+
+        var path = Path.Combine(_directory, "resume.sparse");
+        // Interrupt the first run after two of its four epochs, as Ctrl+C would.
+        var first = new Trainer(Build(), new SoftmaxCrossEntropy(), MakeOptimizer(), Options(path));
+        using var interrupt = new CancellationTokenSource();
+        first.Hooks.Add(new StopAfter(2, interrupt));
+        first.Fit(DigitsData.Train, DigitsData.Test, interrupt.Token);
+
+        var checkpoint = Checkpoint.Load(path);
+        Assert.That(checkpoint.Epoch, Is.EqualTo(2));
+        var second = new Trainer(checkpoint.Network, new SoftmaxCrossEntropy(), checkpoint.Optimizer!, Options(path));
+        second.Resume(checkpoint);
+        var history = second.Fit(DigitsData.Train, DigitsData.Test);
+
+        Assert.That(history.Epochs.Select(e => e.Epoch), Is.EqualTo(new[] { 0, 1, 2, 3 }));
+        for (var n = 0; n < straight.Parameters.Count; n++)
+        {
+            Assert.That(checkpoint.Network.Parameters[n].Values, Is.EqualTo(straight.Parameters[n].Values).AsCollection, straight.Parameters[n].Name);
+        }
+    }
+
+    [Test]
+    public void A_truncated_file_is_reported_as_truncated()
+    {
+        var path = SaveSmall();
+        var bytes = File.ReadAllBytes(path);
+        foreach (var length in new[] { 4, 12, bytes.Length / 2, bytes.Length - 1 })
+        {
+            File.WriteAllBytes(path, bytes[..length]);
+            Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("truncated"), $"cut at {length}");
+        }
+    }
+
+    [Test]
+    public void A_corrupted_file_is_reported_as_corrupted()
+    {
+        var path = SaveSmall();
+        var bytes = File.ReadAllBytes(path);
+        bytes[bytes.Length - 20] ^= 0x40;
+        File.WriteAllBytes(path, bytes);
+        Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("corrupted"));
+    }
+
+    [Test]
+    public void Another_version_or_another_file_type_is_named()
+    {
+        var path = SaveSmall();
+        var bytes = File.ReadAllBytes(path);
+        bytes[8] = 99;
+        File.WriteAllBytes(path, bytes);
+        Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("version 99"));
+        File.WriteAllText(path, "pixel1,pixel2,label\n1,2,3\n");
+        Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("not a Sparse model file"));
+    }
+
+    [Test]
+    public void A_failed_save_leaves_the_previous_file_untouched()
+    {
+        var path = SaveSmall();
+        var before = File.ReadAllBytes(path);
+        var unsavable = new SparseNetwork([new UnsavableLayer()]);
+        Assert.That(() => Checkpoint.Save(path, unsavable), Throws.InstanceOf<NotSupportedException>());
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
+            Assert.That(Directory.GetFiles(_directory), Has.Length.EqualTo(1), "the temporary file is removed");
+        });
+    }
+
+    private string SaveSmall()
+    {
+        var path = Path.Combine(_directory, "small.sparse");
+        var network = SparseNetwork.CreateMlp([5, 8, 3], ActivationKind.Tanh, epsilon: 2, seed: 4);
+        var optimizer = new Adam();
+        optimizer.Step(network.Parameters);
+        Checkpoint.Save(path, network, optimizer, epoch: 3);
+        return path;
+    }
+
+    private sealed class StopAfter(int epochs, CancellationTokenSource source) : ITrainingHook
+    {
+        public void OnStepEnd(TrainingContext context)
+        {
+        }
+
+        public void OnEpochEnd(TrainingContext context)
+        {
+            if (context.Epoch + 1 == epochs)
+            {
+                source.Cancel();
+            }
+        }
+    }
+
+    private sealed class UnsavableLayer : Layer
+    {
+        public override int InputSize => 1;
+
+        public override int OutputSize => 1;
+
+        public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) => input.CopyTo(output);
+
+        public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch) =>
+            outputGradient.CopyTo(inputGradient);
+    }
+}

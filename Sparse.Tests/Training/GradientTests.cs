@@ -1,0 +1,165 @@
+using Sparse.Core;
+using Sparse.Training;
+
+namespace Sparse.Tests.Training;
+
+[TestFixture]
+public class GradientTests
+{
+    private const int Batch = 5;
+
+    [Test]
+    public void Sparse_linear_gradients_match_finite_differences()
+    {
+        var layer = new SparseLinear(RandomSparse.Bernoulli(6, 9, 0.4, ValueDistribution.Uniform(1), 3), GradientCheck.Random(6, 4));
+        var x = GradientCheck.Random(9 * Batch, 5);
+        var projection = GradientCheck.Random(6 * Batch, 6);
+        var y = new float[6 * Batch];
+        double Objective()
+        {
+            layer.Forward(x, y, Batch, training: true);
+            return GradientCheck.Project(y, projection);
+        }
+
+        Objective();
+        var dx = new float[9 * Batch];
+        layer.Backward(x, y, projection, dx, Batch);
+        GradientCheck.Check(layer.Weights.Values, layer.WeightParameter.Gradient, Objective, "weights (stored entries only)");
+        GradientCheck.Check(layer.Bias, layer.BiasParameter.Gradient, Objective, "bias");
+        GradientCheck.Check(x, dx, Objective, "input");
+    }
+
+    [TestCase(ActivationKind.Relu, 0f)]
+    [TestCase(ActivationKind.LeakyRelu, 0.1f)]
+    [TestCase(ActivationKind.AllRelu, -0.6f)]
+    [TestCase(ActivationKind.AllRelu, 0.6f)]
+    [TestCase(ActivationKind.Tanh, 0f)]
+    [TestCase(ActivationKind.Sigmoid, 0f)]
+    public void Activation_gradients_match_finite_differences(ActivationKind kind, float slope)
+    {
+        var layer = new Activation(kind, 7, slope);
+        var x = GradientCheck.Random(7 * Batch, 8, -2, 2);
+
+        // Keep inputs away from the kinks of the piecewise-linear kinds, where the difference straddles two slopes.
+        for (var k = 0; k < x.Length; k++)
+        {
+            if (Math.Abs(x[k]) < 0.1f)
+            {
+                x[k] += 0.2f;
+            }
+        }
+
+        var projection = GradientCheck.Random(7 * Batch, 9);
+        var y = new float[7 * Batch];
+        double Objective()
+        {
+            layer.Forward(x, y, Batch, training: true);
+            return GradientCheck.Project(y, projection);
+        }
+
+        Objective();
+        var dx = new float[7 * Batch];
+        layer.Backward(x, y, projection, dx, Batch);
+        GradientCheck.Check(x, dx, Objective, kind.ToString());
+    }
+
+    [Test]
+    public void All_relu_alternates_its_negative_slope_by_hidden_layer()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Activation.AllRelu(3, 0, 0.6f).Slope, Is.EqualTo(-0.6f));
+            Assert.That(Activation.AllRelu(3, 1, 0.6f).Slope, Is.EqualTo(0.6f));
+            Assert.That(Activation.AllRelu(3, 2, 0.6f).Slope, Is.EqualTo(-0.6f));
+        });
+        var y = new float[2];
+        Activation.AllRelu(2, 0, 0.6f).Forward([2f, -1f], y, 1, training: false);
+        Assert.That(y, Is.EqualTo(new[] { 2f, 0.6f }));
+    }
+
+    [Test]
+    public void Dropout_gradient_uses_the_forward_mask_and_evaluation_is_identity()
+    {
+        var layer = new Dropout(50, 0.3f, seed: 11);
+        var x = GradientCheck.Random(50 * Batch, 12);
+        var projection = GradientCheck.Random(50 * Batch, 13);
+        var y = new float[50 * Batch];
+        double Objective()
+        {
+            layer.Calls = 0; // the same mask on every evaluation
+            layer.Forward(x, y, Batch, training: true);
+            return GradientCheck.Project(y, projection);
+        }
+
+        Objective();
+        var dx = new float[50 * Batch];
+        layer.Backward(x, y, projection, dx, Batch);
+        GradientCheck.Check(x, dx, Objective, "dropout");
+        var dropped = y.Count(v => v == 0) / (double)y.Length;
+        Assert.That(dropped, Is.EqualTo(0.3).Within(0.08));
+        layer.Forward(x, y, Batch, training: false);
+        Assert.That(y, Is.EqualTo(x));
+    }
+
+    [Test]
+    public void Softmax_cross_entropy_gradient_matches_finite_differences_and_is_stable()
+    {
+        var loss = new SoftmaxCrossEntropy();
+        var batch = new Batch(1, 0, Batch);
+        batch.Resize(Batch);
+        int[] labels = [0, 3, 2, 1, 3];
+        labels.CopyTo(batch.Labels);
+        var logits = GradientCheck.Random(4 * Batch, 14, -3, 3);
+        var gradient = new float[logits.Length];
+        loss.Compute(logits, batch, gradient);
+        GradientCheck.Check(logits, gradient, () => loss.Evaluate(logits, batch), "cross-entropy");
+
+        // Huge logits must not overflow: log-sum-exp after subtracting the largest.
+        var huge = logits.Select(v => v * 1e4f).ToArray();
+        var value = loss.Compute(huge, batch, gradient);
+        Assert.Multiple(() =>
+        {
+            Assert.That(float.IsFinite(value), Is.True);
+            Assert.That(gradient.All(float.IsFinite), Is.True);
+        });
+    }
+
+    [Test]
+    public void Mean_squared_error_gradient_matches_finite_differences()
+    {
+        var loss = new MeanSquaredError();
+        var batch = new Batch(1, 3, Batch);
+        batch.Resize(Batch);
+        GradientCheck.Random(3 * Batch, 15).CopyTo(batch.Targets);
+        var output = GradientCheck.Random(3 * Batch, 16);
+        var gradient = new float[output.Length];
+        loss.Compute(output, batch, gradient);
+        GradientCheck.Check(output, gradient, () => loss.Evaluate(output, batch), "mse");
+    }
+
+    [TestCase(ActivationKind.Tanh)]
+    [TestCase(ActivationKind.Sigmoid)]
+    [TestCase(ActivationKind.LeakyRelu)]
+    public void Whole_three_layer_network_gradients_match_finite_differences(ActivationKind activation)
+    {
+        var network = SparseNetwork.CreateMlp([6, 8, 7, 4], activation, epsilon: 2, seed: 21);
+        var loss = new SoftmaxCrossEntropy();
+        var batch = new Batch(6, 0, Batch);
+        batch.Resize(Batch);
+        GradientCheck.Random(6 * Batch, 22).CopyTo(batch.Features);
+        int[] labels = [0, 1, 2, 3, 1];
+        labels.CopyTo(batch.Labels);
+        var features = batch.Features.ToArray();
+        double Objective() => loss.Evaluate(network.Forward(features, Batch, training: true), batch);
+
+        var gradient = new float[4 * Batch];
+        loss.Compute(network.Forward(features, Batch, training: true), batch, gradient);
+        network.Backward(gradient);
+        Assert.That(network.Parameters, Has.Count.EqualTo(6));
+        foreach (var parameter in network.Parameters)
+        {
+            var analytic = parameter.Gradient.ToArray();
+            GradientCheck.Check(parameter.Values, analytic, Objective, parameter.Name);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using Sparse.Core;
+using Sparse.Training;
+
+namespace Sparse.Tests.Training;
+
+[TestFixture]
+public class LearningTests
+{
+    private int _threads;
+
+    [SetUp]
+    public void Remember() => _threads = SparseParallel.MaxDegreeOfParallelism;
+
+    [TearDown]
+    public void Restore() => SparseParallel.MaxDegreeOfParallelism = _threads;
+
+    internal static (SparseNetwork Network, Trainer Trainer) DigitsSetup(int epochs, ulong seed = 1)
+    {
+        var normalization = InputNormalization.Fit(DigitsData.Train, NormalizationKind.Standardize);
+        var network = SparseNetwork.CreateMlp([64, 512, 512, 10], ActivationKind.Relu, epsilon: 8, seed: seed, normalization: normalization);
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f, weightDecay: 1e-4f),
+            new TrainerOptions { Epochs = epochs, BatchSize = 32, Seed = seed, Schedule = LearningRateSchedule.Cosine(0.001f) });
+        return (network, trainer);
+    }
+
+    [Test]
+    public void Sparse_mlp_learns_the_digits_above_96_percent_in_under_a_minute()
+    {
+        var watch = Stopwatch.StartNew();
+        var (network, trainer) = DigitsSetup(epochs: 40);
+        var density = network.ConnectionCount / (double)((64 * 512) + (512 * 512) + (512 * 10));
+        var history = trainer.Fit(DigitsData.Train, DigitsData.Test);
+        var accuracy = Metrics.Evaluate(network, DigitsData.Test, new SoftmaxCrossEntropy()).Accuracy!.Value;
+        TestContext.Out.WriteLine($"density {density:P2}, test accuracy {accuracy:P2}, {watch.Elapsed.TotalSeconds:F1} s, {history.Epochs.Average(e => e.Seconds) * 1000:F0} ms/epoch");
+        Assert.Multiple(() =>
+        {
+            Assert.That(density, Is.LessThan(0.10), "at least 90 % sparse");
+            Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.96f));
+            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromMinutes(1)));
+            Assert.That(history.Epochs, Has.Count.EqualTo(40));
+            Assert.That(history.Epochs[^1].TestAccuracy, Is.EqualTo(accuracy));
+        });
+    }
+
+    [Test]
+    public void A_fixed_seed_gives_the_same_network_on_one_thread_and_on_all()
+    {
+        float[][] Train(int threads)
+        {
+            SparseParallel.MaxDegreeOfParallelism = threads;
+            var (network, trainer) = DigitsSetup(epochs: 3);
+            trainer.Fit(DigitsData.Train, DigitsData.Test);
+            return [.. network.Parameters.Select(p => p.Values.ToArray())];
+        }
+
+        var one = Train(1);
+        var all = Train(Math.Max(2, Environment.ProcessorCount));
+        for (var n = 0; n < one.Length; n++)
+        {
+            Assert.That(all[n], Is.EqualTo(one[n]).AsCollection, $"parameter {n}");
+        }
+    }
+
+    [Test]
+    public void Early_stopping_ends_the_run_when_the_test_loss_stalls()
+    {
+        // 60 training samples and no weight decay: the network overfits and the held-out loss turns up.
+        var small = DigitsData.Train.Subset([.. Enumerable.Range(0, 60)]);
+        var network = SparseNetwork.CreateMlp([64, 256, 10], ActivationKind.Relu, epsilon: 10, seed: 2,
+            normalization: InputNormalization.Fit(small, NormalizationKind.Standardize));
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.1f, momentum: 0.9f),
+            new TrainerOptions { Epochs = 500, BatchSize = 16, EarlyStoppingPatience = 3 });
+        var history = trainer.Fit(small, DigitsData.Test);
+        var losses = history.Epochs.Select(e => e.TestLoss!.Value).ToArray();
+        var best = Array.IndexOf(losses, losses.Min());
+        Assert.Multiple(() =>
+        {
+            Assert.That(history.StoppedEarly, Is.True);
+            Assert.That(losses, Has.Length.EqualTo(best + 4), "stops three epochs after the best");
+        });
+    }
+
+    [Test]
+    public void Progress_and_hooks_are_called_for_every_batch_and_epoch()
+    {
+        var (_, trainer) = DigitsSetup(epochs: 2);
+        var hook = new CountingHook();
+        trainer.Hooks.Add(hook);
+        var progress = 0;
+        trainer.Progress += _ => progress++;
+        trainer.Fit(DigitsData.Train);
+        var batches = (DigitsData.Train.Count + 31) / 32;
+        Assert.Multiple(() =>
+        {
+            Assert.That(hook.Steps, Is.EqualTo(2 * batches));
+            Assert.That(hook.Epochs, Is.EqualTo(2));
+            Assert.That(progress, Is.EqualTo(2 * batches));
+        });
+    }
+
+    [Test]
+    public void A_warm_training_step_allocates_nothing()
+    {
+        SparseParallel.MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount);
+        var network = SparseNetwork.CreateMlp([64, 300, 300, 10], ActivationKind.AllRelu, epsilon: 10, seed: 3, dropout: 0.1f);
+        var loss = new SoftmaxCrossEntropy();
+        var optimizers = new Optimizer[] { new Sgd(0.01f, momentum: 0.9f, nesterov: true, weightDecay: 1e-4f), new Adam(1e-3f, weightDecay: 1e-4f) };
+        foreach (var optimizer in optimizers)
+        {
+            var loader = new BatchLoader(DigitsData.Train, 64, InputNormalization.Fit(DigitsData.Train, NormalizationKind.MinMax), shuffle: true, seed: 1);
+            var gradient = new float[10 * 64];
+            void Step()
+            {
+                if (!loader.Next())
+                {
+                    loader.StartEpoch(1);
+                    loader.Next();
+                }
+
+                var output = network.Forward(loader.Batch.Features, loader.Batch.Size, training: true);
+                loss.Compute(output, loader.Batch, gradient);
+                network.Backward(gradient);
+                optimizer.Step(network.Parameters);
+            }
+
+            Step();
+            Step();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var n = 0; n < 10; n++)
+            {
+                Step();
+            }
+
+            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, optimizer.GetType().Name);
+        }
+    }
+
+    private sealed class CountingHook : ITrainingHook
+    {
+        public int Steps { get; private set; }
+
+        public int Epochs { get; private set; }
+
+        public void OnStepEnd(TrainingContext context) => Steps++;
+
+        public void OnEpochEnd(TrainingContext context) => Epochs++;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Numerics.Tensors;
+
+namespace Sparse.Training;
+
+/// <summary>The element-wise non-linearities.</summary>
+public enum ActivationKind
+{
+    /// <summary><c>max(0, x)</c>.</summary>
+    Relu,
+
+    /// <summary><c>x</c> for x at or above 0, <c>slope * x</c> below.</summary>
+    LeakyRelu,
+
+    /// <summary>
+    /// All-ReLU (Curci et al.): a leaky ReLU whose negative slope alternates in sign by hidden layer,
+    /// <c>-a, +a, -a, ...</c>; <see cref="Activation.AllRelu"/> picks the sign from the layer's position.
+    /// </summary>
+    AllRelu,
+
+    /// <summary>Hyperbolic tangent.</summary>
+    Tanh,
+
+    /// <summary><c>1 / (1 + exp(-x))</c>.</summary>
+    Sigmoid,
+}
+
+/// <summary>An element-wise activation layer; shape (features, batch) in and out.</summary>
+public sealed class Activation : Layer
+{
+    /// <summary>Creates the activation <paramref name="kind"/> over <paramref name="size"/> features.</summary>
+    /// <param name="kind">Which function.</param>
+    /// <param name="size">Features in and out.</param>
+    /// <param name="slope">Slope below zero for <see cref="ActivationKind.LeakyRelu"/> and <see cref="ActivationKind.AllRelu"/> (signed).</param>
+    public Activation(ActivationKind kind, int size, float slope = 0.01f)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        Kind = kind;
+        Size = size;
+        Slope = kind is ActivationKind.LeakyRelu or ActivationKind.AllRelu ? slope : 0;
+    }
+
+    /// <summary>All-ReLU for hidden layer <paramref name="hiddenIndex"/> (0 first): slope <c>-a</c>, <c>+a</c>, <c>-a</c>, ...</summary>
+    public static Activation AllRelu(int size, int hiddenIndex, float alpha = 0.6f) =>
+        new(ActivationKind.AllRelu, size, hiddenIndex % 2 == 0 ? -alpha : alpha);
+
+    /// <summary>Which function.</summary>
+    public ActivationKind Kind { get; }
+
+    /// <summary>Features in and out.</summary>
+    public int Size { get; }
+
+    /// <summary>Slope below zero for the leaky kinds; 0 otherwise.</summary>
+    public float Slope { get; }
+
+    /// <inheritdoc/>
+    public override int InputSize => Size;
+
+    /// <inheritdoc/>
+    public override int OutputSize => Size;
+
+    /// <inheritdoc/>
+    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        var n = Size * batch;
+        input = input[..n];
+        output = output[..n];
+        switch (Kind)
+        {
+            case ActivationKind.Relu:
+                TensorPrimitives.Max(input, 0f, output);
+                break;
+            case ActivationKind.Tanh:
+                TensorPrimitives.Tanh(input, output);
+                break;
+            case ActivationKind.Sigmoid:
+                TensorPrimitives.Sigmoid(input, output);
+                break;
+            default:
+                for (var k = 0; k < n; k++)
+                {
+                    var x = input[k];
+                    output[k] = x >= 0 ? x : Slope * x;
+                }
+
+                break;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    {
+        if (inputGradient.IsEmpty)
+        {
+            return;
+        }
+
+        var n = Size * batch;
+        for (var k = 0; k < n; k++)
+        {
+            var dy = outputGradient[k];
+            inputGradient[k] = Kind switch
+            {
+                ActivationKind.Relu => input[k] > 0 ? dy : 0,
+                ActivationKind.Tanh => dy * (1 - (output[k] * output[k])),
+                ActivationKind.Sigmoid => dy * output[k] * (1 - output[k]),
+                _ => input[k] >= 0 ? dy : Slope * dy,
+            };
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using Sparse.Core;
+
+namespace Sparse.Training;
+
+/// <summary>
+/// Inverted dropout: in training each element is zeroed with probability <see cref="Rate"/> and the rest
+/// scaled by <c>1 / (1 - rate)</c>, so evaluation is the identity. Masks come from a seeded generator
+/// advanced once per forward pass, so a run is reproducible and resumable (<see cref="Calls"/> is saved).
+/// </summary>
+public sealed class Dropout : Layer
+{
+    private float[] _mask = [];
+
+    /// <summary>Drops a fraction <paramref name="rate"/> in [0, 1) of <paramref name="size"/> features.</summary>
+    public Dropout(int size, float rate, ulong seed)
+    {
+        if (!(rate >= 0 && rate < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout rate must be in [0, 1), is {rate}.");
+        }
+
+        Size = size;
+        Rate = rate;
+        Seed = seed;
+    }
+
+    /// <summary>Features in and out.</summary>
+    public int Size { get; }
+
+    /// <summary>Probability of dropping an element in training.</summary>
+    public float Rate { get; }
+
+    /// <summary>Seed of the masks.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>Training forward passes so far; with <see cref="Seed"/> it fixes the next mask.</summary>
+    public long Calls { get; set; }
+
+    /// <inheritdoc/>
+    public override int InputSize => Size;
+
+    /// <inheritdoc/>
+    public override int OutputSize => Size;
+
+    /// <inheritdoc/>
+    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        var n = Size * batch;
+        if (!training || Rate == 0)
+        {
+            input[..n].CopyTo(output);
+            return;
+        }
+
+        if (_mask.Length < n)
+        {
+            _mask = new float[n];
+        }
+
+        var random = new SparseRandom(Seed ^ (0x9E3779B97F4A7C15UL * (ulong)++Calls));
+        var keep = 1f / (1f - Rate);
+        for (var k = 0; k < n; k++)
+        {
+            _mask[k] = random.NextDouble() < Rate ? 0f : keep;
+            output[k] = input[k] * _mask[k];
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    {
+        if (inputGradient.IsEmpty)
+        {
+            return;
+        }
+
+        var n = Size * batch;
+        if (Rate == 0)
+        {
+            outputGradient[..n].CopyTo(inputGradient);
+            return;
+        }
+
+        for (var k = 0; k < n; k++)
+        {
+            inputGradient[k] = outputGradient[k] * _mask[k];
+        }
+    }
+}

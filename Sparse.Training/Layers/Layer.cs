@@ -1,0 +1,30 @@
+namespace Sparse.Training;
+
+/// <summary>
+/// One step of a network. Activations are feature-major, shape (features, batch): row <c>i</c> holds
+/// feature <c>i</c> of every sample of the batch.
+/// </summary>
+public abstract class Layer
+{
+    /// <summary>Features in.</summary>
+    public abstract int InputSize { get; }
+
+    /// <summary>Features out.</summary>
+    public abstract int OutputSize { get; }
+
+    /// <summary>The trainable parameters (none for an activation).</summary>
+    public virtual IReadOnlyList<Parameter> Parameters => [];
+
+    /// <summary>
+    /// <c>output = f(input)</c>. input: (InputSize, batch); output: (OutputSize, batch), overwritten.
+    /// <paramref name="training"/> switches dropout on.
+    /// </summary>
+    public abstract void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training);
+
+    /// <summary>
+    /// Back-propagates: given the <paramref name="input"/> and <paramref name="output"/> of the last forward
+    /// pass and dLoss/dOutput, overwrites the parameter gradients and <paramref name="inputGradient"/>
+    /// (dLoss/dInput, (InputSize, batch)); an empty <paramref name="inputGradient"/> skips it.
+    /// </summary>
+    public abstract void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch);
+}

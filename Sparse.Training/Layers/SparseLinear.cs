@@ -1,0 +1,97 @@
+using System.Numerics.Tensors;
+using Sparse.Core;
+
+namespace Sparse.Training;
+
+/// <summary>
+/// A truly sparse fully connected layer <c>y = W x + b</c>: W is a <see cref="CsrMatrix"/> of shape
+/// (out, in) holding only its connections, b a dense bias of <c>out</c> entries.
+/// </summary>
+public sealed class SparseLinear : Layer
+{
+    private readonly Parameter[] _parameters;
+
+    /// <summary>Wraps existing weights (shape (out, in)) and a bias of <c>out</c> entries (zeros when null).</summary>
+    public SparseLinear(CsrMatrix weights, float[]? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        bias ??= new float[weights.Rows];
+        if (bias.Length != weights.Rows)
+        {
+            throw new ArgumentException($"Bias must have {weights.Rows} entries, has {bias.Length}.", nameof(bias));
+        }
+
+        Weights = weights;
+        Bias = bias;
+        WeightParameter = new Parameter("weights", weights);
+        BiasParameter = new Parameter("bias", bias, decays: false);
+        _parameters = [WeightParameter, BiasParameter];
+    }
+
+    /// <summary>
+    /// A layer <paramref name="inputs"/> -> <paramref name="outputs"/> with Erdos-Renyi connections
+    /// (SET's <paramref name="epsilon"/>) and He-normal values scaled by each neuron's expected fan-in.
+    /// </summary>
+    public static SparseLinear ErdosRenyi(int inputs, int outputs, double epsilon, ulong seed, WeightScaling scaling = WeightScaling.He)
+    {
+        var density = RandomSparse.ErdosRenyiDensity(outputs, inputs, epsilon);
+        var fanIn = Math.Max(1.0, density * inputs);
+        var fanOut = Math.Max(1.0, density * outputs);
+        var std = scaling == WeightScaling.He ? Math.Sqrt(2.0 / fanIn) : Math.Sqrt(2.0 / (fanIn + fanOut));
+        return new SparseLinear(RandomSparse.Bernoulli(outputs, inputs, density, ValueDistribution.Normal((float)std), seed));
+    }
+
+    /// <summary>W, shape (out, in).</summary>
+    public CsrMatrix Weights { get; }
+
+    /// <summary>b, <c>out</c> entries.</summary>
+    public float[] Bias { get; }
+
+    /// <summary>The weights as a parameter: values and gradient aligned with the stored connections.</summary>
+    public Parameter WeightParameter { get; }
+
+    /// <summary>The bias as a parameter.</summary>
+    public Parameter BiasParameter { get; }
+
+    /// <inheritdoc/>
+    public override int InputSize => Weights.Columns;
+
+    /// <inheritdoc/>
+    public override int OutputSize => Weights.Rows;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <inheritdoc/>
+    // x: (in, batch) -> y: (out, batch)
+    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) =>
+        SparseOps.Multiply(Weights, input, Bias, output, batch);
+
+    /// <inheritdoc/>
+    // dW[k] = dy[j,:] . x[i,:]; db[j] = sum_b dy[j,b]; dx = W^T dy
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    {
+        WeightParameter.SyncGradient();
+        SparseOps.WeightGradient(Weights, outputGradient, input, WeightParameter.Gradient, batch);
+        var biasGradient = BiasParameter.Gradient;
+        for (var j = 0; j < biasGradient.Length; j++)
+        {
+            biasGradient[j] = TensorPrimitives.Sum(outputGradient.Slice(j * batch, batch));
+        }
+
+        if (!inputGradient.IsEmpty)
+        {
+            SparseOps.MultiplyTransposed(Weights, outputGradient, inputGradient, batch);
+        }
+    }
+}
+
+/// <summary>How initial weights are scaled by the fan-in of each neuron.</summary>
+public enum WeightScaling
+{
+    /// <summary>Normal with variance 2 / fan-in (for ReLU-like activations).</summary>
+    He,
+
+    /// <summary>Normal with variance 2 / (fan-in + fan-out) (for tanh and sigmoid).</summary>
+    Xavier,
+}

@@ -1,0 +1,14 @@
+namespace Sparse.Training;
+
+/// <summary>A loss over a batch of network outputs, shape (outputs, batch).</summary>
+public interface ILoss
+{
+    /// <summary>
+    /// Returns the mean loss over the batch and overwrites <paramref name="outputGradient"/> (shape
+    /// (outputs, batch)) with dLoss/dOutput.
+    /// </summary>
+    float Compute(ReadOnlySpan<float> output, Batch batch, Span<float> outputGradient);
+
+    /// <summary>The mean loss over the batch, without a gradient.</summary>
+    float Evaluate(ReadOnlySpan<float> output, Batch batch);
+}

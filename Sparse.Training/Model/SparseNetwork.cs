@@ -1,0 +1,194 @@
+namespace Sparse.Training;
+
+/// <summary>
+/// Layers applied in order, with the activation buffers they share. A user's loop calls
+/// <see cref="Forward"/>, a loss, <see cref="Backward"/> and an optimizer step; <see cref="Trainer"/> does
+/// the same. Buffers grow to the largest batch seen, so warm steps allocate nothing.
+/// </summary>
+public sealed class SparseNetwork
+{
+    private readonly Layer[] _layers;
+    private readonly Parameter[] _parameters;
+    private float[][] _activations = [];
+    private float[] _gradientA = [];
+    private float[] _gradientB = [];
+    private int _capacity;
+    private int _lastBatch;
+
+    /// <summary>Stacks <paramref name="layers"/>; each layer's input size must equal the previous one's output size.</summary>
+    public SparseNetwork(IEnumerable<Layer> layers, InputNormalization? normalization = null)
+    {
+        _layers = [.. layers];
+        if (_layers.Length == 0)
+        {
+            throw new ArgumentException("A network needs at least one layer.", nameof(layers));
+        }
+
+        for (var n = 1; n < _layers.Length; n++)
+        {
+            if (_layers[n].InputSize != _layers[n - 1].OutputSize)
+            {
+                throw new ArgumentException($"Layer {n} takes {_layers[n].InputSize} inputs but layer {n - 1} gives {_layers[n - 1].OutputSize}.", nameof(layers));
+            }
+        }
+
+        if (normalization is not null && normalization.FeatureCount != InputSize)
+        {
+            throw new ArgumentException($"The normalization covers {normalization.FeatureCount} features, the network takes {InputSize}.", nameof(normalization));
+        }
+
+        Normalization = normalization;
+        var parameters = new List<Parameter>();
+        foreach (var layer in _layers)
+        {
+            parameters.AddRange(layer.Parameters);
+        }
+
+        _parameters = [.. parameters];
+    }
+
+    /// <summary>
+    /// A multi-layer perceptron <c>sizes[0] -> sizes[1] -> ... -> sizes[^1]</c> of Erdos-Renyi sparse layers with
+    /// <paramref name="activation"/> after each hidden layer (All-ReLU alternates its slope by layer) and
+    /// optional dropout after each activation; the last layer is linear (the loss applies softmax).
+    /// </summary>
+    public static SparseNetwork CreateMlp(
+        IReadOnlyList<int> sizes,
+        ActivationKind activation = ActivationKind.Relu,
+        double epsilon = 20,
+        ulong seed = 1,
+        float dropout = 0,
+        float slope = 0.6f,
+        InputNormalization? normalization = null)
+    {
+        if (sizes.Count < 2)
+        {
+            throw new ArgumentException("An MLP needs an input size and an output size.", nameof(sizes));
+        }
+
+        var layers = new List<Layer>();
+        var scaling = activation is ActivationKind.Tanh or ActivationKind.Sigmoid ? WeightScaling.Xavier : WeightScaling.He;
+        for (var n = 0; n + 1 < sizes.Count; n++)
+        {
+            layers.Add(SparseLinear.ErdosRenyi(sizes[n], sizes[n + 1], epsilon, seed + (ulong)n, scaling));
+            if (n + 2 < sizes.Count)
+            {
+                layers.Add(activation == ActivationKind.AllRelu
+                    ? Activation.AllRelu(sizes[n + 1], n, slope)
+                    : new Activation(activation, sizes[n + 1], activation == ActivationKind.LeakyRelu ? slope : 0.01f));
+                if (dropout > 0)
+                {
+                    layers.Add(new Dropout(sizes[n + 1], dropout, seed + 1000 + (ulong)n));
+                }
+            }
+        }
+
+        return new SparseNetwork(layers, normalization);
+    }
+
+    /// <summary>The layers, first to last.</summary>
+    public IReadOnlyList<Layer> Layers => _layers;
+
+    /// <summary>Every trainable parameter, layer by layer.</summary>
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>The sparse layers, whose weights topology evolution rewires.</summary>
+    public IEnumerable<SparseLinear> SparseLayers => _layers.OfType<SparseLinear>();
+
+    /// <summary>How inputs are scaled before the first layer (applied by <see cref="BatchLoader"/>), or null.</summary>
+    public InputNormalization? Normalization { get; set; }
+
+    /// <summary>Features in.</summary>
+    public int InputSize => _layers[0].InputSize;
+
+    /// <summary>Outputs (classes or regression targets).</summary>
+    public int OutputSize => _layers[^1].OutputSize;
+
+    /// <summary>Stored connections over all sparse layers.</summary>
+    public long ConnectionCount => SparseLayers.Sum(l => l.Weights.NonZeroCount);
+
+    /// <summary>
+    /// Bytes held by the parameters: per connection a 4-byte value and a 4-byte column index, plus
+    /// 8 bytes per row pointer and 4 per bias entry. Excludes gradients, optimizer state and the transposed view.
+    /// </summary>
+    public long ParameterBytes => SparseLayers.Sum(l => (l.Weights.NonZeroCount * 8) + ((l.Weights.Rows + 1L) * 8) + (l.Bias.Length * 4L));
+
+    /// <summary>
+    /// Runs the layers on <paramref name="input"/> (shape (InputSize, batch), already normalised) and
+    /// returns the output, shape (OutputSize, batch), which stays valid until the next call.
+    /// </summary>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch, bool training)
+    {
+        if (input.Length != InputSize * batch)
+        {
+            throw new ArgumentException($"Expected {InputSize} x {batch} inputs, got {input.Length}.", nameof(input));
+        }
+
+        EnsureCapacity(batch);
+        input.CopyTo(_activations[0]);
+        for (var n = 0; n < _layers.Length; n++)
+        {
+            var layer = _layers[n];
+            layer.Forward(
+                _activations[n].AsSpan(0, layer.InputSize * batch),
+                _activations[n + 1].AsSpan(0, layer.OutputSize * batch),
+                batch,
+                training);
+        }
+
+        _lastBatch = batch;
+        return _activations[^1].AsSpan(0, OutputSize * batch);
+    }
+
+    /// <summary>
+    /// Back-propagates dLoss/dOutput (shape (OutputSize, batch), read from the start of
+    /// <paramref name="outputGradient"/>, which may be a longer reused buffer) through the last
+    /// <see cref="Forward"/>, overwriting every parameter's <see cref="Parameter.Gradient"/>.
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> outputGradient)
+    {
+        var batch = _lastBatch;
+        if (outputGradient.Length < OutputSize * batch)
+        {
+            throw new ArgumentException($"Expected {OutputSize} x {batch} output gradients, got {outputGradient.Length}.", nameof(outputGradient));
+        }
+
+        outputGradient = outputGradient[..(OutputSize * batch)];
+
+        ReadOnlySpan<float> upstream = outputGradient;
+        for (var n = _layers.Length - 1; n >= 0; n--)
+        {
+            var layer = _layers[n];
+            var target = n % 2 == 0 ? _gradientA : _gradientB;
+            var inputGradient = n == 0 ? Span<float>.Empty : target.AsSpan(0, layer.InputSize * batch);
+            layer.Backward(
+                _activations[n].AsSpan(0, layer.InputSize * batch),
+                _activations[n + 1].AsSpan(0, layer.OutputSize * batch),
+                upstream,
+                inputGradient,
+                batch);
+            upstream = inputGradient;
+        }
+    }
+
+    private void EnsureCapacity(int batch)
+    {
+        if (batch <= _capacity)
+        {
+            return;
+        }
+
+        _activations = new float[_layers.Length + 1][];
+        _activations[0] = new float[InputSize * batch];
+        var widest = InputSize;
+        for (var n = 0; n < _layers.Length; n++)
+        {
+            _activations[n + 1] = new float[_layers[n].OutputSize * batch];
+            widest = Math.Max(widest, _layers[n].OutputSize);
+        }
+
+        _gradientA = new float[widest * batch];
+        _gradientB = new float[widest * batch];
+        _capacity = batch;
+    }
+}

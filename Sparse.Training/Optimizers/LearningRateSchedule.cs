@@ -1,0 +1,33 @@
+namespace Sparse.Training;
+
+/// <summary>The learning rate of each epoch, from a base rate.</summary>
+public abstract class LearningRateSchedule
+{
+    /// <summary>The rate for epoch <paramref name="epoch"/> (0 first) of <paramref name="epochs"/>.</summary>
+    public abstract float RateAt(float baseRate, int epoch, int epochs);
+
+    /// <summary>The base rate throughout.</summary>
+    public static LearningRateSchedule Constant { get; } = new ConstantSchedule();
+
+    /// <summary>The base rate times <paramref name="gamma"/> after every <paramref name="stepEpochs"/> epochs.</summary>
+    public static LearningRateSchedule Step(int stepEpochs, float gamma) => new StepSchedule(stepEpochs, gamma);
+
+    /// <summary>Cosine annealing from the base rate down to <paramref name="minimum"/> at the last epoch.</summary>
+    public static LearningRateSchedule Cosine(float minimum = 0) => new CosineSchedule(minimum);
+
+    private sealed class ConstantSchedule : LearningRateSchedule
+    {
+        public override float RateAt(float baseRate, int epoch, int epochs) => baseRate;
+    }
+
+    private sealed class StepSchedule(int stepEpochs, float gamma) : LearningRateSchedule
+    {
+        public override float RateAt(float baseRate, int epoch, int epochs) => baseRate * MathF.Pow(gamma, epoch / Math.Max(1, stepEpochs));
+    }
+
+    private sealed class CosineSchedule(float minimum) : LearningRateSchedule
+    {
+        public override float RateAt(float baseRate, int epoch, int epochs) =>
+            epochs <= 1 ? baseRate : minimum + ((baseRate - minimum) * 0.5f * (1 + MathF.Cos(MathF.PI * epoch / (epochs - 1))));
+    }
+}

@@ -1,0 +1,55 @@
+using Sparse.Core;
+
+namespace Sparse.Training;
+
+/// <summary>
+/// A trainable array and its gradient. For sparse weights the values are the matrix's
+/// <see cref="CsrMatrix.Values"/> (one per stored connection), so optimizer state aligned with
+/// <see cref="Values"/> is aligned with the connections.
+/// </summary>
+public sealed class Parameter
+{
+    private readonly float[]? _values;
+
+    /// <summary>A dense parameter (such as a bias) over <paramref name="values"/>.</summary>
+    public Parameter(string name, float[] values, bool decays)
+    {
+        Name = name;
+        _values = values;
+        Gradient = new float[values.Length];
+        Decays = decays;
+    }
+
+    /// <summary>The stored values of sparse weights <paramref name="matrix"/>.</summary>
+    public Parameter(string name, CsrMatrix matrix)
+    {
+        Name = name;
+        Matrix = matrix;
+        Gradient = new float[matrix.NonZeroCount];
+        Decays = true;
+    }
+
+    /// <summary>A name unique within its model, such as <c>layer0.weights</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The sparse matrix these values belong to, or null for a dense parameter.</summary>
+    public CsrMatrix? Matrix { get; }
+
+    /// <summary>The values; for sparse weights, <see cref="CsrMatrix.Values"/> of <see cref="Matrix"/>.</summary>
+    public float[] Values => Matrix?.Values ?? _values!;
+
+    /// <summary>dLoss/dValues, aligned with <see cref="Values"/>; overwritten by each backward pass.</summary>
+    public float[] Gradient { get; private set; }
+
+    /// <summary>Whether weight decay applies (weights yes, biases no).</summary>
+    public bool Decays { get; }
+
+    /// <summary>Resizes <see cref="Gradient"/> after the connection count changed (topology evolution).</summary>
+    public void SyncGradient()
+    {
+        if (Gradient.Length != Values.Length)
+        {
+            Gradient = new float[Values.Length];
+        }
+    }
+}

@@ -1,0 +1,47 @@
+namespace Sparse.Training;
+
+/// <summary>
+/// Called by <see cref="Trainer"/> after each optimizer step and after each epoch; topology evolution
+/// plugs in here. Time spent in hooks is reported as <see cref="EpochRecord.EvolutionSeconds"/>.
+/// </summary>
+public interface ITrainingHook
+{
+    /// <summary>After the optimizer step of a batch.</summary>
+    void OnStepEnd(TrainingContext context);
+
+    /// <summary>After an epoch's training batches, before its evaluation.</summary>
+    void OnEpochEnd(TrainingContext context);
+}
+
+/// <summary>What a hook sees.</summary>
+public sealed class TrainingContext
+{
+    internal TrainingContext(SparseNetwork network, Optimizer optimizer, ILoss loss, int epochs)
+    {
+        Network = network;
+        Optimizer = optimizer;
+        Loss = loss;
+        Epochs = epochs;
+    }
+
+    /// <summary>The network being trained.</summary>
+    public SparseNetwork Network { get; }
+
+    /// <summary>Its optimizer (whose state must follow rewired connections).</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The loss.</summary>
+    public ILoss Loss { get; }
+
+    /// <summary>Total epochs of the run.</summary>
+    public int Epochs { get; }
+
+    /// <summary>Current epoch, 0 first.</summary>
+    public int Epoch { get; internal set; }
+
+    /// <summary>Optimizer steps taken in the whole run.</summary>
+    public long Step { get; internal set; }
+
+    /// <summary>The batch just trained on (valid during <see cref="ITrainingHook.OnStepEnd"/>).</summary>
+    public Batch? Batch { get; internal set; }
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Sparse.Training;
+
+/// <summary>
+/// The training loop as a convenience: the same Forward, loss, Backward and optimizer step a user writes
+/// by hand, plus seeded shuffling, per-epoch evaluation, learning-rate schedule, early stopping, hooks
+/// (topology evolution), progress, logging, history and checkpoints.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a trainer; <paramref name="logger"/> defaults to no logging.</summary>
+    public Trainer(SparseNetwork network, ILoss loss, Optimizer optimizer, TrainerOptions options, ILogger<Trainer>? logger = null)
+    {
+        Network = network;
+        Loss = loss;
+        Optimizer = optimizer;
+        Options = options;
+        BaseLearningRate = optimizer.LearningRate;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    /// <summary>The network.</summary>
+    public SparseNetwork Network { get; }
+
+    /// <summary>The loss.</summary>
+    public ILoss Loss { get; }
+
+    /// <summary>The optimizer.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The settings.</summary>
+    public TrainerOptions Options { get; }
+
+    /// <summary>The rate the schedule starts from.</summary>
+    public float BaseLearningRate { get; set; }
+
+    /// <summary>Hooks called after every step and epoch, in order.</summary>
+    public IList<ITrainingHook> Hooks { get; } = new List<ITrainingHook>();
+
+    /// <summary>The epoch the next <see cref="Fit"/> starts at (set by resuming from a checkpoint).</summary>
+    public int StartEpoch { get; set; }
+
+    /// <summary>The records so far (carried over when resuming).</summary>
+    public TrainingHistory History { get; set; } = new();
+
+    /// <summary>Continues from <paramref name="checkpoint"/>: its epoch, base learning rate and history.</summary>
+    public void Resume(Checkpoint checkpoint)
+    {
+        StartEpoch = checkpoint.Epoch;
+        BaseLearningRate = checkpoint.BaseLearningRate;
+        History = checkpoint.History ?? new TrainingHistory();
+    }
+
+    /// <summary>Reported after every batch.</summary>
+    public event Action<TrainingProgress>? Progress;
+
+    /// <summary>Trains from <see cref="StartEpoch"/> to <see cref="TrainerOptions.Epochs"/> on <paramref name="train"/>, evaluating on <paramref name="test"/> after each epoch.</summary>
+    /// <param name="train">Training samples.</param>
+    /// <param name="test">Held-out samples, or null.</param>
+    /// <param name="cancellation">Stops after the current batch; the epoch is not recorded and the checkpoint (if any) stays at the last finished epoch.</param>
+    public TrainingHistory Fit(Dataset train, Dataset? test = null, CancellationToken cancellation = default)
+    {
+        var loader = new BatchLoader(train, Options.BatchSize, Network.Normalization, shuffle: true, Options.Seed);
+        var gradient = new float[Network.OutputSize * loader.Batch.Capacity];
+        var context = new TrainingContext(Network, Optimizer, Loss, Options.Epochs) { Step = Optimizer.StepCount };
+        TrainerLog.Starting(_logger, Network.ConnectionCount, Network.ParameterBytes, Options.Epochs, train.Count);
+        var bestLoss = History.Epochs.Where(e => e.TestLoss is not null).Select(e => e.TestLoss!.Value).DefaultIfEmpty(float.PositiveInfinity).Min();
+        var sinceBest = 0;
+        for (var epoch = StartEpoch; epoch < Options.Epochs; epoch++)
+        {
+            var watch = Stopwatch.StartNew();
+            double hookSeconds = 0;
+            Optimizer.LearningRate = Options.Schedule.RateAt(BaseLearningRate, epoch, Options.Epochs);
+            context.Epoch = epoch;
+            loader.StartEpoch(epoch);
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            var batchIndex = 0;
+            while (loader.Next())
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    return History;
+                }
+
+                var batch = loader.Batch;
+                var output = Network.Forward(batch.Features, batch.Size, training: true);
+                var outputGradient = gradient.AsSpan(0, output.Length);
+                lossSum += (double)Loss.Compute(output, batch, outputGradient) * batch.Size;
+                if (train.IsClassification)
+                {
+                    correct += Metrics.CountCorrect(output, batch);
+                }
+
+                Network.Backward(outputGradient);
+                Optimizer.Step(Network.Parameters);
+                seen += batch.Size;
+                context.Step++;
+                context.Batch = batch;
+                if (Hooks.Count > 0)
+                {
+                    var hookStart = Stopwatch.GetTimestamp();
+                    for (var h = 0; h < Hooks.Count; h++)
+                    {
+                        Hooks[h].OnStepEnd(context);
+                    }
+
+                    hookSeconds += Stopwatch.GetElapsedTime(hookStart).TotalSeconds;
+                }
+
+                batchIndex++;
+                Progress?.Invoke(new TrainingProgress(epoch, batchIndex, loader.BatchesPerEpoch, (float)(lossSum / seen),
+                    train.IsClassification ? (float)correct / seen : null, seen / watch.Elapsed.TotalSeconds));
+            }
+
+            context.Batch = null;
+            var hooksStart = Stopwatch.GetTimestamp();
+            foreach (var hook in Hooks)
+            {
+                hook.OnEpochEnd(context);
+            }
+
+            hookSeconds += Stopwatch.GetElapsedTime(hooksStart).TotalSeconds;
+            Evaluation? evaluation = test is null ? null : Metrics.Evaluate(Network, test, Loss, Options.BatchSize);
+            var record = new EpochRecord(
+                epoch,
+                (float)(lossSum / Math.Max(1, seen)),
+                train.IsClassification ? (float)correct / Math.Max(1, seen) : null,
+                evaluation?.Loss,
+                evaluation?.Accuracy,
+                watch.Elapsed.TotalSeconds,
+                hookSeconds,
+                Network.ConnectionCount,
+                Optimizer.LearningRate);
+            History.Epochs.Add(record);
+            TrainerLog.EpochDone(_logger, epoch, record.TrainLoss, record.TrainAccuracy, record.TestLoss, record.TestAccuracy, record.Seconds, record.EvolutionSeconds, record.Connections);
+            StartEpoch = epoch + 1;
+            if (Options.CheckpointPath is not null)
+            {
+                Checkpoint.Save(Options.CheckpointPath, Network, Optimizer, StartEpoch, BaseLearningRate, History);
+            }
+
+            if (Options.EarlyStoppingPatience > 0 && evaluation is { } e)
+            {
+                if (e.Loss < bestLoss)
+                {
+                    bestLoss = e.Loss;
+                    sinceBest = 0;
+                }
+                else if (++sinceBest >= Options.EarlyStoppingPatience)
+                {
+                    History.StoppedEarly = true;
+                    TrainerLog.StoppedEarly(_logger, epoch, Options.EarlyStoppingPatience);
+                    break;
+                }
+            }
+        }
+
+        return History;
+    }
+}

@@ -1,0 +1,32 @@
+namespace Sparse.Training;
+
+/// <summary>Settings of a <see cref="Trainer"/> run.</summary>
+public sealed class TrainerOptions
+{
+    /// <summary>Epochs to train (the run may stop early).</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Samples per batch.</summary>
+    public int BatchSize { get; set; } = 128;
+
+    /// <summary>Seed of the shuffles.</summary>
+    public ulong Seed { get; set; } = 1;
+
+    /// <summary>Learning rate per epoch, from the optimizer's rate at the start.</summary>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
+
+    /// <summary>Stop after this many epochs without a better held-out loss; 0 never stops early.</summary>
+    public int EarlyStoppingPatience { get; set; }
+
+    /// <summary>When set, a resumable checkpoint is written here (atomically) after every epoch.</summary>
+    public string? CheckpointPath { get; set; }
+}
+
+/// <summary>Progress of a run, reported after every batch.</summary>
+/// <param name="Epoch">Current epoch, 0 first.</param>
+/// <param name="Batch">Batches done in the epoch.</param>
+/// <param name="Batches">Batches per epoch.</param>
+/// <param name="Loss">Mean training loss so far in the epoch.</param>
+/// <param name="Accuracy">Training accuracy so far in the epoch (classification only).</param>
+/// <param name="SamplesPerSecond">Throughput so far in the epoch.</param>
+public readonly record struct TrainingProgress(int Epoch, int Batch, int Batches, float Loss, float? Accuracy, double SamplesPerSecond);
