@@ -7,4 +7,10 @@ if (args is ["quick", .. var shapes])
     return;
 }
 
+if (args is ["epoch", .. var rest])
+{
+    QuickEpoch.Run(rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

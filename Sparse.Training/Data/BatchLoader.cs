@@ -11,7 +11,9 @@ public sealed class BatchLoader
     private readonly InputNormalization? _normalization;
     private readonly int[] _order;
     private readonly ulong _seed;
-    private readonly float[] _sample;
+    private const int TileSamples = 16;
+
+    private readonly float[] _tile;
     private int _position;
 
     /// <summary>Batches of <paramref name="batchSize"/> over <paramref name="data"/>.</summary>
@@ -28,7 +30,7 @@ public sealed class BatchLoader
         Shuffles = shuffle;
         _seed = seed;
         _order = new int[data.Count];
-        _sample = new float[data.FeatureCount];
+        _tile = new float[TileSamples * data.FeatureCount];
         Batch = new Batch(data.FeatureCount, data.TargetCount, Math.Min(batchSize, Math.Max(1, data.Count)));
         StartEpoch(0);
     }
@@ -71,17 +73,32 @@ public sealed class BatchLoader
         batch.Size = size;
         var features = batch.Features;
         var featureCount = _data.FeatureCount;
+
+        // Transpose sample-major rows into the feature-major batch a tile of samples at a time, so the
+        // writes for one feature land side by side instead of a whole batch row apart.
+        for (var tileStart = 0; tileStart < size; tileStart += TileSamples)
+        {
+            var tile = Math.Min(TileSamples, size - tileStart);
+            for (var t = 0; t < tile; t++)
+            {
+                var sample = _tile.AsSpan(t * featureCount, featureCount);
+                _data.Features.AsSpan(_order[_position + tileStart + t] * featureCount, featureCount).CopyTo(sample);
+                _normalization?.Apply(sample);
+            }
+
+            for (var f = 0; f < featureCount; f++)
+            {
+                var row = features.Slice((f * size) + tileStart, tile);
+                for (var t = 0; t < tile; t++)
+                {
+                    row[t] = _tile[(t * featureCount) + f];
+                }
+            }
+        }
+
         for (var b = 0; b < size; b++)
         {
             var index = _order[_position + b];
-            var sample = _sample.AsSpan();
-            _data.Features.AsSpan(index * featureCount, featureCount).CopyTo(sample);
-            _normalization?.Apply(sample);
-            for (var f = 0; f < featureCount; f++)
-            {
-                features[(f * size) + b] = sample[f];
-            }
-
             if (_data.Labels is not null)
             {
                 batch.Labels[b] = _data.Labels[index];

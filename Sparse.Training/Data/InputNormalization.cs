@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Sparse.Training;
 
 /// <summary>How input features are rescaled before the first layer.</summary>
@@ -88,9 +90,7 @@ public sealed class InputNormalization
     /// <summary>Applies the map to one sample's features in place.</summary>
     public void Apply(Span<float> sample)
     {
-        for (var f = 0; f < sample.Length; f++)
-        {
-            sample[f] = (sample[f] - Offset[f]) * Scale[f];
-        }
+        TensorPrimitives.Subtract(sample, Offset, sample);
+        TensorPrimitives.Multiply(sample, Scale, sample);
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace Sparse.Training;
@@ -76,12 +77,8 @@ public sealed class Activation : Layer
                 TensorPrimitives.Sigmoid(input, output);
                 break;
             default:
-                for (var k = 0; k < n; k++)
-                {
-                    var x = input[k];
-                    output[k] = x >= 0 ? x : Slope * x;
-                }
-
+                // y = x >= 0 ? x : slope * x (not max(x, slope * x), which is wrong for All-ReLU's negative slopes).
+                ScaleBelowZero(input, input, output, Slope, zeroIsNegative: false);
                 break;
         }
     }
@@ -95,16 +92,52 @@ public sealed class Activation : Layer
         }
 
         var n = Size * batch;
-        for (var k = 0; k < n; k++)
+        input = input[..n];
+        output = output[..n];
+        outputGradient = outputGradient[..n];
+        inputGradient = inputGradient[..n];
+        switch (Kind)
         {
-            var dy = outputGradient[k];
-            inputGradient[k] = Kind switch
+            case ActivationKind.Tanh:
+                // dx = dy * (1 - y^2)
+                TensorPrimitives.Multiply(output, output, inputGradient);
+                TensorPrimitives.Subtract(1f, inputGradient, inputGradient);
+                TensorPrimitives.Multiply(inputGradient, outputGradient, inputGradient);
+                break;
+            case ActivationKind.Sigmoid:
+                // dx = dy * y * (1 - y)
+                TensorPrimitives.Subtract(1f, output, inputGradient);
+                TensorPrimitives.Multiply(inputGradient, output, inputGradient);
+                TensorPrimitives.Multiply(inputGradient, outputGradient, inputGradient);
+                break;
+            default:
+                // ReLU is the leaky case with slope 0 at and below zero: dx = x > 0 ? dy : slope * dy.
+                ScaleBelowZero(input, outputGradient, inputGradient, Kind == ActivationKind.Relu ? 0f : Slope, Kind == ActivationKind.Relu);
+                break;
+        }
+    }
+
+    // destination[k] = x[k] above zero ? values[k] : slope * values[k]. The kinds differ in which side owns
+    // x == 0: ReLU passes no gradient there, the leaky kinds are the identity from 0 up.
+    private static void ScaleBelowZero(ReadOnlySpan<float> input, ReadOnlySpan<float> dy, Span<float> dx, float slope, bool zeroIsNegative)
+    {
+        var k = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var slopes = new Vector<float>(slope);
+            for (; k + Vector<float>.Count <= input.Length; k += Vector<float>.Count)
             {
-                ActivationKind.Relu => input[k] > 0 ? dy : 0,
-                ActivationKind.Tanh => dy * (1 - (output[k] * output[k])),
-                ActivationKind.Sigmoid => dy * output[k] * (1 - output[k]),
-                _ => input[k] >= 0 ? dy : Slope * dy,
-            };
+                var x = new Vector<float>(input[k..]);
+                var g = new Vector<float>(dy[k..]);
+                var positive = zeroIsNegative ? Vector.GreaterThan(x, Vector<float>.Zero) : Vector.GreaterThanOrEqual(x, Vector<float>.Zero);
+                Vector.ConditionalSelect(positive, g, g * slopes).CopyTo(dx[k..]);
+            }
+        }
+
+        for (; k < input.Length; k++)
+        {
+            var positive = zeroIsNegative ? input[k] > 0 : input[k] >= 0;
+            dx[k] = positive ? dy[k] : slope * dy[k];
         }
     }
 }

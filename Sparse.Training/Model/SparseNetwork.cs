@@ -1,3 +1,5 @@
+using Sparse.Core;
+
 namespace Sparse.Training;
 
 /// <summary>
@@ -9,9 +11,10 @@ public sealed class SparseNetwork
 {
     private readonly Layer[] _layers;
     private readonly Parameter[] _parameters;
-    private float[][] _activations = [];
-    private float[] _gradientA = [];
-    private float[] _gradientB = [];
+    // 64-byte aligned (AlignedMemory) so the kernels' vector loads never straddle cache lines.
+    private Memory<float>[] _activations = [];
+    private Memory<float> _gradientA;
+    private Memory<float> _gradientB;
     private int _capacity;
     private int _lastBatch;
 
@@ -125,19 +128,19 @@ public sealed class SparseNetwork
         }
 
         EnsureCapacity(batch);
-        input.CopyTo(_activations[0]);
+        input.CopyTo(_activations[0].Span);
         for (var n = 0; n < _layers.Length; n++)
         {
             var layer = _layers[n];
             layer.Forward(
-                _activations[n].AsSpan(0, layer.InputSize * batch),
-                _activations[n + 1].AsSpan(0, layer.OutputSize * batch),
+                _activations[n].Span[..(layer.InputSize * batch)],
+                _activations[n + 1].Span[..(layer.OutputSize * batch)],
                 batch,
                 training);
         }
 
         _lastBatch = batch;
-        return _activations[^1].AsSpan(0, OutputSize * batch);
+        return _activations[^1].Span[..(OutputSize * batch)];
     }
 
     /// <summary>
@@ -160,10 +163,10 @@ public sealed class SparseNetwork
         {
             var layer = _layers[n];
             var target = n % 2 == 0 ? _gradientA : _gradientB;
-            var inputGradient = n == 0 ? Span<float>.Empty : target.AsSpan(0, layer.InputSize * batch);
+            var inputGradient = n == 0 ? Span<float>.Empty : target.Span[..(layer.InputSize * batch)];
             layer.Backward(
-                _activations[n].AsSpan(0, layer.InputSize * batch),
-                _activations[n + 1].AsSpan(0, layer.OutputSize * batch),
+                _activations[n].Span[..(layer.InputSize * batch)],
+                _activations[n + 1].Span[..(layer.OutputSize * batch)],
                 upstream,
                 inputGradient,
                 batch);
@@ -178,17 +181,17 @@ public sealed class SparseNetwork
             return;
         }
 
-        _activations = new float[_layers.Length + 1][];
-        _activations[0] = new float[InputSize * batch];
+        _activations = new Memory<float>[_layers.Length + 1];
+        _activations[0] = AlignedMemory.Allocate(InputSize * batch);
         var widest = InputSize;
         for (var n = 0; n < _layers.Length; n++)
         {
-            _activations[n + 1] = new float[_layers[n].OutputSize * batch];
+            _activations[n + 1] = AlignedMemory.Allocate(_layers[n].OutputSize * batch);
             widest = Math.Max(widest, _layers[n].OutputSize);
         }
 
-        _gradientA = new float[widest * batch];
-        _gradientB = new float[widest * batch];
+        _gradientA = AlignedMemory.Allocate(widest * batch);
+        _gradientB = AlignedMemory.Allocate(widest * batch);
         _capacity = batch;
     }
 }

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using Sparse.Core;
+using Sparse.Training;
+
+namespace Sparse.Bench;
+
+/// <summary>
+/// <c>epoch</c>: workload W1 (784-1000-1000-1000-10, ReLU, Erdos-Renyi epsilon 20, SGD momentum 0.9,
+/// batch 128, 10,000 seeded uniform samples), seconds per epoch, and the share of the epoch each
+/// kernel takes (each kernel timed alone on the same layers and batch count).
+/// </summary>
+internal static class QuickEpoch
+{
+    private const int Samples = 10_000;
+    private const int BatchSize = 128;
+
+    public static void Run(int epochs)
+    {
+        var random = new SparseRandom(7);
+        var features = new float[Samples * 784];
+        for (var k = 0; k < features.Length; k++)
+        {
+            features[k] = (float)random.NextDouble();
+        }
+
+        var labels = new int[Samples];
+        for (var n = 0; n < Samples; n++)
+        {
+            labels[n] = random.NextInt(10);
+        }
+
+        var data = Dataset.ForClassification(features, 784, labels, 10);
+        var network = SparseNetwork.CreateMlp([784, 1000, 1000, 1000, 10], ActivationKind.Relu, epsilon: 20, seed: 1);
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = BatchSize });
+        var history = trainer.Fit(data);
+        var seconds = history.Epochs.Skip(1).Select(e => e.Seconds).Order().ToArray();
+        var epoch = seconds[seconds.Length / 2];
+        Console.WriteLine($"W1: {network.ConnectionCount:N0} connections, {SparseParallel.MaxDegreeOfParallelism} threads, {KernelDispatch.Level}");
+        Console.WriteLine($"seconds per epoch (median of epochs 2..{epochs}): {epoch:F3}  (all: {string.Join(", ", history.Epochs.Select(e => e.Seconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))})");
+
+        // The same kernel calls an epoch makes, one kernel at a time: full batches plus the short last one.
+        var layers = network.SparseLayers.ToArray();
+        var batches = new[] { (Size: BatchSize, Count: Samples / BatchSize), (Size: Samples % BatchSize, Count: 1) };
+        double Time(Action<SparseLinear, int, float[], float[]> kernel, bool skipFirst)
+        {
+            var x = AlignedMemory.Allocate(1000 * BatchSize).ToArray();
+            var y = AlignedMemory.Allocate(1000 * BatchSize).ToArray();
+            var best = double.MaxValue;
+            for (var repeat = 0; repeat < 5; repeat++)
+            {
+                var watch = Stopwatch.StartNew();
+                foreach (var (size, count) in batches)
+                {
+                    for (var b = 0; b < count; b++)
+                    {
+                        foreach (var layer in skipFirst ? layers.Skip(1) : layers)
+                        {
+                            kernel(layer, size, x, y);
+                        }
+                    }
+                }
+
+                best = Math.Min(best, watch.Elapsed.TotalSeconds);
+            }
+
+            return best;
+        }
+
+        var forward = Time((l, n, x, y) => SparseOps.Multiply(l.Weights, x.AsSpan(0, l.InputSize * n), l.Bias, y.AsSpan(0, l.OutputSize * n), n), false);
+        var inputGradient = Time((l, n, x, y) => SparseOps.MultiplyTransposed(l.Weights, y.AsSpan(0, l.OutputSize * n), x.AsSpan(0, l.InputSize * n), n), true);
+        var weightGradient = Time((l, n, x, y) => SparseOps.WeightGradient(l.Weights, y.AsSpan(0, l.OutputSize * n), x.AsSpan(0, l.InputSize * n), l.WeightParameter.Gradient, n), false);
+        Report("forward", forward, epoch);
+        Report("input gradient", inputGradient, epoch);
+        Report("weight gradient", weightGradient, epoch);
+        Report("everything else", epoch - forward - inputGradient - weightGradient, epoch);
+        Pieces(network, data);
+        var flops = 2.0 * network.ConnectionCount * Samples * 3;
+        Console.WriteLine($"kernels reach {flops / (forward + inputGradient + weightGradient) / 1e9:F1} GFLOP/s; whole epoch {flops / epoch / 1e9:F1} GFLOP/s (6 x nnz x samples)");
+    }
+
+    // The non-kernel work of an epoch, piece by piece, each timed over one epoch's batches.
+    private static void Pieces(SparseNetwork network, Dataset data)
+    {
+        var loader = new BatchLoader(data, BatchSize, null, shuffle: true, seed: 1);
+        var loss = new SoftmaxCrossEntropy();
+        var optimizer = new Sgd(0.01f, momentum: 0.9f);
+        var gradient = new float[10 * BatchSize];
+        var relu = network.Layers.OfType<Activation>().ToArray();
+        var a = AlignedMemory.Allocate(1000 * BatchSize).ToArray();
+        var b = AlignedMemory.Allocate(1000 * BatchSize).ToArray();
+        var output = new float[10 * BatchSize];
+        double Time(Action step)
+        {
+            var watch = Stopwatch.StartNew();
+            loader.StartEpoch(0);
+            while (loader.Next())
+            {
+                step();
+            }
+
+            return watch.Elapsed.TotalSeconds;
+        }
+
+        var batching = Time(() => { });
+        Report("  batching", batching, 1);
+        Report("  loss", Time(() => loss.Compute(output.AsSpan(0, 10 * loader.Batch.Size), loader.Batch, gradient)) - batching, 1);
+        Report("  optimizer", Time(() => optimizer.Step(network.Parameters)) - batching, 1);
+        Report("  activations", Time(() =>
+        {
+            var n = loader.Batch.Size;
+            foreach (var layer in relu)
+            {
+                layer.Forward(a.AsSpan(0, 1000 * n), b.AsSpan(0, 1000 * n), n, true);
+                layer.Backward(a.AsSpan(0, 1000 * n), b.AsSpan(0, 1000 * n), b.AsSpan(0, 1000 * n), a.AsSpan(0, 1000 * n), n);
+            }
+        }) - batching, 1);
+    }
+
+    private static void Report(string name, double seconds, double epoch) =>
+        Console.WriteLine($"  {name,-16} {seconds:F3} s  {seconds / epoch,6:P1}");
+}
