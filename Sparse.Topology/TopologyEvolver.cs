@@ -1,0 +1,181 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sparse.Core;
+using Sparse.Training;
+
+namespace Sparse.Topology;
+
+/// <summary>
+/// Rewires sparse layers at a fixed connection budget: the <see cref="IPruner"/> picks connections to
+/// drop, the <see cref="IRegrower"/> as many missing ones to add. Rows stay sorted and unique, the
+/// transposed view is rebuilt on next use, and optimizer state moves with its connection (new
+/// connections start with zero state). Memory and time are O(nnz + regrowth); no dense array.
+/// </summary>
+public sealed partial class TopologyEvolver
+{
+    private readonly ILogger _logger;
+
+    /// <summary>Creates an evolver from a pruning and a regrowth rule.</summary>
+    public TopologyEvolver(IPruner pruner, IRegrower regrower, ILogger<TopologyEvolver>? logger = null)
+    {
+        Pruner = pruner;
+        Regrower = regrower;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    /// <summary>SET: prune a fraction <paramref name="zeta"/> of each sign by magnitude, regrow at random.</summary>
+    public static TopologyEvolver Set(double zeta = 0.3, ulong seed = 1, ValueDistribution? newWeights = null, ILogger<TopologyEvolver>? logger = null) =>
+        new(new MagnitudePruner(zeta), new RandomRegrower(seed, newWeights), logger);
+
+    /// <summary>What to drop.</summary>
+    public IPruner Pruner { get; }
+
+    /// <summary>What to add.</summary>
+    public IRegrower Regrower { get; }
+
+    /// <summary>Whether the output layer evolves too; SET's reference evolves the hidden layers only.</summary>
+    public bool IncludeOutputLayer { get; init; }
+
+    /// <summary>Evolves every sparse layer of <paramref name="network"/> (the output layer as <see cref="IncludeOutputLayer"/> says).</summary>
+    public IReadOnlyList<LayerEvolution> Evolve(SparseNetwork network, Optimizer? optimizer)
+    {
+        var layers = network.SparseLayers.ToArray();
+        var count = IncludeOutputLayer ? layers.Length : layers.Length - 1;
+        var reports = new List<LayerEvolution>(count);
+        for (var n = 0; n < count; n++)
+        {
+            var report = EvolveLayer(layers[n], optimizer, n);
+            reports.Add(report);
+            Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
+        }
+
+        return reports;
+    }
+
+    /// <summary>One prune-and-regrow step on <paramref name="layer"/>; moves <paramref name="optimizer"/>'s state along.</summary>
+    public LayerEvolution EvolveLayer(SparseLinear layer, Optimizer? optimizer, int index = 0)
+    {
+        var weights = layer.Weights;
+        var nnz = (int)weights.NonZeroCount;
+        var drop = new bool[nnz];
+        var pruned = Pruner.SelectDrops(layer, drop);
+
+        // The structure without the dropped connections, and where each kept entry came from.
+        var keptPointers = new long[weights.Rows + 1];
+        var keptColumns = new int[nnz - pruned];
+        var keptValues = new float[nnz - pruned];
+        var keptSource = new int[nnz - pruned];
+        var kept = 0;
+        for (var row = 0; row < weights.Rows; row++)
+        {
+            for (var k = (int)weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)
+            {
+                if (!drop[k])
+                {
+                    keptColumns[kept] = weights.ColumnIndices[k];
+                    keptValues[kept] = weights.Values[k];
+                    keptSource[kept] = k;
+                    kept++;
+                }
+            }
+
+            keptPointers[row + 1] = kept;
+        }
+
+        var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, keptPointers, keptColumns, keptValues);
+        var newRows = new List<int>(pruned);
+        var newColumns = new List<int>(pruned);
+        var newValues = new List<float>(pruned);
+        Regrower.Grow(layer, keptMatrix, pruned, newRows, newColumns, newValues);
+
+        // Bucket the new entries by row (counting sort), sort each bucket by column, then merge with the kept rows.
+        var newStart = new int[weights.Rows + 1];
+        foreach (var row in newRows)
+        {
+            newStart[row + 1]++;
+        }
+
+        for (var row = 0; row < weights.Rows; row++)
+        {
+            newStart[row + 1] += newStart[row];
+        }
+
+        var cursor = newStart[..^1];
+        var bucketColumns = new int[newRows.Count];
+        var bucketValues = new float[newRows.Count];
+        for (var n = 0; n < newRows.Count; n++)
+        {
+            var slot = cursor[newRows[n]]++;
+            bucketColumns[slot] = newColumns[n];
+            bucketValues[slot] = newValues[n];
+        }
+
+        var rowPointers = new long[weights.Rows + 1];
+        var total = kept + newRows.Count;
+        var columns = new int[total];
+        var values = new float[total];
+        var source = new int[total];
+        var written = 0;
+        for (var row = 0; row < weights.Rows; row++)
+        {
+            Array.Sort(bucketColumns, bucketValues, newStart[row], newStart[row + 1] - newStart[row]);
+            int a = (int)keptPointers[row], aEnd = (int)keptPointers[row + 1];
+            int b = newStart[row], bEnd = newStart[row + 1];
+            while (a < aEnd || b < bEnd)
+            {
+                if (b == bEnd || (a < aEnd && keptColumns[a] < bucketColumns[b]))
+                {
+                    columns[written] = keptColumns[a];
+                    values[written] = keptValues[a];
+                    source[written] = keptSource[a];
+                    a++;
+                }
+                else
+                {
+                    columns[written] = bucketColumns[b];
+                    values[written] = bucketValues[b];
+                    source[written] = -1;
+                    b++;
+                }
+
+                written++;
+            }
+
+            rowPointers[row + 1] = written;
+        }
+
+        weights.ReplaceStructure(rowPointers, columns, values);
+        layer.WeightParameter.SyncGradient();
+        optimizer?.RemapState(layer.WeightParameter, source);
+        return Describe(layer, index, pruned, newRows.Count);
+    }
+
+    private static LayerEvolution Describe(SparseLinear layer, int index, int pruned, int grown)
+    {
+        var weights = layer.Weights;
+        int minIn = int.MaxValue, maxIn = 0;
+        for (var row = 0; row < weights.Rows; row++)
+        {
+            minIn = Math.Min(minIn, weights.RowLength(row));
+            maxIn = Math.Max(maxIn, weights.RowLength(row));
+        }
+
+        var pointers = weights.Transposed.ColumnPointers;
+        int minOut = int.MaxValue, maxOut = 0;
+        for (var column = 0; column < weights.Columns; column++)
+        {
+            var degree = (int)(pointers[column + 1] - pointers[column]);
+            minOut = Math.Min(minOut, degree);
+            maxOut = Math.Max(maxOut, degree);
+        }
+
+        return new LayerEvolution(index, pruned, grown, weights.NonZeroCount, weights.Density,
+            weights.Rows == 0 ? 0 : minIn, maxIn, weights.Columns == 0 ? 0 : minOut, maxOut);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Layer {Layer}: pruned {Pruned}, grew {Grown}, density {Density:P3}, in-degree {MinIn}..{MaxIn}, out-degree {MinOut}..{MaxOut}")]
+        public static partial void LayerEvolved(ILogger logger, int layer, int pruned, int grown, double density, int minIn, int maxIn, int minOut, int maxOut);
+    }
+}
