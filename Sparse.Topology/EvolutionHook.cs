@@ -3,38 +3,49 @@ using Sparse.Training;
 namespace Sparse.Topology;
 
 /// <summary>
-/// Runs a <see cref="TopologyEvolver"/> from the <see cref="Trainer"/>: after each epoch but the last
-/// (SET's schedule), or every <see cref="EverySteps"/> optimizer steps when that is set.
+/// Runs a <see cref="TopologyEvolver"/> from the <see cref="Trainer"/> on an <see cref="EvolutionSchedule"/>
+/// (by default SET's: zeta 0.3 after every epoch but the last). Gradient-based regrowth makes the network
+/// retain its layer gradients. CTRE_seq hears each epoch's validation accuracy.
 /// </summary>
-public sealed class EvolutionHook(TopologyEvolver evolver) : ITrainingHook
+public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? schedule = null) : ITrainingHook
 {
     /// <summary>The evolver.</summary>
     public TopologyEvolver Evolver { get; } = evolver;
 
-    /// <summary>Evolve every this many steps instead of after epochs; 0 for after epochs.</summary>
-    public int EverySteps { get; init; }
+    /// <summary>When and how much to rewire.</summary>
+    public EvolutionSchedule Schedule { get; } = schedule ?? EvolutionSchedule.EveryEpoch();
 
-    /// <summary>Every step's per-layer reports, with the epoch and global step they ran at.</summary>
+    /// <summary>Every evolution's per-layer reports, with the epoch and global step it ran at.</summary>
     public List<(int Epoch, long Step, IReadOnlyList<LayerEvolution> Layers)> History { get; } = [];
 
     /// <inheritdoc/>
     public void OnStepEnd(TrainingContext context)
     {
-        if (EverySteps > 0 && context.Step % EverySteps == 0)
+        if (Evolver.Regrower.NeedsGradients)
         {
-            Run(context);
+            context.Network.RetainGradients = true;
+        }
+
+        if (Schedule.AfterStep(context) is { } fraction)
+        {
+            Run(context, fraction);
         }
     }
 
     /// <inheritdoc/>
     public void OnEpochEnd(TrainingContext context)
     {
-        if (EverySteps == 0 && context.Epoch < context.Epochs - 1)
+        if (Evolver.Regrower is CosineRegrower cosine && context.History.Epochs.Count > 0 && context.History.Epochs[^1].TestAccuracy is { } accuracy)
         {
-            Run(context);
+            cosine.ObserveValidationAccuracy(accuracy);
+        }
+
+        if (Schedule.AfterEpoch(context) is { } fraction)
+        {
+            Run(context, fraction);
         }
     }
 
-    private void Run(TrainingContext context) =>
-        History.Add((context.Epoch, context.Step, Evolver.Evolve(context.Network, context.Optimizer)));
+    private void Run(TrainingContext context, double fraction) =>
+        History.Add((context.Epoch, context.Step, Evolver.Evolve(context.Network, context.Optimizer, fraction)));
 }

@@ -9,5 +9,9 @@ public interface IPruner
     /// Sets <c>drop[k]</c> for each stored connection <c>k</c> of <paramref name="layer"/> to remove (the
     /// span arrives cleared, one entry per connection) and returns how many were marked.
     /// </summary>
-    int SelectDrops(SparseLinear layer, Span<bool> drop);
+    /// <param name="layer">The layer.</param>
+    /// <param name="fraction">The share of connections to drop, from the evolution schedule.</param>
+    /// <param name="signals">The layer's last activations, for importance-based rules; null when none were recorded.</param>
+    /// <param name="drop">One flag per stored connection.</param>
+    int SelectDrops(SparseLinear layer, double fraction, LayerSignals? signals, Span<bool> drop);
 }

@@ -3,13 +3,23 @@ using Sparse.Training;
 
 namespace Sparse.Topology;
 
+/// <summary>What a regrower is asked to add to one layer.</summary>
+/// <param name="Layer">The layer being rewired.</param>
+/// <param name="Kept">Its structure after pruning (rows sorted); new positions must be missing from it.</param>
+/// <param name="Count">How many connections to add.</param>
+/// <param name="Pruned">Positions (<c>row * columns + column</c>) dropped in this step.</param>
+/// <param name="Signals">The layer's last input, activation and output gradient, when recorded.</param>
+public sealed record GrowthRequest(SparseLinear Layer, CsrMatrix Kept, int Count, IReadOnlySet<long> Pruned, LayerSignals? Signals);
+
 /// <summary>Picks missing connections of a layer to add.</summary>
 public interface IRegrower
 {
+    /// <summary>Whether this rule reads output gradients (the network must retain them).</summary>
+    bool NeedsGradients => false;
+
     /// <summary>
-    /// Chooses <paramref name="count"/> distinct positions of <paramref name="layer"/> that are not in
-    /// <paramref name="kept"/> (the layer's structure after pruning, rows sorted), appending them to
-    /// <paramref name="rows"/> and <paramref name="columns"/> with their starting values in <paramref name="values"/>.
+    /// Chooses <see cref="GrowthRequest.Count"/> distinct positions missing from <see cref="GrowthRequest.Kept"/>,
+    /// appending them to <paramref name="rows"/> and <paramref name="columns"/> with starting values in <paramref name="values"/>.
     /// </summary>
-    void Grow(SparseLinear layer, CsrMatrix kept, int count, List<int> rows, List<int> columns, List<float> values);
+    void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values);
 }

@@ -3,27 +3,15 @@ using Sparse.Training;
 namespace Sparse.Topology;
 
 /// <summary>
-/// Drops the weights closest to zero. SET style (the default): a fraction <see cref="Fraction"/> of the
-/// positive weights (the smallest) and, separately, the same fraction of the negative weights (the
-/// largest, i.e. closest to zero); otherwise that fraction of all weights by |w|. Selection is a partial
+/// Drops the weights closest to zero. SET style (the default): the asked fraction of the positive
+/// weights (the smallest) and, separately, the same fraction of the negative weights (the largest, i.e.
+/// closest to zero); otherwise that fraction of all weights by |w| (RigL's drop rule). Selection is a partial
 /// selection (quickselect) in O(nnz), not a sort; ties are broken by position, so the count is exact.
 /// </summary>
 public sealed class MagnitudePruner : IPruner
 {
-    /// <summary>Drops <paramref name="fraction"/> (zeta, SET's default 0.3) by magnitude.</summary>
-    public MagnitudePruner(double fraction = 0.3, bool separateSigns = true)
-    {
-        if (!(fraction >= 0 && fraction <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(fraction), $"The pruning fraction must be in [0, 1], is {fraction}.");
-        }
-
-        Fraction = fraction;
-        SeparateSigns = separateSigns;
-    }
-
-    /// <summary>Fraction dropped (of each sign when <see cref="SeparateSigns"/>).</summary>
-    public double Fraction { get; }
+    /// <summary>Prunes by magnitude, each sign apart (SET) or all together.</summary>
+    public MagnitudePruner(bool separateSigns = true) => SeparateSigns = separateSigns;
 
     /// <summary>Whether positive and negative weights are pruned separately (SET).</summary>
     public bool SeparateSigns { get; }
@@ -32,19 +20,28 @@ public sealed class MagnitudePruner : IPruner
     public static int CountFor(int available, double fraction) => (int)Math.Round(available * fraction, MidpointRounding.AwayFromZero);
 
     /// <inheritdoc/>
-    public int SelectDrops(SparseLinear layer, Span<bool> drop)
+    public int SelectDrops(SparseLinear layer, double fraction, LayerSignals? signals, Span<bool> drop)
     {
+        if (!(fraction >= 0 && fraction <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(fraction), $"The pruning fraction must be in [0, 1], is {fraction}.");
+        }
+
         var values = layer.Weights.Values;
         if (!SeparateSigns)
         {
-            return MarkSmallest(values, drop, v => true, v => Math.Abs(v));
+            return MarkSmallest(values, drop, fraction, v => true, v => Math.Abs(v));
         }
 
         // Zeros count as positive, as in SET's reference code (values >= 0 versus < 0).
-        return MarkSmallest(values, drop, v => v >= 0, v => v) + MarkSmallest(values, drop, v => v < 0, v => -v);
+        return MarkSmallest(values, drop, fraction, v => v >= 0, v => v) + MarkSmallest(values, drop, fraction, v => v < 0, v => -v);
     }
 
-    private int MarkSmallest(float[] values, Span<bool> drop, Func<float, bool> member, Func<float, float> key)
+    /// <summary>Marks the <c>round(fraction x candidates)</c> entries of <paramref name="keys"/> with the smallest key (ties by position).</summary>
+    internal static int MarkSmallest(ReadOnlySpan<float> keys, Span<bool> drop, double fraction) =>
+        MarkSmallest(keys.ToArray(), drop, fraction, v => true, v => v);
+
+    private static int MarkSmallest(float[] values, Span<bool> drop, double fraction, Func<float, bool> member, Func<float, float> key)
     {
         var candidates = new List<int>();
         for (var k = 0; k < values.Length; k++)
@@ -55,7 +52,7 @@ public sealed class MagnitudePruner : IPruner
             }
         }
 
-        var count = CountFor(candidates.Count, Fraction);
+        var count = CountFor(candidates.Count, fraction);
         if (count == 0)
         {
             return 0;

@@ -17,30 +17,50 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     public ValueDistribution Values { get; } = values ?? ValueDistribution.Normal(0.1f);
 
     /// <inheritdoc/>
-    public void Grow(SparseLinear layer, CsrMatrix kept, int count, List<int> rows, List<int> columns, List<float> values)
+    public void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values) =>
+        GrowRandom(request.Kept, request.Count, ref _random, Values, rows, columns, values, exclude: null);
+
+    /// <summary>
+    /// Adds <paramref name="count"/> uniformly random positions missing from <paramref name="kept"/>, from
+    /// <paramref name="rows"/>/<paramref name="columns"/> so far, and from <paramref name="exclude"/>.
+    /// </summary>
+    internal static void GrowRandom(CsrMatrix kept, int count, ref SparseRandom random, ValueDistribution distribution,
+        List<int> rows, List<int> columns, List<float> values, IReadOnlySet<long>? exclude)
     {
-        var free = ((long)kept.Rows * kept.Columns) - kept.NonZeroCount;
+        var free = ((long)kept.Rows * kept.Columns) - kept.NonZeroCount - rows.Count;
+        if (exclude is not null && count > free - exclude.Count)
+        {
+            exclude = null; // not enough room to avoid them all: allow the excluded positions again
+        }
+
         if (count > free)
         {
             throw new InvalidOperationException($"Cannot grow {count} connections: only {free} positions are free.");
         }
 
-        var distribution = Values;
-        var chosen = new HashSet<long>(count);
-        while (chosen.Count < count)
+        var chosen = new HashSet<long>(rows.Count + count);
+        for (var n = 0; n < rows.Count; n++)
         {
-            var row = _random.NextInt(kept.Rows);
-            var column = _random.NextInt(kept.Columns);
+            chosen.Add(((long)rows[n] * kept.Columns) + columns[n]);
+        }
+
+        var target = rows.Count + count;
+        while (rows.Count < target)
+        {
+            var row = random.NextInt(kept.Rows);
+            var column = random.NextInt(kept.Columns);
+            var position = ((long)row * kept.Columns) + column;
             var start = (int)kept.RowPointers[row];
-            var length = kept.RowLength(row);
-            if (Array.BinarySearch(kept.ColumnIndices, start, length, column) >= 0 || !chosen.Add(((long)row * kept.Columns) + column))
+            if (Array.BinarySearch(kept.ColumnIndices, start, kept.RowLength(row), column) >= 0
+                || exclude?.Contains(position) == true
+                || !chosen.Add(position))
             {
                 continue;
             }
 
             rows.Add(row);
             columns.Add(column);
-            values.Add(distribution.Sample(ref _random));
+            values.Add(distribution.Sample(ref random));
         }
     }
 }

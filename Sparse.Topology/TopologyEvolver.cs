@@ -23,9 +23,17 @@ public sealed partial class TopologyEvolver
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
-    /// <summary>SET: prune a fraction <paramref name="zeta"/> of each sign by magnitude, regrow at random.</summary>
-    public static TopologyEvolver Set(double zeta = 0.3, ulong seed = 1, ValueDistribution? newWeights = null, ILogger<TopologyEvolver>? logger = null) =>
-        new(new MagnitudePruner(zeta), new RandomRegrower(seed, newWeights), logger);
+    /// <summary>SET: prune each sign by magnitude, regrow at random.</summary>
+    public static TopologyEvolver Set(ulong seed = 1, ValueDistribution? newWeights = null, ILogger<TopologyEvolver>? logger = null) =>
+        new(new MagnitudePruner(), new RandomRegrower(seed, newWeights), logger);
+
+    /// <summary>RigL: prune by |w|, regrow the missing connections with the largest |dL/dW|, at zero.</summary>
+    public static TopologyEvolver RigL(ILogger<TopologyEvolver>? logger = null) =>
+        new(new MagnitudePruner(separateSigns: false), new GradientRegrower(), logger);
+
+    /// <summary>CTRE: prune by magnitude, regrow the missing pairs of most similar neurons (cosine).</summary>
+    public static TopologyEvolver Ctre(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ILogger<TopologyEvolver>? logger = null) =>
+        new(new MagnitudePruner(), new CosineRegrower(variant, seed), logger);
 
     /// <summary>What to drop.</summary>
     public IPruner Pruner { get; }
@@ -36,15 +44,19 @@ public sealed partial class TopologyEvolver
     /// <summary>Whether the output layer evolves too; SET's reference evolves the hidden layers only.</summary>
     public bool IncludeOutputLayer { get; init; }
 
-    /// <summary>Evolves every sparse layer of <paramref name="network"/> (the output layer as <see cref="IncludeOutputLayer"/> says).</summary>
-    public IReadOnlyList<LayerEvolution> Evolve(SparseNetwork network, Optimizer? optimizer)
+    /// <summary>
+    /// Evolves every sparse layer of <paramref name="network"/> (the output layer as <see cref="IncludeOutputLayer"/>
+    /// says), dropping <paramref name="fraction"/> of each and regrowing as many, with the signals of the last step.
+    /// </summary>
+    public IReadOnlyList<LayerEvolution> Evolve(SparseNetwork network, Optimizer? optimizer, double fraction)
     {
         var layers = network.SparseLayers.ToArray();
         var count = IncludeOutputLayer ? layers.Length : layers.Length - 1;
         var reports = new List<LayerEvolution>(count);
         for (var n = 0; n < count; n++)
         {
-            var report = EvolveLayer(layers[n], optimizer, n);
+            LayerSignals? signals = network.LastBatchSize > 0 ? network.SignalsOf(layers[n]) : null;
+            var report = EvolveLayer(layers[n], optimizer, fraction, signals, n);
             reports.Add(report);
             Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
         }
@@ -53,12 +65,13 @@ public sealed partial class TopologyEvolver
     }
 
     /// <summary>One prune-and-regrow step on <paramref name="layer"/>; moves <paramref name="optimizer"/>'s state along.</summary>
-    public LayerEvolution EvolveLayer(SparseLinear layer, Optimizer? optimizer, int index = 0)
+    public LayerEvolution EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0)
     {
         var weights = layer.Weights;
         var nnz = (int)weights.NonZeroCount;
         var drop = new bool[nnz];
-        var pruned = Pruner.SelectDrops(layer, drop);
+        var pruned = Pruner.SelectDrops(layer, fraction, signals, drop);
+        var prunedPositions = new HashSet<long>(pruned);
 
         // The structure without the dropped connections, and where each kept entry came from.
         var keptPointers = new long[weights.Rows + 1];
@@ -70,7 +83,11 @@ public sealed partial class TopologyEvolver
         {
             for (var k = (int)weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)
             {
-                if (!drop[k])
+                if (drop[k])
+                {
+                    prunedPositions.Add(((long)row * weights.Columns) + weights.ColumnIndices[k]);
+                }
+                else
                 {
                     keptColumns[kept] = weights.ColumnIndices[k];
                     keptValues[kept] = weights.Values[k];
@@ -86,7 +103,11 @@ public sealed partial class TopologyEvolver
         var newRows = new List<int>(pruned);
         var newColumns = new List<int>(pruned);
         var newValues = new List<float>(pruned);
-        Regrower.Grow(layer, keptMatrix, pruned, newRows, newColumns, newValues);
+        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions, signals), newRows, newColumns, newValues);
+        if (newRows.Count != pruned)
+        {
+            throw new InvalidOperationException($"{Regrower.GetType().Name} grew {newRows.Count} connections for {pruned} pruned.");
+        }
 
         // Bucket the new entries by row (counting sort), sort each bucket by column, then merge with the kept rows.
         var newStart = new int[weights.Rows + 1];

@@ -16,7 +16,8 @@ public class EvolverTests
             int rows = random.Next(1, 40), columns = random.Next(1, 40);
             var layer = new SparseLinear(RandomSparse.Bernoulli(rows, columns, random.NextDouble() * 0.6, ValueDistribution.Normal(1), (ulong)trial));
             var optimizer = new Sgd(0.1f, momentum: 0.9f);
-            var evolver = new TopologyEvolver(new MagnitudePruner(random.NextDouble(), separateSigns: random.Next(2) == 0), new RandomRegrower((ulong)trial));
+            var fraction = random.NextDouble();
+            var evolver = new TopologyEvolver(new MagnitudePruner(separateSigns: random.Next(2) == 0), new RandomRegrower((ulong)trial));
             var budget = layer.Weights.NonZeroCount;
             for (var step = 0; step < 8; step++)
             {
@@ -32,7 +33,7 @@ public class EvolverTests
                     }
                 }
 
-                var report = evolver.EvolveLayer(layer, optimizer);
+                var report = evolver.EvolveLayer(layer, optimizer, fraction);
                 layer.Weights.Validate(); // sorted, unique, in range: no regrown connection duplicates a kept one
                 Assert.That(layer.Weights.NonZeroCount, Is.EqualTo(budget), "connection budget");
                 Assert.That(report.Grown, Is.EqualTo(report.Pruned));
@@ -69,7 +70,7 @@ public class EvolverTests
         var positives = values.Where(v => v >= 0).Order().ToArray();
         var negatives = values.Where(v => v < 0).OrderDescending().ToArray();
         var drop = new bool[values.Length];
-        var count = new MagnitudePruner(0.3).SelectDrops(layer, drop);
+        var count = new MagnitudePruner().SelectDrops(layer, 0.3, null, drop);
         var droppedPositive = values.Where((v, k) => drop[k] && v >= 0).ToArray();
         var droppedNegative = values.Where((v, k) => drop[k] && v < 0).ToArray();
         var expectedPositive = MagnitudePruner.CountFor(positives.Length, 0.3);
@@ -89,7 +90,7 @@ public class EvolverTests
     {
         var layer = new SparseLinear(new CsrMatrix(1, 6, [0, 6], [0, 1, 2, 3, 4, 5], [0.5f, -0.1f, 0.1f, 2f, -0.1f, 3f]));
         var drop = new bool[6];
-        Assert.That(new MagnitudePruner(0.5, separateSigns: false).SelectDrops(layer, drop), Is.EqualTo(3));
+        Assert.That(new MagnitudePruner(separateSigns: false).SelectDrops(layer, 0.5, null, drop), Is.EqualTo(3));
         Assert.That(drop, Is.EqualTo(new[] { false, true, true, false, true, false }));
     }
 
@@ -99,10 +100,10 @@ public class EvolverTests
         CsrMatrix Run()
         {
             var layer = new SparseLinear(RandomSparse.ErdosRenyi(50, 80, 5, ValueDistribution.Normal(1), 4));
-            var evolver = TopologyEvolver.Set(0.3, seed: 9);
+            var evolver = TopologyEvolver.Set(seed: 9);
             for (var n = 0; n < 5; n++)
             {
-                evolver.EvolveLayer(layer, null);
+                evolver.EvolveLayer(layer, null, 0.3);
             }
 
             return layer.Weights;
@@ -128,7 +129,7 @@ public class EvolverTests
                 new TrainerOptions { Epochs = 30, BatchSize = 32, Seed = seed });
             if (evolve)
             {
-                trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(0.3, seed)));
+                trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed), EvolutionSchedule.EveryEpoch(0.3)));
             }
 
             trainer.Fit(Training.DigitsData.Train);

@@ -32,9 +32,15 @@ public sealed class SparseLinear : Layer
     /// A layer <paramref name="inputs"/> -> <paramref name="outputs"/> with Erdos-Renyi connections
     /// (SET's <paramref name="epsilon"/>) and He-normal values scaled by each neuron's expected fan-in.
     /// </summary>
-    public static SparseLinear ErdosRenyi(int inputs, int outputs, double epsilon, ulong seed, WeightScaling scaling = WeightScaling.He)
+    public static SparseLinear ErdosRenyi(int inputs, int outputs, double epsilon, ulong seed, WeightScaling scaling = WeightScaling.He) =>
+        WithDensity(inputs, outputs, RandomSparse.ErdosRenyiDensity(outputs, inputs, epsilon), seed, scaling);
+
+    /// <summary>
+    /// A layer whose connections are each present with probability <paramref name="density"/>, values scaled
+    /// by the expected fan-in (He) or fan-in and fan-out (Xavier).
+    /// </summary>
+    public static SparseLinear WithDensity(int inputs, int outputs, double density, ulong seed, WeightScaling scaling = WeightScaling.He)
     {
-        var density = RandomSparse.ErdosRenyiDensity(outputs, inputs, epsilon);
         var fanIn = Math.Max(1.0, density * inputs);
         var fanOut = Math.Max(1.0, density * outputs);
         var std = scaling == WeightScaling.He ? Math.Sqrt(2.0 / fanIn) : Math.Sqrt(2.0 / (fanIn + fanOut));

@@ -15,6 +15,7 @@ public sealed class SparseNetwork
     private Memory<float>[] _activations = [];
     private Memory<float> _gradientA;
     private Memory<float> _gradientB;
+    private Memory<float>[] _retained = [];
     private int _capacity;
     private int _lastBatch;
 
@@ -54,6 +55,8 @@ public sealed class SparseNetwork
     /// A multi-layer perceptron <c>sizes[0] -> sizes[1] -> ... -> sizes[^1]</c> of Erdos-Renyi sparse layers with
     /// <paramref name="activation"/> after each hidden layer (All-ReLU alternates its slope by layer) and
     /// optional dropout after each activation; the last layer is linear (the loss applies softmax).
+    /// <paramref name="densities"/>, one per layer (from Sparse.Topology's ERK or uniform rules), replaces
+    /// the Erdos-Renyi <paramref name="epsilon"/>.
     /// </summary>
     public static SparseNetwork CreateMlp(
         IReadOnlyList<int> sizes,
@@ -62,8 +65,14 @@ public sealed class SparseNetwork
         ulong seed = 1,
         float dropout = 0,
         float slope = 0.6f,
-        InputNormalization? normalization = null)
+        InputNormalization? normalization = null,
+        IReadOnlyList<double>? densities = null)
     {
+        if (densities is not null && densities.Count != sizes.Count - 1)
+        {
+            throw new ArgumentException($"Give one density per layer ({sizes.Count - 1}), not {densities.Count}.", nameof(densities));
+        }
+
         if (sizes.Count < 2)
         {
             throw new ArgumentException("An MLP needs an input size and an output size.", nameof(sizes));
@@ -73,7 +82,9 @@ public sealed class SparseNetwork
         var scaling = activation is ActivationKind.Tanh or ActivationKind.Sigmoid ? WeightScaling.Xavier : WeightScaling.He;
         for (var n = 0; n + 1 < sizes.Count; n++)
         {
-            layers.Add(SparseLinear.ErdosRenyi(sizes[n], sizes[n + 1], epsilon, seed + (ulong)n, scaling));
+            layers.Add(densities is null
+                ? SparseLinear.ErdosRenyi(sizes[n], sizes[n + 1], epsilon, seed + (ulong)n, scaling)
+                : SparseLinear.WithDensity(sizes[n], sizes[n + 1], densities[n], seed + (ulong)n, scaling));
             if (n + 2 < sizes.Count)
             {
                 layers.Add(activation == ActivationKind.AllRelu
@@ -100,6 +111,16 @@ public sealed class SparseNetwork
 
     /// <summary>How inputs are scaled before the first layer (applied by <see cref="BatchLoader"/>), or null.</summary>
     public InputNormalization? Normalization { get; set; }
+
+    /// <summary>
+    /// When set, <see cref="Backward"/> keeps each sparse layer's output gradient (shape (out, batch)), so
+    /// gradient-based regrowth (RigL) can read it through <see cref="SignalsOf"/>. Costs one
+    /// activation-sized buffer per sparse layer, allocated on the first retaining pass; never a weight-shaped one.
+    /// </summary>
+    public bool RetainGradients { get; set; }
+
+    /// <summary>Samples in the last <see cref="Forward"/>.</summary>
+    public int LastBatchSize => _lastBatch;
 
     /// <summary>Features in.</summary>
     public int InputSize => _layers[0].InputSize;
@@ -170,8 +191,47 @@ public sealed class SparseNetwork
                 upstream,
                 inputGradient,
                 batch);
+            if (RetainGradients && layer is SparseLinear)
+            {
+                if (_retained[n].Length < upstream.Length)
+                {
+                    _retained[n] = AlignedMemory.Allocate(layer.OutputSize * _capacity);
+                }
+
+                upstream.CopyTo(_retained[n].Span);
+            }
+
             upstream = inputGradient;
         }
+    }
+
+    /// <summary>
+    /// What the last <see cref="Forward"/> and <see cref="Backward"/> saw at <paramref name="layer"/>: its input
+    /// (in, batch), its activation (out, batch; after the activation layer that follows it, if any), and its
+    /// output gradient (out, batch; empty unless <see cref="RetainGradients"/> was set before the backward pass).
+    /// The memory is reused by the next step.
+    /// </summary>
+    public LayerSignals SignalsOf(SparseLinear layer)
+    {
+        var n = Array.IndexOf(_layers, layer);
+        if (n < 0)
+        {
+            throw new ArgumentException("The layer is not part of this network.", nameof(layer));
+        }
+
+        var batch = _lastBatch;
+        if (batch == 0)
+        {
+            throw new InvalidOperationException("Run Forward first: there are no signals yet.");
+        }
+
+        var activated = n + 1 < _layers.Length && _layers[n + 1] is Activation ? n + 2 : n + 1;
+        var gradient = RetainGradients && _retained[n].Length >= layer.OutputSize * batch ? _retained[n][..(layer.OutputSize * batch)] : Memory<float>.Empty;
+        return new LayerSignals(
+            _activations[n][..(layer.InputSize * batch)],
+            _activations[activated][..(layer.OutputSize * batch)],
+            gradient,
+            batch);
     }
 
     private void EnsureCapacity(int batch)
@@ -190,6 +250,7 @@ public sealed class SparseNetwork
             widest = Math.Max(widest, _layers[n].OutputSize);
         }
 
+        _retained = new Memory<float>[_layers.Length];
         _gradientA = AlignedMemory.Allocate(widest * batch);
         _gradientB = AlignedMemory.Allocate(widest * batch);
         _capacity = batch;

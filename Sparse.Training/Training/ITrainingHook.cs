@@ -42,6 +42,12 @@ public sealed class TrainingContext
     /// <summary>Optimizer steps taken in the whole run.</summary>
     public long Step { get; internal set; }
 
+    /// <summary>Batches per epoch.</summary>
+    public int StepsPerEpoch { get; internal set; }
+
+    /// <summary>The run's records so far (the current epoch is added after its hooks).</summary>
+    public TrainingHistory History { get; internal set; } = new();
+
     /// <summary>The batch just trained on (valid during <see cref="ITrainingHook.OnStepEnd"/>).</summary>
     public Batch? Batch { get; internal set; }
 }

@@ -67,7 +67,12 @@ public sealed class Trainer
     {
         var loader = new BatchLoader(train, Options.BatchSize, Network.Normalization, shuffle: true, Options.Seed);
         var gradient = new float[Network.OutputSize * loader.Batch.Capacity];
-        var context = new TrainingContext(Network, Optimizer, Loss, Options.Epochs) { Step = Optimizer.StepCount };
+        var context = new TrainingContext(Network, Optimizer, Loss, Options.Epochs)
+        {
+            Step = Optimizer.StepCount,
+            StepsPerEpoch = loader.BatchesPerEpoch,
+            History = History,
+        };
         TrainerLog.Starting(_logger, Network.ConnectionCount, Network.ParameterBytes, Options.Epochs, train.Count);
         var bestLoss = History.Epochs.Where(e => e.TestLoss is not null).Select(e => e.TestLoss!.Value).DefaultIfEmpty(float.PositiveInfinity).Min();
         var sinceBest = 0;

@@ -1,0 +1,138 @@
+using System.Numerics.Tensors;
+using Sparse.Core;
+using Sparse.Training;
+
+namespace Sparse.Topology;
+
+/// <summary>The CTRE regrowth variants (Atashgahi et al.).</summary>
+public enum CtreVariant
+{
+    /// <summary>Always grow the most similar missing pairs.</summary>
+    Plain,
+
+    /// <summary>CTRE_sim: a pair that was pruned in this very step is replaced by a random missing one.</summary>
+    Sim,
+
+    /// <summary>CTRE_seq: cosine growth until validation accuracy stalls, then random growth for good.</summary>
+    Seq,
+}
+
+/// <summary>
+/// CTRE's regrowth: the importance of a missing connection (j, i) is <c>|cos(a_i, a_j)|</c>, the cosine
+/// similarity of input neuron i's and output neuron j's activations over the last batch; the most
+/// important are grown with values from <see cref="Values"/>. Scored a block of rows at a time with a
+/// running top-k (see <see cref="MissingTopK"/>): no dense similarity matrix.
+/// </summary>
+public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ValueDistribution? values = null, int blockRows = 0) : IRegrower
+{
+    private SparseRandom _random = new(seed);
+    private float _bestAccuracy = float.NegativeInfinity;
+
+    /// <summary>Which CTRE variant.</summary>
+    public CtreVariant Variant { get; } = variant;
+
+    /// <summary>Distribution of new weights (default normal, standard deviation 0.1).</summary>
+    public ValueDistribution Values { get; } = values ?? ValueDistribution.Normal(0.1f);
+
+    /// <summary>Rows scored per block; 0 picks about 2^18 scores per block.</summary>
+    public int BlockRows { get; } = blockRows;
+
+    /// <summary>CTRE_seq: whether growth has switched to random.</summary>
+    public bool GrowingRandomly { get; private set; }
+
+    /// <summary>CTRE_seq: reports the latest validation accuracy; growth turns random once it no longer improves.</summary>
+    public void ObserveValidationAccuracy(float accuracy)
+    {
+        if (Variant != CtreVariant.Seq)
+        {
+            return;
+        }
+
+        if (accuracy <= _bestAccuracy)
+        {
+            GrowingRandomly = true;
+        }
+
+        _bestAccuracy = Math.Max(_bestAccuracy, accuracy);
+    }
+
+    /// <inheritdoc/>
+    public void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values)
+    {
+        if (GrowingRandomly)
+        {
+            RandomRegrower.GrowRandom(request.Kept, request.Count, ref _random, Values, rows, columns, values, exclude: null);
+            return;
+        }
+
+        if (request.Signals is not { } signals)
+        {
+            throw new InvalidOperationException("Cosine regrowth needs the layer's activations: run a forward pass first.");
+        }
+
+        var replaced = 0;
+        var columnCount = request.Kept.Columns;
+        foreach (var (row, column, _) in MissingTopK.Select(request.Kept, request.Count, new Scorer(signals), BlockRows))
+        {
+            if (Variant == CtreVariant.Sim && request.Pruned.Contains(((long)row * columnCount) + column))
+            {
+                replaced++;
+                continue;
+            }
+
+            rows.Add(row);
+            columns.Add(column);
+            values.Add(Values.Sample(ref _random));
+        }
+
+        if (replaced > 0)
+        {
+            RandomRegrower.GrowRandom(request.Kept, replaced, ref _random, Values, rows, columns, values, request.Pruned);
+        }
+    }
+
+    /// <summary>|cos| of every (output j, input i) pair of a block; 0 where either neuron never fired.</summary>
+    internal sealed class Scorer : IBlockScorer
+    {
+        private readonly LayerSignals _signals;
+        private readonly float[] _inputNorms;
+        private readonly float[] _outputNorms;
+
+        public Scorer(LayerSignals signals)
+        {
+            _signals = signals;
+            var batch = signals.Batch;
+            _inputNorms = Norms(signals.Input.Span, batch);
+            _outputNorms = Norms(signals.Activation.Span, batch);
+        }
+
+        public void Score(int first, int rows, Span<float> scores)
+        {
+            var batch = _signals.Batch;
+            var x = _signals.Input.Span;
+            var a = _signals.Activation.Span;
+            var columns = _inputNorms.Length;
+            for (var r = 0; r < rows; r++)
+            {
+                var j = first + r;
+                var output = a.Slice(j * batch, batch);
+                for (var i = 0; i < columns; i++)
+                {
+                    var norms = _outputNorms[j] * _inputNorms[i];
+                    scores[(r * columns) + i] = norms > 0 ? MathF.Abs(TensorPrimitives.Dot(output, x.Slice(i * batch, batch))) / norms : 0f;
+                }
+            }
+        }
+
+        private static float[] Norms(ReadOnlySpan<float> rows, int batch)
+        {
+            var norms = new float[rows.Length / batch];
+            for (var n = 0; n < norms.Length; n++)
+            {
+                norms[n] = TensorPrimitives.Norm(rows.Slice(n * batch, batch));
+            }
+
+            return norms;
+        }
+    }
+}

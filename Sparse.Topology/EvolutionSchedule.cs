@@ -1,0 +1,50 @@
+using Sparse.Training;
+
+namespace Sparse.Topology;
+
+/// <summary>When the topology evolves, and which fraction of each layer it rewires.</summary>
+public abstract class EvolutionSchedule
+{
+    /// <summary>The fraction to rewire after the step just taken, or null for no evolution now.</summary>
+    public virtual double? AfterStep(TrainingContext context) => null;
+
+    /// <summary>The fraction to rewire at the end of the epoch just trained, or null.</summary>
+    public virtual double? AfterEpoch(TrainingContext context) => null;
+
+    /// <summary>SET: rewire <paramref name="zeta"/> after every epoch but the last.</summary>
+    public static EvolutionSchedule EveryEpoch(double zeta = 0.3) => new EpochSchedule(zeta);
+
+    /// <summary>
+    /// RigL: every <paramref name="deltaT"/> steps until <paramref name="endFraction"/> of all training steps,
+    /// rewire <c>alpha / 2 x (1 + cos(pi x t / T_end))</c>.
+    /// </summary>
+    public static EvolutionSchedule CosineDecay(double alpha = 0.3, int deltaT = 100, double endFraction = 0.75) => new CosineSchedule(alpha, deltaT, endFraction);
+
+    /// <summary>Any rule: <paramref name="afterStep"/> and <paramref name="afterEpoch"/> return the fraction or null.</summary>
+    public static EvolutionSchedule Custom(Func<TrainingContext, double?>? afterStep = null, Func<TrainingContext, double?>? afterEpoch = null) =>
+        new CustomSchedule(afterStep, afterEpoch);
+
+    /// <summary>RigL's drop fraction at step <paramref name="step"/> of <paramref name="endStep"/>.</summary>
+    public static double CosineFraction(double alpha, long step, long endStep) => alpha / 2 * (1 + Math.Cos(Math.PI * step / endStep));
+
+    private sealed class EpochSchedule(double zeta) : EvolutionSchedule
+    {
+        public override double? AfterEpoch(TrainingContext context) => context.Epoch < context.Epochs - 1 ? zeta : null;
+    }
+
+    private sealed class CosineSchedule(double alpha, int deltaT, double endFraction) : EvolutionSchedule
+    {
+        public override double? AfterStep(TrainingContext context)
+        {
+            var end = (long)(endFraction * context.Epochs * context.StepsPerEpoch);
+            return context.Step % deltaT == 0 && context.Step < end ? CosineFraction(alpha, context.Step, end) : null;
+        }
+    }
+
+    private sealed class CustomSchedule(Func<TrainingContext, double?>? afterStep, Func<TrainingContext, double?>? afterEpoch) : EvolutionSchedule
+    {
+        public override double? AfterStep(TrainingContext context) => afterStep?.Invoke(context);
+
+        public override double? AfterEpoch(TrainingContext context) => afterEpoch?.Invoke(context);
+    }
+}
