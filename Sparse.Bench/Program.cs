@@ -9,7 +9,7 @@ if (args is ["quick", .. var shapes])
 
 if (args is ["epoch", .. var rest])
 {
-    QuickEpoch.Run(rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    QuickEpoch.Run(rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 5, rest.Contains("set"));
     return;
 }
 

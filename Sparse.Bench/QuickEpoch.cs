@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Sparse.Core;
+using Sparse.Topology;
 using Sparse.Training;
 
 namespace Sparse.Bench;
@@ -14,7 +15,7 @@ internal static class QuickEpoch
     private const int Samples = 10_000;
     private const int BatchSize = 128;
 
-    public static void Run(int epochs)
+    public static void Run(int epochs, bool evolve)
     {
         var random = new SparseRandom(7);
         var features = new float[Samples * 784];
@@ -32,7 +33,18 @@ internal static class QuickEpoch
         var data = Dataset.ForClassification(features, 784, labels, 10);
         var network = SparseNetwork.CreateMlp([784, 1000, 1000, 1000, 10], ActivationKind.Relu, epsilon: 20, seed: 1);
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = BatchSize });
+        if (evolve)
+        {
+            trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 3), EvolutionSchedule.EveryEpoch(0.3)));
+        }
+
         var history = trainer.Fit(data);
+        if (evolve)
+        {
+            var steps = history.Epochs.Take(epochs - 1).Select(e => e.EvolutionSeconds).Order().ToArray();
+            Console.WriteLine($"SET step (zeta 0.3, all hidden layers): median {steps[steps.Length / 2] * 1000:F1} ms");
+        }
+
         var seconds = history.Epochs.Skip(1).Select(e => e.Seconds).Order().ToArray();
         var epoch = seconds[seconds.Length / 2];
         Console.WriteLine($"W1: {network.ConnectionCount:N0} connections, {SparseParallel.MaxDegreeOfParallelism} threads, {KernelDispatch.Level}");

@@ -46,6 +46,14 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
         }
     }
 
-    private void Run(TrainingContext context, double fraction) =>
-        History.Add((context.Epoch, context.Step, Evolver.Evolve(context.Network, context.Optimizer, fraction)));
+    private void Run(TrainingContext context, double fraction)
+    {
+        var layers = Evolver.Evolve(context.Network, context.Optimizer, fraction);
+        History.Add((context.Epoch, context.Step, layers));
+        foreach (var l in layers)
+        {
+            context.History.TopologyChanges.Add(new TopologyChange(context.Epoch, context.Step, l.Layer, l.Pruned, l.Grown, l.Connections, l.Density,
+                l.MinInDegree, l.MaxInDegree, l.MinOutDegree, l.MaxOutDegree));
+        }
+    }
 }

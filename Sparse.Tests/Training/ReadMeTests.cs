@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Sparse.Topology;
 using Sparse.Training;
 
 namespace Sparse.Tests.Training;
@@ -19,6 +20,7 @@ public class ReadMeTests
         var loss = new SoftmaxCrossEntropy();
         var optimizer = new Sgd(learningRate: 0.05f, momentum: 0.9f, weightDecay: 1e-4f);
         var batches = new BatchLoader(train, batchSize: 32, network.Normalization, shuffle: true, seed: 1);
+        var evolver = TopologyEvolver.Set(seed: 1); // SET: prune by magnitude, regrow at random
         var gradient = new float[network.OutputSize * batches.Batch.Capacity];
         for (var epoch = 0; epoch < 20; epoch++)
         {
@@ -29,6 +31,11 @@ public class ReadMeTests
                 loss.Compute(output, batches.Batch, gradient);
                 network.Backward(gradient);
                 optimizer.Step(network.Parameters);
+            }
+
+            if (epoch < 19)
+            {
+                evolver.Evolve(network, optimizer, fraction: 0.3);
             }
         }
 

@@ -21,11 +21,39 @@ public sealed record EpochRecord(
     long Connections,
     float LearningRate);
 
+/// <summary>What one topology change did to one sparse layer (written by Sparse.Topology's hooks).</summary>
+/// <param name="Epoch">Epoch it ran in.</param>
+/// <param name="Step">Optimizer steps taken when it ran.</param>
+/// <param name="Layer">Index among the network's sparse layers.</param>
+/// <param name="Pruned">Connections removed.</param>
+/// <param name="Grown">Connections added.</param>
+/// <param name="Connections">Connections of the layer afterwards.</param>
+/// <param name="Density">Connections over rows x columns afterwards.</param>
+/// <param name="MinInDegree">Fewest inputs of an output neuron.</param>
+/// <param name="MaxInDegree">Most inputs of an output neuron.</param>
+/// <param name="MinOutDegree">Fewest outputs of an input neuron.</param>
+/// <param name="MaxOutDegree">Most outputs of an input neuron.</param>
+public sealed record TopologyChange(
+    int Epoch,
+    long Step,
+    int Layer,
+    int Pruned,
+    int Grown,
+    long Connections,
+    double Density,
+    int MinInDegree,
+    int MaxInDegree,
+    int MinOutDegree,
+    int MaxOutDegree);
+
 /// <summary>The per-epoch records of a training run.</summary>
 public sealed class TrainingHistory
 {
     /// <summary>One record per finished epoch.</summary>
     public List<EpochRecord> Epochs { get; } = [];
+
+    /// <summary>Every topology change, per layer, in order (not saved in checkpoints).</summary>
+    public List<TopologyChange> TopologyChanges { get; } = [];
 
     /// <summary>Whether early stopping ended the run.</summary>
     public bool StoppedEarly { get; set; }
