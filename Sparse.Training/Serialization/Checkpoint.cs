@@ -21,13 +21,14 @@ public sealed class Checkpoint
 
     private static readonly byte[] Magic = "SPARSENN"u8.ToArray();
 
-    private Checkpoint(SparseNetwork network, Optimizer? optimizer, int epoch, float baseLearningRate, TrainingHistory? history)
+    private Checkpoint(SparseNetwork network, Optimizer? optimizer, int epoch, float baseLearningRate, TrainingHistory history, IReadOnlyDictionary<string, string> metadata)
     {
         Network = network;
         Optimizer = optimizer;
         Epoch = epoch;
         BaseLearningRate = baseLearningRate;
         History = history;
+        Metadata = metadata;
     }
 
     /// <summary>The model.</summary>
@@ -42,14 +43,18 @@ public sealed class Checkpoint
     /// <summary>The learning rate the schedule starts from.</summary>
     public float BaseLearningRate { get; }
 
-    /// <summary>The history so far, when saved for resuming.</summary>
-    public TrainingHistory? History { get; }
+    /// <summary>The training history saved with the model (empty when none was given).</summary>
+    public TrainingHistory History { get; }
+
+    /// <summary>Free-form facts saved with the model, such as the class names and the label column.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>
     /// Writes <paramref name="network"/> (and, when given, the optimizer state, epoch and history) to
     /// <paramref name="path"/> atomically.
     /// </summary>
-    public static void Save(string path, SparseNetwork network, Optimizer? optimizer = null, int epoch = 0, float? baseLearningRate = null, TrainingHistory? history = null)
+    public static void Save(string path, SparseNetwork network, Optimizer? optimizer = null, int epoch = 0, float? baseLearningRate = null, TrainingHistory? history = null,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         var full = Path.GetFullPath(path);
         var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -64,7 +69,7 @@ public sealed class Checkpoint
                 using (var hashing = new HashingStream(file, crc))
                 using (var writer = new BinaryWriter(hashing, System.Text.Encoding.UTF8, leaveOpen: true))
                 {
-                    WritePayload(writer, network, optimizer, epoch, baseLearningRate ?? optimizer?.LearningRate ?? 0, history);
+                    WritePayload(writer, network, optimizer, epoch, baseLearningRate ?? optimizer?.LearningRate ?? 0, history, metadata);
                 }
 
                 header.Write(crc.GetCurrentHashAsUInt32());
@@ -128,6 +133,10 @@ public sealed class Checkpoint
         {
             throw new InvalidDataException($"{path}: truncated (the file ends before the model does).");
         }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: corrupted ({e.Message})", e);
+        }
         catch (Exception e) when (e is ArgumentException or OverflowException or OutOfMemoryException)
         {
             throw new InvalidDataException($"{path}: corrupted ({e.Message})", e);
@@ -148,8 +157,16 @@ public sealed class Checkpoint
         Adam = 2,
     }
 
-    private static void WritePayload(BinaryWriter w, SparseNetwork network, Optimizer? optimizer, int epoch, float baseLearningRate, TrainingHistory? history)
+    private static void WritePayload(BinaryWriter w, SparseNetwork network, Optimizer? optimizer, int epoch, float baseLearningRate, TrainingHistory? history,
+        IReadOnlyDictionary<string, string>? metadata)
     {
+        w.Write(metadata?.Count ?? 0);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            w.Write(key);
+            w.Write(value);
+        }
+
         var normalization = network.Normalization;
         w.Write(normalization is not null);
         if (normalization is not null)
@@ -191,6 +208,24 @@ public sealed class Checkpoint
             }
         }
 
+        w.Write(epoch);
+        w.Write(baseLearningRate);
+        var records = history?.Epochs ?? [];
+        w.Write(records.Count);
+        w.Write(history?.StoppedEarly ?? false);
+        foreach (var r in records)
+        {
+            w.Write(r.Epoch);
+            w.Write(r.TrainLoss);
+            WriteNullable(w, r.TrainAccuracy);
+            WriteNullable(w, r.TestLoss);
+            WriteNullable(w, r.TestAccuracy);
+            w.Write(r.Seconds);
+            w.Write(r.EvolutionSeconds);
+            w.Write(r.Connections);
+            w.Write(r.LearningRate);
+        }
+
         switch (optimizer)
         {
             case null:
@@ -215,9 +250,7 @@ public sealed class Checkpoint
         }
 
         w.Write(optimizer.LearningRate);
-        w.Write(baseLearningRate);
         w.Write(optimizer.StepCount);
-        w.Write(epoch);
         foreach (var parameter in network.Parameters)
         {
             foreach (var slot in optimizer.StateOf(parameter))
@@ -225,26 +258,22 @@ public sealed class Checkpoint
                 WriteArray(w, slot);
             }
         }
-
-        var records = history?.Epochs ?? [];
-        w.Write(records.Count);
-        w.Write(history?.StoppedEarly ?? false);
-        foreach (var r in records)
-        {
-            w.Write(r.Epoch);
-            w.Write(r.TrainLoss);
-            WriteNullable(w, r.TrainAccuracy);
-            WriteNullable(w, r.TestLoss);
-            WriteNullable(w, r.TestAccuracy);
-            w.Write(r.Seconds);
-            w.Write(r.EvolutionSeconds);
-            w.Write(r.Connections);
-            w.Write(r.LearningRate);
-        }
     }
 
     private static Checkpoint ReadPayload(BinaryReader r)
     {
+        var entries = r.ReadInt32();
+        if (entries is < 0 or > 1_000_000)
+        {
+            throw new InvalidDataException($"metadata count {entries} is not plausible");
+        }
+
+        var metadata = new Dictionary<string, string>(entries);
+        for (var n = 0; n < entries; n++)
+        {
+            metadata[r.ReadString()] = r.ReadString();
+        }
+
         InputNormalization? normalization = null;
         if (r.ReadBoolean())
         {
@@ -288,12 +317,23 @@ public sealed class Checkpoint
         }
 
         var network = new SparseNetwork(layers, normalization);
+        var epoch = r.ReadInt32();
+        var baseLearningRate = r.ReadSingle();
+        var history = new TrainingHistory();
+        var records = r.ReadInt32();
+        history.StoppedEarly = r.ReadBoolean();
+        for (var n = 0; n < records; n++)
+        {
+            history.Epochs.Add(new EpochRecord(
+                r.ReadInt32(), r.ReadSingle(), ReadNullable(r), ReadNullable(r), ReadNullable(r), r.ReadDouble(), r.ReadDouble(), r.ReadInt64(), r.ReadSingle()));
+        }
+
         var optimizerTag = (OptimizerTag)r.ReadByte();
         Optimizer optimizer;
         switch (optimizerTag)
         {
             case OptimizerTag.None:
-                return new Checkpoint(network, null, 0, 0, null);
+                return new Checkpoint(network, null, epoch, baseLearningRate, history, metadata);
             case OptimizerTag.Sgd:
                 {
                     var momentum = r.ReadSingle();
@@ -310,9 +350,7 @@ public sealed class Checkpoint
         }
 
         optimizer.LearningRate = r.ReadSingle();
-        var baseLearningRate = r.ReadSingle();
         optimizer.StepCount = r.ReadInt64();
-        var epoch = r.ReadInt32();
         foreach (var parameter in network.Parameters)
         {
             var state = new float[optimizer.StateSlots][];
@@ -324,16 +362,7 @@ public sealed class Checkpoint
             optimizer.SetState(parameter, state);
         }
 
-        var history = new TrainingHistory();
-        var records = r.ReadInt32();
-        history.StoppedEarly = r.ReadBoolean();
-        for (var n = 0; n < records; n++)
-        {
-            history.Epochs.Add(new EpochRecord(
-                r.ReadInt32(), r.ReadSingle(), ReadNullable(r), ReadNullable(r), ReadNullable(r), r.ReadDouble(), r.ReadDouble(), r.ReadInt64(), r.ReadSingle()));
-        }
-
-        return new Checkpoint(network, optimizer, epoch, baseLearningRate, history);
+        return new Checkpoint(network, optimizer, epoch, baseLearningRate, history, metadata);
     }
 
     private static void WriteArray<T>(BinaryWriter w, T[] array)

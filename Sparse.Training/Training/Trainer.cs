@@ -53,7 +53,7 @@ public sealed class Trainer
     {
         StartEpoch = checkpoint.Epoch;
         BaseLearningRate = checkpoint.BaseLearningRate;
-        History = checkpoint.History ?? new TrainingHistory();
+        History = checkpoint.History;
     }
 
     /// <summary>Reported after every batch.</summary>
