@@ -69,6 +69,35 @@ public class CheckpointTests
     }
 
     [Test]
+    public void Resuming_mid_epoch_after_an_interrupt_matches_an_uninterrupted_run()
+    {
+        SparseNetwork Build() => SparseNetwork.CreateMlp([64, 96, 10], ActivationKind.Relu, epsilon: 6, seed: 3, dropout: 0.1f,
+            normalization: InputNormalization.Fit(DigitsData.Train, NormalizationKind.Standardize));
+        TrainerOptions Options() => new() { Epochs = 3, BatchSize = 50, Seed = 8, Schedule = LearningRateSchedule.Cosine() };
+
+        var straight = Build();
+        new Trainer(straight, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), Options()).Fit(DigitsData.Train);
+
+        // Stop after step 40: epoch 1 (29 batches an epoch), batch 11.
+        var first = new Trainer(Build(), new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), Options());
+        using var interrupt = new CancellationTokenSource();
+        first.Hooks.Add(new CancelAtStep(40, interrupt));
+        first.Fit(DigitsData.Train, cancellation: interrupt.Token);
+        Assert.That((first.StartEpoch, first.StartBatch), Is.EqualTo((1, 11)));
+        var path = Path.Combine(_directory, "mid.sparse");
+        first.SaveCheckpoint(path);
+
+        var checkpoint = Checkpoint.Load(path);
+        var second = new Trainer(checkpoint.Network, new SoftmaxCrossEntropy(), checkpoint.Optimizer!, Options());
+        second.Resume(checkpoint);
+        second.Fit(DigitsData.Train);
+        for (var n = 0; n < straight.Parameters.Count; n++)
+        {
+            Assert.That(checkpoint.Network.Parameters[n].Values, Is.EqualTo(straight.Parameters[n].Values).AsCollection, straight.Parameters[n].Name);
+        }
+    }
+
+    [Test]
     public void A_truncated_file_is_reported_as_truncated()
     {
         var path = SaveSmall();
@@ -138,6 +167,21 @@ public class CheckpointTests
             {
                 source.Cancel();
             }
+        }
+    }
+
+    private sealed class CancelAtStep(long step, CancellationTokenSource source) : ITrainingHook
+    {
+        public void OnStepEnd(TrainingContext context)
+        {
+            if (context.Step == step)
+            {
+                source.Cancel();
+            }
+        }
+
+        public void OnEpochEnd(TrainingContext context)
+        {
         }
     }
 

@@ -45,15 +45,38 @@ public sealed class Trainer
     /// <summary>The epoch the next <see cref="Fit"/> starts at (set by resuming from a checkpoint).</summary>
     public int StartEpoch { get; set; }
 
+    /// <summary>
+    /// Batches of <see cref="StartEpoch"/> already trained (a run interrupted mid-epoch); the next
+    /// <see cref="Fit"/> skips them, so the resumed run continues exactly where it stopped.
+    /// </summary>
+    public int StartBatch { get; set; }
+
     /// <summary>The records so far (carried over when resuming).</summary>
     public TrainingHistory History { get; set; } = new();
 
-    /// <summary>Continues from <paramref name="checkpoint"/>: its epoch, base learning rate and history.</summary>
+    /// <summary>The checkpoint metadata entry that holds <see cref="StartBatch"/>.</summary>
+    public const string ResumeBatchKey = "resume_batch";
+
+    /// <summary>Continues from <paramref name="checkpoint"/>: its epoch (and batch), base learning rate and history.</summary>
     public void Resume(Checkpoint checkpoint)
     {
         StartEpoch = checkpoint.Epoch;
+        StartBatch = checkpoint.Metadata.TryGetValue(ResumeBatchKey, out var batch) ? int.Parse(batch, System.Globalization.CultureInfo.InvariantCulture) : 0;
         BaseLearningRate = checkpoint.BaseLearningRate;
         History = checkpoint.History;
+    }
+
+    /// <summary>
+    /// Writes a resumable checkpoint (network, optimizer state, <see cref="StartEpoch"/>, <see cref="StartBatch"/>,
+    /// history) atomically to <paramref name="path"/>, with <paramref name="metadata"/> beside.
+    /// </summary>
+    public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var entries = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
+        {
+            [ResumeBatchKey] = StartBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        Checkpoint.Save(path, Network, Optimizer, StartEpoch, BaseLearningRate, History, entries);
     }
 
     /// <summary>Reported after every batch.</summary>
@@ -62,7 +85,9 @@ public sealed class Trainer
     /// <summary>Trains from <see cref="StartEpoch"/> to <see cref="TrainerOptions.Epochs"/> on <paramref name="train"/>, evaluating on <paramref name="test"/> after each epoch.</summary>
     /// <param name="train">Training samples.</param>
     /// <param name="test">Held-out samples, or null.</param>
-    /// <param name="cancellation">Stops after the current batch; the epoch is not recorded and the checkpoint (if any) stays at the last finished epoch.</param>
+    /// <param name="cancellation">Stops after the current batch. The unfinished epoch is not recorded;
+    /// <see cref="StartEpoch"/> and <see cref="StartBatch"/> then say where to resume, so saving a checkpoint
+    /// with them continues the same run.</param>
     public TrainingHistory Fit(Dataset train, Dataset? test = null, CancellationToken cancellation = default)
     {
         var loader = new BatchLoader(train, Options.BatchSize, Network.Normalization, shuffle: true, Options.Seed);
@@ -86,10 +111,18 @@ public sealed class Trainer
             double lossSum = 0;
             long correct = 0, seen = 0;
             var batchIndex = 0;
+            var skip = epoch == StartEpoch ? StartBatch : 0;
+            for (var b = 0; b < skip && loader.Next(); b++)
+            {
+                batchIndex++;
+            }
+
             while (loader.Next())
             {
                 if (cancellation.IsCancellationRequested)
                 {
+                    StartEpoch = epoch;
+                    StartBatch = batchIndex;
                     return History;
                 }
 
@@ -145,9 +178,10 @@ public sealed class Trainer
             History.Epochs.Add(record);
             TrainerLog.EpochDone(_logger, epoch, record.TrainLoss, record.TrainAccuracy, record.TestLoss, record.TestAccuracy, record.Seconds, record.EvolutionSeconds, record.Connections);
             StartEpoch = epoch + 1;
+            StartBatch = 0;
             if (Options.CheckpointPath is not null)
             {
-                Checkpoint.Save(Options.CheckpointPath, Network, Optimizer, StartEpoch, BaseLearningRate, History);
+                SaveCheckpoint(Options.CheckpointPath);
             }
 
             if (Options.EarlyStoppingPatience > 0 && evaluation is { } e)

@@ -1,0 +1,71 @@
+using System.Globalization;
+using Sparse.Training;
+using Spectre.Console;
+
+namespace Sparse.Cli;
+
+/// <summary>What every command shares: error handling, output and progress.</summary>
+internal static class Cli
+{
+    /// <summary>Runs a command; a user's mistake becomes one line on stderr and exit code 1, never a stack trace.</summary>
+    public static int Guard(Func<int> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (UserError e)
+        {
+            Console.Error.WriteLine($"sparse: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"sparse: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Informational lines on stdout, silent with --quiet.</summary>
+    public static Action<string> Sayer(bool quiet) => quiet ? _ => { } : Console.WriteLine;
+
+    /// <summary>Loads a model file, turning a missing or damaged file into a user error.</summary>
+    public static Checkpoint LoadModel(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new UserError($"{path}: no such model file.");
+        }
+
+        return Checkpoint.Load(path);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="fit"/> under a live progress bar (epoch, batch, loss, accuracy, samples per
+    /// second, time left) when stdout is a terminal; otherwise the trainer's plain log lines do.
+    /// </summary>
+    public static void WithProgress(Trainer trainer, bool quiet, Action fit)
+    {
+        if (quiet || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            fit();
+            return;
+        }
+
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("training", maxValue: trainer.Options.Epochs);
+                trainer.Progress += p =>
+                {
+                    var accuracy = p.Accuracy is { } a ? $", accuracy {a.ToString("P1", CultureInfo.InvariantCulture)}" : string.Empty;
+                    task.Description = $"epoch {p.Epoch + 1}/{trainer.Options.Epochs}, batch {p.Batch}/{p.Batches}, loss {p.Loss.ToString("F4", CultureInfo.InvariantCulture)}{accuracy}, {p.SamplesPerSecond:N0} samples/s";
+                    task.Value = p.Epoch + ((double)p.Batch / p.Batches);
+                };
+                fit();
+                task.Value = task.MaxValue;
+            });
+    }
+}

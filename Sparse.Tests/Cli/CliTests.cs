@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Sparse.Tests.Cli;
+
+[TestFixture]
+public class CliTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void MakeDirectory()
+    {
+        _dir = Directory.CreateTempSubdirectory("sparse-cli-").FullName;
+        Directory.CreateDirectory(Path.Combine(_dir, "data"));
+        File.Copy(Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "digits.csv.gz"), Path.Combine(_dir, "data", "digits.csv.gz"));
+    }
+
+    [TearDown]
+    public void RemoveDirectory() => Directory.Delete(_dir, recursive: true);
+
+    private (int Exit, string Out, string Error) Sparse(params string[] args) => CliRunner.Run(_dir, args);
+
+    private string Write(string name, string text)
+    {
+        File.WriteAllText(Path.Combine(_dir, name), text);
+        return name;
+    }
+
+    [Test]
+    public void Train_evaluate_predict_and_info_on_the_bundled_digits()
+    {
+        var train = Sparse("train", "--epochs", "3", "--hidden", "128,128", "--output", "digits.sparse", "--metrics", "metrics.json");
+        Assert.That(train.Exit, Is.Zero, train.Error);
+        Assert.That(train.Out, Does.Contain("test accuracy"));
+
+        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "metrics.json"))))
+        {
+            var epochs = metrics.RootElement.GetProperty("epochs");
+            Assert.That(epochs.GetArrayLength(), Is.EqualTo(3));
+            foreach (var key in new[] { "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "evolution_seconds", "connections" })
+            {
+                Assert.That(epochs[0].TryGetProperty(key, out _), Is.True, key);
+            }
+
+            Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").GetDouble(), Is.InRange(0.8, 1.0));
+        }
+
+        var evaluate = Sparse("evaluate", "--model", "digits.sparse", "--data", "data/digits.csv.gz");
+        Assert.That(evaluate.Exit, Is.Zero, evaluate.Error);
+        Assert.That(evaluate.Out, Does.Contain("accuracy 0.9").And.Contain("confusion matrix"));
+
+        var predict = Sparse("predict", "--model", "digits.sparse", "--data", "data/digits.csv.gz", "--output", "predictions.csv");
+        Assert.That(predict.Exit, Is.Zero, predict.Error);
+        var lines = File.ReadAllLines(Path.Combine(_dir, "predictions.csv"));
+        Assert.That(lines, Has.Length.EqualTo(1798), "a header and one row per input row");
+        Assert.That(lines[0], Does.StartWith("class,p_0,p_1"));
+
+        var info = Sparse("info", "--model", "digits.sparse");
+        Assert.That(info.Exit, Is.Zero, info.Error);
+        Assert.That(info.Out, Does.Contain("connections").And.Contain("density").And.Contain("in-degree").And.Contain("trained 3 epochs"));
+    }
+
+    [Test]
+    public void Text_labels_headers_semicolons_and_quotes_round_trip_into_predictions()
+    {
+        var rows = string.Join("\n", Enumerable.Range(0, 40).Select(n => n % 2 == 0 ? $"{1 + (n * 0.01)};{2 + (n * 0.01)};\"cat, big\"" : $"{3 + (n * 0.01)};{1 + (n * 0.01)};dog"));
+        Write("pets.csv", "width;height;kind\n" + rows + "\n");
+        var train = Sparse("train", "--train", "pets.csv", "--label", "kind", "--epochs", "30", "--hidden", "16", "--epsilon", "4", "--output", "pets.sparse", "--quiet");
+        Assert.That(train.Exit, Is.Zero, train.Error);
+        var predict = Sparse("predict", "--model", "pets.sparse", "--data", "pets.csv", "--output", "pets-out.csv");
+        Assert.That(predict.Exit, Is.Zero, predict.Error);
+        var lines = File.ReadAllLines(Path.Combine(_dir, "pets-out.csv"));
+        Assert.That(lines[0], Is.EqualTo("class,\"p_cat, big\",p_dog"));
+        Assert.That(lines[1], Does.StartWith("\"cat, big\","));
+        Assert.That(lines[2], Does.StartWith("dog,"));
+    }
+
+    [Test]
+    public void Regression_is_inferred_and_its_accuracy_is_null()
+    {
+        Write("line.csv", "x,y\n" + string.Join("\n", Enumerable.Range(0, 60).Select(n => $"{n * 0.1},{(n * 0.25) + 0.05}")) + "\n");
+        var train = Sparse("train", "--train", "line.csv", "--epochs", "5", "--hidden", "16", "--output", "line.sparse", "--metrics", "line.json", "--quiet");
+        Assert.That(train.Exit, Is.Zero, train.Error);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "line.json")));
+        Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        var predict = Sparse("predict", "--model", "line.sparse", "--data", "line.csv", "--output", "line-out.csv");
+        Assert.That(predict.Exit, Is.Zero, predict.Error);
+        Assert.That(File.ReadAllLines(Path.Combine(_dir, "line-out.csv"))[0], Is.EqualTo("y"));
+    }
+
+    public static IEnumerable<TestCaseData> BadInputs()
+    {
+        yield return new TestCaseData("empty.csv", "", "empty.csv: the file is empty").SetName("empty file");
+        yield return new TestCaseData("ragged.csv", "1,2,0\n3,4\n", "ragged.csv:2: ragged row").SetName("ragged row");
+        yield return new TestCaseData("text.csv", "1,2,0\n3,abc,1\n", "text.csv:2:2: 'abc' in column 'column2' is not a number").SetName("non-numeric cell");
+        yield return new TestCaseData("nolabel.csv", "1,2,0\n3,4,\n", "nolabel.csv:2:3: missing label").SetName("missing label");
+        yield return new TestCaseData("nan.csv", "1,NaN,0\n3,4,1\n", "nan.csv:1:2: 'NaN' in column 'column2' is NaN or infinite").SetName("NaN");
+        yield return new TestCaseData("inf.csv", "a,b,label\n1,2,0\n3,Infinity,1\n", "inf.csv:3:2: 'Infinity' in column 'b' is NaN or infinite").SetName("infinity, with header");
+        yield return new TestCaseData("missing.csv", null, "missing.csv: no such file").SetName("missing file");
+    }
+
+    [TestCaseSource(nameof(BadInputs))]
+    public void Bad_training_input_is_named_without_a_stack_trace_and_leaves_the_model_alone(string name, string? text, string message)
+    {
+        if (text is not null)
+        {
+            Write(name, text);
+        }
+
+        Write("model.sparse", "an earlier model");
+        var run = Sparse("train", "--train", name, "--epochs", "1", "--output", "model.sparse");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Exit, Is.EqualTo(1));
+            Assert.That(run.Error, Does.Contain(message));
+            Assert.That(run.Error, Does.Not.Contain("   at "), "no stack trace");
+            Assert.That(File.ReadAllText(Path.Combine(_dir, "model.sparse")), Is.EqualTo("an earlier model"));
+        });
+    }
+
+    [Test]
+    public void A_test_file_that_does_not_match_the_model_is_refused()
+    {
+        Assert.That(Sparse("train", "--epochs", "1", "--hidden", "32", "--output", "m.sparse", "--quiet").Exit, Is.Zero);
+        Write("narrow.csv", "1,2,3,0\n");
+        var evaluate = Sparse("evaluate", "--model", "m.sparse", "--data", "narrow.csv");
+        Assert.That(evaluate.Exit, Is.EqualTo(1));
+        Assert.That(evaluate.Error, Does.Contain("narrow.csv: has 3 feature columns, the model takes 64"));
+
+        Write("unknown.csv", string.Join(",", Enumerable.Repeat("0", 64)) + ",11\n");
+        var unknown = Sparse("evaluate", "--model", "m.sparse", "--data", "unknown.csv");
+        Assert.That(unknown.Exit, Is.EqualTo(1));
+        Assert.That(unknown.Error, Does.Contain("unknown.csv:1: label '11'"));
+
+        Write("broken.sparse", "not a model");
+        var broken = Sparse("info", "--model", "broken.sparse");
+        Assert.That(broken.Exit, Is.EqualTo(1));
+        Assert.That(broken.Error, Does.Contain("not a Sparse model file"));
+    }
+
+    [Test]
+    public void Ctrl_c_writes_a_checkpoint_that_resumes()
+    {
+        using var process = CliRunner.Start(_dir, ["train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse"]);
+        var output = process.StandardOutput;
+        var error = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = output.ReadLine()) is not null && !line.Contains("Epoch 1:", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.That(line, Is.Not.Null, "training started");
+        using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            interrupt.WaitForExit();
+        }
+
+        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True, "stopped after the current batch");
+        _ = output.ReadToEnd();
+        Assert.That(process.ExitCode, Is.EqualTo(130));
+        Assert.That(error.Result, Does.Contain("resume with --resume long.sparse.checkpoint"));
+        Assert.That(File.Exists(Path.Combine(_dir, "long.sparse")), Is.False, "no half-trained model under the final name");
+
+        var resumed = Sparse("train", "--epochs", "3", "--hidden", "256,256", "--output", "long.sparse", "--resume", "long.sparse.checkpoint");
+        Assert.That(resumed.Exit, Is.Zero, resumed.Error);
+        Assert.That(resumed.Out, Does.Contain("resuming at epoch"));
+    }
+}
+
+[TestFixture]
+public class ReadMeCliTests
+{
+    [Test]
+    public void Every_command_example_in_the_readme_runs()
+    {
+        var dir = Directory.CreateTempSubdirectory("sparse-readme-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "data"));
+            File.Copy(Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "digits.csv.gz"), Path.Combine(dir, "data", "digits.csv.gz"));
+            var lines = File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "README.md"));
+            var start = Array.IndexOf(lines, "<!-- cli-examples: run by CliTests -->");
+            Assert.That(start, Is.GreaterThanOrEqualTo(0), "README.md lost its cli-examples marker");
+            const string prefix = "dotnet run -c Release --project Sparse.Cli -- ";
+            var examples = lines.Skip(start + 2).TakeWhile(l => l != "```").ToArray();
+            Assert.That(examples.Select(e => e[prefix.Length..].Split(' ')[0]), Is.EquivalentTo(new[] { "train", "evaluate", "predict", "info" }));
+            foreach (var example in examples)
+            {
+                Assert.That(example, Does.StartWith(prefix));
+                var run = CliRunner.Run(dir, example[prefix.Length..].Split(' '));
+                Assert.That(run.Exit, Is.Zero, $"{example}\n{run.Error}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
