@@ -38,6 +38,7 @@ internal static class TrainCommand
     private static readonly Option<string> Output = new("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "model.sparse" };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint written by an interrupted run." };
     private static readonly Option<string?> MetricsPath = new("--metrics") { Description = "Write the per-epoch history as JSON here." };
+    private static readonly Option<string?> PlotPath = new("--plot") { Description = "Draw loss, accuracy and connections per layer as a PNG here." };
 
     public static Command Create(Option<bool> quiet, Option<bool> verbose)
     {
@@ -48,7 +49,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a truly sparse MLP on a CSV file and save the model.")
         {
             TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-            PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, Seed, Threads, Output, Resume, MetricsPath,
+            PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, Seed, Threads, Output, Resume, MetricsPath, PlotPath,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet), parse.GetValue(verbose))));
         return command;
@@ -134,6 +135,11 @@ internal static class TrainCommand
         if (parse.GetValue(MetricsPath) is { } metricsPath)
         {
             MetricsFile.Write(metricsPath, trainer.History, final);
+        }
+
+        if (parse.GetValue(PlotPath) is { } plotPath)
+        {
+            CurvePlot.Write(plotPath, trainer.History);
         }
 
         var accuracy = final.Accuracy is { } a ? $"test accuracy {a.ToString("P2", CultureInfo.InvariantCulture)}, " : string.Empty;

@@ -30,7 +30,7 @@ public class CliTests
     [Test]
     public void Train_evaluate_predict_and_info_on_the_bundled_digits()
     {
-        var train = Sparse("train", "--epochs", "3", "--hidden", "128,128", "--output", "digits.sparse", "--metrics", "metrics.json");
+        var train = Sparse("train", "--epochs", "3", "--hidden", "128,128", "--output", "digits.sparse", "--metrics", "metrics.json", "--plot", "curves.png", "--evolve", "set");
         Assert.That(train.Exit, Is.Zero, train.Error);
         Assert.That(train.Out, Does.Contain("test accuracy"));
 
@@ -45,6 +45,10 @@ public class CliTests
 
             Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").GetDouble(), Is.InRange(0.8, 1.0));
         }
+
+        var png = File.ReadAllBytes(Path.Combine(_dir, "curves.png"));
+        Assert.That(png[..8], Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");
+        Assert.That(png, Has.Length.GreaterThan(10_000), "with curves drawn");
 
         var evaluate = Sparse("evaluate", "--model", "digits.sparse", "--data", "data/digits.csv.gz");
         Assert.That(evaluate.Exit, Is.Zero, evaluate.Error);

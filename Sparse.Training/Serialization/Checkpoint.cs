@@ -224,6 +224,7 @@ public sealed class Checkpoint
             w.Write(r.EvolutionSeconds);
             w.Write(r.Connections);
             w.Write(r.LearningRate);
+            WriteArray(w, r.LayerConnections.ToArray());
         }
 
         switch (optimizer)
@@ -325,7 +326,10 @@ public sealed class Checkpoint
         for (var n = 0; n < records; n++)
         {
             history.Epochs.Add(new EpochRecord(
-                r.ReadInt32(), r.ReadSingle(), ReadNullable(r), ReadNullable(r), ReadNullable(r), r.ReadDouble(), r.ReadDouble(), r.ReadInt64(), r.ReadSingle()));
+                r.ReadInt32(), r.ReadSingle(), ReadNullable(r), ReadNullable(r), ReadNullable(r), r.ReadDouble(), r.ReadDouble(), r.ReadInt64(), r.ReadSingle())
+            {
+                LayerConnections = ReadArray<long>(r),
+            });
         }
 
         var optimizerTag = (OptimizerTag)r.ReadByte();

@@ -174,7 +174,10 @@ public sealed class Trainer
                 watch.Elapsed.TotalSeconds,
                 hookSeconds,
                 Network.ConnectionCount,
-                Optimizer.LearningRate);
+                Optimizer.LearningRate)
+            {
+                LayerConnections = [.. Network.SparseLayers.Select(l => l.Weights.NonZeroCount)],
+            };
             History.Epochs.Add(record);
             TrainerLog.EpochDone(_logger, epoch, record.TrainLoss, record.TrainAccuracy, record.TestLoss, record.TestAccuracy, record.Seconds, record.EvolutionSeconds, record.Connections);
             StartEpoch = epoch + 1;

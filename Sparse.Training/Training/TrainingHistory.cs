@@ -19,7 +19,11 @@ public sealed record EpochRecord(
     double Seconds,
     double EvolutionSeconds,
     long Connections,
-    float LearningRate);
+    float LearningRate)
+{
+    /// <summary>Connections of each sparse layer at the end of the epoch.</summary>
+    public IReadOnlyList<long> LayerConnections { get; init; } = [];
+}
 
 /// <summary>What one topology change did to one sparse layer (written by Sparse.Topology's hooks).</summary>
 /// <param name="Epoch">Epoch it ran in.</param>
