@@ -11,7 +11,7 @@ namespace Sparse.Bench;
 /// </summary>
 internal static unsafe class DenseGemm
 {
-    public static void Multiply(float[] w, ReadOnlySpan<float> x, Span<float> y, int rows, int columns, int batch)
+    public static void Multiply(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, int rows, int columns, int batch)
     {
         fixed (float* pw = w, px = x, py = y)
         {

@@ -4,13 +4,19 @@ using Sparse.Bench;
 if (args is ["quick", .. var shapes])
 {
     QuickKernels.Run(shapes.Length > 0 ? shapes : ["784->1000", "1000->1000"]);
-    return;
+    return 0;
+}
+
+if (args is ["perf-check", .. var options])
+{
+    return PerfCheck.Run(options);
 }
 
 if (args is ["epoch", .. var rest])
 {
     QuickEpoch.Run(rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 5, rest.Contains("set"));
-    return;
+    return 0;
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -30,69 +30,102 @@ public sealed class MagnitudePruner : IPruner
         var values = layer.Weights.Values;
         if (!SeparateSigns)
         {
-            return MarkSmallest(values, drop, fraction, v => true, v => Math.Abs(v));
+            return MarkSmallest(values, drop, fraction, Sign.Any);
         }
 
         // Zeros count as positive, as in SET's reference code (values >= 0 versus < 0).
-        return MarkSmallest(values, drop, fraction, v => v >= 0, v => v) + MarkSmallest(values, drop, fraction, v => v < 0, v => -v);
+        return MarkSmallest(values, drop, fraction, Sign.Positive) + MarkSmallest(values, drop, fraction, Sign.Negative);
     }
 
-    /// <summary>Marks the <c>round(fraction x candidates)</c> entries of <paramref name="keys"/> with the smallest key (ties by position).</summary>
+    /// <summary>Marks the <c>round(fraction x n)</c> smallest of <paramref name="keys"/> (ties by position).</summary>
     internal static int MarkSmallest(ReadOnlySpan<float> keys, Span<bool> drop, double fraction) =>
-        MarkSmallest(keys.ToArray(), drop, fraction, v => true, v => v);
+        MarkSmallest(keys.ToArray(), drop, fraction, Sign.Key);
 
-    private static int MarkSmallest(float[] values, Span<bool> drop, double fraction, Func<float, bool> member, Func<float, float> key)
+    private enum Sign
     {
-        var candidates = new List<int>();
+        Any,
+        Positive,
+        Negative,
+        Key,
+    }
+
+    // The key of an entry under a rule, or NaN when the entry is not a candidate.
+    private static float KeyOf(float value, Sign sign) => sign switch
+    {
+        Sign.Positive => value >= 0 ? value : float.NaN,
+        Sign.Negative => value < 0 ? -value : float.NaN,
+        Sign.Any => Math.Abs(value),
+        _ => value,
+    };
+
+    // O(n): find the count-th smallest key by quickselect, mark every key below it, then the entries equal
+    // to it in position order until the count is reached.
+    private static int MarkSmallest(float[] values, Span<bool> drop, double fraction, Sign sign)
+    {
+        var keys = new float[values.Length];
+        var candidates = 0;
         for (var k = 0; k < values.Length; k++)
         {
-            if (member(values[k]))
+            var key = KeyOf(values[k], sign);
+            if (!float.IsNaN(key))
             {
-                candidates.Add(k);
+                keys[candidates++] = key;
             }
         }
 
-        var count = CountFor(candidates.Count, fraction);
+        var count = CountFor(candidates, fraction);
         if (count == 0)
         {
             return 0;
         }
 
-        // Order by (key, position) so equal keys fall in a fixed order and exactly `count` are taken.
-        var keys = candidates.Select(k => (Key: key(values[k]), Index: k)).ToArray();
-        Select(keys, count - 1);
-        for (var n = 0; n < count; n++)
+        var threshold = Select(keys.AsSpan(0, candidates), count - 1);
+        var marked = 0;
+        for (var k = 0; k < values.Length && marked < count; k++)
         {
-            drop[keys[n].Index] = true;
+            if (KeyOf(values[k], sign) < threshold)
+            {
+                drop[k] = true;
+                marked++;
+            }
+        }
+
+        for (var k = 0; k < values.Length && marked < count; k++)
+        {
+            if (KeyOf(values[k], sign) == threshold)
+            {
+                drop[k] = true;
+                marked++;
+            }
         }
 
         return count;
     }
 
-    // Hoare quickselect: afterwards items[0..=nth] are the nth + 1 smallest (in any order). Expected O(n).
-    private static void Select((float Key, int Index)[] items, int nth)
+    // Hoare quickselect with a median-of-three pivot: the nth smallest of keys (reordered). Expected O(n).
+    private static float Select(Span<float> keys, int nth)
     {
-        int low = 0, high = items.Length - 1;
-        var random = new Random(items.Length);
+        int low = 0, high = keys.Length - 1;
         while (low < high)
         {
-            var pivot = items[random.Next(low, high + 1)];
+            var middle = low + ((high - low) / 2);
+            var pivot = MedianOfThree(keys[low], keys[middle], keys[high]);
             int i = low, j = high;
             while (i <= j)
             {
-                while (Less(items[i], pivot))
+                while (keys[i] < pivot)
                 {
                     i++;
                 }
 
-                while (Less(pivot, items[j]))
+                while (keys[j] > pivot)
                 {
                     j--;
                 }
 
                 if (i <= j)
                 {
-                    (items[i], items[j]) = (items[j], items[i]);
+                    (keys[i], keys[j]) = (keys[j], keys[i]);
                     i++;
                     j--;
                 }
@@ -108,10 +141,12 @@ public sealed class MagnitudePruner : IPruner
             }
             else
             {
-                return;
+                return keys[nth];
             }
         }
+
+        return keys[nth];
     }
 
-    private static bool Less((float Key, int Index) a, (float Key, int Index) b) => a.Key < b.Key || (a.Key == b.Key && a.Index < b.Index);
+    private static float MedianOfThree(float a, float b, float c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
 }

@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sparse.Core;
+using Sparse.Topology;
+using Sparse.Training;
+
+namespace Sparse.Bench;
+
+/// <summary>
+/// <c>perf-check</c>: the performance regression gate. Times a quick set of figures (kernels, a W1 step,
+/// a W1 epoch, SET/RigL/CTRE steps), each as the median of repeats divided by the median of a calibration
+/// kernel (a dense GEMM) timed between them in the same run, so machines of different speed compare.
+/// Writes the results as JSON, compares them with the committed baseline, prints a table, and exits 1
+/// when a figure is slower than its baseline by more than the threshold.
+/// </summary>
+internal static class PerfCheck
+{
+    private const int Repeats = 9;
+
+    public static int Run(string[] args)
+    {
+        var threshold = 0.15;
+        string? filter = null;
+        var update = false;
+        var baselinePath = Path.Combine(RepositoryRoot(), "Sparse.Bench", "perf-baseline.json");
+        var output = "perf-results.json";
+        for (var n = 0; n < args.Length; n++)
+        {
+            switch (args[n])
+            {
+                case "--threshold":
+                    threshold = double.Parse(args[++n], CultureInfo.InvariantCulture);
+                    break;
+                case "--filter":
+                    filter = args[++n];
+                    break;
+                case "--update-baseline":
+                    update = true;
+                    break;
+                case "--baseline":
+                    baselinePath = args[++n];
+                    break;
+                case "--output":
+                    output = args[++n];
+                    break;
+                default:
+                    Console.Error.WriteLine($"perf-check: unknown option '{args[n]}'. Options: --threshold 0.15, --filter TEXT, --update-baseline, --baseline FILE, --output FILE");
+                    return 2;
+            }
+        }
+
+        var gemm = KernelWorkload.Get("1000->1000");
+        var dense = gemm.DenseWeights();
+        void Calibration() => DenseGemm.Multiply(dense, gemm.X.Span, gemm.Y.Span, 1000, 1000, KernelWorkload.Batch);
+
+        // Warm every path first, so tiered compilation has settled before anything is timed.
+        var figures = Figures().Where(f => filter is null || f.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
+        Time(Calibration, 3, 0.05);
+        foreach (var figure in figures)
+        {
+            Time(figure.Call, 3, figure.MinimumSeconds / 2);
+        }
+
+        Thread.Sleep(300);
+
+        // Each sample of a figure is divided by a calibration sample taken right before it, so a slowdown
+        // of the whole machine (another tenant, a lower clock) cancels out sample by sample.
+        var calibration = new List<double>();
+        var results = new List<(string Name, double Seconds, double Relative, double Spread)>();
+        foreach (var figure in figures)
+        {
+            var ratios = new double[figure.Repeats];
+            var seconds = new double[figure.Repeats];
+            for (var r = 0; r < figure.Repeats; r++)
+            {
+                var unitSample = Time(Calibration, 1, 0.02, warm: false)[0];
+                calibration.Add(unitSample);
+                seconds[r] = Time(figure.Call, 1, figure.MinimumSeconds, warm: false)[0];
+                ratios[r] = seconds[r] / unitSample;
+            }
+
+            var relative = Median(ratios);
+            results.Add((figure.Name, Median(seconds), relative, (Quantile(ratios, 0.75) - Quantile(ratios, 0.25)) / relative));
+        }
+
+        var unit = Median([.. calibration]);
+        var json = new JsonObject
+        {
+            ["machine"] = $"{Environment.ProcessorCount} cores, {KernelDispatch.Best}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
+            ["calibration_seconds"] = unit,
+            ["figures"] = new JsonObject(results.Select(r => new KeyValuePair<string, JsonNode?>(r.Name, new JsonObject
+            {
+                ["seconds"] = r.Seconds,
+                ["relative"] = r.Relative,
+                ["spread"] = r.Spread,
+            }))),
+        };
+        File.WriteAllText(output, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        if (update)
+        {
+            var temporary = baselinePath + ".tmp";
+            File.WriteAllText(temporary, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(temporary, baselinePath, overwrite: true);
+            Console.WriteLine($"baseline written to {baselinePath}");
+        }
+
+        var baseline = File.Exists(baselinePath) ? JsonNode.Parse(File.ReadAllText(baselinePath))?["figures"] : null;
+        Console.WriteLine($"calibration (dense GEMM 1000x1000x128): {unit * 1e3:F3} ms; threshold {threshold:P0}");
+        Console.WriteLine($"{"figure",-28} {"seconds",10} {"relative",9} {"baseline",9} {"change",8} {"spread",7}  status   (spread: interquartile range of the ratios over their median)");
+        var failed = 0;
+        foreach (var (name, seconds, relative, spread) in results)
+        {
+            var expected = baseline?[name]?["relative"]?.GetValue<double>();
+            var change = expected is { } e ? (relative / e) - 1 : (double?)null;
+            var status = change is null ? "new" : change > threshold ? "SLOWER" : "ok";
+            if (status == "SLOWER")
+            {
+                failed++;
+            }
+
+            Console.WriteLine($"{name,-28} {seconds,10:F5} {relative,9:F3} {(expected is { } b ? b.ToString("F3", CultureInfo.InvariantCulture) : "-"),9} {(change is { } c ? c.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture) : "-"),8} {spread,7:P0}  {status}");
+        }
+
+        Console.WriteLine($"wrote {output}");
+        if (failed > 0)
+        {
+            Console.Error.WriteLine($"perf-check: {failed} figure(s) slower than the baseline by more than {threshold:P0}.");
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private sealed record Figure(string Name, Action Call, int Repeats, double MinimumSeconds);
+
+    private static IEnumerable<Figure> Figures()
+    {
+        var kernel = KernelWorkload.Get("1000->1000");
+        yield return new("kernel.forward", () => SparseOps.Multiply(kernel.Weights, kernel.X.Span, kernel.Bias, kernel.Y.Span, KernelWorkload.Batch), Repeats, 0.05);
+        yield return new("kernel.input_gradient", () => SparseOps.MultiplyTransposed(kernel.Weights, kernel.Dy.Span, kernel.Dx.Span, KernelWorkload.Batch), Repeats, 0.05);
+        yield return new("kernel.weight_gradient", () => SparseOps.WeightGradient(kernel.Weights, kernel.Dy.Span, kernel.X.Span, kernel.Dw, KernelWorkload.Batch), Repeats, 0.05);
+
+        var network = W1.Network();
+        var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
+        var optimizer = new Sgd(0.01f, momentum: 0.9f);
+        var loss = new SoftmaxCrossEntropy();
+        var gradient = new float[10 * W1.BatchSize];
+        yield return new("w1.train_step", () => W1.Step(network, loader, optimizer, gradient, loss), Repeats, 0.1);
+        yield return new("w1.epoch", () =>
+        {
+            loader.StartEpoch(0);
+            for (var b = 0; b < loader.BatchesPerEpoch; b++)
+            {
+                W1.Step(network, loader, optimizer, gradient, loss);
+            }
+        }, Repeats, 0);
+
+        var set = TopologyEvolver.Set(seed: 5);
+        yield return new("w1.set_step", () => set.Evolve(network, optimizer, 0.3), Repeats, 0.05);
+
+        // RigL and CTRE score a 1000 -> 1000 layer of its own from signals of a W1 step.
+        var scored = W1.Network(seed: 2);
+        scored.RetainGradients = true;
+        W1.Step(scored, new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: false, seed: 1), new Sgd(0.01f), gradient, loss);
+        var layer = scored.SparseLayers.ElementAt(1);
+        var signals = scored.SignalsOf(layer);
+        var rigl = TopologyEvolver.RigL();
+        var ctre = TopologyEvolver.Ctre(seed: 5);
+        yield return new("layer.rigl_step", () => rigl.EvolveLayer(layer, null, 0.3, signals), 5, 0.05);
+        yield return new("layer.ctre_step", () => ctre.EvolveLayer(layer, null, 0.3, signals), 5, 0.05);
+    }
+
+    /// <summary>Seconds per call: <paramref name="repeats"/> samples, each at least <paramref name="minimumSeconds"/> long.</summary>
+    internal static double[] Time(Action call, int repeats, double minimumSeconds, bool warm = true)
+    {
+        if (warm)
+        {
+            call();
+        }
+
+        var samples = new double[repeats];
+        for (var r = 0; r < repeats; r++)
+        {
+            var calls = 0;
+            var watch = Stopwatch.StartNew();
+            do
+            {
+                call();
+                calls++;
+            }
+            while (watch.Elapsed.TotalSeconds < minimumSeconds);
+            samples[r] = watch.Elapsed.TotalSeconds / calls;
+        }
+
+        return samples;
+    }
+
+    internal static double Quantile(double[] samples, double q)
+    {
+        var sorted = samples.Order().ToArray();
+        var position = q * (sorted.Length - 1);
+        var low = (int)Math.Floor(position);
+        var high = Math.Min(sorted.Length - 1, low + 1);
+        return sorted[low] + ((position - low) * (sorted[high] - sorted[low]));
+    }
+
+    internal static double Median(double[] samples)
+    {
+        var sorted = samples.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Sparse.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+}
