@@ -12,6 +12,12 @@ if (args is ["perf-check", .. var options])
     return PerfCheck.Run(options);
 }
 
+if (args is ["epoch-w2", .. var wide])
+{
+    QuickEpoch.RunWide(wide.Length > 0 ? int.Parse(wide[0], System.Globalization.CultureInfo.InvariantCulture) : 2);
+    return 0;
+}
+
 if (args is ["epoch", .. var rest])
 {
     QuickEpoch.Run(rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 5, rest.Contains("set"));
