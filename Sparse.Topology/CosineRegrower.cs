@@ -37,6 +37,9 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
     /// <summary>Rows scored per block; 0 picks about 2^18 scores per block.</summary>
     public int BlockRows { get; } = blockRows;
 
+    /// <inheritdoc/>
+    public bool NeedsPrunedPositions => Variant == CtreVariant.Sim;
+
     /// <summary>CTRE_seq: whether growth has switched to random.</summary>
     public bool GrowingRandomly { get; private set; }
 

@@ -49,57 +49,67 @@ public sealed class MagnitudePruner : IPruner
         Key,
     }
 
-    // The key of an entry under a rule, or NaN when the entry is not a candidate.
-    private static float KeyOf(float value, Sign sign) => sign switch
-    {
-        Sign.Positive => value >= 0 ? value : float.NaN,
-        Sign.Negative => value < 0 ? -value : float.NaN,
-        Sign.Any => Math.Abs(value),
-        _ => value,
-    };
-
-    // O(n): find the count-th smallest key by quickselect, mark every key below it, then the entries equal
-    // to it in position order until the count is reached.
+    // O(n): the key of every entry (NaN when it is not a candidate), the count-th smallest candidate key by
+    // quickselect, then every key below it and, in position order, the keys equal to it until the count.
     private static int MarkSmallest(float[] values, Span<bool> drop, double fraction, Sign sign)
     {
-        var keys = new float[values.Length];
-        var candidates = 0;
-        for (var k = 0; k < values.Length; k++)
+        var pool = System.Buffers.ArrayPool<float>.Shared;
+        var keys = pool.Rent(values.Length);
+        var candidates = pool.Rent(values.Length);
+        try
         {
-            var key = KeyOf(values[k], sign);
-            if (!float.IsNaN(key))
+            var count = 0;
+            for (var k = 0; k < values.Length; k++)
             {
-                keys[candidates++] = key;
+                var value = values[k];
+                var key = sign switch
+                {
+                    Sign.Positive => value >= 0 ? value : float.NaN,
+                    Sign.Negative => value < 0 ? -value : float.NaN,
+                    Sign.Any => Math.Abs(value),
+                    _ => value,
+                };
+                keys[k] = key;
+                if (!float.IsNaN(key))
+                {
+                    candidates[count++] = key;
+                }
             }
-        }
 
-        var count = CountFor(candidates, fraction);
-        if (count == 0)
-        {
-            return 0;
-        }
-
-        var threshold = Select(keys.AsSpan(0, candidates), count - 1);
-        var marked = 0;
-        for (var k = 0; k < values.Length && marked < count; k++)
-        {
-            if (KeyOf(values[k], sign) < threshold)
+            var target = CountFor(count, fraction);
+            if (target == 0)
             {
-                drop[k] = true;
-                marked++;
+                return 0;
             }
-        }
 
-        for (var k = 0; k < values.Length && marked < count; k++)
-        {
-            if (KeyOf(values[k], sign) == threshold)
+            var threshold = Select(candidates.AsSpan(0, count), target - 1);
+            var marked = 0;
+            for (var k = 0; k < values.Length; k++)
             {
-                drop[k] = true;
-                marked++;
+                // NaN compares false: non-candidates are never marked.
+                if (keys[k] < threshold)
+                {
+                    drop[k] = true;
+                    marked++;
+                }
             }
-        }
 
-        return count;
+            for (var k = 0; k < values.Length && marked < target; k++)
+            {
+                if (keys[k] == threshold)
+                {
+                    drop[k] = true;
+                    marked++;
+                }
+            }
+
+            return target;
+        }
+        finally
+        {
+            pool.Return(keys);
+            pool.Return(candidates);
+        }
     }
 
     // Hoare quickselect with a median-of-three pivot: the nth smallest of keys (reordered). Expected O(n).

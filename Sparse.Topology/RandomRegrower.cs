@@ -38,29 +38,56 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
             throw new InvalidOperationException($"Cannot grow {count} connections: only {free} positions are free.");
         }
 
-        var chosen = new HashSet<long>(rows.Count + count);
-        for (var n = 0; n < rows.Count; n++)
+        // Picks of this call are chained per row (head[row] -> next[pick]), so "already picked?" scans only
+        // the few picks of one row: no hash set, O(rows + count) memory.
+        var pool = System.Buffers.ArrayPool<int>.Shared;
+        var head = pool.Rent(kept.Rows);
+        var next = pool.Rent(rows.Count + count);
+        head.AsSpan(0, kept.Rows).Fill(-1);
+        try
         {
-            chosen.Add(((long)rows[n] * kept.Columns) + columns[n]);
-        }
-
-        var target = rows.Count + count;
-        while (rows.Count < target)
-        {
-            var row = random.NextInt(kept.Rows);
-            var column = random.NextInt(kept.Columns);
-            var position = ((long)row * kept.Columns) + column;
-            var start = (int)kept.RowPointers[row];
-            if (Array.BinarySearch(kept.ColumnIndices, start, kept.RowLength(row), column) >= 0
-                || exclude?.Contains(position) == true
-                || !chosen.Add(position))
+            for (var n = 0; n < rows.Count; n++)
             {
-                continue;
+                next[n] = head[rows[n]];
+                head[rows[n]] = n;
             }
 
-            rows.Add(row);
-            columns.Add(column);
-            values.Add(distribution.Sample(ref random));
+            var target = rows.Count + count;
+            while (rows.Count < target)
+            {
+                var row = random.NextInt(kept.Rows);
+                var column = random.NextInt(kept.Columns);
+                if (Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column) >= 0
+                    || exclude?.Contains(((long)row * kept.Columns) + column) == true
+                    || Picked(head[row], next, columns, column))
+                {
+                    continue;
+                }
+
+                next[rows.Count] = head[row];
+                head[row] = rows.Count;
+                rows.Add(row);
+                columns.Add(column);
+                values.Add(distribution.Sample(ref random));
+            }
         }
+        finally
+        {
+            pool.Return(head);
+            pool.Return(next);
+        }
+    }
+
+    private static bool Picked(int pick, int[] next, List<int> columns, int column)
+    {
+        for (; pick >= 0; pick = next[pick])
+        {
+            if (columns[pick] == column)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sparse.Core;
@@ -13,6 +14,8 @@ namespace Sparse.Topology;
 /// </summary>
 public sealed partial class TopologyEvolver
 {
+    private static readonly HashSet<long> NoPositions = [];
+
     private readonly ILogger _logger;
 
     /// <summary>Creates an evolver from a pruning and a regrowth rule.</summary>
@@ -69,9 +72,14 @@ public sealed partial class TopologyEvolver
     {
         var weights = layer.Weights;
         var nnz = (int)weights.NonZeroCount;
-        var drop = new bool[nnz];
+
+        // Scratch comes from the shared pools: evolution runs every epoch or every N steps, and arrays of
+        // this size land on the large-object heap, which only a full collection reclaims.
+        var dropBuffer = ArrayPool<bool>.Shared.Rent(nnz);
+        var drop = dropBuffer.AsSpan(0, nnz);
+        drop.Clear();
         var pruned = Pruner.SelectDrops(layer, fraction, signals, drop);
-        var prunedPositions = new HashSet<long>(pruned);
+        var prunedPositions = Regrower.NeedsPrunedPositions ? new HashSet<long>(pruned) : null;
 
         // The structure without the dropped connections, and where each kept entry came from.
         var keptPointers = new long[weights.Rows + 1];
@@ -85,7 +93,7 @@ public sealed partial class TopologyEvolver
             {
                 if (drop[k])
                 {
-                    prunedPositions.Add(((long)row * weights.Columns) + weights.ColumnIndices[k]);
+                    prunedPositions?.Add(((long)row * weights.Columns) + weights.ColumnIndices[k]);
                 }
                 else
                 {
@@ -99,11 +107,12 @@ public sealed partial class TopologyEvolver
             keptPointers[row + 1] = kept;
         }
 
+        ArrayPool<bool>.Shared.Return(dropBuffer);
         var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, keptPointers, keptColumns, keptValues);
         var newRows = new List<int>(pruned);
         var newColumns = new List<int>(pruned);
         var newValues = new List<float>(pruned);
-        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions, signals), newRows, newColumns, newValues);
+        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions ?? NoPositions, signals), newRows, newColumns, newValues);
         if (newRows.Count != pruned)
         {
             throw new InvalidOperationException($"{Regrower.GetType().Name} grew {newRows.Count} connections for {pruned} pruned.");
