@@ -12,26 +12,13 @@ namespace Sparse.Bench;
 /// </summary>
 internal static class QuickEpoch
 {
-    private const int Samples = 10_000;
-    private const int BatchSize = 128;
+    private const int Samples = W1.Samples;
+    private const int BatchSize = W1.BatchSize;
 
     public static void Run(int epochs, bool evolve)
     {
-        var random = new SparseRandom(7);
-        var features = new float[Samples * 784];
-        for (var k = 0; k < features.Length; k++)
-        {
-            features[k] = (float)random.NextDouble();
-        }
-
-        var labels = new int[Samples];
-        for (var n = 0; n < Samples; n++)
-        {
-            labels[n] = random.NextInt(10);
-        }
-
-        var data = Dataset.ForClassification(features, 784, labels, 10);
-        var network = SparseNetwork.CreateMlp([784, 1000, 1000, 1000, 10], ActivationKind.Relu, epsilon: 20, seed: 1);
+        var data = W1.Data;
+        var network = W1.Network();
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = BatchSize });
         if (evolve)
         {

@@ -15,8 +15,8 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     /// <summary>When and how much to rewire.</summary>
     public EvolutionSchedule Schedule { get; } = schedule ?? EvolutionSchedule.EveryEpoch();
 
-    /// <summary>Every evolution's per-layer reports, with the epoch and global step it ran at.</summary>
-    public List<(int Epoch, long Step, IReadOnlyList<LayerEvolution> Layers)> History { get; } = [];
+    /// <summary>Every evolution's per-layer records (also added to the trainer's <see cref="TrainingHistory.TopologyChanges"/>).</summary>
+    public List<IReadOnlyList<TopologyChange>> History { get; } = [];
 
     /// <inheritdoc/>
     public void OnStepEnd(TrainingContext context)
@@ -48,12 +48,8 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
 
     private void Run(TrainingContext context, double fraction)
     {
-        var layers = Evolver.Evolve(context.Network, context.Optimizer, fraction);
-        History.Add((context.Epoch, context.Step, layers));
-        foreach (var l in layers)
-        {
-            context.History.TopologyChanges.Add(new TopologyChange(context.Epoch, context.Step, l.Layer, l.Pruned, l.Grown, l.Connections, l.Density,
-                l.MinInDegree, l.MaxInDegree, l.MinOutDegree, l.MaxOutDegree));
-        }
+        var changes = Evolver.Evolve(context.Network, context.Optimizer, fraction, context.Epoch, context.Step);
+        History.Add(changes);
+        context.History.TopologyChanges.AddRange(changes);
     }
 }

@@ -50,16 +50,17 @@ public sealed partial class TopologyEvolver
     /// <summary>
     /// Evolves every sparse layer of <paramref name="network"/> (the output layer as <see cref="IncludeOutputLayer"/>
     /// says), dropping <paramref name="fraction"/> of each and regrowing as many, with the signals of the last step.
+    /// <paramref name="epoch"/> and <paramref name="step"/> only label the returned records.
     /// </summary>
-    public IReadOnlyList<LayerEvolution> Evolve(SparseNetwork network, Optimizer? optimizer, double fraction)
+    public IReadOnlyList<TopologyChange> Evolve(SparseNetwork network, Optimizer? optimizer, double fraction, int epoch = 0, long step = 0)
     {
         var layers = network.SparseLayers.ToArray();
         var count = IncludeOutputLayer ? layers.Length : layers.Length - 1;
-        var reports = new List<LayerEvolution>(count);
+        var reports = new List<TopologyChange>(count);
         for (var n = 0; n < count; n++)
         {
             LayerSignals? signals = network.LastBatchSize > 0 ? network.SignalsOf(layers[n]) : null;
-            var report = EvolveLayer(layers[n], optimizer, fraction, signals, n);
+            var report = EvolveLayer(layers[n], optimizer, fraction, signals, n) with { Epoch = epoch, Step = step };
             reports.Add(report);
             Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
         }
@@ -68,7 +69,7 @@ public sealed partial class TopologyEvolver
     }
 
     /// <summary>One prune-and-regrow step on <paramref name="layer"/>; moves <paramref name="optimizer"/>'s state along.</summary>
-    public LayerEvolution EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0)
+    public TopologyChange EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0)
     {
         var weights = layer.Weights;
         var nnz = (int)weights.NonZeroCount;
@@ -180,7 +181,7 @@ public sealed partial class TopologyEvolver
         return Describe(layer, index, pruned, newRows.Count);
     }
 
-    private static LayerEvolution Describe(SparseLinear layer, int index, int pruned, int grown)
+    private static TopologyChange Describe(SparseLinear layer, int index, int pruned, int grown)
     {
         var weights = layer.Weights;
         int minIn = int.MaxValue, maxIn = 0;
@@ -199,7 +200,7 @@ public sealed partial class TopologyEvolver
             maxOut = Math.Max(maxOut, degree);
         }
 
-        return new LayerEvolution(index, pruned, grown, weights.NonZeroCount, weights.Density,
+        return new TopologyChange(0, 0, index, pruned, grown, weights.NonZeroCount, weights.Density,
             weights.Rows == 0 ? 0 : minIn, maxIn, weights.Columns == 0 ? 0 : minOut, maxOut);
     }
 

@@ -166,8 +166,9 @@ public class RegrowthTests
             {
                 Assert.That(hook.History, Is.Not.Empty);
                 Assert.That(network.ConnectionCount, Is.EqualTo(budget));
-                Assert.That(hook.History.SelectMany(h => h.Layers).Sum(l => l.Grown), Is.GreaterThan(0));
-                Assert.That(trainer.History.TopologyChanges, Has.Count.EqualTo(hook.History.Sum(h => h.Layers.Count)), "the trainer's history keeps every change");
+                Assert.That(hook.History.SelectMany(h => h).Sum(l => l.Grown), Is.GreaterThan(0));
+                Assert.That(trainer.History.TopologyChanges, Has.Count.EqualTo(hook.History.Sum(h => h.Count)), "the trainer's history keeps every change");
+                Assert.That(trainer.History.TopologyChanges.Select(c => c.Step), Is.Ordered.And.All.GreaterThan(0L), "labelled with their step");
             });
             foreach (var layer in network.SparseLayers)
             {
