@@ -12,6 +12,13 @@ if (args is ["perf-check", .. var options])
     return PerfCheck.Run(options);
 }
 
+if (args is ["scale", .. var scale] && scale.Length >= 3)
+{
+    var numbers = scale.Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    QuickEpoch.RunScale(numbers[..^1], numbers[^1]);
+    return 0;
+}
+
 if (args is ["epoch-w2", .. var wide])
 {
     QuickEpoch.RunWide(wide.Length > 0 ? int.Parse(wide[0], System.Globalization.CultureInfo.InvariantCulture) : 2);

@@ -77,6 +77,8 @@ internal static class ModelCommands
             var network = checkpoint.Network;
             Console.WriteLine($"model {path}: {network.InputSize} inputs -> {network.OutputSize} outputs, {(metadata.Classification ? $"classification ({string.Join(", ", metadata.Classes)})" : "regression")}");
             Console.WriteLine($"connections {network.ConnectionCount:N0}, parameter bytes {network.ParameterBytes:N0}");
+            Console.WriteLine($"training memory at batch 128 with SGD momentum: {MemoryEstimate.For(network, 128, 1)}; " +
+                $"{MemoryEstimate.BytesPerConnection(1)} B per connection (value, column, transposed row and permutation, gradient, momentum)");
             var index = 0;
             foreach (var layer in network.Layers)
             {

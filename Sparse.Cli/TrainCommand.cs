@@ -83,7 +83,7 @@ internal static class TrainCommand
             (train, test) = all.Split(parse.GetValue(ValidationSplit), seed);
         }
 
-        var network = resumed?.Network ?? BuildNetwork(parse, train, metadata, seed);
+        var network = resumed?.Network ?? BuildNetwork(parse, train, metadata, seed, say);
         var optimizer = resumed?.Optimizer ?? BuildOptimizer(parse);
         ILoss loss = metadata.Classification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         using var loggers = LoggerFactory.Create(b =>
@@ -147,7 +147,7 @@ internal static class TrainCommand
         return 0;
     }
 
-    private static SparseNetwork BuildNetwork(ParseResult parse, Dataset train, ModelMetadata metadata, ulong seed)
+    private static SparseNetwork BuildNetwork(ParseResult parse, Dataset train, ModelMetadata metadata, ulong seed, Action<string> say)
     {
         int[] hidden;
         try
@@ -168,6 +168,20 @@ internal static class TrainCommand
         var densities = parse.GetValue(Density) is { } d ? LayerDensities.Uniform(sizes, d)
             : parse.GetValue(Erk) is { } overall ? LayerDensities.ErdosRenyiKernel(sizes, overall)
             : null;
+
+        // Refuse a network that cannot fit before allocating any of it, with the arithmetic.
+        var slots = parse.GetValue(OptimizerName) == "adam" ? 2 : 1;
+        var estimate = MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, parse.GetValue(Epsilon)), parse.GetValue(BatchSize), slots, parse.GetValue(DropoutRate) > 0);
+        try
+        {
+            MemoryEstimate.EnsureFits(estimate);
+        }
+        catch (InsufficientMemoryException e)
+        {
+            throw new UserError(e.Message);
+        }
+
+        say($"memory estimate: {estimate}");
         var activation = parse.GetValue(ActivationName) switch
         {
             "leaky-relu" => ActivationKind.LeakyRelu,

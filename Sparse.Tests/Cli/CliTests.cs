@@ -124,6 +124,18 @@ public class CliTests
     }
 
     [Test]
+    public void A_network_too_big_for_memory_is_refused_before_it_is_built()
+    {
+        var run = Sparse("train", "--hidden", "3000000,3000000", "--density", "0.5", "--output", "huge.sparse");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Exit, Is.EqualTo(1));
+            Assert.That(run.Error, Does.Contain("Training needs about").And.Contain("connections x 24 B").And.Contain("is available"));
+            Assert.That(run.Error, Does.Not.Contain("   at "));
+        });
+    }
+
+    [Test]
     public void A_test_file_that_does_not_match_the_model_is_refused()
     {
         Assert.That(Sparse("train", "--epochs", "1", "--hidden", "32", "--output", "m.sparse", "--quiet").Exit, Is.Zero);

@@ -147,3 +147,30 @@ public class LearningTests
         public void OnEpochEnd(TrainingContext context) => Epochs++;
     }
 }
+
+[TestFixture]
+public class MemoryEstimateTests
+{
+    [Test]
+    public void The_estimate_counts_every_array_of_a_connection_and_of_a_batch()
+    {
+        // 784-1000-10 at densities 0.1 and 1: 78,400 + 10,000 connections.
+        var estimate = MemoryEstimate.ForMlp([784, 1000, 10], [0.1, 1.0], batch: 128, optimizerSlots: 1);
+        Assert.Multiple(() =>
+        {
+            Assert.That(estimate.Connections, Is.EqualTo(88_400));
+            Assert.That(estimate.ConnectionBytes, Is.EqualTo(88_400 * 24), "value, column, transposed row, permutation, gradient, momentum");
+            Assert.That(estimate.ActivationBytes, Is.EqualTo((784 + 2000 + 10 + 2000) * 128L * 4), "input, linear and activation outputs, two gradient buffers");
+            Assert.That(MemoryEstimate.BytesPerConnection(2), Is.EqualTo(28));
+        });
+    }
+
+    [Test]
+    public void A_network_that_cannot_fit_is_refused_with_the_arithmetic()
+    {
+        // 3 hidden layers of 3.4 million neurons at 50 % density: petabytes.
+        var estimate = MemoryEstimate.ForMlp([784, 3_400_000, 3_400_000, 10], [0.5, 0.5, 0.5], 128, 1);
+        Assert.That(() => MemoryEstimate.EnsureFits(estimate),
+            Throws.InstanceOf<InsufficientMemoryException>().With.Message.Contains("connections x 24 B").And.Message.Contains("is available"));
+    }
+}

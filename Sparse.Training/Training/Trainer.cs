@@ -85,6 +85,7 @@ public sealed class Trainer
     /// <summary>Trains from <see cref="StartEpoch"/> to <see cref="TrainerOptions.Epochs"/> on <paramref name="train"/>, evaluating on <paramref name="test"/> after each epoch.</summary>
     /// <param name="train">Training samples.</param>
     /// <param name="test">Held-out samples, or null.</param>
+    /// <exception cref="InsufficientMemoryException">Training would not fit in the memory available; the message has the arithmetic.</exception>
     /// <param name="cancellation">Stops after the current batch. The unfinished epoch is not recorded;
     /// <see cref="StartEpoch"/> and <see cref="StartBatch"/> then say where to resume, so saving a checkpoint
     /// with them continues the same run.</param>
@@ -98,7 +99,11 @@ public sealed class Trainer
             StepsPerEpoch = loader.BatchesPerEpoch,
             History = History,
         };
-        TrainerLog.Starting(_logger, Network.ConnectionCount, Network.ParameterBytes, Options.Epochs, train.Count);
+        var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots);
+        TrainerLog.Starting(_logger, Network.ConnectionCount, Options.Epochs, train.Count, memory);
+
+        // The weights exist already; what training adds (state, gradients, activations) must still fit.
+        MemoryEstimate.EnsureFits(memory, Network.ParameterBytes);
         var bestLoss = History.Epochs.Where(e => e.TestLoss is not null).Select(e => e.TestLoss!.Value).DefaultIfEmpty(float.PositiveInfinity).Min();
         var sinceBest = 0;
         for (var epoch = StartEpoch; epoch < Options.Epochs; epoch++)

@@ -4,8 +4,8 @@ namespace Sparse.Training;
 
 internal static partial class TrainerLog
 {
-    [LoggerMessage(Level = LogLevel.Information, Message = "Training {Connections} connections ({Bytes} parameter bytes) for {Epochs} epochs on {Samples} samples")]
-    public static partial void Starting(ILogger logger, long connections, long bytes, int epochs, int samples);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Training {Connections} connections for {Epochs} epochs on {Samples} samples; memory: {Memory}")]
+    public static partial void Starting(ILogger logger, long connections, int epochs, int samples, MemoryBreakdown memory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}: train loss {TrainLoss:F4}, accuracy {TrainAccuracy}, test loss {TestLoss}, accuracy {TestAccuracy}, {Seconds:F2} s ({EvolutionSeconds:F3} s evolving), {Connections} connections")]
     public static partial void EpochDone(ILogger logger, int epoch, float trainLoss, float? trainAccuracy, float? testLoss, float? testAccuracy, double seconds, double evolutionSeconds, long connections);

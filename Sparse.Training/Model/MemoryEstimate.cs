@@ -1,0 +1,92 @@
+namespace Sparse.Training;
+
+/// <summary>
+/// What training a network costs in memory, worked out from its shape before anything is allocated.
+/// Per stored connection: value 4 B, column index 4 B, the transposed view's row index 4 B and value
+/// permutation 4 B, the gradient 4 B, and 4 B per optimizer state slot (SGD with momentum 1, Adam 2):
+/// 24 B with SGD momentum, 28 B with Adam. Per neuron and sample of a batch: 4 B for each activation
+/// buffer it appears in. Row and column pointers are 8 B each.
+/// </summary>
+public static class MemoryEstimate
+{
+    /// <summary>Bytes per stored connection while training with <paramref name="optimizerSlots"/> state arrays.</summary>
+    public static long BytesPerConnection(int optimizerSlots) => 20 + (4L * optimizerSlots);
+
+    /// <summary>Estimates an MLP <paramref name="sizes"/> with the given per-layer densities (expected connection counts).</summary>
+    public static MemoryBreakdown ForMlp(IReadOnlyList<int> sizes, IReadOnlyList<double> densities, int batch, int optimizerSlots, bool dropout = false)
+    {
+        long connections = 0, pointers = 0, biases = 0;
+        for (var l = 0; l + 1 < sizes.Count; l++)
+        {
+            connections += (long)Math.Round(densities[l] * sizes[l] * (double)sizes[l + 1]);
+            pointers += 8L * (sizes[l] + sizes[l + 1] + 2);
+            biases += sizes[l + 1];
+        }
+
+        // Buffers: the input, each layer's output, and per hidden layer an activation (and dropout) output.
+        long activationFloats = sizes[0];
+        for (var l = 1; l < sizes.Count; l++)
+        {
+            activationFloats += sizes[l] * (l + 1 < sizes.Count ? (dropout ? 3L : 2L) : 1L);
+        }
+
+        var widest = sizes.Max();
+        return new MemoryBreakdown(
+            connections,
+            connections * BytesPerConnection(optimizerSlots),
+            pointers + (biases * 4 * (2 + optimizerSlots)),
+            (activationFloats + (2L * widest)) * batch * 4);
+    }
+
+    /// <summary>Estimates an existing network.</summary>
+    public static MemoryBreakdown For(SparseNetwork network, int batch, int optimizerSlots)
+    {
+        var sizes = new List<int> { network.InputSize };
+        var densities = new List<double>();
+        foreach (var layer in network.SparseLayers)
+        {
+            sizes.Add(layer.OutputSize);
+            densities.Add(layer.Weights.Density);
+        }
+
+        return ForMlp(sizes, densities, batch, optimizerSlots, network.Layers.OfType<Dropout>().Any());
+    }
+
+    /// <summary>The memory this process may still use: the GC's limit (container or machine) less what it holds.</summary>
+    public static long AvailableBytes()
+    {
+        var info = GC.GetGCMemoryInfo();
+        return info.TotalAvailableMemoryBytes - GC.GetTotalMemory(false);
+    }
+
+    /// <summary>
+    /// Throws <see cref="InsufficientMemoryException"/> with the arithmetic when <paramref name="estimate"/>, less
+    /// <paramref name="alreadyAllocated"/> bytes that exist already, does not fit.
+    /// </summary>
+    public static void EnsureFits(MemoryBreakdown estimate, long alreadyAllocated = 0)
+    {
+        var available = AvailableBytes();
+        if (estimate.TotalBytes - alreadyAllocated > available)
+        {
+            throw new InsufficientMemoryException($"Training needs about {estimate}, but only {Gib(available)} is available.");
+        }
+    }
+
+    internal static string Gib(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):F2} GiB";
+}
+
+/// <summary>An estimate of training memory, in bytes.</summary>
+/// <param name="Connections">Stored connections.</param>
+/// <param name="ConnectionBytes">Bytes for the connections and everything kept per connection.</param>
+/// <param name="NeuronBytes">Bytes for pointers, biases and their state.</param>
+/// <param name="ActivationBytes">Bytes for the activation and gradient buffers of one batch.</param>
+public readonly record struct MemoryBreakdown(long Connections, long ConnectionBytes, long NeuronBytes, long ActivationBytes)
+{
+    /// <summary>The sum.</summary>
+    public long TotalBytes => ConnectionBytes + NeuronBytes + ActivationBytes;
+
+    /// <summary>The arithmetic, for logs and errors.</summary>
+    public override string ToString() =>
+        $"{MemoryEstimate.Gib(TotalBytes)} ({Connections:N0} connections x {(Connections == 0 ? 0 : ConnectionBytes / Connections)} B = {MemoryEstimate.Gib(ConnectionBytes)}, " +
+        $"pointers and biases {MemoryEstimate.Gib(NeuronBytes)}, activations {MemoryEstimate.Gib(ActivationBytes)})";
+}
