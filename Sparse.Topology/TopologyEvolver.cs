@@ -119,7 +119,26 @@ public sealed partial class TopologyEvolver
             throw new InvalidOperationException($"{Regrower.GetType().Name} grew {newRows.Count} connections for {pruned} pruned.");
         }
 
-        // Bucket the new entries by row (counting sort), sort each bucket by column, then merge with the kept rows.
+        // Order the new entries by (row, column) with two counting sorts, by column and then stably by
+        // row (as CSparse builds CSR), in O(new + rows + columns): no comparison sort per row.
+        var grown = newRows.Count;
+        var byColumn = new int[weights.Columns + 1];
+        foreach (var column in newColumns)
+        {
+            byColumn[column + 1]++;
+        }
+
+        for (var column = 0; column < weights.Columns; column++)
+        {
+            byColumn[column + 1] += byColumn[column];
+        }
+
+        var columnOrder = new int[grown];
+        for (var n = 0; n < grown; n++)
+        {
+            columnOrder[byColumn[newColumns[n]]++] = n;
+        }
+
         var newStart = new int[weights.Rows + 1];
         foreach (var row in newRows)
         {
@@ -132,9 +151,9 @@ public sealed partial class TopologyEvolver
         }
 
         var cursor = newStart[..^1];
-        var bucketColumns = new int[newRows.Count];
-        var bucketValues = new float[newRows.Count];
-        for (var n = 0; n < newRows.Count; n++)
+        var bucketColumns = new int[grown];
+        var bucketValues = new float[grown];
+        foreach (var n in columnOrder)
         {
             var slot = cursor[newRows[n]]++;
             bucketColumns[slot] = newColumns[n];
@@ -149,7 +168,6 @@ public sealed partial class TopologyEvolver
         var written = 0;
         for (var row = 0; row < weights.Rows; row++)
         {
-            Array.Sort(bucketColumns, bucketValues, newStart[row], newStart[row + 1] - newStart[row]);
             int a = (int)keptPointers[row], aEnd = (int)keptPointers[row + 1];
             int b = newStart[row], bEnd = newStart[row + 1];
             while (a < aEnd || b < bEnd)
