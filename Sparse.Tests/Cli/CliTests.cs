@@ -155,6 +155,11 @@ public class CliTests
         Assert.That(broken.Error, Does.Contain("not a Sparse model file"));
     }
 
+    private const int SigInt = 2;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     [Test]
     public void Ctrl_c_writes_a_checkpoint_that_resumes()
     {
@@ -167,10 +172,7 @@ public class CliTests
         }
 
         Assert.That(line, Is.Not.Null, "training started");
-        using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            interrupt.WaitForExit();
-        }
+        Assert.That(SendSignal(process.Id, SigInt), Is.Zero, "SIGINT sent, as Ctrl+C does");
 
         Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True, "stopped after the current batch");
         _ = output.ReadToEnd();
