@@ -97,12 +97,11 @@ internal static class PerfCheck
                 ["spread"] = r.Spread,
             }))),
         };
-        File.WriteAllText(output, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var text = System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllBytes(output, text);
         if (update)
         {
-            var temporary = baselinePath + ".tmp";
-            File.WriteAllText(temporary, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(temporary, baselinePath, overwrite: true);
+            AtomicFile.Write(baselinePath, stream => stream.Write(text));
             Console.WriteLine($"baseline written to {baselinePath}");
         }
 

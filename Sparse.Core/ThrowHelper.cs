@@ -13,10 +13,6 @@ internal static class ThrowHelper
     public static void ArgumentOutOfRange(string paramName, string message) =>
         throw new ArgumentOutOfRangeException(paramName, message);
 
-    [DoesNotReturn]
-    public static void InvalidOperation(string message) =>
-        throw new InvalidOperationException(message);
-
     /// <summary>Throws when a dense operand's length is not <paramref name="rows"/> x <paramref name="batch"/>.</summary>
     public static void CheckDense(int length, long rows, int batch, string paramName)
     {

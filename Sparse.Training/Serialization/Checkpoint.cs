@@ -56,35 +56,21 @@ public sealed class Checkpoint
     public static void Save(string path, SparseNetwork network, Optimizer? optimizer = null, int epoch = 0, float? baseLearningRate = null, TrainingHistory? history = null,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            file.Write(Magic);
+            var header = new BinaryWriter(file);
+            header.Write(FormatVersion);
+            var crc = new Crc32();
+            using (var hashing = new HashingStream(file, crc))
+            using (var writer = new BinaryWriter(hashing, System.Text.Encoding.UTF8, leaveOpen: true))
             {
-                file.Write(Magic);
-                var header = new BinaryWriter(file);
-                header.Write(FormatVersion);
-                var crc = new Crc32();
-                using (var hashing = new HashingStream(file, crc))
-                using (var writer = new BinaryWriter(hashing, System.Text.Encoding.UTF8, leaveOpen: true))
-                {
-                    WritePayload(writer, network, optimizer, epoch, baseLearningRate ?? optimizer?.LearningRate ?? 0, history, metadata);
-                }
-
-                header.Write(crc.GetCurrentHashAsUInt32());
-                file.Flush(flushToDisk: true);
+                WritePayload(writer, network, optimizer, epoch, baseLearningRate ?? optimizer?.LearningRate ?? 0, history, metadata);
             }
 
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
+            header.Write(crc.GetCurrentHashAsUInt32());
+            header.Flush();
+        });
     }
 
     /// <summary>Reads a file written by <see cref="Save"/>.</summary>
