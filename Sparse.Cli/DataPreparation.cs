@@ -7,7 +7,7 @@ namespace Sparse.Cli;
 internal static class DataPreparation
 {
     /// <summary>Classification when asked, when a label is not a number, or when labels are few whole numbers.</summary>
-    public static bool InferClassification(Table table, string? task)
+    public static bool InferClassification(CsvTable table, string? task)
     {
         switch (task)
         {
@@ -42,17 +42,8 @@ internal static class DataPreparation
         return numbers.Count <= 50;
     }
 
-    /// <summary>The distinct labels, numerically sorted when all are numbers, else ordinally.</summary>
-    public static string[] ClassNames(Table table)
-    {
-        var distinct = table.Labels!.Distinct().ToArray();
-        return distinct.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-            ? [.. distinct.OrderBy(l => double.Parse(l, CultureInfo.InvariantCulture))]
-            : [.. distinct.Order(StringComparer.Ordinal)];
-    }
-
     /// <summary>A dataset of <paramref name="table"/> under <paramref name="metadata"/>'s task and classes.</summary>
-    public static Dataset ToDataset(Table table, ModelMetadata metadata)
+    public static Dataset ToDataset(CsvTable table, ModelMetadata metadata)
     {
         if (table.Labels is null)
         {
@@ -77,6 +68,6 @@ internal static class DataPreparation
     }
 
     /// <summary>Features only (for predict), as a dataset with dummy labels.</summary>
-    public static Dataset FeaturesOnly(Table table) =>
+    public static Dataset FeaturesOnly(CsvTable table) =>
         Dataset.ForClassification(table.Features, table.FeatureNames.Length, new int[table.Rows], 1);
 }

@@ -113,13 +113,13 @@ internal static class ModelCommands
         return command;
     }
 
-    private static (Checkpoint Checkpoint, ModelMetadata Metadata, Table Table) Load(ParseResult parse, bool requireLabel)
+    private static (Checkpoint Checkpoint, ModelMetadata Metadata, CsvTable CsvTable) Load(ParseResult parse, bool requireLabel)
     {
         var path = parse.GetValue(Model)!;
         var checkpoint = Cli.LoadModel(path);
         var metadata = ModelMetadata.From(checkpoint, path);
         bool? header = parse.GetValue(NoHeader) ? false : null;
-        var table = TableReader.Read(parse.GetValue(Data)!, header, null, checkpoint.Network.InputSize, requireLabel);
+        var table = CsvTableReader.Read(parse.GetValue(Data)!, header, null, checkpoint.Network.InputSize, requireLabel);
         return (checkpoint, metadata, table);
     }
 

@@ -40,7 +40,7 @@ internal sealed record ModelMetadata(bool Classification, string[] Classes, stri
     }
 
     /// <summary>Maps label text to class indices, naming the line of an unknown label.</summary>
-    public int[] ClassIndices(Table table)
+    public int[] ClassIndices(CsvTable table)
     {
         var index = Classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
         var labels = table.Labels!;

@@ -61,7 +61,7 @@ internal static class TrainCommand
         var say = Cli.Sayer(quiet);
         bool? header = parse.GetValue(NoHeader) ? false : null;
         var trainPath = parse.GetValue(TrainFile) ?? Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz");
-        var table = TableReader.Read(trainPath, header, parse.GetValue(Label), null, requireLabel: true, say);
+        var table = CsvTableReader.Read(trainPath, header, parse.GetValue(Label), null, requireLabel: true, say);
 
         var seed = parse.GetValue(Seed);
         var resumePath = parse.GetValue(Resume);
@@ -69,14 +69,14 @@ internal static class TrainCommand
         var metadata = resumed is not null
             ? ModelMetadata.From(resumed, resumePath!)
             : DataPreparation.InferClassification(table, parse.GetValue(Task))
-                ? new ModelMetadata(true, DataPreparation.ClassNames(table), table.FeatureNames, table.LabelName!)
+                ? new ModelMetadata(true, table.ClassNames(), table.FeatureNames, table.LabelName!)
                 : new ModelMetadata(false, [], table.FeatureNames, table.LabelName!);
         var all = DataPreparation.ToDataset(table, metadata);
         Dataset train, test;
         if (parse.GetValue(TestFile) is { } testPath)
         {
             train = all;
-            test = DataPreparation.ToDataset(TableReader.Read(testPath, header, parse.GetValue(Label), all.FeatureCount, requireLabel: true, say), metadata);
+            test = DataPreparation.ToDataset(CsvTableReader.Read(testPath, header, parse.GetValue(Label), all.FeatureCount, requireLabel: true, say), metadata);
         }
         else
         {

@@ -102,6 +102,7 @@ public class CliTests
         yield return new TestCaseData("nan.csv", "1,NaN,0\n3,4,1\n", "nan.csv:1:2: 'NaN' in column 'column2' is NaN or infinite").SetName("NaN");
         yield return new TestCaseData("inf.csv", "a,b,label\n1,2,0\n3,Infinity,1\n", "inf.csv:3:2: 'Infinity' in column 'b' is NaN or infinite").SetName("infinity, with header");
         yield return new TestCaseData("missing.csv", null, "missing.csv: no such file").SetName("missing file");
+        yield return new TestCaseData("labels.csv", "0\n1\n", "labels.csv: need at least one feature column").SetName("label column only");
     }
 
     [TestCaseSource(nameof(BadInputs))]

@@ -3,18 +3,28 @@ using System.Globalization;
 using System.IO.Compression;
 using Sylvan.Data.Csv;
 
-namespace Sparse.Cli;
+namespace Sparse.Training;
 
-/// <summary>A CSV file read into numeric features and the raw text of an optional label column.</summary>
+/// <summary>A CSV file read into numeric features and the raw text of an optional label column, by <see cref="CsvTableReader"/>.</summary>
 /// <param name="Path">The file.</param>
 /// <param name="Features">Sample-major features.</param>
 /// <param name="FeatureNames">One name per feature column (from the header, or f1, f2, ...).</param>
 /// <param name="LabelName">The label column's name, or null when the file has none.</param>
 /// <param name="Labels">The label text of each row, or null.</param>
 /// <param name="FirstDataLine">The line of the first data row (1 or 2), to name lines in later errors.</param>
-internal sealed record Table(string Path, float[] Features, string[] FeatureNames, string? LabelName, string[]? Labels, int FirstDataLine)
+public sealed record CsvTable(string Path, float[] Features, string[] FeatureNames, string? LabelName, string[]? Labels, int FirstDataLine)
 {
+    /// <summary>Data rows read.</summary>
     public int Rows => FeatureNames.Length == 0 ? 0 : Features.Length / FeatureNames.Length;
+
+    /// <summary>The distinct labels as class names: numerically sorted when all are numbers, else ordinally.</summary>
+    public string[] ClassNames()
+    {
+        var distinct = (Labels ?? []).Distinct().ToArray();
+        return distinct.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            ? [.. distinct.OrderBy(l => double.Parse(l, CultureInfo.InvariantCulture))]
+            : [.. distinct.Order(StringComparer.Ordinal)];
+    }
 }
 
 /// <summary>
@@ -22,7 +32,7 @@ internal sealed record Table(string Path, float[] Features, string[] FeatureName
 /// detected (at least two non-numeric cells, or every cell non-numeric) unless told, gzip when the name
 /// ends in .gz. Every bad cell is reported as <c>file:line:column</c>.
 /// </summary>
-internal static class TableReader
+public static class CsvTableReader
 {
     /// <summary>Reads <paramref name="path"/>.</summary>
     /// <param name="path">The CSV file.</param>
@@ -32,11 +42,13 @@ internal static class TableReader
     /// plus optionally the label column.</param>
     /// <param name="requireLabel">Whether the label column must be there.</param>
     /// <param name="report">Receives a line about throughput.</param>
-    public static Table Read(string path, bool? header, string? label, int? featureCount, bool requireLabel, Action<string>? report = null)
+    /// <exception cref="DataFormatException">The file is missing, empty, ragged, has a cell that is not a finite
+    /// number or an empty label, or does not match <paramref name="featureCount"/>; the message names file, line and column.</exception>
+    public static CsvTable Read(string path, bool? header, string? label, int? featureCount, bool requireLabel, Action<string>? report = null)
     {
         if (!File.Exists(path))
         {
-            throw new UserError($"{path}: no such file.");
+            throw new DataFormatException($"{path}: no such file.");
         }
 
         var watch = Stopwatch.StartNew();
@@ -46,7 +58,7 @@ internal static class TableReader
         using var csv = CsvDataReader.Create(text, new CsvDataReaderOptions { HasHeaders = false });
         if (!csv.Read())
         {
-            throw new UserError($"{path}: the file is empty.");
+            throw new DataFormatException($"{path}: the file is empty.");
         }
 
         var first = Cells(csv);
@@ -55,9 +67,13 @@ internal static class TableReader
         string[] names = hasHeader ? first : [.. Enumerable.Range(1, columns).Select(c => $"column{c}")];
         var labelColumn = ResolveLabel(path, label, names, hasHeader, columns, featureCount, requireLabel);
         var featureNames = names.Where((_, c) => c != labelColumn).ToArray();
+        if (featureNames.Length == 0)
+        {
+            throw new DataFormatException($"{path}: need at least one feature column besides the label, found {columns} column(s).");
+        }
         if (featureCount is { } expected && featureNames.Length != expected)
         {
-            throw new UserError($"{path}: has {featureNames.Length} feature columns, the model takes {expected}.");
+            throw new DataFormatException($"{path}: has {featureNames.Length} feature columns, the model takes {expected}.");
         }
 
         var features = new List<float>();
@@ -69,7 +85,7 @@ internal static class TableReader
             line++;
             if (cells.Length != columns)
             {
-                throw new UserError($"{path}:{line}: ragged row: {cells.Length} fields, expected {columns} like line 1.");
+                throw new DataFormatException($"{path}:{line}: ragged row: {cells.Length} fields, expected {columns} like line 1.");
             }
 
             for (var c = 0; c < columns; c++)
@@ -79,7 +95,7 @@ internal static class TableReader
                 {
                     if (string.IsNullOrWhiteSpace(cell))
                     {
-                        throw new UserError($"{path}:{line}:{c + 1}: missing label in column '{names[c]}'.");
+                        throw new DataFormatException($"{path}:{line}:{c + 1}: missing label in column '{names[c]}'.");
                     }
 
                     labels!.Add(cell.Trim());
@@ -88,12 +104,12 @@ internal static class TableReader
 
                 if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 {
-                    throw new UserError($"{path}:{line}:{c + 1}: '{cell}' in column '{names[c]}' is not a number.");
+                    throw new DataFormatException($"{path}:{line}:{c + 1}: '{cell}' in column '{names[c]}' is not a number.");
                 }
 
                 if (!float.IsFinite(value))
                 {
-                    throw new UserError($"{path}:{line}:{c + 1}: '{cell}' in column '{names[c]}' is NaN or infinite.");
+                    throw new DataFormatException($"{path}:{line}:{c + 1}: '{cell}' in column '{names[c]}' is NaN or infinite.");
                 }
 
                 features.Add(value);
@@ -116,12 +132,12 @@ internal static class TableReader
 
         if (line < firstDataLine)
         {
-            throw new UserError($"{path}: no data rows after the header.");
+            throw new DataFormatException($"{path}: no data rows after the header.");
         }
 
         var rows = line - firstDataLine + 1;
         report?.Invoke($"read {rows:N0} rows of {featureNames.Length} features from {path} in {watch.Elapsed.TotalSeconds:F2} s ({rows / Math.Max(1e-9, watch.Elapsed.TotalSeconds):N0} rows/s)");
-        return new Table(path, [.. features], featureNames, labelColumn >= 0 ? names[labelColumn] : null, labels?.ToArray(), firstDataLine);
+        return new CsvTable(path, [.. features], featureNames, labelColumn >= 0 ? names[labelColumn] : null, labels?.ToArray(), firstDataLine);
     }
 
     private static string[] Cells(CsvDataReader csv)
@@ -150,7 +166,7 @@ internal static class TableReader
         {
             if (requireLabel)
             {
-                throw new UserError($"{path}: has {columns} columns, the model's {expected} features and no label column.");
+                throw new DataFormatException($"{path}: has {columns} columns, the model's {expected} features and no label column.");
             }
 
             return -1;
@@ -165,7 +181,7 @@ internal static class TableReader
         {
             if (index >= columns)
             {
-                throw new UserError($"{path}: label column {index} does not exist (columns are 0 to {columns - 1}).");
+                throw new DataFormatException($"{path}: label column {index} does not exist (columns are 0 to {columns - 1}).");
             }
 
             return index;
@@ -174,7 +190,7 @@ internal static class TableReader
         var named = Array.IndexOf(names, label);
         if (!hasHeader || named < 0)
         {
-            throw new UserError(hasHeader
+            throw new DataFormatException(hasHeader
                 ? $"{path}: no column is named '{label}' (columns: {string.Join(", ", names)})."
                 : $"{path}: no header line, so the label column can only be given by index, not as '{label}'.");
         }
