@@ -6,8 +6,9 @@ namespace Sparse.Topology;
 /// <summary>
 /// SET's regrowth: missing connections chosen uniformly at random, reproducible from a seed, with new
 /// values drawn from <see cref="Values"/> (default normal with standard deviation 0.1, as SET's
-/// reference trainer draws them). Sampling rejects occupied positions, so it costs
-/// O(count / (1 - density)) draws plus a binary search each: cheap at the densities sparse training uses.
+/// reference trainer draws them). The new positions are a uniform random subset of the free ones, produced
+/// in (row, column) order by one pass over the layer's structure: O(nnz + rows + count) sequential work,
+/// whatever the density, with no per-pick search through a random row.
 /// </summary>
 public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null) : IRegrower
 {
@@ -36,6 +37,17 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
         if (count > free)
         {
             throw new InvalidOperationException($"Cannot grow {count} connections: only {free} positions are free.");
+        }
+
+        if (count == 0)
+        {
+            return;
+        }
+
+        if (rows.Count == 0 && (exclude is null || exclude.Count == 0))
+        {
+            GrowSorted(kept, count, free, ref random, distribution, rows, columns, values);
+            return;
         }
 
         // Picks of this call are chained per row (head[row] -> next[pick]), so "already picked?" scans only
@@ -89,5 +101,183 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
         }
 
         return false;
+    }
+
+    // Uniform without replacement, in order: draw sorted ranks among the free positions, map each rank to its
+    // (row, column) by walking the rows once, then top up the few ranks lost to duplicates by rejection. Drawing
+    // iid ranks until `count` distinct ones are seen is the same process as SET's draw-and-reject loop, so the
+    // subset is uniform; only the order of the work differs.
+    private static void GrowSorted(CsrMatrix kept, int count, long free, ref SparseRandom random, ValueDistribution distribution,
+        List<int> rows, List<int> columns, List<float> values)
+    {
+        var pool = System.Buffers.ArrayPool<long>.Shared;
+        var buffer = pool.Rent(count);
+        try
+        {
+            var ranks = buffer.AsSpan(0, count);
+            var distinct = free <= 4L * count ? SelectRanks(free, ranks, ref random) : SpacedRanks(free, ranks, ref random);
+            MapRanks(kept, ranks[..distinct], rows, columns);
+            if (distinct < count)
+            {
+                TopUp(kept, count - distinct, ref random, rows, columns);
+            }
+
+            for (var n = 0; n < count; n++)
+            {
+                values.Add(distribution.Sample(ref random));
+            }
+        }
+        finally
+        {
+            pool.Return(buffer);
+        }
+    }
+
+    // Knuth's selection sampling (Algorithm S) over every free rank: exact, O(free), used when free <= 4 x count.
+    private static int SelectRanks(long free, Span<long> ranks, ref SparseRandom random)
+    {
+        var chosen = 0;
+        for (long rank = 0; rank < free && chosen < ranks.Length; rank++)
+        {
+            if ((free - rank) * random.NextDouble() < ranks.Length - chosen)
+            {
+                ranks[chosen++] = rank;
+            }
+        }
+
+        return chosen;
+    }
+
+    // Sorted iid uniform ranks in O(count): the order statistics of n uniforms are the partial sums of n + 1
+    // exponential spacings divided by their total (Devroye, Non-Uniform Random Variate Generation, V.2).
+    // Equal neighbours are dropped; returns how many distinct ranks remain.
+    private static int SpacedRanks(long free, Span<long> ranks, ref SparseRandom random)
+    {
+        var sums = System.Runtime.InteropServices.MemoryMarshal.Cast<long, double>(ranks);
+        var total = 0.0;
+        for (var n = 0; n < sums.Length; n++)
+        {
+            total -= Math.Log(1.0 - random.NextDouble());
+            sums[n] = total;
+        }
+
+        total -= Math.Log(1.0 - random.NextDouble());
+        var distinct = 0;
+        var last = -1L;
+        for (var n = 0; n < sums.Length; n++)
+        {
+            // Reads slot n before writing slot distinct <= n, so the conversion runs in place.
+            var rank = Math.Min((long)(sums[n] / total * free), free - 1);
+            if (rank != last)
+            {
+                ranks[distinct++] = rank;
+                last = rank;
+            }
+        }
+
+        return distinct;
+    }
+
+    // The rank-th free position in row-major order, for increasing ranks, in one pass: a row holds
+    // columns - length free positions, and the j-th free column of a row skips the stored columns at or below it.
+    private static void MapRanks(CsrMatrix kept, ReadOnlySpan<long> ranks, List<int> rows, List<int> columns)
+    {
+        var pointers = kept.RowPointers;
+        var stored = kept.ColumnIndices;
+        var row = 0;
+        long before = 0; // free positions in the rows before `row`
+        long rowFree = kept.Columns - kept.RowLength(0);
+        var passed = pointers[0];
+        foreach (var rank in ranks)
+        {
+            while (rank >= before + rowFree)
+            {
+                before += rowFree;
+                row++;
+                rowFree = kept.Columns - kept.RowLength(row);
+                passed = pointers[row];
+            }
+
+            var j = rank - before;
+            var end = pointers[row + 1];
+            var column = j + (passed - pointers[row]);
+            while (passed < end && stored[passed] <= column)
+            {
+                passed++;
+                column++;
+            }
+
+            rows.Add(row);
+            columns.Add((int)column);
+        }
+    }
+
+    // Adds `missing` more distinct free positions by rejection and merges them into the sorted picks.
+    private static void TopUp(CsrMatrix kept, int missing, ref SparseRandom random, List<int> rows, List<int> columns)
+    {
+        var extra = new SortedSet<(int Row, int Column)>();
+        while (extra.Count < missing)
+        {
+            var row = random.NextInt(kept.Rows);
+            var column = random.NextInt(kept.Columns);
+            if (Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column) < 0
+                && FindPick(rows, columns, row, column) < 0)
+            {
+                extra.Add((row, column));
+            }
+        }
+
+        // Merge from the back: the lists grow by `missing` and every entry moves at most once.
+        var oldCount = rows.Count;
+        foreach (var _ in extra)
+        {
+            rows.Add(0);
+            columns.Add(0);
+        }
+
+        var r = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows);
+        var c = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(columns);
+        var write = r.Length - 1;
+        var read = oldCount - 1;
+        foreach (var (row, column) in extra.Reverse())
+        {
+            while (read >= 0 && (r[read] > row || (r[read] == row && c[read] > column)))
+            {
+                r[write] = r[read];
+                c[write] = c[read];
+                write--;
+                read--;
+            }
+
+            r[write] = row;
+            c[write] = column;
+            write--;
+        }
+    }
+
+    // Index of (row, column) among picks sorted by (row, column), or negative.
+    private static int FindPick(List<int> rows, List<int> columns, int row, int column)
+    {
+        int low = 0, high = rows.Count - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) / 2);
+            var order = rows[middle] != row ? rows[middle].CompareTo(row) : columns[middle].CompareTo(column);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return -1;
     }
 }

@@ -84,9 +84,9 @@ public sealed partial class TopologyEvolver
 
         // The structure without the dropped connections, and where each kept entry came from.
         var keptPointers = new long[weights.Rows + 1];
-        var keptColumns = new int[nnz - pruned];
-        var keptValues = new float[nnz - pruned];
-        var keptSource = new int[nnz - pruned];
+        var keptColumns = GC.AllocateUninitializedArray<int>(nnz - pruned);
+        var keptValues = GC.AllocateUninitializedArray<float>(nnz - pruned);
+        var keptSource = GC.AllocateUninitializedArray<int>(nnz - pruned);
         var kept = 0;
         for (var row = 0; row < weights.Rows; row++)
         {
@@ -119,52 +119,17 @@ public sealed partial class TopologyEvolver
             throw new InvalidOperationException($"{Regrower.GetType().Name} grew {newRows.Count} connections for {pruned} pruned.");
         }
 
-        // Order the new entries by (row, column) with two counting sorts, by column and then stably by
-        // row (as CSparse builds CSR), in O(new + rows + columns): no comparison sort per row.
-        var grown = newRows.Count;
-        var byColumn = new int[weights.Columns + 1];
-        foreach (var column in newColumns)
-        {
-            byColumn[column + 1]++;
-        }
-
-        for (var column = 0; column < weights.Columns; column++)
-        {
-            byColumn[column + 1] += byColumn[column];
-        }
-
-        var columnOrder = new int[grown];
-        for (var n = 0; n < grown; n++)
-        {
-            columnOrder[byColumn[newColumns[n]]++] = n;
-        }
-
-        var newStart = new int[weights.Rows + 1];
-        foreach (var row in newRows)
-        {
-            newStart[row + 1]++;
-        }
-
-        for (var row = 0; row < weights.Rows; row++)
-        {
-            newStart[row + 1] += newStart[row];
-        }
-
-        var cursor = newStart[..^1];
-        var bucketColumns = new int[grown];
-        var bucketValues = new float[grown];
-        foreach (var n in columnOrder)
-        {
-            var slot = cursor[newRows[n]]++;
-            bucketColumns[slot] = newColumns[n];
-            bucketValues[slot] = newValues[n];
-        }
-
+        // Order the new entries by (row, column), unless the regrower already did (SET's does).
+        var (newStart, orderedColumns, orderedValues) = IsOrdered(newRows, newColumns)
+            ? (RowStarts(newRows, weights.Rows), newColumns, newValues)
+            : OrderByRowAndColumn(newRows, newColumns, newValues, weights.Rows, weights.Columns);
+        var bucketColumns = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(orderedColumns);
+        var bucketValues = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(orderedValues);
         var rowPointers = new long[weights.Rows + 1];
         var total = kept + newRows.Count;
-        var columns = new int[total];
-        var values = new float[total];
-        var source = new int[total];
+        var columns = GC.AllocateUninitializedArray<int>(total);
+        var values = GC.AllocateUninitializedArray<float>(total);
+        var source = GC.AllocateUninitializedArray<int>(total);
         var written = 0;
         for (var row = 0; row < weights.Rows; row++)
         {
@@ -197,6 +162,72 @@ public sealed partial class TopologyEvolver
         layer.WeightParameter.SyncGradient();
         optimizer?.RemapState(layer.WeightParameter, source);
         return Describe(layer, index, pruned, newRows.Count);
+    }
+
+    private static bool IsOrdered(List<int> rows, List<int> columns)
+    {
+        for (var n = 1; n < rows.Count; n++)
+        {
+            if (rows[n] < rows[n - 1] || (rows[n] == rows[n - 1] && columns[n] <= columns[n - 1]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // Where each row's new entries start, given entries grouped by row: starts[row]..starts[row + 1].
+    private static int[] RowStarts(List<int> rows, int rowCount)
+    {
+        var starts = new int[rowCount + 1];
+        foreach (var row in rows)
+        {
+            starts[row + 1]++;
+        }
+
+        for (var row = 0; row < rowCount; row++)
+        {
+            starts[row + 1] += starts[row];
+        }
+
+        return starts;
+    }
+
+    // Two counting sorts, by column and then stably by row (as CSparse builds CSR), in O(new + rows + columns):
+    // no comparison sort per row.
+    private static (int[] Starts, List<int> Columns, List<float> Values) OrderByRowAndColumn(List<int> rows, List<int> columns, List<float> values, int rowCount, int columnCount)
+    {
+        var grown = rows.Count;
+        var byColumn = new int[columnCount + 1];
+        foreach (var column in columns)
+        {
+            byColumn[column + 1]++;
+        }
+
+        for (var column = 0; column < columnCount; column++)
+        {
+            byColumn[column + 1] += byColumn[column];
+        }
+
+        var columnOrder = new int[grown];
+        for (var n = 0; n < grown; n++)
+        {
+            columnOrder[byColumn[columns[n]]++] = n;
+        }
+
+        var starts = RowStarts(rows, rowCount);
+        var cursor = starts[..^1];
+        var orderedColumns = new int[grown];
+        var orderedValues = new float[grown];
+        foreach (var n in columnOrder)
+        {
+            var slot = cursor[rows[n]]++;
+            orderedColumns[slot] = columns[n];
+            orderedValues[slot] = values[n];
+        }
+
+        return (starts, [.. orderedColumns], [.. orderedValues]);
     }
 
     private static TopologyChange Describe(SparseLinear layer, int index, int pruned, int grown)

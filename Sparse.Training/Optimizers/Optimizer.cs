@@ -70,7 +70,7 @@ public abstract class Optimizer
         var state = new float[StateSlots][];
         for (var s = 0; s < StateSlots; s++)
         {
-            var moved = new float[source.Length];
+            var moved = GC.AllocateUninitializedArray<float>(source.Length); // every slot is written below
             for (var k = 0; k < source.Length; k++)
             {
                 moved[k] = source[k] >= 0 ? old[s][source[k]] : 0f;
