@@ -14,8 +14,10 @@ if (args is ["perf-check", .. var options])
 
 if (args is ["scale", .. var scale] && scale.Length >= 3)
 {
-    var numbers = scale.Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-    QuickEpoch.RunScale(numbers[..^1], numbers[^1]);
+    // scale IN H.. OUT SAMPLES [batch]: a trailing "bN" sets the batch size (default 128).
+    var batch = scale[^1].StartsWith('b') ? int.Parse(scale[^1][1..], System.Globalization.CultureInfo.InvariantCulture) : 128;
+    var numbers = scale.Where(a => !a.StartsWith('b')).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    QuickEpoch.RunScale(numbers[..^1], numbers[^1], batch);
     return 0;
 }
 

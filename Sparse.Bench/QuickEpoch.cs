@@ -152,7 +152,7 @@ internal static class QuickEpoch
     /// 3,312-600,000-600,000-600,000-5 on 200 samples), one epoch of batch 128 plus one SET step, with
     /// time and peak memory.
     /// </summary>
-    public static void RunScale(int[] sizes, int samples)
+    public static void RunScale(int[] sizes, int samples, int batchSize)
     {
         var random = new SparseRandom(13);
         var features = new float[(long)samples * sizes[0]];
@@ -170,7 +170,8 @@ internal static class QuickEpoch
         var watch = Stopwatch.StartNew();
         var network = SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: 20, seed: 1);
         Console.WriteLine($"{string.Join("-", sizes)}: {network.ConnectionCount:N0} connections, {sizes.Skip(1).SkipLast(1).Sum():N0} hidden neurons, built in {watch.Elapsed.TotalSeconds:F1} s");
-        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = 2, BatchSize = BatchSize });
+        Console.WriteLine($"memory estimate: {MemoryEstimate.For(network, batchSize, optimizerSlots: 1)}");
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = 2, BatchSize = batchSize });
         var hook = new EvolutionHook(TopologyEvolver.Set(seed: 3), EvolutionSchedule.EveryEpoch(0.3));
         trainer.Hooks.Add(hook);
         trainer.Options.Epochs = 2;
