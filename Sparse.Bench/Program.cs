@@ -14,10 +14,11 @@ if (args is ["perf-check", .. var options])
 
 if (args is ["scale", .. var scale] && scale.Length >= 3)
 {
-    // scale IN H.. OUT SAMPLES [batch]: a trailing "bN" sets the batch size (default 128).
-    var batch = scale[^1].StartsWith('b') ? int.Parse(scale[^1][1..], System.Globalization.CultureInfo.InvariantCulture) : 128;
-    var numbers = scale.Where(a => !a.StartsWith('b')).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-    QuickEpoch.RunScale(numbers[..^1], numbers[^1], batch);
+    // scale IN H.. OUT SAMPLES [bB] [eE]: batch size B (default 128), E epochs (default 2), each followed by a SET step.
+    int Option(char name, int fallback) =>
+        scale.FirstOrDefault(a => a[0] == name) is { } option ? int.Parse(option[1..], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+    var numbers = scale.Where(a => char.IsDigit(a[0])).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2));
     return 0;
 }
 

@@ -149,10 +149,10 @@ internal static class QuickEpoch
 
     /// <summary>
     /// <c>scale IN H H H OUT SAMPLES</c>: an MLP of three hidden layers at epsilon 20 (the laptop record is
-    /// 3,312-600,000-600,000-600,000-5 on 200 samples), one epoch of batch 128 plus one SET step, with
-    /// time and peak memory.
+    /// 3,312-600,000-600,000-600,000-5 on 200 samples), epochs (default 2) of the given batch size
+    /// (default 128), each followed by a SET step, with time and peak memory.
     /// </summary>
-    public static void RunScale(int[] sizes, int samples, int batchSize)
+    public static void RunScale(int[] sizes, int samples, int batchSize, int epochs)
     {
         var random = new SparseRandom(13);
         var features = new float[(long)samples * sizes[0]];
@@ -171,13 +171,14 @@ internal static class QuickEpoch
         var network = SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: 20, seed: 1);
         Console.WriteLine($"{string.Join("-", sizes)}: {network.ConnectionCount:N0} connections, {sizes.Skip(1).SkipLast(1).Sum():N0} hidden neurons, built in {watch.Elapsed.TotalSeconds:F1} s");
         Console.WriteLine($"memory estimate: {MemoryEstimate.For(network, batchSize, optimizerSlots: 1)}");
-        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = 2, BatchSize = batchSize });
-        var hook = new EvolutionHook(TopologyEvolver.Set(seed: 3), EvolutionSchedule.EveryEpoch(0.3));
-        trainer.Hooks.Add(hook);
-        trainer.Options.Epochs = 2;
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = batchSize });
+        trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 3), EvolutionSchedule.EveryEpoch(0.3)));
         var history = trainer.Fit(Dataset.ForClassification(features, sizes[0], labels, sizes[^1]));
-        var first = history.Epochs[0];
-        Console.WriteLine($"epoch: {first.Seconds - first.EvolutionSeconds:F1} s training + {first.EvolutionSeconds:F1} s SET step; second epoch {history.Epochs[1].Seconds:F1} s");
+        foreach (var epoch in history.Epochs)
+        {
+            Console.WriteLine($"epoch {epoch.Epoch}: {epoch.Seconds - epoch.EvolutionSeconds:F1} s training + {epoch.EvolutionSeconds:F1} s SET step ({samples:N0} samples, batch {batchSize})");
+        }
+
         using var process = Process.GetCurrentProcess();
         Console.WriteLine($"peak working set {process.PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
     }
