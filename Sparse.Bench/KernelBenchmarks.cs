@@ -21,21 +21,21 @@ public abstract class SparseKernelBenchmarks
     [Benchmark]
     public float Forward()
     {
-        SparseOps.Multiply(W.Weights, W.X.Span, W.Bias, W.Y.Span, KernelWorkload.Batch);
+        SparseOps.Multiply(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch);
         return W.Y.Span[0];
     }
 
     [Benchmark]
     public float InputGradient()
     {
-        SparseOps.MultiplyTransposed(W.Weights, W.Dy.Span, W.Dx.Span, KernelWorkload.Batch);
+        SparseOps.MultiplyTransposed(W.Weights, W.Dy.Span, W.Dx.Span, W.Batch);
         return W.Dx.Span[0];
     }
 
     [Benchmark]
     public float WeightGradient()
     {
-        SparseOps.WeightGradient(W.Weights, W.Dy.Span, W.X.Span, W.Dw, KernelWorkload.Batch);
+        SparseOps.WeightGradient(W.Weights, W.Dy.Span, W.X.Span, W.Dw, W.Batch);
         return W.Dw[0];
     }
 }
@@ -61,7 +61,7 @@ public class KernelBenchmarks : SparseKernelBenchmarks
     [Benchmark(Baseline = true)]
     public float DenseGemm()
     {
-        Bench.DenseGemm.Multiply(_dense, W.X.Span, W.Y.Span, W.Weights.Rows, W.Weights.Columns, KernelWorkload.Batch);
+        Bench.DenseGemm.Multiply(_dense, W.X.Span, W.Y.Span, W.Weights.Rows, W.Weights.Columns, W.Batch);
         return W.Y.Span[0];
     }
 }

@@ -6,13 +6,14 @@ namespace Sparse.Bench;
 /// <summary>One seeded layer and its dense operands; shared by the benchmarks, the GFLOP/s column and quick mode.</summary>
 internal sealed class KernelWorkload
 {
-    public const int Batch = 128;
+    public const int DefaultBatch = 128;
     public const double Epsilon = 20;
 
     private static readonly ConcurrentDictionary<string, KernelWorkload> Cache = new();
 
-    private KernelWorkload(int inputs, int outputs)
+    private KernelWorkload(int inputs, int outputs, int batch)
     {
+        Batch = batch;
         Weights = RandomSparse.ErdosRenyi(outputs, inputs, Epsilon, ValueDistribution.Normal(0.05f), seed: 1);
         X = Random(inputs * Batch, 2);
         Y = AlignedMemory.Allocate(outputs * Batch);
@@ -22,6 +23,9 @@ internal sealed class KernelWorkload
         Bias = Random(outputs, 4).ToArray();
         _ = Weights.Transposed;
     }
+
+    /// <summary>Samples per call.</summary>
+    public int Batch { get; }
 
     public CsrMatrix Weights { get; }
 
@@ -37,11 +41,13 @@ internal sealed class KernelWorkload
 
     public float[] Bias { get; }
 
-    /// <summary>Parses <c>in->out</c> and builds (once) the workload of that shape.</summary>
+    /// <summary>Parses <c>in->out</c> or <c>in->out@batch</c> and builds (once) the workload of that shape.</summary>
     public static KernelWorkload Get(string shape) => Cache.GetOrAdd(shape, s =>
     {
-        var parts = s.Split("->");
-        return new KernelWorkload(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+        var at = s.Split('@');
+        var parts = at[0].Split("->");
+        static int Parse(string text) => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        return new KernelWorkload(Parse(parts[0]), Parse(parts[1]), at.Length > 1 ? Parse(at[1]) : DefaultBatch);
     });
 
     /// <summary>Floating-point operations of one call of <paramref name="method"/>.</summary>

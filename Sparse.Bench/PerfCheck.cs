@@ -53,7 +53,7 @@ internal static class PerfCheck
 
         var gemm = KernelWorkload.Get("1000->1000");
         var dense = gemm.DenseWeights();
-        void Calibration() => DenseGemm.Multiply(dense, gemm.X.Span, gemm.Y.Span, 1000, 1000, KernelWorkload.Batch);
+        void Calibration() => DenseGemm.Multiply(dense, gemm.X.Span, gemm.Y.Span, 1000, 1000, gemm.Batch);
 
         // Warm every path first, so tiered compilation has settled before anything is timed.
         var figures = Figures().Where(f => filter is null || f.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
@@ -137,9 +137,9 @@ internal static class PerfCheck
     private static IEnumerable<Figure> Figures()
     {
         var kernel = KernelWorkload.Get("1000->1000");
-        yield return new("kernel.forward", () => SparseOps.Multiply(kernel.Weights, kernel.X.Span, kernel.Bias, kernel.Y.Span, KernelWorkload.Batch), Repeats, 0.05);
-        yield return new("kernel.input_gradient", () => SparseOps.MultiplyTransposed(kernel.Weights, kernel.Dy.Span, kernel.Dx.Span, KernelWorkload.Batch), Repeats, 0.05);
-        yield return new("kernel.weight_gradient", () => SparseOps.WeightGradient(kernel.Weights, kernel.Dy.Span, kernel.X.Span, kernel.Dw, KernelWorkload.Batch), Repeats, 0.05);
+        yield return new("kernel.forward", () => SparseOps.Multiply(kernel.Weights, kernel.X.Span, kernel.Bias, kernel.Y.Span, kernel.Batch), Repeats, 0.05);
+        yield return new("kernel.input_gradient", () => SparseOps.MultiplyTransposed(kernel.Weights, kernel.Dy.Span, kernel.Dx.Span, kernel.Batch), Repeats, 0.05);
+        yield return new("kernel.weight_gradient", () => SparseOps.WeightGradient(kernel.Weights, kernel.Dy.Span, kernel.X.Span, kernel.Dw, kernel.Batch), Repeats, 0.05);
 
         var network = W1.Network();
         var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);

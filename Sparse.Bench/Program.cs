@@ -24,7 +24,10 @@ if (args is ["scale", .. var scale] && scale.Length >= 3)
 
 if (args is ["epoch-w2", .. var wide])
 {
-    QuickEpoch.RunWide(wide.Length > 0 ? int.Parse(wide[0], System.Globalization.CultureInfo.InvariantCulture) : 2);
+    // epoch-w2 [EPOCHS] [BATCH]
+    QuickEpoch.RunWide(
+        wide.Length > 0 ? int.Parse(wide[0], System.Globalization.CultureInfo.InvariantCulture) : 2,
+        wide.Length > 1 ? int.Parse(wide[1], System.Globalization.CultureInfo.InvariantCulture) : 128);
     return 0;
 }
 

@@ -22,6 +22,16 @@ internal static class QuickKernels
             SparseParallel.MaxDegreeOfParallelism = threads;
         }
 
+        if (long.TryParse(Environment.GetEnvironmentVariable("SPARSE_TILE_BYTES"), out var tileBytes))
+        {
+            SparseOps.ColumnTileBytes = tileBytes;
+        }
+
+        if (int.TryParse(Environment.GetEnvironmentVariable("SPARSE_FORCE_TILES"), out var forcedTiles))
+        {
+            ColumnTiling.ForcedTiles = forcedTiles;
+        }
+
         foreach (var shape in shapes)
         {
 
@@ -31,12 +41,12 @@ internal static class QuickKernels
             foreach (var level in Enum.GetValues<SimdLevel>().Where(l => l <= KernelDispatch.Best && (Level is null || l.ToString() == Level)))
             {
                 KernelDispatch.Level = level;
-                Report(shape, level, "Forward", w.Flops("Forward"), () => SparseOps.Multiply(w.Weights, w.X.Span, w.Bias, w.Y.Span, KernelWorkload.Batch));
-                Report(shape, level, "InputGradient", w.Flops("Forward"), () => SparseOps.MultiplyTransposed(w.Weights, w.Dy.Span, w.Dx.Span, KernelWorkload.Batch));
-                Report(shape, level, "WeightGradient", w.Flops("Forward"), () => SparseOps.WeightGradient(w.Weights, w.Dy.Span, w.X.Span, w.Dw, KernelWorkload.Batch));
+                Report(shape, level, "Forward", w.Flops("Forward"), () => SparseOps.Multiply(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch));
+                Report(shape, level, "InputGradient", w.Flops("Forward"), () => SparseOps.MultiplyTransposed(w.Weights, w.Dy.Span, w.Dx.Span, w.Batch));
+                Report(shape, level, "WeightGradient", w.Flops("Forward"), () => SparseOps.WeightGradient(w.Weights, w.Dy.Span, w.X.Span, w.Dw, w.Batch));
                 if (dense is not null)
                 {
-                    Report(shape, level, "DenseGemm", w.Flops("DenseGemm"), () => DenseGemm.Multiply(dense, w.X.Span, w.Y.Span, w.Weights.Rows, w.Weights.Columns, KernelWorkload.Batch));
+                    Report(shape, level, "DenseGemm", w.Flops("DenseGemm"), () => DenseGemm.Multiply(dense, w.X.Span, w.Y.Span, w.Weights.Rows, w.Weights.Columns, w.Batch));
                 }
             }
 
@@ -67,12 +77,13 @@ internal static class QuickKernels
         }
 
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        for (var n = 0; n < 1000; n++)
+        var calls = 0;
+        for (var watch = Stopwatch.StartNew(); calls < 1000 && watch.Elapsed.TotalMilliseconds < 300; calls++)
         {
             call();
         }
 
-        var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / 1000.0;
+        var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)calls;
         Array.Sort(times);
         var median = times[times.Length / 2];
         Console.WriteLine($"{shape,-16} {level,-10} {name,-15} {median * 1e6,10:F1} us {flops / median / 1e9,8:F1} GFLOP/s {allocatedPerCall,8:F1} B/call (all threads)");

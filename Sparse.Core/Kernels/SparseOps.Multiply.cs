@@ -45,42 +45,84 @@ public static unsafe partial class SparseOps
         fixed (int* indices = weights.ColumnIndices)
         fixed (float* values = weights.Values, x = input, b = bias, y = output)
         {
-            var action = new GatherAxpyAction<DirectValues>(
-                new WorkPartition(pointers, weights.Rows, batch, SparseParallel.MaxDegreeOfParallelism),
-                pointers, indices, new DirectValues(values), x, b, y, batch, KernelDispatch.Level);
-            WorkerPool.Shared.Run(ref action, action.Partition.ChunkCount, action.Partition.Threads);
+            RunGatherAxpy(pointers, indices, new DirectValues(values), weights.Rows, weights.Columns, x, b, y, batch);
         }
     }
 
     /// <summary>
+    /// Bytes of the gathered dense operand (rows x batch x 4) above which a kernel splits it into column tiles of
+    /// this size; 0 turns tiling off. Default 8 MiB, a share of a typical last-level cache. Tiling never changes
+    /// which thread computes an output, so results stay identical for any thread count; it changes the order of
+    /// the float additions, so a different tile size can change the last bits.
+    /// </summary>
+    public static long ColumnTileBytes { get; set; } = 8L << 20;
+
+    // One pass over all rows, or one pass per column tile with a per-row cursor (rented) marking where the
+    // row's entries of the next tile start.
+    private static void RunGatherAxpy<TValues>(long* pointers, int* indices, TValues values, int rows, int gathered, float* x, float* bias, float* y, int batch)
+        where TValues : struct, IEntryValues
+    {
+        var partition = new WorkPartition(pointers, rows, batch, SparseParallel.MaxDegreeOfParallelism);
+        var tiles = ColumnTiling.Count(rows, gathered, pointers[rows], batch);
+        if (tiles == 1)
+        {
+            var action = new GatherAxpyAction<TValues>(partition, pointers, indices, values, x, bias, y, batch, KernelDispatch.Level, null, 0, false);
+            WorkerPool.Shared.Run(ref action, partition.ChunkCount, partition.Threads);
+            return;
+        }
+
+        var cursorArray = System.Buffers.ArrayPool<long>.Shared.Rent(rows);
+        fixed (long* cursors = cursorArray)
+        {
+            new ReadOnlySpan<long>(pointers, rows).CopyTo(cursorArray);
+            for (var tile = 0; tile < tiles; tile++)
+            {
+                var action = new GatherAxpyAction<TValues>(partition, pointers, indices, values, x, bias, y, batch, KernelDispatch.Level,
+                    cursors, ColumnTiling.Start(tile + 1, tiles, gathered), tile > 0);
+                WorkerPool.Shared.Run(ref action, partition.ChunkCount, partition.Threads);
+            }
+        }
+
+        System.Buffers.ArrayPool<long>.Shared.Return(cursorArray);
+    }
+
+    /// <summary>
     /// For each row <c>j</c> of a compressed structure: <c>y[j, :] = bias[j] + sum_k values[k] * x[indices[k], :]</c>.
-    /// Shared by the forward product (CSR) and the input gradient (the transposed view).
+    /// Shared by the forward product (CSR) and the input gradient (the transposed view). With
+    /// <paramref name="cursors"/>, only each row's entries from its cursor up to column <paramref name="tileEnd"/>,
+    /// added to y when <paramref name="accumulate"/> (rows with none are then left alone).
     /// </summary>
     private readonly struct GatherAxpyAction<TValues>(
-        WorkPartition partition, long* pointers, int* indices, TValues values, float* x, float* bias, float* y, int batch, SimdLevel level)
+        WorkPartition partition, long* pointers, int* indices, TValues values, float* x, float* bias, float* y, int batch, SimdLevel level,
+        long* cursors, int tileEnd, bool accumulate)
         : IChunkAction
         where TValues : struct, IEntryValues
     {
-        public WorkPartition Partition => partition;
-
         public void Execute(int chunk)
         {
             var (first, last) = partition.Rows(chunk);
             for (var row = first; row < last; row++)
             {
                 var init = bias is null ? 0f : bias[row];
-                long start = pointers[row], end = pointers[row + 1];
+                var (start, end) = cursors is null
+                    ? (pointers[row], pointers[row + 1])
+                    : ColumnTiling.Advance(cursors, row, pointers[row + 1], indices, tileEnd);
+                if (accumulate && start == end)
+                {
+                    continue;
+                }
+
                 var destination = y + ((long)row * batch);
                 switch (level)
                 {
                     case SimdLevel.Vector512:
-                        RowKernels.GatherAxpy<Vector512<float>, TValues>(indices, values, start, end, x, batch, destination, init);
+                        RowKernels.GatherAxpy<Vector512<float>, TValues>(indices, values, start, end, x, batch, destination, init, accumulate);
                         break;
                     case SimdLevel.Vector256:
-                        RowKernels.GatherAxpy<Vector256<float>, TValues>(indices, values, start, end, x, batch, destination, init);
+                        RowKernels.GatherAxpy<Vector256<float>, TValues>(indices, values, start, end, x, batch, destination, init, accumulate);
                         break;
                     default:
-                        RowKernels.GatherAxpyScalar(indices, values, start, end, x, batch, destination, init, 0);
+                        RowKernels.GatherAxpyScalar(indices, values, start, end, x, batch, destination, init, accumulate, 0);
                         break;
                 }
             }

@@ -33,10 +33,7 @@ public static unsafe partial class SparseOps
         fixed (int* indices = view.RowIndices, permutation = view.ValueIndices)
         fixed (float* values = weights.Values, dy = outputGradient, dx = inputGradient)
         {
-            var action = new GatherAxpyAction<PermutedValues>(
-                new WorkPartition(pointers, weights.Columns, batch, SparseParallel.MaxDegreeOfParallelism),
-                pointers, indices, new PermutedValues(values, permutation), dy, null, dx, batch, KernelDispatch.Level);
-            WorkerPool.Shared.Run(ref action, action.Partition.ChunkCount, action.Partition.Threads);
+            RunGatherAxpy(pointers, indices, new PermutedValues(values, permutation), weights.Columns, weights.Rows, dy, null, dx, batch);
         }
     }
 }

@@ -45,7 +45,11 @@ public class KernelTests
     {
         KernelDispatch.Level = _level;
         SparseParallel.MaxDegreeOfParallelism = _threads;
+        ColumnTiling.ForcedTiles = 0;
     }
+
+    // The untiled path, and three column tiles (forced: at these sizes the shapes alone never tile).
+    private static readonly int[] TileCounts = [0, 3];
 
     [TestCaseSource(nameof(Shapes))]
     public void Kernels_match_dense_reference(int rows, int columns, double density, int batch, int seed)
@@ -60,13 +64,13 @@ public class KernelTests
         var expectedDw = DenseReference.WeightGradient(w, dy, x, batch);
         var expectedNoBias = DenseReference.Multiply(dense, x, null, batch);
 
-        foreach (var level in Levels())
+        foreach (var (level, threads, tiles) in from l in Levels() from t in ThreadCounts() from c in TileCounts select (l, t, c))
         {
-            foreach (var threads in ThreadCounts())
             {
                 KernelDispatch.Level = level;
                 SparseParallel.MaxDegreeOfParallelism = threads;
-                var what = $"{level}, {threads} threads";
+                ColumnTiling.ForcedTiles = tiles;
+                var what = $"{level}, {threads} threads, {(tiles == 0 ? "untiled" : $"{tiles} column tiles")}";
 
                 // Outputs start as garbage: every kernel overwrites.
                 var y = Garbage(rows * batch);
@@ -103,10 +107,40 @@ public class KernelTests
         Assert.That(dx.AsSpan(2 * batch, batch).ToArray(), Is.All.EqualTo(0f));
     }
 
-    [TestCaseSource(nameof(Levels))]
-    public void Results_are_bitwise_identical_for_any_thread_count(SimdLevel level)
+    [Test]
+    public void Column_tiles_are_used_only_where_the_gathered_operand_outgrows_the_cache_and_rows_keep_entries_per_tile()
+    {
+        Assert.Multiple(() =>
+        {
+            // W2's hidden layer: 100,000 x 128 x 4 B = 51 MB gathered, 40 entries a row: seven 8 MiB tiles.
+            Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128), Is.EqualTo(7));
+            Assert.That(ColumnTiling.Count(1000, 1000, 40_000, 128), Is.EqualTo(1), "fits the cache");
+            Assert.That(ColumnTiling.Count(1_000_000, 1_000_000, 40_000_000, 32), Is.EqualTo(1), "16 tiles would leave 2.5 entries a row");
+            Assert.That(ColumnTiling.Count(0, 100_000, 0, 128), Is.EqualTo(1), "no rows");
+            Assert.That(ColumnTiling.Start(0, 7, 100_000), Is.Zero);
+            Assert.That(ColumnTiling.Start(7, 7, 100_000), Is.EqualTo(100_000));
+        });
+
+        var saved = SparseOps.ColumnTileBytes;
+        try
+        {
+            SparseOps.ColumnTileBytes = 0;
+            Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128), Is.EqualTo(1), "tiling turned off");
+        }
+        finally
+        {
+            SparseOps.ColumnTileBytes = saved;
+        }
+    }
+
+    public static IEnumerable<TestCaseData> LevelsAndTiles() =>
+        from level in Levels() from tiles in new[] { 0, 4 } select new TestCaseData(level, tiles);
+
+    [TestCaseSource(nameof(LevelsAndTiles))]
+    public void Results_are_bitwise_identical_for_any_thread_count(SimdLevel level, int tiles)
     {
         KernelDispatch.Level = level;
+        ColumnTiling.ForcedTiles = tiles; // tiles are passes; each output is still computed by one thread
         const int batch = 67;
         var w = RandomSparse.ErdosRenyi(700, 500, 20, ValueDistribution.Normal(0.1f), 5);
         var x = DenseReference.RandomDense(500 * batch, 6);
@@ -175,8 +209,9 @@ public class KernelTests
     }
 
     [Test]
-    public void Warm_kernel_calls_allocate_nothing()
+    public void Warm_kernel_calls_allocate_nothing([Values(0, 3)] int tiles)
     {
+        ColumnTiling.ForcedTiles = tiles;
         SparseParallel.MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount);
         const int batch = 64;
         var w = RandomSparse.ErdosRenyi(400, 300, 20, ValueDistribution.Normal(0.1f), 9);

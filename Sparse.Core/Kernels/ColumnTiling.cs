@@ -1,0 +1,58 @@
+namespace Sparse.Core;
+
+/// <summary>
+/// Column tiling for wide layers. A kernel gathers one dense row per stored entry; once the gathered operand
+/// outgrows the cache, every gather comes from memory. Split into tiles of <see cref="SparseOps.ColumnTileBytes"/>,
+/// each pass over the rows gathers from one tile only, which stays cached, at the price of reading and writing
+/// the output row once more per tile. Rows need several entries per tile for that trade to pay, so very wide,
+/// very sparse rows stay untiled. The tile count depends only on the shapes, never on the thread count, so
+/// results stay bitwise identical for any number of threads.
+/// </summary>
+internal static class ColumnTiling
+{
+    // Fewer entries per row and tile than this, and rewriting the output row costs more than the cache saves.
+    private const long MinEntriesPerRowTile = 4;
+
+    /// <summary>Forces a tile count (tests run the tiled path on small shapes); 0 lets the shapes decide.</summary>
+    internal static int ForcedTiles { get; set; }
+
+    /// <summary>Number of column tiles for a kernel over <paramref name="rows"/> compressed rows that gathers from
+    /// <paramref name="gathered"/> dense rows of <paramref name="batch"/> floats.</summary>
+    public static int Count(int rows, int gathered, long nonZeros, int batch)
+    {
+        if (ForcedTiles > 0)
+        {
+            return Math.Min(ForcedTiles, Math.Max(gathered, 1));
+        }
+
+        var bytes = (long)gathered * batch * sizeof(float);
+        var tileBytes = SparseOps.ColumnTileBytes;
+        if (rows == 0 || tileBytes <= 0 || bytes <= tileBytes)
+        {
+            return 1;
+        }
+
+        var tiles = (int)Math.Min(gathered, (bytes + tileBytes - 1) / tileBytes);
+        return tiles * MinEntriesPerRowTile <= nonZeros / rows ? tiles : 1;
+    }
+
+    /// <summary>The first gathered row of tile <paramref name="tile"/> of <paramref name="tiles"/> (tile == tiles gives the end).</summary>
+    public static int Start(int tile, int tiles, int gathered) => (int)((long)gathered * tile / tiles);
+
+    /// <summary>
+    /// Advances a row's cursor past its entries below <paramref name="tileEnd"/> (entries are sorted) and returns
+    /// the range it passed.
+    /// </summary>
+    public static unsafe (long Start, long End) Advance(long* cursors, int row, long rowEnd, int* indices, int tileEnd)
+    {
+        var start = cursors[row];
+        var end = start;
+        while (end < rowEnd && indices[end] < tileEnd)
+        {
+            end++;
+        }
+
+        cursors[row] = end;
+        return (start, end);
+    }
+}
