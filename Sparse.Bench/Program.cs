@@ -14,11 +14,12 @@ if (args is ["perf-check", .. var options])
 
 if (args is ["scale", .. var scale] && scale.Length >= 3)
 {
-    // scale IN H.. OUT SAMPLES [bB] [eE]: batch size B (default 128), E epochs (default 2), each followed by a SET step.
+    // scale IN H.. OUT SAMPLES [bB] [eE] [sPATH]: batch size B (default 128), E epochs (default 2), each followed by
+    // a SET step; with sPATH the model is saved to PATH and loaded back, both timed.
     int Option(char name, int fallback) =>
         scale.FirstOrDefault(a => a[0] == name) is { } option ? int.Parse(option[1..], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     var numbers = scale.Where(a => char.IsDigit(a[0])).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2));
+    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2), scale.FirstOrDefault(a => a[0] == 's')?[1..]);
     return 0;
 }
 

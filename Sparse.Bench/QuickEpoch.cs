@@ -150,9 +150,31 @@ internal static class QuickEpoch
     /// <summary>
     /// <c>scale IN H H H OUT SAMPLES</c>: an MLP of three hidden layers at epsilon 20 (the laptop record is
     /// 3,312-600,000-600,000-600,000-5 on 200 samples), epochs (default 2) of the given batch size
-    /// (default 128), each followed by a SET step, with time and peak memory.
+    /// (default 128), each followed by a SET step, with time and peak memory; with a path, the model is saved
+    /// there and loaded back, both timed.
     /// </summary>
-    public static void RunScale(int[] sizes, int samples, int batchSize, int epochs)
+    public static void RunScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath)
+    {
+        var (connections, saved) = TrainAtScale(sizes, samples, batchSize, epochs, savePath);
+        if (savePath is null)
+        {
+            return;
+        }
+
+        // The trained network is gone by now, so the loaded one does not share memory with it.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var watch = Stopwatch.StartNew();
+        var loaded = Checkpoint.Load(savePath);
+        var seconds = watch.Elapsed.TotalSeconds;
+        var bytes = new FileInfo(savePath).Length;
+        Console.WriteLine($"load: {seconds:F1} s ({bytes / seconds / (1 << 30):F2} GiB/s), {loaded.Network.ConnectionCount:N0} connections (saved {connections:N0}); save took {saved:F1} s ({bytes / saved / (1 << 30):F2} GiB/s) for {bytes / (double)(1 << 30):F2} GiB");
+        File.Delete(savePath);
+        using var process = Process.GetCurrentProcess();
+        Console.WriteLine($"peak working set {process.PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
+    }
+
+    private static (long Connections, double SaveSeconds) TrainAtScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath)
     {
         var random = new SparseRandom(13);
         var features = new float[(long)samples * sizes[0]];
@@ -172,6 +194,7 @@ internal static class QuickEpoch
         Console.WriteLine($"{string.Join("-", sizes)}: {network.ConnectionCount:N0} connections, {sizes.Skip(1).SkipLast(1).Sum():N0} hidden neurons, built in {watch.Elapsed.TotalSeconds:F1} s");
         Console.WriteLine($"memory estimate: {MemoryEstimate.For(network, batchSize, optimizerSlots: 1)}");
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = batchSize });
+
         // A SET step after every epoch, the last included, so one epoch reports one step.
         trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 3), EvolutionSchedule.Custom(afterEpoch: _ => 0.3)));
         var history = trainer.Fit(Dataset.ForClassification(features, sizes[0], labels, sizes[^1]));
@@ -180,8 +203,19 @@ internal static class QuickEpoch
             Console.WriteLine($"epoch {epoch.Epoch}: {epoch.Seconds - epoch.EvolutionSeconds:F1} s training + {epoch.EvolutionSeconds:F1} s SET step ({samples:N0} samples, batch {batchSize})");
         }
 
-        using var process = Process.GetCurrentProcess();
-        Console.WriteLine($"peak working set {process.PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
+        using (var process = Process.GetCurrentProcess())
+        {
+            Console.WriteLine($"peak working set {process.PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
+        }
+
+        if (savePath is null)
+        {
+            return (network.ConnectionCount, 0);
+        }
+
+        watch.Restart();
+        Checkpoint.Save(savePath, network);
+        return (network.ConnectionCount, watch.Elapsed.TotalSeconds);
     }
 
     private static void Report(string name, double seconds, double epoch) =>
