@@ -79,6 +79,8 @@ internal static class ModelCommands
             Console.WriteLine($"connections {network.ConnectionCount:N0}, parameter bytes {network.ParameterBytes:N0}");
             Console.WriteLine($"training memory at batch 128 with SGD momentum: {MemoryEstimate.For(network, 128, 1)}; " +
                 $"{MemoryEstimate.BytesPerConnection(1)} B per connection (value, column, transposed row and permutation, gradient, momentum)");
+            Console.WriteLine($"with topology evolution: {MemoryEstimate.For(network, 128, 1, evolving: true)}; " +
+                $"a step needs {MemoryEstimate.EvolutionBytesPerConnection(1)} B per connection of the largest layer, freed after it");
             var index = 0;
             foreach (var layer in network.Layers)
             {

@@ -171,7 +171,8 @@ internal static class TrainCommand
 
         // Refuse a network that cannot fit before allocating any of it, with the arithmetic.
         var slots = parse.GetValue(OptimizerName) == "adam" ? 2 : 1;
-        var estimate = MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, parse.GetValue(Epsilon)), parse.GetValue(BatchSize), slots, parse.GetValue(DropoutRate) > 0);
+        var estimate = MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, parse.GetValue(Epsilon)), parse.GetValue(BatchSize), slots, parse.GetValue(DropoutRate) > 0,
+            evolving: parse.GetValue(Evolve) != "none" || parse.GetValue(PruneNeurons));
         try
         {
             MemoryEstimate.EnsureFits(estimate);

@@ -19,6 +19,9 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     public List<IReadOnlyList<TopologyChange>> History { get; } = [];
 
     /// <inheritdoc/>
+    public bool RewiresTopology => true;
+
+    /// <inheritdoc/>
     public void OnStepEnd(TrainingContext context)
     {
         if (Evolver.Regrower.NeedsGradients)

@@ -112,6 +112,9 @@ public sealed class NeuronPruningHook(NeuronImportancePruner pruner, int startEp
     public List<(int Epoch, int[] Removed)> History { get; } = [];
 
     /// <inheritdoc/>
+    public bool RewiresTopology => true;
+
+    /// <inheritdoc/>
     public void OnStepEnd(TrainingContext context)
     {
     }

@@ -162,7 +162,13 @@ public class MemoryEstimateTests
             Assert.That(estimate.ConnectionBytes, Is.EqualTo(88_400 * 24), "value, column, transposed row, permutation, gradient, momentum");
             Assert.That(estimate.ActivationBytes, Is.EqualTo((784 + 2000 + 10 + 2000) * 128L * 4), "input, linear and activation outputs, two gradient buffers");
             Assert.That(MemoryEstimate.BytesPerConnection(2), Is.EqualTo(28));
+            Assert.That(estimate.EvolutionBytes, Is.Zero, "a static topology needs no evolution scratch");
         });
+
+        // Evolving: the scratch of one step on the largest layer (78,400 connections) is added.
+        var evolving = MemoryEstimate.ForMlp([784, 1000, 10], [0.1, 1.0], batch: 128, optimizerSlots: 1, evolving: true);
+        Assert.That(evolving.TotalBytes - estimate.TotalBytes, Is.EqualTo(78_400 * MemoryEstimate.EvolutionBytesPerConnection(1)));
+        Assert.That(evolving.ToString(), Does.Contain("evolution step"));
     }
 
     [Test]

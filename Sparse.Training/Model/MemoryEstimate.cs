@@ -5,20 +5,33 @@ namespace Sparse.Training;
 /// Per stored connection: value 4 B, column index 4 B, the transposed view's row index 4 B and value
 /// permutation 4 B, the gradient 4 B, and 4 B per optimizer state slot (SGD with momentum 1, Adam 2):
 /// 24 B with SGD momentum, 28 B with Adam. Per neuron and sample of a batch: 4 B for each activation
-/// buffer it appears in. Row and column pointers are 8 B each.
+/// buffer it appears in. Row and column pointers are 8 B each. When the topology evolves, one step needs
+/// scratch for the largest layer it rewires (<see cref="EvolutionBytesPerConnection"/>), freed afterwards.
 /// </summary>
 public static class MemoryEstimate
 {
     /// <summary>Bytes per stored connection while training with <paramref name="optimizerSlots"/> state arrays.</summary>
     public static long BytesPerConnection(int optimizerSlots) => 20 + (4L * optimizerSlots);
 
-    /// <summary>Estimates an MLP <paramref name="sizes"/> with the given per-layer densities (expected connection counts).</summary>
-    public static MemoryBreakdown ForMlp(IReadOnlyList<int> sizes, IReadOnlyList<double> densities, int batch, int optimizerSlots, bool dropout = false)
+    /// <summary>
+    /// Scratch of one evolution step, per connection of the layer it rewires: drop flags 1 B, the kept connections
+    /// copied (column, value, origin) 12 B, the new ones (row, column, value, sorted rank; at most half the layer)
+    /// 10 B, where each entry came from 4 B, and the moved optimizer state 4 B per slot.
+    /// </summary>
+    public static long EvolutionBytesPerConnection(int optimizerSlots) => 27 + (4L * optimizerSlots);
+
+    /// <summary>
+    /// Estimates an MLP <paramref name="sizes"/> with the given per-layer densities (expected connection counts);
+    /// with <paramref name="evolving"/>, plus the scratch of an evolution step on its largest layer.
+    /// </summary>
+    public static MemoryBreakdown ForMlp(IReadOnlyList<int> sizes, IReadOnlyList<double> densities, int batch, int optimizerSlots, bool dropout = false, bool evolving = false)
     {
-        long connections = 0, pointers = 0, biases = 0;
+        long connections = 0, pointers = 0, biases = 0, largest = 0;
         for (var l = 0; l + 1 < sizes.Count; l++)
         {
-            connections += (long)Math.Round(densities[l] * sizes[l] * (double)sizes[l + 1]);
+            var layer = (long)Math.Round(densities[l] * sizes[l] * (double)sizes[l + 1]);
+            connections += layer;
+            largest = Math.Max(largest, layer);
             pointers += 8L * (sizes[l] + sizes[l + 1] + 2);
             biases += sizes[l + 1];
         }
@@ -35,11 +48,12 @@ public static class MemoryEstimate
             connections,
             connections * BytesPerConnection(optimizerSlots),
             pointers + (biases * 4 * (2 + optimizerSlots)),
-            (activationFloats + (2L * widest)) * batch * 4);
+            (activationFloats + (2L * widest)) * batch * 4,
+            evolving ? largest * EvolutionBytesPerConnection(optimizerSlots) : 0);
     }
 
-    /// <summary>Estimates an existing network.</summary>
-    public static MemoryBreakdown For(SparseNetwork network, int batch, int optimizerSlots)
+    /// <summary>Estimates an existing network (with <paramref name="evolving"/>, plus an evolution step's scratch).</summary>
+    public static MemoryBreakdown For(SparseNetwork network, int batch, int optimizerSlots, bool evolving = false)
     {
         var sizes = new List<int> { network.InputSize };
         var densities = new List<double>();
@@ -49,7 +63,7 @@ public static class MemoryEstimate
             densities.Add(layer.Weights.Density);
         }
 
-        return ForMlp(sizes, densities, batch, optimizerSlots, network.Layers.OfType<Dropout>().Any());
+        return ForMlp(sizes, densities, batch, optimizerSlots, network.Layers.OfType<Dropout>().Any(), evolving);
     }
 
     /// <summary>The memory this process may still use: the GC's limit (container or machine) less what it holds.</summary>
@@ -80,13 +94,15 @@ public static class MemoryEstimate
 /// <param name="ConnectionBytes">Bytes for the connections and everything kept per connection.</param>
 /// <param name="NeuronBytes">Bytes for pointers, biases and their state.</param>
 /// <param name="ActivationBytes">Bytes for the activation and gradient buffers of one batch.</param>
-public readonly record struct MemoryBreakdown(long Connections, long ConnectionBytes, long NeuronBytes, long ActivationBytes)
+/// <param name="EvolutionBytes">Scratch of one evolution step on the largest layer, or 0 when the topology is static.</param>
+public readonly record struct MemoryBreakdown(long Connections, long ConnectionBytes, long NeuronBytes, long ActivationBytes, long EvolutionBytes = 0)
 {
     /// <summary>The sum.</summary>
-    public long TotalBytes => ConnectionBytes + NeuronBytes + ActivationBytes;
+    public long TotalBytes => ConnectionBytes + NeuronBytes + ActivationBytes + EvolutionBytes;
 
     /// <summary>The arithmetic, for logs and errors.</summary>
     public override string ToString() =>
         $"{MemoryEstimate.Gib(TotalBytes)} ({Connections:N0} connections x {(Connections == 0 ? 0 : ConnectionBytes / Connections)} B = {MemoryEstimate.Gib(ConnectionBytes)}, " +
-        $"pointers and biases {MemoryEstimate.Gib(NeuronBytes)}, activations {MemoryEstimate.Gib(ActivationBytes)})";
+        $"pointers and biases {MemoryEstimate.Gib(NeuronBytes)}, activations {MemoryEstimate.Gib(ActivationBytes)}" +
+        (EvolutionBytes > 0 ? $", evolution step {MemoryEstimate.Gib(EvolutionBytes)})" : ")");
 }

@@ -11,6 +11,12 @@ public interface ITrainingHook
 
     /// <summary>After an epoch's training batches, before its evaluation.</summary>
     void OnEpochEnd(TrainingContext context);
+
+    /// <summary>
+    /// Whether this hook rewires the network, so the memory check before training makes room for the
+    /// scratch of an evolution step (<see cref="MemoryEstimate.EvolutionBytesPerConnection"/>).
+    /// </summary>
+    bool RewiresTopology => false;
 }
 
 /// <summary>What a hook sees.</summary>

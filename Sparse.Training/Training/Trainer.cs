@@ -99,7 +99,7 @@ public sealed class Trainer
             StepsPerEpoch = loader.BatchesPerEpoch,
             History = History,
         };
-        var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots);
+        var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots, Hooks.Any(h => h.RewiresTopology));
         TrainerLog.Starting(_logger, Network.ConnectionCount, Options.Epochs, train.Count, memory);
 
         // The weights exist already; what training adds (state, gradients, activations) must still fit.
