@@ -171,15 +171,23 @@ internal static class TrainCommand
 
         // Refuse a network that cannot fit before allocating any of it, with the arithmetic.
         var slots = parse.GetValue(OptimizerName) == "adam" ? 2 : 1;
-        var estimate = MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, parse.GetValue(Epsilon)), parse.GetValue(BatchSize), slots, parse.GetValue(DropoutRate) > 0,
-            evolving: parse.GetValue(Evolve) != "none" || parse.GetValue(PruneNeurons));
+        MemoryBreakdown Estimate(int batch) => MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, parse.GetValue(Epsilon)), batch, slots,
+            parse.GetValue(DropoutRate) > 0, evolving: parse.GetValue(Evolve) != "none" || parse.GetValue(PruneNeurons));
+        var estimate = Estimate(parse.GetValue(BatchSize));
         try
         {
             MemoryEstimate.EnsureFits(estimate);
         }
         catch (InsufficientMemoryException e)
         {
-            throw new UserError(e.Message);
+            // Activations grow with the batch; with layers of millions of neurons they are what does not fit.
+            var batch = parse.GetValue(BatchSize) / 2;
+            while (batch >= 1 && Estimate(batch).TotalBytes > MemoryEstimate.AvailableBytes())
+            {
+                batch /= 2;
+            }
+
+            throw new UserError(e.Message + (batch >= 1 ? $" It fits with --batch-size {batch}." : " Fewer or narrower layers, or a lower density, would fit."));
         }
 
         say($"memory estimate: {estimate}");

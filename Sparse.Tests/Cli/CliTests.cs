@@ -137,6 +137,20 @@ public class CliTests
     }
 
     [Test]
+    public void Activations_too_big_for_memory_are_refused_with_a_batch_size_that_fits()
+    {
+        // Two hidden layers of 3 million neurons at epsilon 1 hold about 9 million connections (0.2 GB), but a
+        // batch of 4096 samples needs about 200 GB of activations.
+        var run = Sparse("train", "--hidden", "3000000,3000000", "--epsilon", "1", "--batch-size", "4096", "--output", "wide.sparse");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Exit, Is.EqualTo(1));
+            Assert.That(run.Error, Does.Contain("activations").And.Match(@"It fits with --batch-size \d+\."));
+            Assert.That(run.Error, Does.Not.Contain("   at "));
+        });
+    }
+
+    [Test]
     public void A_test_file_that_does_not_match_the_model_is_refused()
     {
         Assert.That(Sparse("train", "--epochs", "1", "--hidden", "32", "--output", "m.sparse", "--quiet").Exit, Is.Zero);
