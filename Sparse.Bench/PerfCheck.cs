@@ -141,6 +141,15 @@ internal static class PerfCheck
         yield return new("kernel.input_gradient", () => SparseOps.MultiplyTransposed(kernel.Weights, kernel.Dy.Span, kernel.Dx.Span, kernel.Batch), Repeats, 0.05);
         yield return new("kernel.weight_gradient", () => SparseOps.WeightGradient(kernel.Weights, kernel.Dy.Span, kernel.X.Span, kernel.Dw, kernel.Batch), Repeats, 0.05);
 
+        // A wide layer whose activations outgrow the cache: the three kernels with column tiling (7 tiles).
+        var wide = KernelWorkload.Get("100000->100000");
+        yield return new("kernel.wide_layer_step", () =>
+        {
+            SparseOps.Multiply(wide.Weights, wide.X.Span, wide.Bias, wide.Y.Span, wide.Batch);
+            SparseOps.MultiplyTransposed(wide.Weights, wide.Dy.Span, wide.Dx.Span, wide.Batch);
+            SparseOps.WeightGradient(wide.Weights, wide.Dy.Span, wide.X.Span, wide.Dw, wide.Batch);
+        }, 5, 0);
+
         var network = W1.Network();
         var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
         var optimizer = new Sgd(0.01f, momentum: 0.9f);
