@@ -101,30 +101,44 @@ public static unsafe partial class SparseOps
         public void Execute(int chunk)
         {
             var (first, last) = partition.Rows(chunk);
-            for (var row = first; row < last; row++)
+
+            // The untiled loop stays as lean as it was before tiling existed (a shared per-row branch measured
+            // about 6 % slower on the 1000-wide forward): the common case at every width that fits the cache.
+            if (cursors is null)
             {
-                var init = bias is null ? 0f : bias[row];
-                var (start, end) = cursors is null
-                    ? (pointers[row], pointers[row + 1])
-                    : ColumnTiling.Advance(cursors, row, pointers[row + 1], indices, tileEnd);
-                if (accumulate && start == end)
+                for (var row = first; row < last; row++)
                 {
-                    continue;
+                    Row(row, pointers[row], pointers[row + 1]);
                 }
 
-                var destination = y + ((long)row * batch);
-                switch (level)
+                return;
+            }
+
+            for (var row = first; row < last; row++)
+            {
+                var (start, end) = ColumnTiling.Advance(cursors, row, pointers[row + 1], indices, tileEnd);
+                if (!accumulate || start != end)
                 {
-                    case SimdLevel.Vector512:
-                        RowKernels.GatherAxpy<Vector512<float>, TValues>(indices, values, start, end, x, batch, destination, init, accumulate);
-                        break;
-                    case SimdLevel.Vector256:
-                        RowKernels.GatherAxpy<Vector256<float>, TValues>(indices, values, start, end, x, batch, destination, init, accumulate);
-                        break;
-                    default:
-                        RowKernels.GatherAxpyScalar(indices, values, start, end, x, batch, destination, init, accumulate, 0);
-                        break;
+                    Row(row, start, end);
                 }
+            }
+        }
+
+        private void Row(int row, long start, long end)
+        {
+            var init = bias is null ? 0f : bias[row];
+            var destination = y + ((long)row * batch);
+            switch (level)
+            {
+                case SimdLevel.Vector512:
+                    RowKernels.GatherAxpy<Vector512<float>, TValues>(indices, values, start, end, x, batch, destination, init, accumulate);
+                    break;
+                case SimdLevel.Vector256:
+                    RowKernels.GatherAxpy<Vector256<float>, TValues>(indices, values, start, end, x, batch, destination, init, accumulate);
+                    break;
+                default:
+                    RowKernels.GatherAxpyScalar(indices, values, start, end, x, batch, destination, init, accumulate, 0);
+                    break;
             }
         }
     }

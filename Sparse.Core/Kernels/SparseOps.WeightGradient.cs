@@ -69,30 +69,46 @@ public static unsafe partial class SparseOps
         public void Execute(int chunk)
         {
             var (first, last) = partition.Rows(chunk);
-            for (var row = first; row < last; row++)
+
+            // The untiled loop stays as lean as it was before tiling existed: the common case at every width
+            // that fits the cache.
+            if (cursors is null)
             {
-                var (start, end) = cursors is null
-                    ? (pointers[row], pointers[row + 1])
-                    : ColumnTiling.Advance(cursors, row, pointers[row + 1], indices, tileEnd);
-                if (start == end)
+                for (var row = first; row < last; row++)
                 {
-                    continue;
+                    Row(row, pointers[row], pointers[row + 1]);
                 }
 
-                var d = dy + ((long)row * batch);
-                switch (level)
-                {
-                    case SimdLevel.Vector512:
-                        RowKernels.GatherDot<Vector512<float>>(indices, start, end, d, x, batch, dw);
-                        break;
-                    case SimdLevel.Vector256:
-                        RowKernels.GatherDot<Vector256<float>>(indices, start, end, d, x, batch, dw);
-                        break;
-                    default:
-                        new Span<float>(dw + start, (int)(end - start)).Clear();
-                        RowKernels.GatherDotScalar(indices, start, end, d, x, batch, dw, 0);
-                        break;
-                }
+                return;
+            }
+
+            for (var row = first; row < last; row++)
+            {
+                var (start, end) = ColumnTiling.Advance(cursors, row, pointers[row + 1], indices, tileEnd);
+                Row(row, start, end);
+            }
+        }
+
+        private void Row(int row, long start, long end)
+        {
+            if (start == end)
+            {
+                return;
+            }
+
+            var d = dy + ((long)row * batch);
+            switch (level)
+            {
+                case SimdLevel.Vector512:
+                    RowKernels.GatherDot<Vector512<float>>(indices, start, end, d, x, batch, dw);
+                    break;
+                case SimdLevel.Vector256:
+                    RowKernels.GatherDot<Vector256<float>>(indices, start, end, d, x, batch, dw);
+                    break;
+                default:
+                    new Span<float>(dw + start, (int)(end - start)).Clear();
+                    RowKernels.GatherDotScalar(indices, start, end, d, x, batch, dw, 0);
+                    break;
             }
         }
     }
