@@ -16,6 +16,9 @@ public sealed partial class TopologyEvolver
 {
     private static readonly HashSet<long> NoPositions = [];
 
+    // Steps whose scratch reaches this size are followed by a full collection (a few milliseconds there).
+    private const long LargeStepBytes = 256L << 20;
+
     private readonly ILogger _logger;
 
     /// <summary>Creates an evolver from a pruning and a regrowth rule.</summary>
@@ -63,6 +66,14 @@ public sealed partial class TopologyEvolver
             var report = EvolveLayer(layers[n], optimizer, fraction, signals, n) with { Epoch = epoch, Step = step };
             reports.Add(report);
             Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
+
+            // A large layer's step leaves gigabytes of freed arrays on the large-object heap, which only a full
+            // collection returns; reclaim them before the next layer allocates its own, so the peak stays at one
+            // step's scratch (what MemoryEstimate budgets) rather than several.
+            if (report.Connections * MemoryEstimate.EvolutionBytesPerConnection(optimizer?.StateSlots ?? 0) >= LargeStepBytes)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+            }
         }
 
         return reports;
