@@ -36,6 +36,40 @@ internal static class ColumnTiling
         return tiles * MinEntriesPerRowTile <= nonZeros / rows ? tiles : 1;
     }
 
+    /// <summary>
+    /// Runs <paramref name="untiled"/> over all rows in one pass, or, when the shapes call for tiles, one pass per
+    /// column tile with a rented per-row cursor (starting at each row's first entry) marking where the row's
+    /// entries of the next tile begin.
+    /// </summary>
+    public static unsafe void Run<TAction>(TAction untiled, in WorkPartition partition, long* pointers, int rows, int gathered, int batch)
+        where TAction : struct, ITileableAction<TAction>
+    {
+        var tiles = Count(rows, gathered, pointers[rows], batch);
+        if (tiles == 1)
+        {
+            WorkerPool.Shared.Run(ref untiled, partition.ChunkCount, partition.Threads);
+            return;
+        }
+
+        var cursorArray = System.Buffers.ArrayPool<long>.Shared.Rent(rows);
+        try
+        {
+            fixed (long* cursors = cursorArray)
+            {
+                new ReadOnlySpan<long>(pointers, rows).CopyTo(cursorArray);
+                for (var tile = 0; tile < tiles; tile++)
+                {
+                    var action = untiled.ForTile(cursors, Start(tile + 1, tiles, gathered), tile > 0);
+                    WorkerPool.Shared.Run(ref action, partition.ChunkCount, partition.Threads);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(cursorArray);
+        }
+    }
+
     /// <summary>The first gathered row of tile <paramref name="tile"/> of <paramref name="tiles"/> (tile == tiles gives the end).</summary>
     public static int Start(int tile, int tiles, int gathered) => (int)((long)gathered * tile / tiles);
 
@@ -55,4 +89,15 @@ internal static class ColumnTiling
         cursors[row] = end;
         return (start, end);
     }
+}
+
+/// <summary>A kernel's chunk action that can also run one column tile of its work.</summary>
+internal unsafe interface ITileableAction<TSelf> : IChunkAction
+    where TSelf : struct, ITileableAction<TSelf>
+{
+    /// <summary>
+    /// The same action restricted to each row's entries from its cursor up to gathered row <paramref name="tileEnd"/>;
+    /// <paramref name="later"/> is set for every tile after the first.
+    /// </summary>
+    TSelf ForTile(long* cursors, int tileEnd, bool later);
 }

@@ -57,33 +57,14 @@ public static unsafe partial class SparseOps
     /// </summary>
     public static long ColumnTileBytes { get; set; } = 8L << 20;
 
-    // One pass over all rows, or one pass per column tile with a per-row cursor (rented) marking where the
-    // row's entries of the next tile start.
+    // One pass over all rows, or one per column tile (ColumnTiling.Run).
     private static void RunGatherAxpy<TValues>(long* pointers, int* indices, TValues values, int rows, int gathered, float* x, float* bias, float* y, int batch)
         where TValues : struct, IEntryValues
     {
         var partition = new WorkPartition(pointers, rows, batch, SparseParallel.MaxDegreeOfParallelism);
-        var tiles = ColumnTiling.Count(rows, gathered, pointers[rows], batch);
-        if (tiles == 1)
-        {
-            var action = new GatherAxpyAction<TValues>(partition, pointers, indices, values, x, bias, y, batch, KernelDispatch.Level, null, 0, false);
-            WorkerPool.Shared.Run(ref action, partition.ChunkCount, partition.Threads);
-            return;
-        }
-
-        var cursorArray = System.Buffers.ArrayPool<long>.Shared.Rent(rows);
-        fixed (long* cursors = cursorArray)
-        {
-            new ReadOnlySpan<long>(pointers, rows).CopyTo(cursorArray);
-            for (var tile = 0; tile < tiles; tile++)
-            {
-                var action = new GatherAxpyAction<TValues>(partition, pointers, indices, values, x, bias, y, batch, KernelDispatch.Level,
-                    cursors, ColumnTiling.Start(tile + 1, tiles, gathered), tile > 0);
-                WorkerPool.Shared.Run(ref action, partition.ChunkCount, partition.Threads);
-            }
-        }
-
-        System.Buffers.ArrayPool<long>.Shared.Return(cursorArray);
+        ColumnTiling.Run(
+            new GatherAxpyAction<TValues>(partition, pointers, indices, values, x, bias, y, batch, KernelDispatch.Level, null, 0, false),
+            partition, pointers, rows, gathered, batch);
     }
 
     /// <summary>
@@ -95,9 +76,13 @@ public static unsafe partial class SparseOps
     private readonly struct GatherAxpyAction<TValues>(
         WorkPartition partition, long* pointers, int* indices, TValues values, float* x, float* bias, float* y, int batch, SimdLevel level,
         long* cursors, int tileEnd, bool accumulate)
-        : IChunkAction
+        : ITileableAction<GatherAxpyAction<TValues>>
         where TValues : struct, IEntryValues
     {
+        // Tiles after the first add to the rows the first one wrote.
+        public GatherAxpyAction<TValues> ForTile(long* tileCursors, int end, bool later) =>
+            new(partition, pointers, indices, values, x, bias, y, batch, level, tileCursors, end, later);
+
         public void Execute(int chunk)
         {
             var (first, last) = partition.Rows(chunk);

@@ -35,37 +35,21 @@ public static unsafe partial class SparseOps
         fixed (int* indices = weights.ColumnIndices)
         fixed (float* dy = outputGradient, x = input, dw = weightGradient)
         {
-            var rows = weights.Rows;
-            var partition = new WorkPartition(pointers, rows, batch, SparseParallel.MaxDegreeOfParallelism);
-            var tiles = ColumnTiling.Count(rows, weights.Columns, weights.NonZeroCount, batch);
-            if (tiles == 1)
-            {
-                var action = new GatherDotAction(partition, pointers, indices, dy, x, dw, batch, KernelDispatch.Level, null, 0);
-                WorkerPool.Shared.Run(ref action, partition.ChunkCount, partition.Threads);
-                return;
-            }
-
-            // Each entry lies in one tile, so tiles write disjoint outputs: nothing is accumulated across them.
-            var cursorArray = System.Buffers.ArrayPool<long>.Shared.Rent(rows);
-            fixed (long* cursors = cursorArray)
-            {
-                new ReadOnlySpan<long>(pointers, rows).CopyTo(cursorArray);
-                for (var tile = 0; tile < tiles; tile++)
-                {
-                    var action = new GatherDotAction(partition, pointers, indices, dy, x, dw, batch, KernelDispatch.Level,
-                        cursors, ColumnTiling.Start(tile + 1, tiles, weights.Columns));
-                    WorkerPool.Shared.Run(ref action, partition.ChunkCount, partition.Threads);
-                }
-            }
-
-            System.Buffers.ArrayPool<long>.Shared.Return(cursorArray);
+            var partition = new WorkPartition(pointers, weights.Rows, batch, SparseParallel.MaxDegreeOfParallelism);
+            ColumnTiling.Run(
+                new GatherDotAction(partition, pointers, indices, dy, x, dw, batch, KernelDispatch.Level, null, 0),
+                partition, pointers, weights.Rows, weights.Columns, batch);
         }
     }
 
     private readonly struct GatherDotAction(
         WorkPartition partition, long* pointers, int* indices, float* dy, float* x, float* dw, int batch, SimdLevel level, long* cursors, int tileEnd)
-        : IChunkAction
+        : ITileableAction<GatherDotAction>
     {
+        // Each entry lies in one tile, so tiles write disjoint outputs: nothing is accumulated across them.
+        public GatherDotAction ForTile(long* tileCursors, int end, bool later) =>
+            new(partition, pointers, indices, dy, x, dw, batch, level, tileCursors, end);
+
         public void Execute(int chunk)
         {
             var (first, last) = partition.Rows(chunk);
