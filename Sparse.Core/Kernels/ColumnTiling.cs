@@ -59,7 +59,7 @@ internal static class ColumnTiling
                 new ReadOnlySpan<long>(pointers, rows).CopyTo(cursorArray);
                 for (var tile = 0; tile < tiles; tile++)
                 {
-                    var action = untiled.ForTile(cursors, Start(tile + 1, tiles, gathered), tile > 0);
+                    var action = untiled.ForTile(cursors, Start(tile + 1, tiles, gathered), tile > 0, tile == tiles - 1);
                     WorkerPool.Shared.Run(ref action, partition.ChunkCount, partition.Threads);
                 }
             }
@@ -97,7 +97,7 @@ internal unsafe interface ITileableAction<TSelf> : IChunkAction
 {
     /// <summary>
     /// The same action restricted to each row's entries from its cursor up to gathered row <paramref name="tileEnd"/>;
-    /// <paramref name="later"/> is set for every tile after the first.
+    /// <paramref name="later"/> is set for every tile after the first, <paramref name="last"/> for the last.
     /// </summary>
-    TSelf ForTile(long* cursors, int tileEnd, bool later);
+    TSelf ForTile(long* cursors, int tileEnd, bool later, bool last);
 }

@@ -76,6 +76,34 @@ internal static unsafe class Simd
         return (TV)(object)((Vector256<float>)(object)a * (Vector256<float>)(object)b);
     }
 
+    /// <summary>Lane-wise IEEE 754:2019 maximum (NaN propagates, +0 above -0), as <c>TensorPrimitives.Max</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Max<TV>(TV a, TV b)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            return (TV)(object)Vector512.Max((Vector512<float>)(object)a, (Vector512<float>)(object)b);
+        }
+
+        return (TV)(object)Vector256.Max((Vector256<float>)(object)a, (Vector256<float>)(object)b);
+    }
+
+    /// <summary><paramref name="value"/> in the lanes where <paramref name="gate"/> is above zero, +0 elsewhere (NaN gates give 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV WherePositive<TV>(TV gate, TV value)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            var mask = Vector512.GreaterThan((Vector512<float>)(object)gate, Vector512<float>.Zero);
+            return (TV)(object)Vector512.BitwiseAnd((Vector512<float>)(object)value, mask);
+        }
+
+        var mask256 = Vector256.GreaterThan((Vector256<float>)(object)gate, Vector256<float>.Zero);
+        return (TV)(object)Vector256.BitwiseAnd((Vector256<float>)(object)value, mask256);
+    }
+
     /// <summary>The sum of the lanes of <c>a + b</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float SumOfBoth<TV>(TV a, TV b)

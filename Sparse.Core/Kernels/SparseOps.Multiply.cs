@@ -20,7 +20,27 @@ public static unsafe partial class SparseOps
     /// <param name="output">Y, shape (out, batch); overwritten.</param>
     /// <param name="batch">Number of samples (columns of X and Y).</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or output overlaps input.</exception>
-    public static void Multiply(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch)
+    public static void Multiply(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch) =>
+        Multiply(weights, input, bias, output, batch, default(PlainStore));
+
+    /// <summary>
+    /// Forward product and ReLU in one pass, <c>Y = max(W X + b, 0)</c>: the same sums as
+    /// <see cref="Multiply(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/>, clamped in
+    /// registers before they are stored, bitwise equal to that product followed by <c>TensorPrimitives.Max(y, 0)</c>
+    /// and without the separate pass over the output. The pre-activation is not kept: the ReLU's derivative
+    /// follows from its output (<see cref="MultiplyTransposedGated"/>).
+    /// </summary>
+    /// <param name="weights">W, shape (out, in).</param>
+    /// <param name="input">X, shape (in, batch), feature-major.</param>
+    /// <param name="bias">b, <c>out</c> entries, or empty for no bias.</param>
+    /// <param name="output">Y, shape (out, batch); overwritten.</param>
+    /// <param name="batch">Number of samples (columns of X and Y).</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or output overlaps input.</exception>
+    public static void MultiplyRelu(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch) =>
+        Multiply(weights, input, bias, output, batch, default(ReluStore));
+
+    private static void Multiply<TEpilogue>(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch, TEpilogue epilogue)
+        where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
@@ -45,7 +65,7 @@ public static unsafe partial class SparseOps
         fixed (int* indices = weights.ColumnIndices)
         fixed (float* values = weights.Values, x = input, b = bias, y = output)
         {
-            RunGatherAxpy(pointers, indices, new DirectValues(values), weights.Rows, weights.Columns, x, b, y, batch);
+            RunGatherAxpy(pointers, indices, new DirectValues(values), weights.Rows, weights.Columns, x, b, y, batch, epilogue);
         }
     }
 
@@ -57,31 +77,33 @@ public static unsafe partial class SparseOps
     /// </summary>
     public static long ColumnTileBytes { get; set; } = 8L << 20;
 
-    // One pass over all rows, or one per column tile (ColumnTiling.Run).
-    private static void RunGatherAxpy<TValues>(long* pointers, int* indices, TValues values, int rows, int gathered, float* x, float* bias, float* y, int batch)
+    // One pass over all rows, or one per column tile (ColumnTiling.Run); the epilogue applies once, on the last.
+    private static void RunGatherAxpy<TValues, TEpilogue>(long* pointers, int* indices, TValues values, int rows, int gathered, float* x, float* bias, float* y, int batch, TEpilogue epilogue)
         where TValues : struct, IEntryValues
+        where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         var partition = new WorkPartition(pointers, rows, batch, SparseParallel.MaxDegreeOfParallelism);
         ColumnTiling.Run(
-            new GatherAxpyAction<TValues>(partition, pointers, indices, values, x, bias, y, batch, KernelDispatch.Level, null, 0, false),
+            new GatherAxpyAction<TValues, TEpilogue>(partition, pointers, indices, values, x, bias, y, batch, KernelDispatch.Level, epilogue, null, 0, false, true),
             partition, pointers, rows, gathered, batch);
     }
 
     /// <summary>
-    /// For each row <c>j</c> of a compressed structure: <c>y[j, :] = bias[j] + sum_k values[k] * x[indices[k], :]</c>.
+    /// For each row <c>j</c> of a compressed structure: <c>y[j, :] = epilogue(bias[j] + sum_k values[k] * x[indices[k], :])</c>.
     /// Shared by the forward product (CSR) and the input gradient (the transposed view). With
     /// <paramref name="cursors"/>, only each row's entries from its cursor up to column <paramref name="tileEnd"/>,
-    /// added to y when <paramref name="accumulate"/> (rows with none are then left alone).
+    /// added to y when <paramref name="accumulate"/>; the epilogue waits for the <paramref name="lastTile"/>.
     /// </summary>
-    private readonly struct GatherAxpyAction<TValues>(
+    private readonly struct GatherAxpyAction<TValues, TEpilogue>(
         WorkPartition partition, long* pointers, int* indices, TValues values, float* x, float* bias, float* y, int batch, SimdLevel level,
-        long* cursors, int tileEnd, bool accumulate)
-        : ITileableAction<GatherAxpyAction<TValues>>
+        TEpilogue epilogue, long* cursors, int tileEnd, bool accumulate, bool lastTile)
+        : ITileableAction<GatherAxpyAction<TValues, TEpilogue>>
         where TValues : struct, IEntryValues
+        where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         // Tiles after the first add to the rows the first one wrote.
-        public GatherAxpyAction<TValues> ForTile(long* tileCursors, int end, bool later) =>
-            new(partition, pointers, indices, values, x, bias, y, batch, level, tileCursors, end, later);
+        public GatherAxpyAction<TValues, TEpilogue> ForTile(long* tileCursors, int end, bool later, bool last) =>
+            new(partition, pointers, indices, values, x, bias, y, batch, level, epilogue, tileCursors, end, later, last);
 
         public void Execute(int chunk)
         {
@@ -93,36 +115,46 @@ public static unsafe partial class SparseOps
             {
                 for (var row = first; row < last; row++)
                 {
-                    Row(row, pointers[row], pointers[row + 1]);
+                    Row(row, pointers[row], pointers[row + 1], epilogue.ForRow((long)row * batch));
                 }
 
                 return;
             }
 
+            // A row with no entries in a later tile is already complete, unless its epilogue is still due.
+            var mustVisit = !accumulate || (lastTile && typeof(TEpilogue) != typeof(PlainStore));
             for (var row = first; row < last; row++)
             {
                 var (start, end) = ColumnTiling.Advance(cursors, row, pointers[row + 1], indices, tileEnd);
-                if (!accumulate || start != end)
+                if (mustVisit || start != end)
                 {
-                    Row(row, start, end);
+                    if (lastTile)
+                    {
+                        Row(row, start, end, epilogue.ForRow((long)row * batch));
+                    }
+                    else
+                    {
+                        Row(row, start, end, default(PlainStore));
+                    }
                 }
             }
         }
 
-        private void Row(int row, long start, long end)
+        private void Row<TStore>(int row, long start, long end, TStore store)
+            where TStore : struct, IStoreEpilogue<TStore>
         {
             var init = bias is null ? 0f : bias[row];
             var destination = y + ((long)row * batch);
             switch (level)
             {
                 case SimdLevel.Vector512:
-                    RowKernels.GatherAxpy<Vector512<float>, TValues>(indices, values, start, end, x, batch, destination, init, accumulate);
+                    RowKernels.GatherAxpy<Vector512<float>, TValues, TStore>(indices, values, start, end, x, batch, destination, init, accumulate, store);
                     break;
                 case SimdLevel.Vector256:
-                    RowKernels.GatherAxpy<Vector256<float>, TValues>(indices, values, start, end, x, batch, destination, init, accumulate);
+                    RowKernels.GatherAxpy<Vector256<float>, TValues, TStore>(indices, values, start, end, x, batch, destination, init, accumulate, store);
                     break;
                 default:
-                    RowKernels.GatherAxpyScalar(indices, values, start, end, x, batch, destination, init, accumulate, 0);
+                    RowKernels.GatherAxpyScalar(indices, values, start, end, x, batch, destination, init, accumulate, store, 0);
                     break;
             }
         }

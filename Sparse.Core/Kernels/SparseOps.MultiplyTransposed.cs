@@ -14,6 +14,42 @@ public static unsafe partial class SparseOps
     /// <exception cref="ArgumentException">A length does not match the shapes, or the operands overlap.</exception>
     public static void MultiplyTransposed(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
     {
+        CheckTransposed(weights, outputGradient, inputGradient, batch);
+        MultiplyTransposed(weights, outputGradient, inputGradient, batch, default(PlainStore));
+    }
+
+    /// <summary>
+    /// Input gradient through the ReLU that produced this layer's input, in one pass:
+    /// <c>inputGradient = (W^T dY) * [gate &gt; 0]</c>, where <paramref name="gate"/> is the ReLU's output (the
+    /// layer's input X), so the result is the gradient with respect to the ReLU's input. A ReLU output is above
+    /// zero exactly where its input is, so the pre-activation need not be kept. Where the gate is not above zero
+    /// the result is +0, even for an infinite or NaN gradient, since the derivative there is exactly zero.
+    /// </summary>
+    /// <param name="weights">W, shape (out, in).</param>
+    /// <param name="outputGradient">dY, shape (out, batch), feature-major.</param>
+    /// <param name="gate">The ReLU's output, shape (in, batch).</param>
+    /// <param name="inputGradient">The gradient at the ReLU's input, shape (in, batch); overwritten.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or the result overlaps an operand.</exception>
+    public static void MultiplyTransposedGated(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> gate, Span<float> inputGradient, int batch)
+    {
+        CheckTransposed(weights, outputGradient, inputGradient, batch);
+        ThrowHelper.CheckDense(gate.Length, weights.Columns, batch, nameof(gate));
+
+        // A column tile writes partial sums before the last one reads the gate.
+        if (gate.Overlaps(inputGradient))
+        {
+            ThrowHelper.Argument("Input gradient must not overlap the gate.", nameof(inputGradient));
+        }
+
+        fixed (float* g = gate)
+        {
+            MultiplyTransposed(weights, outputGradient, inputGradient, batch, new GatedStore(g));
+        }
+    }
+
+    private static void CheckTransposed(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         ThrowHelper.CheckDense(outputGradient.Length, weights.Rows, batch, nameof(outputGradient));
@@ -22,7 +58,11 @@ public static unsafe partial class SparseOps
         {
             ThrowHelper.Argument("Input gradient must not overlap output gradient.", nameof(inputGradient));
         }
+    }
 
+    private static void MultiplyTransposed<TEpilogue>(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, TEpilogue epilogue)
+        where TEpilogue : struct, IStoreEpilogue<TEpilogue>
+    {
         if (batch == 0)
         {
             return;
@@ -33,7 +73,7 @@ public static unsafe partial class SparseOps
         fixed (int* indices = view.RowIndices, permutation = view.ValueIndices)
         fixed (float* values = weights.Values, dy = outputGradient, dx = inputGradient)
         {
-            RunGatherAxpy(pointers, indices, new PermutedValues(values, permutation), weights.Columns, weights.Rows, dy, null, dx, batch);
+            RunGatherAxpy(pointers, indices, new PermutedValues(values, permutation), weights.Columns, weights.Rows, dy, null, dx, batch, epilogue);
         }
     }
 }

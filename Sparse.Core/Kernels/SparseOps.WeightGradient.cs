@@ -47,7 +47,7 @@ public static unsafe partial class SparseOps
         : ITileableAction<GatherDotAction>
     {
         // Each entry lies in one tile, so tiles write disjoint outputs: nothing is accumulated across them.
-        public GatherDotAction ForTile(long* tileCursors, int end, bool later) =>
+        public GatherDotAction ForTile(long* tileCursors, int end, bool later, bool last) =>
             new(partition, pointers, indices, dy, x, dw, batch, level, tileCursors, end);
 
         public void Execute(int chunk)

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Sparse.Core;
 
 namespace Sparse.Tests.Core;
@@ -64,6 +65,10 @@ public class KernelTests
         var expectedDw = DenseReference.WeightGradient(w, dy, x, batch);
         var expectedNoBias = DenseReference.Multiply(dense, x, null, batch);
 
+        // A ReLU output as the gate: about half zeros.
+        var gate = DenseReference.RandomDense(columns * batch, seed + 3000);
+        TensorPrimitives.Max(gate, 0f, gate);
+
         foreach (var (level, threads, tiles) in from l in Levels() from t in ThreadCounts() from c in TileCounts select (l, t, c))
         {
             {
@@ -87,7 +92,64 @@ public class KernelTests
                 var dw = Garbage((int)w.NonZeroCount);
                 SparseOps.WeightGradient(w, dy, x, dw, batch);
                 DenseReference.AssertClose(dw, expectedDw, "weight gradient " + what);
+
+                // The fused forms: against the reference, and bitwise against the unfused kernel plus its separate pass.
+                SparseOps.Multiply(w, x, bias, y, batch);
+                var relu = Garbage(rows * batch);
+                SparseOps.MultiplyRelu(w, x, bias, relu, batch);
+                DenseReference.AssertClose(relu, (expectedY.Value.Select(v => Math.Max(v, 0)).ToArray(), expectedY.Magnitude), "forward + ReLU " + what);
+                TensorPrimitives.Max(y, 0f, y);
+                Assert.That(relu, Is.EqualTo(y).AsCollection, "forward + ReLU, bitwise " + what);
+
+                var gated = Garbage(columns * batch);
+                SparseOps.MultiplyTransposedGated(w, dy, gate, gated, batch);
+                DenseReference.AssertClose(gated, (expectedDx.Value.Select((v, n) => gate[n] > 0 ? v : 0).ToArray(), expectedDx.Magnitude), "gated input gradient " + what);
+                for (var n = 0; n < dx.Length; n++)
+                {
+                    dx[n] = gate[n] > 0 ? dx[n] : 0;
+                }
+
+                Assert.That(gated, Is.EqualTo(dx).AsCollection, "gated input gradient, bitwise " + what);
             }
+        }
+    }
+
+    [Test]
+    public void Fused_relu_keeps_the_semantics_of_the_separate_pass([Values(0, 2)] int tiles)
+    {
+        ColumnTiling.ForcedTiles = tiles;
+        foreach (var level in Levels())
+        {
+            KernelDispatch.Level = level;
+
+            // Row 0 sums to NaN, row 1 has no entries and a bias of -0, row 2 is negative, row 3 positive.
+            var w = new CsrMatrix(4, 2, [0, 1, 1, 2, 4], [0, 1, 0, 1], [1f, -1f, 1f, 1f]);
+            const int batch = 19;
+            var x = new float[2 * batch];
+            x.AsSpan(0, batch).Fill(float.NaN);
+            x.AsSpan(batch, batch).Fill(2f);
+            var y = Garbage(4 * batch);
+            SparseOps.MultiplyRelu(w, x, [0f, -0f, 0f, 0f], y, batch);
+            Assert.Multiple(() =>
+            {
+                Assert.That(y.AsSpan(0, batch).ToArray(), Is.All.NaN, $"NaN propagates, {level}");
+                Assert.That(y.AsSpan(batch, 2 * batch).ToArray().Select(float.IsNegative), Is.All.False, $"-0 and negatives become +0, {level}");
+                Assert.That(y.AsSpan(batch, 2 * batch).ToArray(), Is.All.Zero, level.ToString());
+                Assert.That(y.AsSpan(3 * batch, batch).ToArray(), Is.All.EqualTo(float.NaN), "row 3 reads x[0] (NaN) too");
+            });
+
+            // Gate: a NaN, a zero, a negative and a positive ReLU output; the gradient is infinite everywhere.
+            var gate = new float[2 * batch];
+            gate.AsSpan(0, batch).Fill(float.NaN);
+            gate.AsSpan(batch).Fill(-0f);
+            gate[batch + 1] = 3f;
+            var dy = new float[4 * batch];
+            dy.AsSpan().Fill(float.PositiveInfinity);
+            var dx = Garbage(2 * batch);
+            SparseOps.MultiplyTransposedGated(w, dy, gate, dx, batch);
+            var expected = new float[2 * batch];
+            expected[batch + 1] = float.NaN; // column 1 sums -inf (row 2's entry -1) and +inf (row 3): NaN where the gate opens
+            Assert.That(dx.Select(v => BitConverter.SingleToInt32Bits(v)), Is.EqualTo(expected.Select(v => BitConverter.SingleToInt32Bits(v))), $"+0 where the gate is shut, {level}");
         }
     }
 
@@ -153,10 +215,14 @@ public class KernelTests
             var y = new float[700 * batch];
             var dx = new float[500 * batch];
             var dw = new float[w.NonZeroCount];
+            var relu = new float[700 * batch];
+            var gated = new float[500 * batch];
             SparseOps.Multiply(w, x, bias, y, batch);
             SparseOps.MultiplyTransposed(w, dy, dx, batch);
             SparseOps.WeightGradient(w, dy, x, dw, batch);
-            return [y, dx, dw];
+            SparseOps.MultiplyRelu(w, x, bias, relu, batch);
+            SparseOps.MultiplyTransposedGated(w, dy, x, gated, batch);
+            return [y, dx, dw, relu, gated];
         }
 
         var serial = Run(1);
@@ -203,6 +269,9 @@ public class KernelTests
             Assert.That(() => SparseOps.Multiply(w, x, new float[3], y, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("bias"));
             Assert.That(() => SparseOps.MultiplyTransposed(w, new float[11], x, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("outputGradient"));
             Assert.That(() => SparseOps.WeightGradient(w, y, x, new float[7], 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("weightGradient"));
+            Assert.That(() => SparseOps.MultiplyTransposedGated(w, y, new float[14], x, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("gate"));
+            Assert.That(() => SparseOps.MultiplyTransposedGated(w, y, x, x, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("inputGradient"));
+            Assert.That(() => SparseOps.MultiplyRelu(w, x, [], new float[13], 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("output"));
             var shared = new float[40];
             Assert.That(() => SparseOps.Multiply(w, shared.AsSpan(0, 15), [], shared.AsSpan(10, 12), 3), Throws.ArgumentException.With.Message.Contains("overlap"));
         });
@@ -224,6 +293,8 @@ public class KernelTests
             SparseOps.Multiply(w, x, [], y, batch);
             SparseOps.MultiplyTransposed(w, y, dx, batch);
             SparseOps.WeightGradient(w, y, x, dw, batch);
+            SparseOps.MultiplyRelu(w, x, [], y, batch);
+            SparseOps.MultiplyTransposedGated(w, y, x, dx, batch);
         }
 
         Step();
