@@ -162,4 +162,64 @@ public class GradientTests
             GradientCheck.Check(parameter.Values, analytic, Objective, parameter.Name);
         }
     }
+
+    // The fused ReLU paths (forward: the ReLU applied in the kernel's store; backward: its derivative applied by
+    // the next layer's input-gradient kernel) against every layer run on its own, which the finite-difference
+    // checks above cover piece by piece. Bitwise, over training steps, with dropout between ReLU and layer.
+    [TestCase(0f)]
+    [TestCase(0.3f)]
+    public void Fused_relu_network_matches_layer_by_layer_bitwise(float dropout)
+    {
+        SparseNetwork Make(bool fuse)
+        {
+            var network = SparseNetwork.CreateMlp([12, 20, 16, 5], ActivationKind.Relu, epsilon: 3, seed: 31, dropout: dropout);
+            network.FuseActivations = fuse;
+            network.RetainGradients = true;
+            return network;
+        }
+
+        var fused = Make(true);
+        var plain = Make(false);
+        var loss = new SoftmaxCrossEntropy();
+        // 37 samples: whole vectors of either width and a scalar tail.
+        const int size = 37;
+        var batch = new Batch(12, 0, size);
+        batch.Resize(size);
+        GradientCheck.Random(12 * size, 32, -2, 2).CopyTo(batch.Features);
+        for (var b = 0; b < size; b++)
+        {
+            batch.Labels[b] = b % 5;
+        }
+        var optimizers = new[] { new Sgd(0.1f, momentum: 0.9f), new Sgd(0.1f, momentum: 0.9f) };
+        for (var step = 0; step < 3; step++)
+        {
+            var outputs = new List<float[]>();
+            foreach (var (network, optimizer) in new[] { (fused, optimizers[0]), (plain, optimizers[1]) })
+            {
+                var output = network.Forward(batch.Features, size, training: true).ToArray();
+                var gradient = new float[output.Length];
+                loss.Compute(output, batch, gradient);
+                network.Backward(gradient);
+                outputs.Add(output);
+            }
+
+            Assert.That(outputs[0], Is.EqualTo(outputs[1]).AsCollection, $"output, step {step}");
+            for (var p = 0; p < fused.Parameters.Count; p++)
+            {
+                Assert.That(fused.Parameters[p].Gradient.ToArray(), Is.EqualTo(plain.Parameters[p].Gradient.ToArray()).AsCollection, $"gradient of parameter {p}, step {step}");
+            }
+
+            foreach (var (a, b) in fused.SparseLayers.Zip(plain.SparseLayers))
+            {
+                var (sa, sb) = (fused.SignalsOf(a), plain.SignalsOf(b));
+                Assert.That(sa.Activation.ToArray(), Is.EqualTo(sb.Activation.ToArray()).AsCollection, $"activation, step {step}");
+                Assert.That(sa.OutputGradient.ToArray(), Is.EqualTo(sb.OutputGradient.ToArray()).AsCollection, $"retained gradient, step {step}");
+            }
+
+            optimizers[0].Step(fused.Parameters);
+            optimizers[1].Step(plain.Parameters);
+        }
+
+        Assert.That(fused.Forward(batch.Features, size, training: false).ToArray(), Is.EqualTo(plain.Forward(batch.Features, size, training: false).ToArray()).AsCollection, "evaluation");
+    }
 }

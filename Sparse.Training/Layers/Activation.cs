@@ -78,7 +78,7 @@ public sealed class Activation : Layer
                 break;
             default:
                 // y = x >= 0 ? x : slope * x (not max(x, slope * x), which is wrong for All-ReLU's negative slopes).
-                ScaleBelowZero(input, input, output, Slope, zeroIsNegative: false);
+                ScaleBelowZero(input, input, output, Slope);
                 break;
         }
     }
@@ -110,16 +110,40 @@ public sealed class Activation : Layer
                 TensorPrimitives.Multiply(inputGradient, output, inputGradient);
                 TensorPrimitives.Multiply(inputGradient, outputGradient, inputGradient);
                 break;
+            case ActivationKind.Relu:
+                // dx = y > 0 ? dy : +0. Read from the output, which is above zero exactly where the input is: a
+                // network that fuses the ReLU into the layer before it never stores the input.
+                PassWherePositive(output, outputGradient, inputGradient);
+                break;
             default:
-                // ReLU is the leaky case with slope 0 at and below zero: dx = x > 0 ? dy : slope * dy.
-                ScaleBelowZero(input, outputGradient, inputGradient, Kind == ActivationKind.Relu ? 0f : Slope, Kind == ActivationKind.Relu);
+                // dx = x >= 0 ? dy : slope * dy.
+                ScaleBelowZero(input, outputGradient, inputGradient, Slope);
                 break;
         }
     }
 
-    // destination[k] = x[k] above zero ? values[k] : slope * values[k]. The kinds differ in which side owns
-    // x == 0: ReLU passes no gradient there, the leaky kinds are the identity from 0 up.
-    private static void ScaleBelowZero(ReadOnlySpan<float> input, ReadOnlySpan<float> dy, Span<float> dx, float slope, bool zeroIsNegative)
+    // dx[k] = gate[k] > 0 ? dy[k] : +0, the same as the kernels' fused form (SparseOps.MultiplyTransposedGated).
+    private static void PassWherePositive(ReadOnlySpan<float> gate, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        var k = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; k + Vector<float>.Count <= gate.Length; k += Vector<float>.Count)
+            {
+                var open = Vector.GreaterThan(new Vector<float>(gate[k..]), Vector<float>.Zero);
+                Vector.ConditionalSelect(open, new Vector<float>(dy[k..]), Vector<float>.Zero).CopyTo(dx[k..]);
+            }
+        }
+
+        for (; k < gate.Length; k++)
+        {
+            dx[k] = gate[k] > 0 ? dy[k] : 0f;
+        }
+    }
+
+    // dx[k] = x[k] >= 0 ? dy[k] : slope * dy[k]: the leaky kinds are the identity from 0 up (ReLU, by
+    // contrast, passes no gradient at 0).
+    private static void ScaleBelowZero(ReadOnlySpan<float> input, ReadOnlySpan<float> dy, Span<float> dx, float slope)
     {
         var k = 0;
         if (Vector.IsHardwareAccelerated)
@@ -129,14 +153,14 @@ public sealed class Activation : Layer
             {
                 var x = new Vector<float>(input[k..]);
                 var g = new Vector<float>(dy[k..]);
-                var positive = zeroIsNegative ? Vector.GreaterThan(x, Vector<float>.Zero) : Vector.GreaterThanOrEqual(x, Vector<float>.Zero);
+                var positive = Vector.GreaterThanOrEqual(x, Vector<float>.Zero);
                 Vector.ConditionalSelect(positive, g, g * slopes).CopyTo(dx[k..]);
             }
         }
 
         for (; k < input.Length; k++)
         {
-            var positive = zeroIsNegative ? input[k] > 0 : input[k] >= 0;
+            var positive = input[k] >= 0;
             dx[k] = positive ? dy[k] : slope * dy[k];
         }
     }

@@ -73,9 +73,21 @@ public sealed class SparseLinear : Layer
     public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) =>
         SparseOps.Multiply(Weights, input, Bias, output, batch);
 
+    /// <summary>This layer and a ReLU after it in one pass: <c>output = max(W x + b, 0)</c>, the pre-activation never stored.</summary>
+    internal void ForwardRelu(ReadOnlySpan<float> input, Span<float> output, int batch) =>
+        SparseOps.MultiplyRelu(Weights, input, Bias, output, batch);
+
     /// <inheritdoc/>
     // dW[k] = dy[j,:] . x[i,:]; db[j] = sum_b dy[j,b]; dx = W^T dy
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch) =>
+        Backward(input, outputGradient, inputGradient, batch, throughRelu: false);
+
+    /// <summary>
+    /// <see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/> for a layer
+    /// whose input is a ReLU's output, carrying the input gradient on through that ReLU in the same pass: the
+    /// result is the gradient at the ReLU's input, masked where this layer's input is not above zero.
+    /// </summary>
+    internal void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, bool throughRelu)
     {
         WeightParameter.SyncGradient();
         SparseOps.WeightGradient(Weights, outputGradient, input, WeightParameter.Gradient, batch);
@@ -85,7 +97,16 @@ public sealed class SparseLinear : Layer
             biasGradient[j] = TensorPrimitives.Sum(outputGradient.Slice(j * batch, batch));
         }
 
-        if (!inputGradient.IsEmpty)
+        if (inputGradient.IsEmpty)
+        {
+            return;
+        }
+
+        if (throughRelu)
+        {
+            SparseOps.MultiplyTransposedGated(Weights, outputGradient, input, inputGradient, batch);
+        }
+        else
         {
             SparseOps.MultiplyTransposed(Weights, outputGradient, inputGradient, batch);
         }

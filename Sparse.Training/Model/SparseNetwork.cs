@@ -153,6 +153,15 @@ public sealed class SparseNetwork
         for (var n = 0; n < _layers.Length; n++)
         {
             var layer = _layers[n];
+            if (FusesRelu(n, out var linear))
+            {
+                // The layer and its ReLU in one pass, straight into the ReLU's output; the pre-activation
+                // buffer is left alone (the ReLU's backward reads its output).
+                linear.ForwardRelu(_activations[n].Span[..(linear.InputSize * batch)], _activations[n + 2].Span[..(linear.OutputSize * batch)], batch);
+                n++;
+                continue;
+            }
+
             layer.Forward(
                 _activations[n].Span[..(layer.InputSize * batch)],
                 _activations[n + 1].Span[..(layer.OutputSize * batch)],
@@ -180,17 +189,32 @@ public sealed class SparseNetwork
         outputGradient = outputGradient[..(OutputSize * batch)];
 
         ReadOnlySpan<float> upstream = outputGradient;
+
+        // Each layer writes its input gradient into whichever buffer does not hold its upstream gradient.
+        var writeA = true;
         for (var n = _layers.Length - 1; n >= 0; n--)
         {
             var layer = _layers[n];
-            var target = n % 2 == 0 ? _gradientA : _gradientB;
-            var inputGradient = n == 0 ? Span<float>.Empty : target.Span[..(layer.InputSize * batch)];
-            layer.Backward(
-                _activations[n].Span[..(layer.InputSize * batch)],
-                _activations[n + 1].Span[..(layer.OutputSize * batch)],
-                upstream,
-                inputGradient,
-                batch);
+            var throughRelu = FusesReluBackward(n, out var linear);
+
+            // Nobody needs the gradient at the network's input.
+            var inputGradient = (throughRelu ? n - 1 : n) == 0 ? Span<float>.Empty : (writeA ? _gradientA : _gradientB).Span[..(layer.InputSize * batch)];
+            writeA = !writeA;
+            if (throughRelu)
+            {
+                // The gradient goes on through the ReLU below in the same pass, which is then skipped.
+                linear!.Backward(_activations[n].Span[..(layer.InputSize * batch)], upstream, inputGradient, batch, throughRelu: true);
+            }
+            else
+            {
+                layer.Backward(
+                    _activations[n].Span[..(layer.InputSize * batch)],
+                    _activations[n + 1].Span[..(layer.OutputSize * batch)],
+                    upstream,
+                    inputGradient,
+                    batch);
+            }
+
             if (RetainGradients && layer is SparseLinear)
             {
                 if (_retained[n].Length < upstream.Length)
@@ -202,7 +226,38 @@ public sealed class SparseNetwork
             }
 
             upstream = inputGradient;
+            if (throughRelu)
+            {
+                n--;
+            }
         }
+    }
+
+    /// <summary>
+    /// Whether a sparse layer and the ReLU after it run as one kernel pass, forward (the ReLU applied as the
+    /// sums are stored) and backward (the ReLU's derivative applied by the next sparse layer's input-gradient
+    /// kernel). Bitwise the same results either way; off, every layer runs on its own. Tests compare the two.
+    /// </summary>
+    internal bool FuseActivations { get; set; } = true;
+
+    // Layer n is sparse and layer n + 1 a ReLU: forward them as one.
+    private bool FusesRelu(int n, out SparseLinear linear)
+    {
+        linear = null!;
+        if (!FuseActivations || n + 1 >= _layers.Length || _layers[n + 1] is not Activation { Kind: ActivationKind.Relu } || _layers[n] is not SparseLinear l)
+        {
+            return false;
+        }
+
+        linear = l;
+        return true;
+    }
+
+    // Layer n is sparse and takes a ReLU's output (layer n - 1): its input gradient can go through the ReLU.
+    private bool FusesReluBackward(int n, out SparseLinear? linear)
+    {
+        linear = _layers[n] as SparseLinear;
+        return FuseActivations && linear is not null && n >= 1 && _layers[n - 1] is Activation { Kind: ActivationKind.Relu };
     }
 
     /// <summary>
