@@ -93,4 +93,15 @@ public sealed class InputNormalization
         TensorPrimitives.Subtract(sample, Offset, sample);
         TensorPrimitives.Multiply(sample, Scale, sample);
     }
+
+    /// <summary>The same map on a feature-major batch, shape (features, <paramref name="batch"/>), one feature row at a time.</summary>
+    internal void ApplyFeatureMajor(Span<float> features, int batch)
+    {
+        for (var f = 0; f < Offset.Length; f++)
+        {
+            var row = features.Slice(f * batch, batch);
+            TensorPrimitives.Subtract(row, Offset[f], row);
+            TensorPrimitives.Multiply(row, Scale[f], row);
+        }
+    }
 }
