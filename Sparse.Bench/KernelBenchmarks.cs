@@ -25,10 +25,35 @@ public abstract class SparseKernelBenchmarks
         return W.Y.Span[0];
     }
 
+    /// <summary>The forward product with the ReLU applied as the sums are stored.</summary>
+    [Benchmark]
+    public float ForwardRelu()
+    {
+        SparseOps.MultiplyRelu(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch);
+        return W.Y.Span[0];
+    }
+
+    /// <summary>What <see cref="ForwardRelu"/> replaces: the product, then a separate ReLU pass over the output.</summary>
+    [Benchmark]
+    public float ForwardThenRelu()
+    {
+        SparseOps.Multiply(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch);
+        System.Numerics.Tensors.TensorPrimitives.Max(W.Y.Span, 0f, W.Y.Span);
+        return W.Y.Span[0];
+    }
+
     [Benchmark]
     public float InputGradient()
     {
         SparseOps.MultiplyTransposed(W.Weights, W.Dy.Span, W.Dx.Span, W.Batch);
+        return W.Dx.Span[0];
+    }
+
+    /// <summary>The input gradient through the ReLU that produced the input (X as the gate).</summary>
+    [Benchmark]
+    public float InputGradientGated()
+    {
+        SparseOps.MultiplyTransposedGated(W.Weights, W.Dy.Span, W.X.Span, W.Dx.Span, W.Batch);
         return W.Dx.Span[0];
     }
 

@@ -43,6 +43,8 @@ internal static class QuickKernels
                 KernelDispatch.Level = level;
                 Report(shape, level, "Forward", w.Flops("Forward"), () => SparseOps.Multiply(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch));
                 Report(shape, level, "InputGradient", w.Flops("Forward"), () => SparseOps.MultiplyTransposed(w.Weights, w.Dy.Span, w.Dx.Span, w.Batch));
+                Report(shape, level, "ForwardRelu", w.Flops("Forward"), () => SparseOps.MultiplyRelu(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch));
+                Report(shape, level, "InputGradientGated", w.Flops("Forward"), () => SparseOps.MultiplyTransposedGated(w.Weights, w.Dy.Span, w.X.Span, w.Dx.Span, w.Batch));
                 Report(shape, level, "WeightGradient", w.Flops("Forward"), () => SparseOps.WeightGradient(w.Weights, w.Dy.Span, w.X.Span, w.Dw, w.Batch));
                 if (dense is not null)
                 {
@@ -86,6 +88,6 @@ internal static class QuickKernels
         var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)calls;
         Array.Sort(times);
         var median = times[times.Length / 2];
-        Console.WriteLine($"{shape,-16} {level,-10} {name,-15} {median * 1e6,10:F1} us {flops / median / 1e9,8:F1} GFLOP/s {allocatedPerCall,8:F1} B/call (all threads)");
+        Console.WriteLine($"{shape,-16} {level,-10} {name,-18} {median * 1e6,10:F1} us {flops / median / 1e9,8:F1} GFLOP/s {allocatedPerCall,8:F1} B/call (all threads)");
     }
 }
