@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Sparse.Core;
 
@@ -102,6 +103,48 @@ internal static unsafe class Simd
 
         var mask256 = Vector256.GreaterThan((Vector256<float>)(object)gate, Vector256<float>.Zero);
         return (TV)(object)Vector256.BitwiseAnd((Vector256<float>)(object)value, mask256);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Add<TV>(TV a, TV b)
+        where TV : struct
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            return (TV)(object)((Vector512<float>)(object)a + (Vector512<float>)(object)b);
+        }
+
+        return (TV)(object)((Vector256<float>)(object)a + (Vector256<float>)(object)b);
+    }
+
+    /// <summary>The lane sums of four vectors, as the four lanes of one (horizontal adds shared between them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4<TV>(TV a, TV b, TV c, TV d)
+        where TV : struct
+    {
+        Vector256<float> a2, b2, c2, d2;
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            a2 = Fold((Vector512<float>)(object)a);
+            b2 = Fold((Vector512<float>)(object)b);
+            c2 = Fold((Vector512<float>)(object)c);
+            d2 = Fold((Vector512<float>)(object)d);
+        }
+        else
+        {
+            (a2, b2, c2, d2) = ((Vector256<float>)(object)a, (Vector256<float>)(object)b, (Vector256<float>)(object)c, (Vector256<float>)(object)d);
+        }
+
+        if (Avx.IsSupported)
+        {
+            // Per 128-bit lane: [a, b, c, d] pairwise, then again: lane sums of a..d, one lane half each.
+            var h = Avx.HorizontalAdd(Avx.HorizontalAdd(a2, b2), Avx.HorizontalAdd(c2, d2));
+            return h.GetLower() + h.GetUpper();
+        }
+
+        return Vector128.Create(Vector256.Sum(a2), Vector256.Sum(b2), Vector256.Sum(c2), Vector256.Sum(d2));
+
+        static Vector256<float> Fold(Vector512<float> v) => v.GetLower() + v.GetUpper();
     }
 
     /// <summary>The sum of the lanes of <c>a + b</c>.</summary>
