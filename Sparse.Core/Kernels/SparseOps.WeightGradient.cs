@@ -15,7 +15,22 @@ public static unsafe partial class SparseOps
     /// <param name="weightGradient">dW, aligned with <see cref="CsrMatrix.Values"/>; overwritten.</param>
     /// <param name="batch">Number of samples.</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or the gradient overlaps an operand.</exception>
-    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, int batch)
+    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, int batch) =>
+        WeightGradient(weights, outputGradient, input, weightGradient, [], batch);
+
+    /// <summary>
+    /// The weight gradient of <see cref="WeightGradient(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/>
+    /// and the bias gradient <c>biasGradient[j] = sum_b outputGradient[j, b]</c> in the same pass over the rows
+    /// of dY (each row's sum is taken while it is in cache, by the thread that owns the row).
+    /// </summary>
+    /// <param name="weights">W, shape (out, in); only its structure is read.</param>
+    /// <param name="outputGradient">dY, shape (out, batch), feature-major.</param>
+    /// <param name="input">X, shape (in, batch), feature-major.</param>
+    /// <param name="weightGradient">dW, aligned with <see cref="CsrMatrix.Values"/>; overwritten.</param>
+    /// <param name="biasGradient">db, <c>out</c> entries, overwritten; or empty for none.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or a gradient overlaps an operand.</exception>
+    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, Span<float> biasGradient, int batch)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
@@ -31,24 +46,36 @@ public static unsafe partial class SparseOps
             ThrowHelper.Argument("Weight gradient must not overlap the dense operands.", nameof(weightGradient));
         }
 
+        if (!biasGradient.IsEmpty && biasGradient.Length != weights.Rows)
+        {
+            ThrowHelper.Argument($"Bias gradient must have {weights.Rows} entries (one per output) or none, has {biasGradient.Length}.", nameof(biasGradient));
+        }
+
+        if (biasGradient.Overlaps(input) || biasGradient.Overlaps(outputGradient) || biasGradient.Overlaps(weightGradient))
+        {
+            ThrowHelper.Argument("Bias gradient must not overlap the other operands.", nameof(biasGradient));
+        }
+
         fixed (long* pointers = weights.RowPointers)
         fixed (int* indices = weights.ColumnIndices)
-        fixed (float* dy = outputGradient, x = input, dw = weightGradient)
+        fixed (float* dy = outputGradient, x = input, dw = weightGradient, db = biasGradient)
         {
             var partition = new WorkPartition(pointers, weights.Rows, batch, SparseParallel.MaxDegreeOfParallelism);
             ColumnTiling.Run(
-                new GatherDotAction(partition, pointers, indices, dy, x, dw, batch, KernelDispatch.Level, null, 0),
+                new GatherDotAction(partition, pointers, indices, dy, x, dw, db, batch, KernelDispatch.Level, null, 0, false),
                 partition, pointers, weights.Rows, weights.Columns, batch);
         }
     }
 
     private readonly struct GatherDotAction(
-        WorkPartition partition, long* pointers, int* indices, float* dy, float* x, float* dw, int batch, SimdLevel level, long* cursors, int tileEnd)
+        WorkPartition partition, long* pointers, int* indices, float* dy, float* x, float* dw, float* db, int batch, SimdLevel level,
+        long* cursors, int tileEnd, bool later)
         : ITileableAction<GatherDotAction>
     {
-        // Each entry lies in one tile, so tiles write disjoint outputs: nothing is accumulated across them.
-        public GatherDotAction ForTile(long* tileCursors, int end, bool later, bool last) =>
-            new(partition, pointers, indices, dy, x, dw, batch, level, tileCursors, end);
+        // Each entry lies in one tile, so tiles write disjoint outputs: nothing is accumulated across them. The
+        // bias gradient is taken in the first tile.
+        public GatherDotAction ForTile(long* tileCursors, int end, bool laterTile, bool last) =>
+            new(partition, pointers, indices, dy, x, dw, db, batch, level, tileCursors, end, laterTile);
 
         public void Execute(int chunk)
         {
@@ -75,12 +102,22 @@ public static unsafe partial class SparseOps
 
         private void Row(int row, long start, long end)
         {
+            var d = dy + ((long)row * batch);
+            if (db is not null && !later)
+            {
+                db[row] = level switch
+                {
+                    SimdLevel.Vector512 => RowKernels.Sum<Vector512<float>>(d, batch),
+                    SimdLevel.Vector256 => RowKernels.Sum<Vector256<float>>(d, batch),
+                    _ => RowKernels.SumScalar(d, batch, 0, 0f),
+                };
+            }
+
             if (start == end)
             {
                 return;
             }
 
-            var d = dy + ((long)row * batch);
             switch (level)
             {
                 case SimdLevel.Vector512:

@@ -64,6 +64,9 @@ public class KernelTests
         var expectedDx = DenseReference.MultiplyTransposed(dense, dy, batch);
         var expectedDw = DenseReference.WeightGradient(w, dy, x, batch);
         var expectedNoBias = DenseReference.Multiply(dense, x, null, batch);
+        var expectedDb = (
+            Enumerable.Range(0, rows).Select(j => dy.Skip(j * batch).Take(batch).Sum(v => (double)v)).ToArray(),
+            Enumerable.Range(0, rows).Select(j => dy.Skip(j * batch).Take(batch).Sum(v => Math.Abs((double)v))).ToArray());
 
         // A ReLU output as the gate: about half zeros.
         var gate = DenseReference.RandomDense(columns * batch, seed + 3000);
@@ -92,6 +95,12 @@ public class KernelTests
                 var dw = Garbage((int)w.NonZeroCount);
                 SparseOps.WeightGradient(w, dy, x, dw, batch);
                 DenseReference.AssertClose(dw, expectedDw, "weight gradient " + what);
+
+                var db = Garbage(rows);
+                dw = Garbage((int)w.NonZeroCount);
+                SparseOps.WeightGradient(w, dy, x, dw, db, batch);
+                DenseReference.AssertClose(dw, expectedDw, "weight gradient beside the bias gradient " + what);
+                DenseReference.AssertClose(db, expectedDb, "bias gradient " + what);
 
                 // The fused forms: against the reference, and bitwise against the unfused kernel plus its separate pass.
                 SparseOps.Multiply(w, x, bias, y, batch);
@@ -217,12 +226,15 @@ public class KernelTests
             var dw = new float[w.NonZeroCount];
             var relu = new float[700 * batch];
             var gated = new float[500 * batch];
+            var db = new float[700];
             SparseOps.Multiply(w, x, bias, y, batch);
             SparseOps.MultiplyTransposed(w, dy, dx, batch);
             SparseOps.WeightGradient(w, dy, x, dw, batch);
             SparseOps.MultiplyRelu(w, x, bias, relu, batch);
             SparseOps.MultiplyTransposedGated(w, dy, x, gated, batch);
-            return [y, dx, dw, relu, gated];
+            var dwBeside = new float[w.NonZeroCount];
+            SparseOps.WeightGradient(w, dy, x, dwBeside, db, batch);
+            return [y, dx, dw, relu, gated, dwBeside, db];
         }
 
         var serial = Run(1);
@@ -272,6 +284,8 @@ public class KernelTests
             Assert.That(() => SparseOps.MultiplyTransposedGated(w, y, new float[14], x, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("gate"));
             Assert.That(() => SparseOps.MultiplyTransposedGated(w, y, x, x, 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("inputGradient"));
             Assert.That(() => SparseOps.MultiplyRelu(w, x, [], new float[13], 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("output"));
+            Assert.That(() => SparseOps.WeightGradient(w, y, x, new float[w.NonZeroCount], new float[3], 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("biasGradient"));
+            Assert.That(() => SparseOps.WeightGradient(w, y, x, new float[w.NonZeroCount], y.AsSpan(0, 4), 3), Throws.ArgumentException.With.Property("ParamName").EqualTo("biasGradient"));
             var shared = new float[40];
             Assert.That(() => SparseOps.Multiply(w, shared.AsSpan(0, 15), [], shared.AsSpan(10, 12), 3), Throws.ArgumentException.With.Message.Contains("overlap"));
         });
@@ -288,8 +302,10 @@ public class KernelTests
         var y = new float[400 * batch];
         var dx = new float[300 * batch];
         var dw = new float[w.NonZeroCount];
+        var db = new float[400];
         void Step()
         {
+            SparseOps.WeightGradient(w, y, x, dw, db, batch);
             SparseOps.Multiply(w, x, [], y, batch);
             SparseOps.MultiplyTransposed(w, y, dx, batch);
             SparseOps.WeightGradient(w, y, x, dw, batch);

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Sparse.Core;
 
 namespace Sparse.Training;
@@ -90,12 +89,7 @@ public sealed class SparseLinear : Layer
     internal void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, bool throughRelu)
     {
         WeightParameter.SyncGradient();
-        SparseOps.WeightGradient(Weights, outputGradient, input, WeightParameter.Gradient, batch);
-        var biasGradient = BiasParameter.Gradient;
-        for (var j = 0; j < biasGradient.Length; j++)
-        {
-            biasGradient[j] = TensorPrimitives.Sum(outputGradient.Slice(j * batch, batch));
-        }
+        SparseOps.WeightGradient(Weights, outputGradient, input, WeightParameter.Gradient, BiasParameter.Gradient, batch);
 
         if (inputGradient.IsEmpty)
         {
