@@ -50,13 +50,19 @@ internal static class ModelCommands
                 writer.WriteLine(metadata.Classification
                     ? "class," + string.Join(",", metadata.Classes.Select(c => Csv("p_" + c)))
                     : Csv(metadata.LabelName));
+                var probabilities = new float[network.OutputSize * loader.Batch.Capacity];
                 while (loader.Next())
                 {
                     var batch = loader.Batch.Size;
                     var y = network.Forward(loader.Batch.Features, batch, training: false);
+                    if (metadata.Classification)
+                    {
+                        SoftmaxCrossEntropy.Softmax(y, batch, probabilities);
+                    }
+
                     for (var b = 0; b < batch; b++)
                     {
-                        writer.WriteLine(metadata.Classification ? ClassRow(y, b, batch, metadata.Classes) : y[b].ToString("R", CultureInfo.InvariantCulture));
+                        writer.WriteLine(metadata.Classification ? ClassRow(y, probabilities, b, batch, metadata.Classes) : y[b].ToString("R", CultureInfo.InvariantCulture));
                     }
                 }
             });
@@ -147,23 +153,10 @@ internal static class ModelCommands
         }
     }
 
-    private static string ClassRow(ReadOnlySpan<float> logits, int sample, int batch, string[] classes)
+    private static string ClassRow(ReadOnlySpan<float> logits, float[] probabilities, int sample, int batch, string[] classes)
     {
-        var max = float.NegativeInfinity;
-        for (var c = 0; c < classes.Length; c++)
-        {
-            max = MathF.Max(max, logits[(c * batch) + sample]);
-        }
-
-        var p = new double[classes.Length];
-        double sum = 0;
-        for (var c = 0; c < classes.Length; c++)
-        {
-            sum += p[c] = Math.Exp(logits[(c * batch) + sample] - max);
-        }
-
         var best = Metrics.ArgMax(logits, sample, batch, classes.Length);
-        return Csv(classes[best]) + "," + string.Join(",", p.Select(v => (v / sum).ToString("G6", CultureInfo.InvariantCulture)));
+        return Csv(classes[best]) + "," + string.Join(",", Enumerable.Range(0, classes.Length).Select(c => probabilities[(c * batch) + sample].ToString("G6", CultureInfo.InvariantCulture)));
     }
 
     private static string Csv(string cell) =>

@@ -125,6 +125,47 @@ public class GradientTests
     }
 
     [Test]
+    public void Softmax_and_cross_entropy_match_a_per_sample_reference_on_a_vector_sized_batch()
+    {
+        // 37 samples: whole vectors and a tail; one sample's logits are huge, one sample's are all equal.
+        const int size = 37, classes = 10;
+        var logits = GradientCheck.Random(classes * size, 15, -5, 5);
+        for (var c = 0; c < classes; c++)
+        {
+            logits[(c * size) + 3] *= 1e4f;
+            logits[(c * size) + 4] = 2f;
+        }
+
+        var batch = new Batch(1, 0, size);
+        batch.Resize(size);
+        for (var b = 0; b < size; b++)
+        {
+            batch.Labels[b] = (b * 7) % classes;
+        }
+
+        var probabilities = new float[logits.Length];
+        SoftmaxCrossEntropy.Softmax(logits, size, probabilities);
+        var gradient = new float[logits.Length];
+        var loss = new SoftmaxCrossEntropy().Compute(logits, batch, gradient);
+        double expectedLoss = 0;
+        for (var b = 0; b < size; b++)
+        {
+            var column = Enumerable.Range(0, classes).Select(c => (double)logits[(c * size) + b]).ToArray();
+            var max = column.Max();
+            var sum = column.Sum(z => Math.Exp(z - max));
+            expectedLoss += Math.Log(sum) - (column[batch.Labels[b]] - max);
+            for (var c = 0; c < classes; c++)
+            {
+                var p = Math.Exp(column[c] - max) / sum;
+                Assert.That(probabilities[(c * size) + b], Is.EqualTo(p).Within(1e-6), $"p[{c}, {b}]");
+                Assert.That(gradient[(c * size) + b], Is.EqualTo((p - (c == batch.Labels[b] ? 1 : 0)) / size).Within(1e-7), $"dz[{c}, {b}]");
+            }
+        }
+
+        Assert.That(loss, Is.EqualTo(expectedLoss / size).Within(1e-6 * Math.Abs(expectedLoss / size)), "the loss, relative to its size (one sample is huge)");
+    }
+
+    [Test]
     public void Mean_squared_error_gradient_matches_finite_differences()
     {
         var loss = new MeanSquaredError();

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+
 namespace Sparse.Training;
 
 /// <summary>
@@ -14,38 +17,114 @@ public sealed class SoftmaxCrossEntropy : ILoss
     /// <inheritdoc/>
     public float Evaluate(ReadOnlySpan<float> output, Batch batch) => Run(output, batch, [], withGradient: false);
 
+    /// <summary>
+    /// Softmax of each sample's logits, feature-major: <paramref name="logits"/> and <paramref name="probabilities"/>
+    /// are (classes, batch), and column <c>b</c> of the result is <c>exp(z[:, b] - max) / sum</c>. Vectorised
+    /// along the batch, one class row at a time.
+    /// </summary>
+    /// <param name="logits">z, shape (classes, batch).</param>
+    /// <param name="batch">Samples (columns).</param>
+    /// <param name="probabilities">The result, same shape; may be <paramref name="logits"/> itself.</param>
+    public static void Softmax(ReadOnlySpan<float> logits, int batch, Span<float> probabilities)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (batch == 0)
+        {
+            return;
+        }
+
+        if (logits.Length % batch != 0 || probabilities.Length < logits.Length)
+        {
+            throw new ArgumentException($"Logits ({logits.Length}) must be whole columns of {batch} samples, and the result at least as long.", nameof(logits));
+        }
+
+        var rented = ArrayPool<float>.Shared.Rent(2 * batch);
+        try
+        {
+            var max = rented.AsSpan(0, batch);
+            var sum = rented.AsSpan(batch, batch);
+            Exponentials(logits, batch, probabilities, max, sum);
+            for (var c = 0; c < logits.Length / batch; c++)
+            {
+                var row = probabilities.Slice(c * batch, batch);
+                TensorPrimitives.Divide(row, sum, row);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
+    }
+
+    // e[c, b] = exp(z[c, b] - max[b]) with max[b] the sample's largest logit, and sum[b] = sum_c e[c, b].
+    private static void Exponentials(ReadOnlySpan<float> logits, int batch, Span<float> e, Span<float> max, Span<float> sum)
+    {
+        var classes = logits.Length / batch;
+        max.Fill(float.NegativeInfinity);
+        for (var c = 0; c < classes; c++)
+        {
+            TensorPrimitives.Max(max, logits.Slice(c * batch, batch), max);
+        }
+
+        sum.Clear();
+        for (var c = 0; c < classes; c++)
+        {
+            var row = e.Slice(c * batch, batch);
+            TensorPrimitives.Subtract(logits.Slice(c * batch, batch), max, row);
+            TensorPrimitives.Exp(row, row);
+            TensorPrimitives.Add(sum, row, sum);
+        }
+    }
+
     private static float Run(ReadOnlySpan<float> logits, Batch batch, Span<float> gradient, bool withGradient)
     {
         var n = batch.Size;
-        var classes = n == 0 ? 0 : logits.Length / n;
-        var labels = batch.Labels;
-        double total = 0;
-        for (var b = 0; b < n; b++)
+        if (n == 0)
         {
-            var max = float.NegativeInfinity;
-            for (var c = 0; c < classes; c++)
-            {
-                max = MathF.Max(max, logits[(c * n) + b]);
-            }
-
-            double sum = 0;
-            for (var c = 0; c < classes; c++)
-            {
-                sum += Math.Exp(logits[(c * n) + b] - max);
-            }
-
-            var label = labels[b];
-            total += Math.Log(sum) - (logits[(label * n) + b] - max);
-            if (withGradient)
-            {
-                for (var c = 0; c < classes; c++)
-                {
-                    var p = Math.Exp(logits[(c * n) + b] - max) / sum;
-                    gradient[(c * n) + b] = (float)((p - (c == label ? 1 : 0)) / n);
-                }
-            }
+            return 0;
         }
 
-        return (float)(total / n);
+        var labels = batch.Labels;
+
+        // Rented scratch: the per-sample max and sum, and the exponentials when no gradient is wanted.
+        var rented = ArrayPool<float>.Shared.Rent((2 * n) + (withGradient ? 0 : logits.Length));
+        try
+        {
+            var max = rented.AsSpan(0, n);
+            var sum = rented.AsSpan(n, n);
+            var e = withGradient ? gradient[..logits.Length] : rented.AsSpan(2 * n, logits.Length);
+            Exponentials(logits, n, e, max, sum);
+
+            // loss_b = log(sum_b) - (z[label_b, b] - max_b): no probability is ever logged, so none underflows to -inf.
+            double total = 0;
+            for (var b = 0; b < n; b++)
+            {
+                total += Math.Log(sum[b]) - (logits[(labels[b] * n) + b] - max[b]);
+            }
+
+            if (withGradient)
+            {
+                // dz = (softmax(z) - onehot(label)) / n
+                var classes = logits.Length / n;
+                TensorPrimitives.Reciprocal(sum, sum);
+                TensorPrimitives.Multiply(sum, 1f / n, sum);
+                for (var c = 0; c < classes; c++)
+                {
+                    var row = e.Slice(c * n, n);
+                    TensorPrimitives.Multiply(row, sum, row);
+                }
+
+                for (var b = 0; b < n; b++)
+                {
+                    gradient[(labels[b] * n) + b] -= 1f / n;
+                }
+            }
+
+            return (float)(total / n);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
     }
 }
