@@ -125,4 +125,73 @@ public class OptimizerTests
             Assert.That(LearningRateSchedule.Constant.RateAt(0.1f, 7, 11), Is.EqualTo(0.1f));
         });
     }
+
+    public static IEnumerable<TestCaseData> Optimizers()
+    {
+        yield return new TestCaseData((Func<Optimizer>)(() => new Sgd(0.05f))).SetArgDisplayNames("sgd");
+        yield return new TestCaseData((Func<Optimizer>)(() => new Sgd(0.05f, momentum: 0.9f, weightDecay: 1e-3f))).SetArgDisplayNames("momentum");
+        yield return new TestCaseData((Func<Optimizer>)(() => new Sgd(0.05f, momentum: 0.9f, nesterov: true))).SetArgDisplayNames("nesterov");
+        yield return new TestCaseData((Func<Optimizer>)(() => new Adam(0.01f, weightDecay: 1e-3f))).SetArgDisplayNames("adam");
+        yield return new TestCaseData((Func<Optimizer>)(() => Adam.W(0.01f))).SetArgDisplayNames("adamw");
+    }
+
+    // A step over large parameters is cut into ranges that worker threads update side by side: the same bits
+    // as each parameter updated whole on one thread, for any thread count.
+    [TestCaseSource(nameof(Optimizers))]
+    public void Parallel_ranges_give_the_bits_of_a_whole_parameter_update(Func<Optimizer> create)
+    {
+        // Lengths off the range length and off every vector width; together far above the serial threshold.
+        int[] lengths = [(2 * Optimizer.RangeLength) + 13, Optimizer.RangeLength - 3, 5, (3 * Optimizer.RangeLength) + 1];
+        var random = new Random(3);
+        float[] Random(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2) - 1))];
+        var initial = lengths.Select(Random).ToArray();
+        var gradients = Enumerable.Range(0, 3).Select(_ => lengths.Select(Random).ToArray()).ToArray();
+
+        float[][] Train(int threads, bool oneAtATime)
+        {
+            var saved = Sparse.Core.SparseParallel.MaxDegreeOfParallelism;
+            Sparse.Core.SparseParallel.MaxDegreeOfParallelism = threads;
+            try
+            {
+                var parameters = initial.Select(v => new Parameter("p", [.. v], decays: true)).ToArray();
+                var optimizers = parameters.Select(_ => create()).ToArray();
+                foreach (var step in gradients)
+                {
+                    for (var n = 0; n < parameters.Length; n++)
+                    {
+                        step[n].CopyTo(parameters[n].Gradient, 0);
+                    }
+
+                    if (oneAtATime)
+                    {
+                        // Each parameter alone is below the threshold: updated whole, on this thread.
+                        for (var n = 0; n < parameters.Length; n++)
+                        {
+                            optimizers[n].Step([parameters[n]]);
+                        }
+                    }
+                    else
+                    {
+                        optimizers[0].Step(parameters);
+                    }
+                }
+
+                return [.. parameters.Select(p => p.Values)];
+            }
+            finally
+            {
+                Sparse.Core.SparseParallel.MaxDegreeOfParallelism = saved;
+            }
+        }
+
+        var whole = Train(1, oneAtATime: true);
+        foreach (var threads in new[] { 1, 2, 4 })
+        {
+            var ranged = Train(threads, oneAtATime: false);
+            for (var n = 0; n < whole.Length; n++)
+            {
+                Assert.That(ranged[n], Is.EqualTo(whole[n]).AsCollection, $"parameter {n}, {threads} threads");
+            }
+        }
+    }
 }

@@ -39,11 +39,11 @@ public sealed class Adam : Optimizer
     public bool Decoupled { get; }
 
     /// <inheritdoc/>
-    protected override void Update(Parameter parameter, float[][] state)
+    protected override void Update(Parameter parameter, float[][] state, int start, int count)
     {
-        var w = parameter.Values;
-        var g = parameter.Gradient;
-        float[] m = state[0], v = state[1];
+        var w = parameter.Values.AsSpan(start, count);
+        var g = parameter.Gradient.AsSpan(start, count);
+        Span<float> m = state[0].AsSpan(start, count), v = state[1].AsSpan(start, count);
         var correction1 = 1 - Math.Pow(Beta1, StepCount);
         var correction2 = 1 - Math.Pow(Beta2, StepCount);
         var stepSize = (float)(LearningRate / correction1);
@@ -67,13 +67,13 @@ public sealed class Adam : Optimizer
             var epsilons = new Vector<float>(Epsilon);
             for (; k + width <= w.Length; k += width)
             {
-                var weight = new Vector<float>(w, k);
-                var gradient = new Vector<float>(g, k) + (l2s * weight);
-                var first = (b1 * new Vector<float>(m, k)) + (oneMinusB1 * gradient);
-                var second = (b2 * new Vector<float>(v, k)) + (oneMinusB2 * gradient * gradient);
-                first.CopyTo(m, k);
-                second.CopyTo(v, k);
-                ((weight * shrinks) - (steps * first / ((Vector.SquareRoot(second) / roots) + epsilons))).CopyTo(w, k);
+                var weight = new Vector<float>(w[k..]);
+                var gradient = new Vector<float>(g[k..]) + (l2s * weight);
+                var first = (b1 * new Vector<float>(m[k..])) + (oneMinusB1 * gradient);
+                var second = (b2 * new Vector<float>(v[k..])) + (oneMinusB2 * gradient * gradient);
+                first.CopyTo(m[k..]);
+                second.CopyTo(v[k..]);
+                ((weight * shrinks) - (steps * first / ((Vector.SquareRoot(second) / roots) + epsilons))).CopyTo(w[k..]);
             }
         }
 

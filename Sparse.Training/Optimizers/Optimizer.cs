@@ -1,3 +1,5 @@
+using Sparse.Core;
+
 namespace Sparse.Training;
 
 /// <summary>
@@ -7,6 +9,20 @@ namespace Sparse.Training;
 public abstract class Optimizer
 {
     private readonly Dictionary<Parameter, float[][]> _state = [];
+
+    /// <summary>
+    /// Entries per range of a parallel <see cref="Step"/>: a multiple of every vector width, and large enough
+    /// (64 KiB of values) that a range costs far more than handing it to a thread.
+    /// </summary>
+    public const int RangeLength = 16384;
+
+    // Below this many entries in all, a step runs on the calling thread: waking a worker would cost more.
+    private const long SerialEntries = 4 * RangeLength;
+
+    // Per step: each parameter's state, and each range's parameter and first entry (reused across steps).
+    private float[][][] _stepStates = [];
+    private int[] _rangeParameter = [];
+    private int[] _rangeStart = [];
 
     /// <summary>Creates an optimizer with <paramref name="stateSlots"/> state arrays per parameter.</summary>
     protected Optimizer(float learningRate, int stateSlots)
@@ -24,15 +40,72 @@ public abstract class Optimizer
     /// <summary>Steps taken so far (Adam's bias correction counts them).</summary>
     public long StepCount { get; set; }
 
-    /// <summary>Applies one update to every parameter from its current gradient (which may be overwritten).</summary>
+    /// <summary>
+    /// Applies one update to every parameter from its current gradient (which may be overwritten). The
+    /// parameters are cut into ranges of <see cref="RangeLength"/> entries that the kernels' worker threads
+    /// update side by side; every entry is updated by the same arithmetic whatever the thread count.
+    /// </summary>
     public void Step(IReadOnlyList<Parameter> parameters)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
         StepCount++;
 
-        // An index loop: foreach over the interface would allocate an enumerator every step.
+        // State is looked up before the parallel part: the dictionary is not thread-safe. An index loop:
+        // foreach over the interface would allocate an enumerator every step.
+        if (_stepStates.Length < parameters.Count)
+        {
+            _stepStates = new float[parameters.Count][][];
+        }
+
+        var ranges = 0;
+        long entries = 0;
         for (var n = 0; n < parameters.Count; n++)
         {
-            Update(parameters[n], StateOf(parameters[n]));
+            _stepStates[n] = StateOf(parameters[n]);
+            ranges += (parameters[n].Values.Length + RangeLength - 1) / RangeLength;
+            entries += parameters[n].Values.Length;
+        }
+
+        if (entries < SerialEntries)
+        {
+            for (var n = 0; n < parameters.Count; n++)
+            {
+                Update(parameters[n], _stepStates[n], 0, parameters[n].Values.Length);
+            }
+
+            Array.Clear(_stepStates);
+            return;
+        }
+
+        if (_rangeParameter.Length < ranges)
+        {
+            _rangeParameter = new int[ranges];
+            _rangeStart = new int[ranges];
+        }
+
+        var r = 0;
+        for (var n = 0; n < parameters.Count; n++)
+        {
+            for (var start = 0; start < parameters[n].Values.Length; start += RangeLength)
+            {
+                _rangeParameter[r] = n;
+                _rangeStart[r++] = start;
+            }
+        }
+
+        var action = new StepAction(this, parameters);
+        SparseParallel.Run(ref action, ranges);
+        Array.Clear(_stepStates);
+    }
+
+    private readonly struct StepAction(Optimizer optimizer, IReadOnlyList<Parameter> parameters) : IChunkAction
+    {
+        public void Execute(int chunk)
+        {
+            var n = optimizer._rangeParameter[chunk];
+            var start = optimizer._rangeStart[chunk];
+            var parameter = parameters[n];
+            optimizer.Update(parameter, optimizer._stepStates[n], start, Math.Min(RangeLength, parameter.Values.Length - start));
         }
     }
 
@@ -93,6 +166,11 @@ public abstract class Optimizer
         _state[parameter] = state;
     }
 
-    /// <summary>Updates one parameter. <paramref name="state"/> holds <see cref="StateSlots"/> arrays aligned with its values.</summary>
-    protected abstract void Update(Parameter parameter, float[][] state);
+    /// <summary>
+    /// Updates entries <c>[start, start + count)</c> of one parameter. <paramref name="state"/> holds
+    /// <see cref="StateSlots"/> arrays aligned with its values. <see cref="Step"/> calls this for disjoint ranges,
+    /// several at once on different threads, so an override must read and write only its range (and the
+    /// optimizer's settings).
+    /// </summary>
+    protected abstract void Update(Parameter parameter, float[][] state, int start, int count);
 }

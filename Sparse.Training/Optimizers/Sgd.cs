@@ -33,10 +33,10 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; }
 
     /// <inheritdoc/>
-    protected override void Update(Parameter parameter, float[][] state)
+    protected override void Update(Parameter parameter, float[][] state, int start, int count)
     {
-        var w = parameter.Values.AsSpan();
-        var g = parameter.Gradient.AsSpan();
+        var w = parameter.Values.AsSpan(start, count);
+        var g = parameter.Gradient.AsSpan(start, count);
         if (WeightDecay != 0 && parameter.Decays)
         {
             TensorPrimitives.MultiplyAdd(w, WeightDecay, g, g);
@@ -44,7 +44,7 @@ public sealed class Sgd : Optimizer
 
         if (Momentum > 0)
         {
-            var v = state[0].AsSpan();
+            var v = state[0].AsSpan(start, count);
             TensorPrimitives.MultiplyAdd(v, Momentum, g, v);
             if (Nesterov)
             {
