@@ -5,14 +5,15 @@ namespace Sparse.Tests.Training;
 [TestFixture]
 public class BatchLoaderTests
 {
-    // Feature counts and batch sizes on and off the 8 x 8 transpose blocks, and a short last batch.
+    // Feature counts and batch sizes on and off the 8 x 8 transpose blocks, a short last batch, and batches
+    // large enough (200 x 100) for the gather to be split between threads.
     [Test]
     public void Batches_hold_every_sample_once_feature_major_and_normalised(
-        [Values(1, 7, 8, 13, 64)] int featureCount,
-        [Values(1, 8, 13, 16)] int batchSize,
+        [Values(1, 7, 8, 13, 64, 200)] int featureCount,
+        [Values(1, 8, 13, 16, 100)] int batchSize,
         [Values] bool normalise)
     {
-        const int samples = 45;
+        const int samples = 245;
         var random = new Random(featureCount * 100 + batchSize);
         var features = new float[samples * featureCount];
         for (var k = 0; k < features.Length; k++)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
+using Sparse.Core;
 
 namespace Sparse.Training;
 
@@ -105,40 +106,68 @@ public sealed class BatchLoader
     {
         var size = order.Length;
         fixed (float* src = source, dst = destination)
+        fixed (int* samples = order)
         {
-            var t = 0;
+            // Chunks of whole 8 x 8 blocks go to the kernels' workers: the gather reads memory at random rows,
+            // and two cores fetch faster than one. Small batches stay on this thread.
+            var action = new TransposeAction(src, featureCount, samples, size, dst);
+            var chunks = (size + ChunkSamples - 1) / ChunkSamples;
+            if ((long)size * featureCount < SerialElements)
+            {
+                for (var c = 0; c < chunks; c++)
+                {
+                    action.Execute(c);
+                }
+            }
+            else
+            {
+                SparseParallel.Run(ref action, chunks);
+            }
+        }
+    }
+
+    // Samples per parallel chunk of a batch's gather (whole 8 x 8 blocks), and the batch below which one thread does it all.
+    private const int ChunkSamples = 32;
+    private const long SerialElements = 1L << 14;
+
+    private readonly unsafe struct TransposeAction(float* source, int featureCount, int* order, int size, float* destination) : IChunkAction
+    {
+        public void Execute(int chunk)
+        {
+            var t = chunk * ChunkSamples;
+            var end = Math.Min(size, t + ChunkSamples);
             if (Avx.IsSupported)
             {
                 var rows = stackalloc float*[8];
-                for (; t + 8 <= size; t += 8)
+                for (; t + 8 <= end; t += 8)
                 {
                     for (var i = 0; i < 8; i++)
                     {
-                        rows[i] = src + ((long)order[t + i] * featureCount);
+                        rows[i] = source + ((long)order[t + i] * featureCount);
                     }
 
                     var f = 0;
                     for (; f + 8 <= featureCount; f += 8)
                     {
-                        Transpose8x8(rows, f, dst + ((long)f * size) + t, size);
+                        Transpose8x8(rows, f, destination + ((long)f * size) + t, size);
                     }
 
                     for (; f < featureCount; f++)
                     {
                         for (var i = 0; i < 8; i++)
                         {
-                            dst[((long)f * size) + t + i] = rows[i][f];
+                            destination[((long)f * size) + t + i] = rows[i][f];
                         }
                     }
                 }
             }
 
-            for (; t < size; t++)
+            for (; t < end; t++)
             {
-                var row = src + ((long)order[t] * featureCount);
+                var row = source + ((long)order[t] * featureCount);
                 for (var f = 0; f < featureCount; f++)
                 {
-                    dst[((long)f * size) + t] = row[f];
+                    destination[((long)f * size) + t] = row[f];
                 }
             }
         }
