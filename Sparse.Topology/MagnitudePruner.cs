@@ -28,104 +28,156 @@ public sealed class MagnitudePruner : IPruner
         }
 
         var values = layer.Weights.Values;
-        if (!SeparateSigns)
-        {
-            return MarkSmallest(values, drop, fraction, Sign.Any);
-        }
 
-        // Zeros count as positive, as in SET's reference code (values >= 0 versus < 0).
-        return MarkSmallest(values, drop, fraction, Sign.Positive) + MarkSmallest(values, drop, fraction, Sign.Negative);
+        // Zeros count as positive, as in SET's reference code (values >= 0 versus < 0). Each sign is its own class.
+        return SeparateSigns ? MarkSmallest<SignedMagnitudeKey>(values, drop, fraction) : MarkSmallest<MagnitudeKey>(values, drop, fraction);
     }
 
     /// <summary>Marks the <c>round(fraction x n)</c> smallest of <paramref name="keys"/> (ties by position).</summary>
     internal static int MarkSmallest(ReadOnlySpan<float> keys, Span<bool> drop, double fraction) =>
-        MarkSmallest(keys, drop, fraction, Sign.Key);
+        MarkSmallest<ValueKey>(keys, drop, fraction);
 
-    private enum Sign
-    {
-        Any,
-        Positive,
-        Negative,
-        Key,
-    }
-
-    private static int MarkSmallest(ReadOnlySpan<float> values, Span<bool> drop, double fraction, Sign sign) => sign switch
-    {
-        Sign.Positive => MarkSmallest<PositiveKey>(values, drop, fraction),
-        Sign.Negative => MarkSmallest<NegativeKey>(values, drop, fraction),
-        Sign.Any => MarkSmallest<MagnitudeKey>(values, drop, fraction),
-        _ => MarkSmallest<ValueKey>(values, drop, fraction),
-    };
-
-    // O(n) with no scratch the size of the layer: a radix select on the key's bits. Keys are unsigned integers
-    // that sort like the float keys. One pass histograms the high 16 bits, a second the low 16 bits inside the
-    // bucket holding the count-th smallest, which gives the exact threshold key T and how many keys lie below
-    // it. A third pass marks every key below T and, in position order, as many keys equal to T as remain.
-    // TKey is a struct, so each rule gets its own compiled loop with no per-entry switch.
+    // O(n): a radix select on the key's bits, for each class of the rule at once (SET's two signs; one class
+    // otherwise). Keys are unsigned integers that sort like the float keys. One pass histograms the top 11 bits
+    // per class; a second copies the keys of the bucket holding each class's count-th smallest into a scratch
+    // list; the next 11 and the last 10 bits are resolved on that list alone. That gives each class's exact
+    // threshold key T and how many of its keys lie below it. A third pass marks every key below its class's T
+    // and, in position order, as many keys equal to T as remain. Small histograms (2 x 2048 counters) stay in
+    // L1, and every pass serves both classes: SET's step once made six passes over 64K-bucket histograms.
+    // TKey is a struct, so each rule gets its own compiled loops with no per-entry switch.
+    // Fully optimised from the first call: an evolution step runs once an epoch, too rarely for tiered
+    // compilation to promote it, and a stackalloc keeps its loops from on-stack replacement.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static int MarkSmallest<TKey>(ReadOnlySpan<float> values, Span<bool> drop, double fraction)
         where TKey : struct, IKey
     {
-        var pool = System.Buffers.ArrayPool<int>.Shared;
-        var histogram = pool.Rent(Buckets);
+        Span<int> histogram = stackalloc int[2 * Buckets];
+        histogram.Clear();
+
+        // Non-candidates land in their class's top bucket, which no number's key reaches: counting them there
+        // instead of branching keeps this loop free of a branch the sign of each weight would decide.
+        foreach (var value in values)
+        {
+            var (key, @class) = TKey.Of(value);
+            histogram[(@class * Buckets) + (int)(key >> 21)]++;
+        }
+
+        Span<int> target = stackalloc int[2];
+        Span<int> high = stackalloc int[2];
+        Span<int> below = stackalloc int[2];
+        var total = 0;
+        var scratchLength = 0;
+        for (var c = 0; c < 2; c++)
+        {
+            var counts = histogram.Slice(c * Buckets, Buckets);
+            var candidates = Sum(counts) - counts[Buckets - 1];
+            target[c] = CountFor(candidates, fraction);
+            high[c] = -1;
+            if (target[c] > 0)
+            {
+                (high[c], below[c]) = Locate(counts, target[c]);
+                scratchLength += counts[high[c]];
+            }
+
+            total += target[c];
+        }
+
+        if (total == 0)
+        {
+            return 0;
+        }
+
+        var pool = System.Buffers.ArrayPool<uint>.Shared;
+        var scratch = pool.Rent(scratchLength);
         try
         {
-            var counts = histogram.AsSpan(0, Buckets);
-            counts.Clear();
-            // Non-candidates land in the top bucket, which no number's key reaches: counting them there
-            // instead of branching keeps this loop free of a branch the sign of each weight would decide.
+            // The keys of each class's located bucket, class 0 first.
+            Span<int> filled = stackalloc int[2];
+            filled[0] = 0;
+            filled[1] = high[0] >= 0 ? histogram[high[0]] : 0;
             foreach (var value in values)
             {
-                counts[(int)(TKey.Of(value) >> 16)]++;
-            }
-
-            var count = values.Length - counts[Buckets - 1];
-
-            var target = CountFor(count, fraction);
-            if (target == 0)
-            {
-                return 0;
-            }
-
-            var (high, belowHigh) = Locate(counts, target);
-            counts.Clear();
-            foreach (var value in values)
-            {
-                var key = TKey.Of(value);
-                if (key >> 16 == (uint)high)
+                var (key, @class) = TKey.Of(value);
+                if ((int)(key >> 21) == high[@class])
                 {
-                    counts[(int)(key & 0xFFFF)]++;
+                    scratch[filled[@class]++] = key;
                 }
             }
 
-            var (low, belowLow) = Locate(counts, target - belowHigh);
-            var threshold = ((uint)high << 16) | (uint)low;
-            var equalToMark = target - belowHigh - belowLow;
+            Span<uint> threshold = stackalloc uint[2];
+            Span<int> equalToMark = stackalloc int[2];
+            threshold.Clear();
+            equalToMark.Clear();
+            var start = 0;
+            for (var c = 0; c < 2; c++)
+            {
+                if (target[c] == 0)
+                {
+                    continue; // threshold 0: every key (top bit set) is above it, nothing marked
+                }
+
+                var keys = scratch.AsSpan(start, histogram[(c * Buckets) + high[c]]);
+                start += keys.Length;
+                var rest = target[c] - below[c];
+                var prefix = (uint)high[c];
+                for (var shift = 10; shift >= 0; shift -= 10)
+                {
+                    // Bits 20..10, then 9..0, among the keys that share the prefix found so far.
+                    var width = shift == 10 ? 11 : 10;
+                    var counts = histogram[..(1 << width)];
+                    counts.Clear();
+                    foreach (var key in keys)
+                    {
+                        if (key >> (shift + width) == prefix)
+                        {
+                            counts[(int)((key >> shift) & ((1u << width) - 1))]++;
+                        }
+                    }
+
+                    var (bucket, under) = Locate(counts, rest);
+                    prefix = (prefix << width) | (uint)bucket;
+                    rest -= under;
+                }
+
+                threshold[c] = prefix;
+                equalToMark[c] = rest;
+            }
+
             drop = drop[..values.Length];
             for (var k = 0; k < values.Length; k++)
             {
-                var key = TKey.Of(values[k]);
-                if (key == threshold)
+                var (key, @class) = TKey.Of(values[k]);
+                var t = threshold[@class];
+                if (key == t)
                 {
-                    drop[k] |= equalToMark-- > 0;
+                    drop[k] |= equalToMark[@class]-- > 0;
                     continue;
                 }
 
-                drop[k] |= key < threshold; // no branch: which side of T a weight falls on is a coin toss
+                drop[k] |= key < t; // no branch: which side of T a weight falls on is a coin toss
             }
 
-            return target;
+            return total;
         }
         finally
         {
-            pool.Return(histogram);
+            pool.Return(scratch);
         }
     }
 
-    private const int Buckets = 1 << 16;
+    private static int Sum(ReadOnlySpan<int> counts)
+    {
+        var sum = 0;
+        foreach (var count in counts)
+        {
+            sum += count;
+        }
 
-    // Greater than every key a number maps to, and alone in the top histogram bucket (that bucket would
-    // otherwise hold only NaN bit patterns, which are never candidates).
-    private const uint NotACandidate = uint.MaxValue;
+        return sum;
+    }
+
+    // Buckets of the first level: the top 11 bits of a key.
+    private const int Buckets = 1 << 11;
 
     // The bucket holding the nth smallest (1-based) and how many keys lie in the buckets below it.
     private static (int Bucket, int Below) Locate(ReadOnlySpan<int> counts, int nth)
@@ -146,12 +198,12 @@ public sealed class MagnitudePruner : IPruner
 
     // Keys are built with integer masks, not comparisons: whether a weight is positive is a coin toss, and a
     // branch on it mispredicts half the time, which tripled the cost of every pass. A non-negative float's bits
-    // sort as the float does; the top bit is set on every number's key so that NotACandidate (all ones) sits
-    // above them all. Masks below are all ones when their condition holds.
+    // sort as the float does; the top bit is set on every number's key so that a NaN's key (all ones) sits
+    // above them all, in the top bucket, never a candidate. Masks below are all ones when their condition holds.
     private interface IKey
     {
-        // The key of a weight, or NotACandidate.
-        static abstract uint Of(float value);
+        // The key of a weight and its class (0 or 1).
+        static abstract (uint Key, int Class) Of(float value);
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -162,42 +214,38 @@ public sealed class MagnitudePruner : IPruner
         return (magnitude, (uint)((int)bits >> 31), (uint)((int)(magnitude - 1) >> 31), (uint)((int)(0x7F80_0000u - magnitude) >> 31));
     }
 
-    // Zeros count as positive, as in SET's reference code (values >= 0 versus < 0); -0 keys as +0.
-    private readonly struct PositiveKey : IKey
+    // SET: |w| within each sign, so the smallest positive weights and the negative weights closest to zero go
+    // first. Zeros (either sign) are positive, as in SET's reference code (values >= 0 versus < 0).
+    private readonly struct SignedMagnitudeKey : IKey
     {
-        public static uint Of(float value)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public static (uint Key, int Class) Of(float value)
         {
             var (magnitude, negative, zero, nan) = Decompose(value);
-            return magnitude | 0x8000_0000u | (negative & ~zero) | nan;
+            return (magnitude | 0x8000_0000u | nan, (int)(negative & ~zero & 1));
         }
     }
 
-    private readonly struct NegativeKey : IKey
-    {
-        public static uint Of(float value)
-        {
-            var (magnitude, negative, zero, nan) = Decompose(value);
-            return magnitude | 0x8000_0000u | ~negative | zero | nan;
-        }
-    }
-
+    // RigL: |w| over all weights, one class.
     private readonly struct MagnitudeKey : IKey
     {
-        public static uint Of(float value)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public static (uint Key, int Class) Of(float value)
         {
             var (magnitude, _, _, nan) = Decompose(value);
-            return magnitude | 0x8000_0000u | nan;
+            return (magnitude | 0x8000_0000u | nan, 0);
         }
     }
 
-    // Any float key: negative numbers map below the non-negative ones, in reverse bit order; -0 as +0.
+    // Any float key, one class: negative numbers map below the non-negative ones, in reverse bit order; -0 as +0.
     private readonly struct ValueKey : IKey
     {
-        public static uint Of(float value)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public static (uint Key, int Class) Of(float value)
         {
             var (magnitude, negative, zero, nan) = Decompose(value);
             var signed = negative & ~zero;
-            return ((magnitude | (signed & 0x8000_0000u)) ^ (signed | 0x8000_0000u)) | nan;
+            return (((magnitude | (signed & 0x8000_0000u)) ^ (signed | 0x8000_0000u)) | nan, 0);
         }
     }
 }
