@@ -56,7 +56,13 @@ public struct SparseRandom
     }
 
     /// <summary>A standard normal sample (Box-Muller; one of the pair is discarded to keep no state).</summary>
-    public double NextGaussian()
+    public double NextGaussian() => NextGaussianPair().First;
+
+    /// <summary>
+    /// Two independent standard normal samples from one Box-Muller transform: half the logarithms and roots
+    /// of two <see cref="NextGaussian"/> calls. <c>First</c> is the sample <see cref="NextGaussian"/> returns.
+    /// </summary>
+    public (double First, double Second) NextGaussianPair()
     {
         double u1;
         do
@@ -66,7 +72,9 @@ public struct SparseRandom
         while (u1 <= double.Epsilon);
 
         var u2 = NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+        var radius = Math.Sqrt(-2.0 * Math.Log(u1));
+        var (sin, cos) = Math.SinCos(2.0 * Math.PI * u2);
+        return (radius * cos, radius * sin);
     }
 
     private static ulong SplitMix(ref ulong state)
