@@ -107,6 +107,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     // (row, column) by walking the rows once, then top up the few ranks lost to duplicates by rejection. Drawing
     // iid ranks until `count` distinct ones are seen is the same process as SET's draw-and-reject loop, so the
     // subset is uniform; only the order of the work differs.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void GrowSorted(CsrMatrix kept, int count, long free, ref SparseRandom random, ValueDistribution distribution,
         List<int> rows, List<int> columns, List<float> values)
     {
@@ -122,10 +123,10 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
                 TopUp(kept, count - distinct, ref random, rows, columns);
             }
 
-            for (var n = 0; n < count; n++)
-            {
-                values.Add(distribution.Sample(ref random));
-            }
+            // The rank buffer is free again: draw the values into it, in pairs for a normal distribution.
+            var drawn = System.Runtime.InteropServices.MemoryMarshal.Cast<long, float>(buffer.AsSpan(0, count))[..count];
+            distribution.Fill(drawn, ref random);
+            values.AddRange(drawn);
         }
         finally
         {
@@ -134,6 +135,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     }
 
     // Knuth's selection sampling (Algorithm S) over every free rank: exact, O(free), used when free <= 4 x count.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static int SelectRanks(long free, Span<long> ranks, ref SparseRandom random)
     {
         var chosen = 0;
@@ -151,6 +153,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     // Sorted iid uniform ranks in O(count): the order statistics of n uniforms are the partial sums of n + 1
     // exponential spacings divided by their total (Devroye, Non-Uniform Random Variate Generation, V.2).
     // Equal neighbours are dropped; returns how many distinct ranks remain.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static int SpacedRanks(long free, Span<long> ranks, ref SparseRandom random)
     {
         var sums = System.Runtime.InteropServices.MemoryMarshal.Cast<long, double>(ranks);
@@ -180,6 +183,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
 
     // The rank-th free position in row-major order, for increasing ranks, in one pass: a row holds
     // columns - length free positions, and the j-th free column of a row skips the stored columns at or below it.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void MapRanks(CsrMatrix kept, ReadOnlySpan<long> ranks, List<int> rows, List<int> columns)
     {
         var pointers = kept.RowPointers;
@@ -213,19 +217,25 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     }
 
     // Adds `missing` more distinct free positions by rejection and merges them into the sorted picks.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void TopUp(CsrMatrix kept, int missing, ref SparseRandom random, List<int> rows, List<int> columns)
     {
-        var extra = new SortedSet<(int Row, int Column)>();
+        // A list sorted once at the end, and a hash set against picking one position twice.
+        var extra = new List<(int Row, int Column)>(missing);
+        var seen = new HashSet<long>(missing);
         while (extra.Count < missing)
         {
             var row = random.NextInt(kept.Rows);
             var column = random.NextInt(kept.Columns);
             if (Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column) < 0
-                && FindPick(rows, columns, row, column) < 0)
+                && FindPick(rows, columns, row, column) < 0
+                && seen.Add(((long)row * kept.Columns) + column))
             {
                 extra.Add((row, column));
             }
         }
+
+        extra.Sort();
 
         // Merge from the back: the lists grow by `missing` and every entry moves at most once.
         var oldCount = rows.Count;
@@ -239,8 +249,9 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
         var c = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(columns);
         var write = r.Length - 1;
         var read = oldCount - 1;
-        foreach (var (row, column) in extra.Reverse())
+        for (var e = extra.Count - 1; e >= 0; e--)
         {
+            var (row, column) = extra[e];
             while (read >= 0 && (r[read] > row || (r[read] == row && c[read] > column)))
             {
                 r[write] = r[read];

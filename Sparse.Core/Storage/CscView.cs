@@ -43,6 +43,8 @@ public sealed class CscView
     }
 
     // Counting sort by column: count, cumulative sum, scatter (CSparse's cs_transpose). O(nnz + columns).
+    // Fully optimised from the first call: a rebuild follows each evolution step, too rarely for tiered compilation.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Fill(CsrMatrix matrix)
     {
         var pointers = ColumnPointers;

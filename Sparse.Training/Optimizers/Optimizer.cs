@@ -133,6 +133,8 @@ public abstract class Optimizer
     /// Moves state after the connections of <paramref name="parameter"/> changed: new entry <c>k</c> takes the
     /// state of old entry <c>source[k]</c>, or zero state when <c>source[k]</c> is negative (a new connection).
     /// </summary>
+    // Fully optimised from the first call: it runs once per evolution step, too rarely for tiered compilation.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void RemapState(Parameter parameter, ReadOnlySpan<int> source)
     {
         if (!_state.TryGetValue(parameter, out var old))
