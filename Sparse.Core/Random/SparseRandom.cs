@@ -55,14 +55,11 @@ public struct SparseRandom
         return (int)(product >> 32);
     }
 
-    /// <summary>A standard normal sample (Box-Muller; one of the pair is discarded to keep no state).</summary>
-    public double NextGaussian() => NextGaussianPair().First;
-
     /// <summary>
-    /// Two independent standard normal samples from one Box-Muller transform: half the logarithms and roots
-    /// of two <see cref="NextGaussian"/> calls. <c>First</c> is the sample <see cref="NextGaussian"/> returns.
+    /// A standard normal sample (Box-Muller; one of the pair is discarded to keep no state). Initialisation draws
+    /// with it, so a seed keeps naming the same network; <see cref="NextNormal"/> is faster.
     /// </summary>
-    public (double First, double Second) NextGaussianPair()
+    public double NextGaussian()
     {
         double u1;
         do
@@ -72,9 +69,83 @@ public struct SparseRandom
         while (u1 <= double.Epsilon);
 
         var u2 = NextDouble();
-        var radius = Math.Sqrt(-2.0 * Math.Log(u1));
-        var (sin, cos) = Math.SinCos(2.0 * Math.PI * u2);
-        return (radius * cos, radius * sin);
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    /// <summary>
+    /// A standard normal sample by the ziggurat method (Marsaglia and Tsang, 2000; 128 layers): about 99 % of
+    /// draws cost one 64-bit number, a table lookup and a multiply, with no logarithm. The layer index and the
+    /// value come from separate bits of the draw (Doornik, 2005, on the original's correlation).
+    /// </summary>
+    public double NextNormal()
+    {
+        while (true)
+        {
+            var bits = NextUInt64();
+            var layer = (int)(bits & 127);
+            var value = (int)(bits >> 32);
+            var x = value * Ziggurat.Width[layer];
+            if ((uint)Math.Abs((long)value) < Ziggurat.Inner[layer])
+            {
+                return x; // inside the layer's rectangle, under the curve everywhere
+            }
+
+            if (layer == 0)
+            {
+                // The base layer's tail beyond R (Marsaglia's exact tail method).
+                double tail, y;
+                do
+                {
+                    tail = -Math.Log(1.0 - NextDouble()) / Ziggurat.R;
+                    y = -Math.Log(1.0 - NextDouble());
+                }
+                while (y + y < tail * tail);
+
+                return value > 0 ? Ziggurat.R + tail : -Ziggurat.R - tail;
+            }
+
+            // The wedge between the rectangle and the curve: accept under the density.
+            if (Ziggurat.Height[layer] + (NextDouble() * (Ziggurat.Height[layer - 1] - Ziggurat.Height[layer])) < Math.Exp(-0.5 * x * x))
+            {
+                return x;
+            }
+        }
+    }
+
+    // The 128-layer ziggurat for the standard normal: R is the base layer's edge and V each layer's area.
+    private static class Ziggurat
+    {
+        public const double R = 3.442619855899;
+        private const double V = 9.91256303526217e-3;
+        private const double Scale = 2147483648.0; // 2^31: values are signed 32-bit integers
+
+        // Inner[i]: |value| below it lies inside layer i's rectangle; Width[i] maps a value to x; Height[i] = f(x_i).
+        public static readonly uint[] Inner = new uint[128];
+        public static readonly double[] Width = new double[128];
+        public static readonly double[] Height = new double[128];
+
+#pragma warning disable CA1810 // the tables are built in order, each layer from the previous
+        static Ziggurat()
+#pragma warning restore CA1810
+        {
+            var edge = R;
+            var previous = R;
+            var q = V / Math.Exp(-0.5 * edge * edge);
+            Inner[0] = (uint)(edge / q * Scale);
+            Inner[1] = 0;
+            Width[0] = q / Scale;
+            Width[127] = edge / Scale;
+            Height[0] = 1.0;
+            Height[127] = Math.Exp(-0.5 * edge * edge);
+            for (var i = 126; i >= 1; i--)
+            {
+                edge = Math.Sqrt(-2.0 * Math.Log((V / edge) + Math.Exp(-0.5 * edge * edge)));
+                Inner[i + 1] = (uint)(edge / previous * Scale);
+                previous = edge;
+                Height[i] = Math.Exp(-0.5 * edge * edge);
+                Width[i] = edge / Scale;
+            }
+        }
     }
 
     private static ulong SplitMix(ref ulong state)

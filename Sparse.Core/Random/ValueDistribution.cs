@@ -25,32 +25,14 @@ public readonly record struct ValueDistribution
     public static ValueDistribution Constant(float value) => new(ValueDistributionKind.Constant, value);
 
     /// <summary>
-    /// Fills <paramref name="destination"/> with independent draws; a normal distribution uses both samples of each
-    /// Box-Muller pair, so this costs about half of drawing them one by one.
+    /// Fills <paramref name="destination"/> with independent draws; a normal distribution draws by the ziggurat
+    /// method (<see cref="SparseRandom.NextNormal"/>), several times faster than <see cref="Sample"/>.
     /// </summary>
     public void Fill(Span<float> destination, ref SparseRandom random)
     {
-        if (Kind != ValueDistributionKind.Normal)
+        for (var n = 0; n < destination.Length; n++)
         {
-            for (var n = 0; n < destination.Length; n++)
-            {
-                destination[n] = Sample(ref random);
-            }
-
-            return;
-        }
-
-        var k = 0;
-        for (; k + 2 <= destination.Length; k += 2)
-        {
-            var (first, second) = random.NextGaussianPair();
-            destination[k] = (float)(first * Scale);
-            destination[k + 1] = (float)(second * Scale);
-        }
-
-        if (k < destination.Length)
-        {
-            destination[k] = Sample(ref random);
+            destination[n] = Kind == ValueDistributionKind.Normal ? (float)(random.NextNormal() * Scale) : Sample(ref random);
         }
     }
 
