@@ -146,9 +146,20 @@ public abstract class Optimizer
         for (var s = 0; s < StateSlots; s++)
         {
             var moved = GC.AllocateUninitializedArray<float>(source.Length); // every slot is written below
-            for (var k = 0; k < source.Length; k++)
+            var from = old[s];
+            if (from.Length == 0)
             {
-                moved[k] = source[k] >= 0 ? old[s][source[k]] : 0f;
+                Array.Clear(moved);
+            }
+            else
+            {
+                // Masks, not a branch: whether an entry is new is a coin toss. A new entry (source -1, mask all
+                // ones) reads slot 0 and keeps none of its bits: +0.
+                for (var k = 0; k < source.Length; k++)
+                {
+                    var isNew = source[k] >> 31;
+                    moved[k] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(from[source[k] & ~isNew]) & ~isNew);
+                }
             }
 
             state[s] = moved;
