@@ -87,10 +87,10 @@ public sealed partial class TopologyEvolver
         var weights = layer.Weights;
         var nnz = (int)weights.NonZeroCount;
 
-        // Scratch comes from the shared pools: evolution runs every epoch or every N steps, and arrays of
-        // this size land on the large-object heap, which only a full collection reclaims.
-        var dropBuffer = ArrayPool<bool>.Shared.Rent(nnz);
-        var drop = dropBuffer.AsSpan(0, nnz);
+        // Scratch is pooled while small (ScratchArray): evolution runs every epoch or every N steps, and arrays
+        // of this size land on the large-object heap, which only a full collection reclaims.
+        var dropBuffer = new ScratchArray<bool>(nnz);
+        var drop = dropBuffer.Span;
         drop.Clear();
         var pruned = Pruner.SelectDrops(layer, fraction, signals, drop);
         var prunedPositions = Regrower.NeedsPrunedPositions ? new HashSet<long>(pruned) : null;
@@ -99,12 +99,12 @@ public sealed partial class TopologyEvolver
         var keptPointers = new long[weights.Rows + 1];
         var keptColumns = GC.AllocateUninitializedArray<int>(nnz - pruned);
         var keptValues = GC.AllocateUninitializedArray<float>(nnz - pruned);
-        var keptSource = GC.AllocateUninitializedArray<int>(nnz - pruned);
+        using var keptSource = new ScratchArray<int>(nnz - pruned);
         var kept = prunedPositions is null
-            ? CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource)
-            : CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource, prunedPositions);
+            ? CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource.Array)
+            : CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource.Array, prunedPositions);
 
-        ArrayPool<bool>.Shared.Return(dropBuffer);
+        dropBuffer.Dispose();
         var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, keptPointers, keptColumns, keptValues);
         var newRows = new List<int>(pruned);
         var newColumns = new List<int>(pruned);
@@ -121,7 +121,6 @@ public sealed partial class TopologyEvolver
             : OrderByRowAndColumn(newRows, newColumns, newValues, weights.Rows, weights.Columns);
         var bucketColumns = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(orderedColumns);
         var bucketValues = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(orderedValues);
-        var rowPointers = new long[weights.Rows + 1];
         var total = kept + newRows.Count;
 
         // The budget is constant, so the merged entries fit the old arrays exactly, and nothing reads them
@@ -130,12 +129,13 @@ public sealed partial class TopologyEvolver
         var reuse = total == nnz;
         var columns = reuse ? weights.ColumnIndices : GC.AllocateUninitializedArray<int>(total);
         var values = reuse ? weights.Values : GC.AllocateUninitializedArray<float>(total);
-        var source = GC.AllocateUninitializedArray<int>(total);
-        Merge(keptPointers, keptColumns, keptValues, keptSource, newStart, bucketColumns, bucketValues, rowPointers, columns, values, source);
+        var rowPointers = reuse ? weights.RowPointers : new long[weights.Rows + 1];
+        using var source = new ScratchArray<int>(total);
+        Merge(keptPointers, keptColumns, keptValues, keptSource.Array, newStart, bucketColumns, bucketValues, rowPointers, columns, values, source.Array);
 
         weights.ReplaceStructure(rowPointers, columns, values);
         layer.WeightParameter.SyncGradient();
-        optimizer?.RemapState(layer.WeightParameter, source);
+        optimizer?.RemapState(layer.WeightParameter, source.Span);
         return Describe(layer, index, pruned, newRows.Count);
     }
 

@@ -145,8 +145,18 @@ public abstract class Optimizer
         var state = new float[StateSlots][];
         for (var s = 0; s < StateSlots; s++)
         {
-            var moved = GC.AllocateUninitializedArray<float>(source.Length); // every slot is written below
             var from = old[s];
+
+            // At a constant budget the state is rewritten in place from a scratch copy, not into a new array.
+            var inPlace = from.Length == source.Length;
+            using var scratch = new ScratchArray<float>(inPlace ? from.Length : 0);
+            var copy = inPlace ? scratch.Array : from;
+            if (inPlace)
+            {
+                from.AsSpan().CopyTo(copy);
+            }
+
+            var moved = inPlace ? from : GC.AllocateUninitializedArray<float>(source.Length); // every slot is written below
             if (from.Length == 0)
             {
                 Array.Clear(moved);
@@ -158,7 +168,7 @@ public abstract class Optimizer
                 for (var k = 0; k < source.Length; k++)
                 {
                     var isNew = source[k] >> 31;
-                    moved[k] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(from[source[k] & ~isNew]) & ~isNew);
+                    moved[k] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(copy[source[k] & ~isNew]) & ~isNew);
                 }
             }
 
