@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Sparse.Core;
 
@@ -20,6 +21,7 @@ public struct SparseRandom
     }
 
     /// <summary>The next 64 random bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong NextUInt64()
     {
         var result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
@@ -77,11 +79,21 @@ public struct SparseRandom
     /// draws cost one 64-bit number, a table lookup and a multiply, with no logarithm. The layer index and the
     /// value come from separate bits of the draw (Doornik, 2005, on the original's correlation).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double NextNormal()
+    {
+        // The common case, inlined into the caller's loop; the rest (about 1 % of draws) is a call.
+        var bits = NextUInt64();
+        var layer = (int)(bits & 127);
+        var value = (int)(bits >> 32);
+        return (uint)Math.Abs((long)value) < Ziggurat.Inner[layer] ? value * Ziggurat.Width[layer] : NextNormalOutside(bits);
+    }
+
+    // A draw that fell outside its layer's rectangle: the base layer's tail, or a wedge test, or a fresh draw.
+    private double NextNormalOutside(ulong bits)
     {
         while (true)
         {
-            var bits = NextUInt64();
             var layer = (int)(bits & 127);
             var value = (int)(bits >> 32);
             var x = value * Ziggurat.Width[layer];
@@ -109,6 +121,8 @@ public struct SparseRandom
             {
                 return x;
             }
+
+            bits = NextUInt64();
         }
     }
 
@@ -120,31 +134,36 @@ public struct SparseRandom
         private const double Scale = 2147483648.0; // 2^31: values are signed 32-bit integers
 
         // Inner[i]: |value| below it lies inside layer i's rectangle; Width[i] maps a value to x; Height[i] = f(x_i).
-        public static readonly uint[] Inner = new uint[128];
-        public static readonly double[] Width = new double[128];
-        public static readonly double[] Height = new double[128];
+        // Built by field initialisers (no static constructor), so compiled callers need no initialisation check.
+        private static readonly (uint[] Inner, double[] Width, double[] Height) Tables = Build();
+        public static readonly uint[] Inner = Tables.Inner;
+        public static readonly double[] Width = Tables.Width;
+        public static readonly double[] Height = Tables.Height;
 
-#pragma warning disable CA1810 // the tables are built in order, each layer from the previous
-        static Ziggurat()
-#pragma warning restore CA1810
+        private static (uint[] Inner, double[] Width, double[] Height) Build()
         {
+            var inner = new uint[128];
+            var width = new double[128];
+            var height = new double[128];
             var edge = R;
             var previous = R;
             var q = V / Math.Exp(-0.5 * edge * edge);
-            Inner[0] = (uint)(edge / q * Scale);
-            Inner[1] = 0;
-            Width[0] = q / Scale;
-            Width[127] = edge / Scale;
-            Height[0] = 1.0;
-            Height[127] = Math.Exp(-0.5 * edge * edge);
+            inner[0] = (uint)(edge / q * Scale);
+            inner[1] = 0;
+            width[0] = q / Scale;
+            width[127] = edge / Scale;
+            height[0] = 1.0;
+            height[127] = Math.Exp(-0.5 * edge * edge);
             for (var i = 126; i >= 1; i--)
             {
                 edge = Math.Sqrt(-2.0 * Math.Log((V / edge) + Math.Exp(-0.5 * edge * edge)));
-                Inner[i + 1] = (uint)(edge / previous * Scale);
+                inner[i + 1] = (uint)(edge / previous * Scale);
                 previous = edge;
-                Height[i] = Math.Exp(-0.5 * edge * edge);
-                Width[i] = edge / Scale;
+                height[i] = Math.Exp(-0.5 * edge * edge);
+                width[i] = edge / Scale;
             }
+
+            return (inner, width, height);
         }
     }
 
