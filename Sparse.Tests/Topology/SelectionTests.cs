@@ -86,12 +86,12 @@ public class SelectionTests
         return (rows, columns);
     }
 
-    // Kept structures that take each path: a scan of every free position (count >= free / 4), sorted uniform ranks
+    // Kept structures that take each path: a scan of every free position (count >= free / 4), sorted spacings
     // with many duplicates to top up (free only a few times count), and a tiny density with a free space in
     // the billions; plus empty rows and a one-column layer.
     [TestCase(20, 30, 0.3, 100, TestName = "Selection scan over the free positions")]
     [TestCase(20, 30, 0.3, 420, TestName = "Every free position")]
-    [TestCase(20, 30, 0.1, 90, TestName = "Sorted uniform ranks with duplicates topped up")]
+    [TestCase(20, 30, 0.1, 90, TestName = "Spacings with duplicates topped up")]
     [TestCase(60_000, 60_000, 0.0001, 50_000, TestName = "Tiny density, a free space of 3.6e9")]
     [TestCase(500, 1, 0.5, 100, TestName = "One column")]
     public void Random_regrowth_is_sorted_distinct_and_only_at_free_positions(int outputs, int inputs, double density, int count)
@@ -123,7 +123,7 @@ public class SelectionTests
     // Every free position must be equally likely, on both sampling paths: over many seeds, each position's count
     // is binomial(draws, count / free); a chi-square statistic over all free positions stays near its degrees of
     // freedom (the bound is mean + 5 standard deviations, so a fair sampler fails about once in a million runs).
-    [TestCase(30, TestName = "Uniform on the sorted-ranks path")]
+    [TestCase(30, TestName = "Uniform on the spacings path")]
     [TestCase(120, TestName = "Uniform on the selection path")]
     public void Random_regrowth_picks_every_free_position_equally_often(int count)
     {
