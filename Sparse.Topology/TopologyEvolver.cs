@@ -100,9 +100,11 @@ public sealed partial class TopologyEvolver
         var keptColumns = GC.AllocateUninitializedArray<int>(nnz - pruned);
         var keptValues = GC.AllocateUninitializedArray<float>(nnz - pruned);
         using var keptSource = new ScratchArray<int>(nnz - pruned);
-        var kept = prunedPositions is null
-            ? CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource.Array)
-            : CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource.Array, prunedPositions);
+        var kept = CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource.Array);
+        if (prunedPositions is not null)
+        {
+            AddDropped(weights, drop, prunedPositions);
+        }
 
         dropBuffer.Dispose();
         var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, keptPointers, keptColumns, keptValues);
@@ -211,10 +213,9 @@ public sealed partial class TopologyEvolver
         }
     }
 
-    // The same, also recording the dropped positions (row x columns + column) for regrowers that avoid them.
-    private static int CopyKept(CsrMatrix weights, ReadOnlySpan<bool> drop, long[] pointers, int[] columns, float[] values, int[] source, HashSet<long> dropped)
+    // The dropped positions (row x columns + column), for regrowers that avoid regrowing them at once.
+    private static void AddDropped(CsrMatrix weights, ReadOnlySpan<bool> drop, HashSet<long> dropped)
     {
-        var kept = 0;
         for (var row = 0; row < weights.Rows; row++)
         {
             for (var k = (int)weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)
@@ -223,19 +224,8 @@ public sealed partial class TopologyEvolver
                 {
                     dropped.Add(((long)row * weights.Columns) + weights.ColumnIndices[k]);
                 }
-                else
-                {
-                    columns[kept] = weights.ColumnIndices[k];
-                    values[kept] = weights.Values[k];
-                    source[kept] = k;
-                    kept++;
-                }
             }
-
-            pointers[row + 1] = kept;
         }
-
-        return kept;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
