@@ -142,8 +142,9 @@ public sealed partial class TopologyEvolver
     }
 
     // The kept entries in order, and where each came from. Whether an entry is dropped is a coin toss, so
-    // each entry is written unconditionally and the cursor advances by 0 or 1: a branch mispredicted on a
-    // third of the entries. The last slot may be written past the kept count, so it is done apart.
+    // each entry is written unconditionally and the cursor advances by 0 or 1, where a branch would
+    // mispredict on about a third of them. The last slot cannot take a write past the kept count, so it is
+    // done apart.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int CopyKept(CsrMatrix weights, ReadOnlySpan<bool> drop, long[] pointers, int[] columns, float[] values, int[] source)
     {
