@@ -126,26 +126,13 @@ internal static class QuickEpoch
     /// <summary>W2: 784-100,000-100,000-10 at epsilon 20, batch 128 (or as given), 2,000 samples; seconds per epoch and peak memory.</summary>
     public static void RunWide(int epochs, int batchSize)
     {
-        var random = new SparseRandom(11);
-        const int samples = 2_000;
-        var features = new float[samples * 784];
-        for (var k = 0; k < features.Length; k++)
-        {
-            features[k] = (float)random.NextDouble();
-        }
-
-        var labels = new int[samples];
-        for (var n = 0; n < samples; n++)
-        {
-            labels[n] = random.NextInt(10);
-        }
-
+        var data = W1.UniformData(2_000, 784, 10, seed: 11);
         var watch = Stopwatch.StartNew();
         var network = SparseNetwork.CreateMlp([784, 100_000, 100_000, 10], ActivationKind.Relu, epsilon: 20, seed: 1);
         Console.WriteLine($"W2: {network.ConnectionCount:N0} connections, built in {watch.Elapsed.TotalSeconds:F1} s");
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = batchSize });
         trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 3), EvolutionSchedule.EveryEpoch(0.3)));
-        var history = trainer.Fit(Dataset.ForClassification(features, 784, labels, 10));
+        var history = trainer.Fit(data);
         foreach (var e in history.Epochs)
         {
             Console.WriteLine($"epoch {e.Epoch} (batch {batchSize}): {e.Seconds:F2} s, of which SET {e.EvolutionSeconds:F2} s");
@@ -184,19 +171,7 @@ internal static class QuickEpoch
 
     private static (long Connections, double SaveSeconds) TrainAtScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath)
     {
-        var random = new SparseRandom(13);
-        var features = new float[(long)samples * sizes[0]];
-        for (var k = 0; k < features.Length; k++)
-        {
-            features[k] = (float)random.NextDouble();
-        }
-
-        var labels = new int[samples];
-        for (var n = 0; n < samples; n++)
-        {
-            labels[n] = random.NextInt(sizes[^1]);
-        }
-
+        var data = W1.UniformData(samples, sizes[0], sizes[^1], seed: 13);
         var watch = Stopwatch.StartNew();
         var network = SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: 20, seed: 1);
         Console.WriteLine($"{string.Join("-", sizes)}: {network.ConnectionCount:N0} connections, {sizes.Skip(1).SkipLast(1).Sum():N0} hidden neurons, built in {watch.Elapsed.TotalSeconds:F1} s");
@@ -205,7 +180,7 @@ internal static class QuickEpoch
 
         // A SET step after every epoch, the last included, so one epoch reports one step.
         trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 3), EvolutionSchedule.Custom(afterEpoch: _ => 0.3)));
-        var history = trainer.Fit(Dataset.ForClassification(features, sizes[0], labels, sizes[^1]));
+        var history = trainer.Fit(data);
         foreach (var epoch in history.Epochs)
         {
             Console.WriteLine($"epoch {epoch.Epoch}: {epoch.Seconds - epoch.EvolutionSeconds:F1} s training + {epoch.EvolutionSeconds:F1} s SET step ({samples:N0} samples, batch {batchSize})");

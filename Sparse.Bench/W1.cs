@@ -13,25 +13,31 @@ internal static class W1
     public const int BatchSize = 128;
     public static readonly int[] Sizes = [784, 1000, 1000, 1000, 10];
 
-    private static readonly Lazy<Dataset> LazyData = new(() =>
+    private static readonly Lazy<Dataset> LazyData = new(() => UniformData(Samples, 784, 10, seed: 7));
+
+    public static Dataset Data => LazyData.Value;
+
+    /// <summary>
+    /// A seeded classification set of <paramref name="samples"/> rows of uniform features in [0, 1) and uniform
+    /// labels: what every bench workload trains on (features drawn first, then labels).
+    /// </summary>
+    public static Dataset UniformData(int samples, int featureCount, int classes, ulong seed)
     {
-        var random = new SparseRandom(7);
-        var features = new float[Samples * 784];
+        var random = new SparseRandom(seed);
+        var features = new float[(long)samples * featureCount];
         for (var k = 0; k < features.Length; k++)
         {
             features[k] = (float)random.NextDouble();
         }
 
-        var labels = new int[Samples];
-        for (var n = 0; n < Samples; n++)
+        var labels = new int[samples];
+        for (var n = 0; n < samples; n++)
         {
-            labels[n] = random.NextInt(10);
+            labels[n] = random.NextInt(classes);
         }
 
-        return Dataset.ForClassification(features, 784, labels, 10);
-    });
-
-    public static Dataset Data => LazyData.Value;
+        return Dataset.ForClassification(features, featureCount, labels, classes);
+    }
 
     public static SparseNetwork Network(ulong seed = 1) => SparseNetwork.CreateMlp(Sizes, ActivationKind.Relu, epsilon: 20, seed: seed);
 
