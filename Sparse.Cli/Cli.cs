@@ -14,7 +14,7 @@ internal static class Cli
         {
             return run();
         }
-        catch (Exception e) when (e is UserError or DataFormatException)
+        catch (Exception e) when (e is UserError or DataFormatException or OperationCanceledException)
         {
             Console.Error.WriteLine($"sparse: {e.Message}");
             return 1;
@@ -32,12 +32,31 @@ internal static class Cli
     /// <summary>Loads a model file, turning a missing or damaged file into a user error.</summary>
     public static Checkpoint LoadModel(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new UserError($"{path}: is a directory, not a model file.");
+        }
+
         if (!File.Exists(path))
         {
             throw new UserError($"{path}: no such model file.");
         }
 
         return Checkpoint.Load(path);
+    }
+
+    /// <summary>
+    /// The table <paramref name="checkpoint"/> reads: its saved schema, or for a model saved from the library
+    /// without one, features column1..columnN by position, the label last and classes named by output index.
+    /// </summary>
+    public static TabularSchema SchemaOf(Checkpoint checkpoint)
+    {
+        var network = checkpoint.Network;
+        return checkpoint.Schema ?? new TabularSchema(
+            [.. Enumerable.Range(1, network.InputSize).Select(c => $"column{c}")],
+            $"column{network.InputSize + 1}",
+            network.InputSize,
+            [.. Enumerable.Range(0, network.OutputSize).Select(c => c.ToString(CultureInfo.InvariantCulture))]);
     }
 
     /// <summary>

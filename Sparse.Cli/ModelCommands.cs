@@ -15,19 +15,25 @@ internal static class ModelCommands
 
     public static Command Evaluate()
     {
-        var command = new Command("evaluate", "Loss, accuracy and confusion matrix of a model on a labelled CSV file.") { Model, Data, NoHeader };
+        var command = new Command("evaluate", "Loss, accuracy and confusion matrix (classification) or RMSE, MAE and R² (regression) of a model on a labelled CSV file; columns are matched by header name.") { Model, Data, NoHeader };
         command.SetAction(parse => Cli.Guard(() =>
         {
-            var (checkpoint, metadata, table) = Load(parse, requireLabel: true);
-            var data = DataPreparation.ToDataset(table, metadata);
-            ILoss loss = metadata.Classification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
-            var result = Metrics.Evaluate(checkpoint.Network, data, loss);
+            var (checkpoint, schema, table) = Load(parse, requireLabel: true, Console.Error.WriteLine);
+            var data = schema.ToDataset(table);
             Console.WriteLine($"samples {data.Count}");
-            Console.WriteLine($"loss {result.Loss.ToString("F6", CultureInfo.InvariantCulture)}");
-            if (result.Accuracy is { } accuracy)
+            if (schema.IsClassification)
             {
-                Console.WriteLine($"accuracy {accuracy.ToString("F4", CultureInfo.InvariantCulture)}");
-                PrintConfusion(checkpoint.Network, data, metadata.Classes);
+                var result = Metrics.Evaluate(checkpoint.Network, data, new SoftmaxCrossEntropy());
+                Console.WriteLine($"loss {result.Loss.ToString("F6", CultureInfo.InvariantCulture)}");
+                Console.WriteLine($"accuracy {result.Accuracy!.Value.ToString("F4", CultureInfo.InvariantCulture)}");
+                PrintConfusion(checkpoint.Network, data, [.. schema.ClassNames]);
+            }
+            else
+            {
+                var (rmse, mae, r2) = RegressionScores(checkpoint.Network, data, schema);
+                Console.WriteLine($"rmse {rmse.ToString("G6", CultureInfo.InvariantCulture)}");
+                Console.WriteLine($"mae {mae.ToString("G6", CultureInfo.InvariantCulture)}");
+                Console.WriteLine($"r2 {r2.ToString("F4", CultureInfo.InvariantCulture)}");
             }
 
             return 0;
@@ -37,32 +43,37 @@ internal static class ModelCommands
 
     public static Command Predict()
     {
-        var command = new Command("predict", "Write one prediction per input row: the class and its probabilities, or the regression value.") { Model, Data, NoHeader, PredictionsPath };
+        var command = new Command("predict", "Write one prediction per input row: the class and its probabilities, or the regression value in the target's units. Columns are matched by header name; the label column may be absent.") { Model, Data, NoHeader, PredictionsPath };
         command.SetAction(parse => Cli.Guard(() =>
         {
-            var (checkpoint, metadata, table) = Load(parse, requireLabel: false);
-            var network = checkpoint.Network;
-            var loader = new BatchLoader(DataPreparation.FeaturesOnly(table), 256, network.Normalization, shuffle: false, seed: 0);
             var output = parse.GetValue(PredictionsPath)!;
+            OutputPaths.Check([("--output", output)], [("--model", parse.GetValue(Model)), ("--data", parse.GetValue(Data))]);
+            var (checkpoint, schema, table) = Load(parse, requireLabel: false, Console.Error.WriteLine);
+            var network = checkpoint.Network;
+            var features = Dataset.ForClassification(table.Features, table.FeatureNames.Length, new int[table.Rows], 1);
+            var loader = new BatchLoader(features, 256, network.Normalization, shuffle: false, seed: 0);
+            var classes = schema.ClassNames.ToArray();
             AtomicFile.Write(output, stream =>
             {
                 using var writer = new StreamWriter(stream, new UTF8Encoding(false));
-                writer.WriteLine(metadata.Classification
-                    ? "class," + string.Join(",", metadata.Classes.Select(c => Csv("p_" + c)))
-                    : Csv(metadata.LabelName));
+                writer.WriteLine(schema.IsClassification
+                    ? "class," + string.Join(",", classes.Select(c => Csv("p_" + c)))
+                    : Csv(schema.LabelName));
                 var probabilities = new float[network.OutputSize * loader.Batch.Capacity];
                 while (loader.Next())
                 {
                     var batch = loader.Batch.Size;
                     var y = network.Forward(loader.Batch.Features, batch, training: false);
-                    if (metadata.Classification)
+                    if (schema.IsClassification)
                     {
                         SoftmaxCrossEntropy.Softmax(y, batch, probabilities);
                     }
 
                     for (var b = 0; b < batch; b++)
                     {
-                        writer.WriteLine(metadata.Classification ? ClassRow(y, probabilities, b, batch, metadata.Classes) : y[b].ToString("R", CultureInfo.InvariantCulture));
+                        writer.WriteLine(schema.IsClassification
+                            ? ClassRow(y, probabilities, b, batch, classes)
+                            : schema.ToTargetUnits(y[b]).ToString("R", CultureInfo.InvariantCulture));
                     }
                 }
             });
@@ -79,9 +90,11 @@ internal static class ModelCommands
         {
             var path = parse.GetValue(Model)!;
             var checkpoint = Cli.LoadModel(path);
-            var metadata = ModelMetadata.From(checkpoint, path);
+            var schema = Cli.SchemaOf(checkpoint);
             var network = checkpoint.Network;
-            Console.WriteLine($"model {path}: {network.InputSize} inputs -> {network.OutputSize} outputs, {(metadata.Classification ? $"classification ({string.Join(", ", metadata.Classes)})" : "regression")}");
+            Console.WriteLine($"model {path}: {network.InputSize} inputs -> {network.OutputSize} outputs, {(schema.IsClassification ? $"classification ({string.Join(", ", schema.ClassNames)})" : "regression")}");
+            Console.WriteLine($"columns: features {string.Join(", ", schema.FeatureNames.Take(8))}{(schema.FeatureNames.Count > 8 ? $", ... ({schema.FeatureNames.Count} in all)" : string.Empty)}; label '{schema.LabelName}'" +
+                (schema.IsClassification ? string.Empty : $", standardized with mean {schema.TargetMean.ToString("G6", CultureInfo.InvariantCulture)} and deviation {schema.TargetScale.ToString("G6", CultureInfo.InvariantCulture)}"));
             Console.WriteLine($"connections {network.ConnectionCount:N0}, parameter bytes {network.ParameterBytes:N0}");
             Console.WriteLine($"training memory at batch 128 with SGD momentum: {MemoryEstimate.For(network, 128, 1)}; " +
                 $"{MemoryEstimate.BytesPerConnection(1)} B per connection (value, column, transposed row and permutation, gradient, momentum)");
@@ -121,14 +134,38 @@ internal static class ModelCommands
         return command;
     }
 
-    private static (Checkpoint Checkpoint, ModelMetadata Metadata, CsvTable CsvTable) Load(ParseResult parse, bool requireLabel)
+    private static (Checkpoint Checkpoint, TabularSchema Schema, CsvTable CsvTable) Load(ParseResult parse, bool requireLabel, Action<string> note)
     {
-        var path = parse.GetValue(Model)!;
-        var checkpoint = Cli.LoadModel(path);
-        var metadata = ModelMetadata.From(checkpoint, path);
+        var checkpoint = Cli.LoadModel(parse.GetValue(Model)!);
+        var schema = Cli.SchemaOf(checkpoint);
         bool? header = parse.GetValue(NoHeader) ? false : null;
-        var table = CsvTableReader.Read(parse.GetValue(Data)!, header, null, checkpoint.Network.InputSize, requireLabel);
-        return (checkpoint, metadata, table);
+        var table = CsvTableReader.Read(parse.GetValue(Data)!, schema, header, requireLabel, note);
+        return (checkpoint, schema, table);
+    }
+
+    /// <summary>Root mean squared error, mean absolute error and R² in the target's original units.</summary>
+    private static (double Rmse, double Mae, double R2) RegressionScores(SparseNetwork network, Dataset data, TabularSchema schema)
+    {
+        var loader = new BatchLoader(data, 256, network.Normalization, shuffle: false, seed: 0);
+        double squares = 0, absolute = 0, sum = 0, sumSquares = 0;
+        while (loader.Next())
+        {
+            var batch = loader.Batch;
+            var y = network.Forward(batch.Features, batch.Size, training: false);
+            for (var b = 0; b < batch.Size; b++)
+            {
+                var predicted = schema.ToTargetUnits(y[b]);
+                var actual = schema.ToTargetUnits(batch.Targets[b]);
+                squares += (predicted - actual) * (predicted - actual);
+                absolute += Math.Abs(predicted - actual);
+                sum += actual;
+                sumSquares += actual * actual;
+            }
+        }
+
+        var n = Math.Max(1, data.Count);
+        var variance = (sumSquares / n) - ((sum / n) * (sum / n));
+        return (Math.Sqrt(squares / n), absolute / n, variance > 0 ? 1 - (squares / n / variance) : double.NaN);
     }
 
     private static void PrintConfusion(SparseNetwork network, Dataset data, string[] classes)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Sparse.Core;
 using Sparse.Topology;
@@ -22,7 +23,7 @@ internal static class TrainCommand
     private static readonly Option<double> Epsilon = new("--epsilon") { Description = "Erdos-Renyi sparsity: about epsilon x (in + out) connections per layer.", DefaultValueFactory = _ => 8 };
     private static readonly Option<double?> Density = new("--density") { Description = "Uniform density of every layer (instead of --epsilon)." };
     private static readonly Option<double?> Erk = new("--erk") { Description = "Overall density spread by ERK (instead of --epsilon)." };
-    private static readonly Option<string> Evolve = new("--evolve") { Description = "Topology evolution: none, set, rigl or ctre.", DefaultValueFactory = _ => "none" };
+    private static readonly Option<string> Evolve = new("--evolve") { Description = "Topology evolution: set (prune by magnitude, regrow at random), rigl, ctre or none.", DefaultValueFactory = _ => "set" };
     private static readonly Option<double> Zeta = new("--zeta") { Description = "Fraction rewired per evolution step (RigL: the starting fraction).", DefaultValueFactory = _ => 0.3 };
     private static readonly Option<int> EvolveEvery = new("--evolve-every") { Description = "Evolve every N steps (cosine-decayed fraction) instead of after each epoch.", DefaultValueFactory = _ => 0 };
     private static readonly Option<bool> PruneNeurons = new("--prune-neurons") { Description = "Prune hidden neurons at or below the 20th importance percentile every 5 epochs from epoch 5." };
@@ -34,7 +35,9 @@ internal static class TrainCommand
     private static readonly Option<float> WeightDecay = new("--weight-decay") { Description = "Weight decay (L2 for sgd, decoupled for adam).", DefaultValueFactory = _ => 1e-4f };
     private static readonly Option<float> DropoutRate = new("--dropout") { Description = "Dropout after each hidden activation.", DefaultValueFactory = _ => 0f };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of initialisation, split, shuffles and evolution.", DefaultValueFactory = _ => 1 };
-    private static readonly Option<int> Threads = new("--threads") { Description = "Kernel threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+    private static readonly Option<int?> Threads = new("--threads") { Description = "Kernel threads (default: all cores)." };
+    private static readonly Option<float> ClipNorm = new("--clip-norm") { Description = "Scale gradients so that their global norm is at most this (0: off).", DefaultValueFactory = _ => 0f };
+    private static readonly Option<bool> RawTargets = new("--raw-targets") { Description = "Regression: train on the targets as they are (default: standardized to mean 0 and deviation 1; predictions are always in the original units)." };
     private static readonly Option<string> Output = new("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "model.sparse" };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint written by an interrupted run." };
     private static readonly Option<string?> MetricsPath = new("--metrics") { Description = "Write the per-epoch history as JSON here." };
@@ -49,7 +52,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a truly sparse MLP on a CSV file and save the model.")
         {
             TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-            PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, Seed, Threads, Output, Resume, MetricsPath, PlotPath,
+            PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, Output, Resume, MetricsPath, PlotPath,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet), parse.GetValue(verbose))));
         return command;
@@ -57,35 +60,63 @@ internal static class TrainCommand
 
     private static int Run(ParseResult parse, bool quiet, bool verbose)
     {
-        SparseParallel.MaxDegreeOfParallelism = Math.Max(1, parse.GetValue(Threads));
+        CheckOptions(parse);
+        var output = parse.GetValue(Output)!;
+        var checkpointPath = output + ".checkpoint";
+        var trainPath = parse.GetValue(TrainFile) ?? Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz");
+        var testPath = parse.GetValue(TestFile);
+        var resumePath = parse.GetValue(Resume);
+        OutputPaths.Check(
+            [("--output", output), ("the checkpoint", checkpointPath), ("--metrics", parse.GetValue(MetricsPath)), ("--plot", parse.GetValue(PlotPath))],
+            [("--train", trainPath), ("--test", testPath), ("--resume", resumePath == checkpointPath ? null : resumePath)]);
+
+        SparseParallel.MaxDegreeOfParallelism = parse.GetValue(Threads) ?? Environment.ProcessorCount;
         var say = Cli.Sayer(quiet);
         bool? header = parse.GetValue(NoHeader) ? false : null;
-        var trainPath = parse.GetValue(TrainFile) ?? Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz");
-        var table = CsvTableReader.Read(trainPath, header, parse.GetValue(Label), null, requireLabel: true, say);
-
         var seed = parse.GetValue(Seed);
-        var resumePath = parse.GetValue(Resume);
         var resumed = resumePath is null ? null : Cli.LoadModel(resumePath);
-        var metadata = resumed is not null
-            ? ModelMetadata.From(resumed, resumePath!)
-            : DataPreparation.InferClassification(table, parse.GetValue(Task))
-                ? new ModelMetadata(true, table.ClassNames(), table.FeatureNames, table.LabelName!)
-                : new ModelMetadata(false, [], table.FeatureNames, table.LabelName!);
-        var all = DataPreparation.ToDataset(table, metadata);
+        if (resumed is not null && resumed.Optimizer is null)
+        {
+            throw new UserError($"{resumePath}: is a finished model, not a checkpoint of an interrupted run (it has no optimizer state to resume).");
+        }
+
+        TabularSchema schema;
+        CsvTable table;
+        if (resumed?.Schema is { } saved)
+        {
+            schema = saved;
+            table = CsvTableReader.Read(trainPath, schema, header, requireLabel: true, say);
+        }
+        else
+        {
+            table = CsvTableReader.Read(trainPath, header, parse.GetValue(Label), say);
+            schema = TabularSchema.Infer(table, parse.GetValue(Task), standardizeTargets: !parse.GetValue(RawTargets));
+        }
+
+        var all = schema.ToDataset(table);
         Dataset train, test;
-        if (parse.GetValue(TestFile) is { } testPath)
+        if (testPath is not null)
         {
             train = all;
-            test = DataPreparation.ToDataset(CsvTableReader.Read(testPath, header, parse.GetValue(Label), all.FeatureCount, requireLabel: true, say), metadata);
+            test = schema.ToDataset(CsvTableReader.Read(testPath, schema, header, requireLabel: true, say));
         }
         else
         {
             (train, test) = all.Split(parse.GetValue(ValidationSplit), seed);
+            if (train.Count == 0 || test.Count == 0)
+            {
+                throw new UserError($"--validation-split {parse.GetValue(ValidationSplit).ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.");
+            }
         }
 
-        var network = resumed?.Network ?? BuildNetwork(parse, train, metadata, seed, say);
+        if (resumed is not null && resumed.Network.InputSize != train.FeatureCount)
+        {
+            throw new UserError($"{resumePath}: the model takes {resumed.Network.InputSize} features, {trainPath} has {train.FeatureCount}.");
+        }
+
+        var network = resumed?.Network ?? BuildNetwork(parse, train, schema, seed, say);
         var optimizer = resumed?.Optimizer ?? BuildOptimizer(parse);
-        ILoss loss = metadata.Classification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
+        ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         using var loggers = LoggerFactory.Create(b =>
         {
             b.AddSimpleConsole(o => o.SingleLine = true);
@@ -93,48 +124,67 @@ internal static class TrainCommand
             b.AddFilter("Sparse.Topology", verbose ? LogLevel.Information : LogLevel.Warning);
         });
         var baseRate = resumed?.BaseLearningRate ?? optimizer.LearningRate;
-        var trainer = new Trainer(network, loss, optimizer,
-            new TrainerOptions { Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(BatchSize), Seed = seed, Schedule = LearningRateSchedule.Cosine(baseRate / 50) },
-            Console.IsOutputRedirected || verbose ? loggers.CreateLogger<Trainer>() : null);
+        var options = new TrainerOptions
+        {
+            Epochs = parse.GetValue(Epochs),
+            BatchSize = parse.GetValue(BatchSize),
+            Seed = seed,
+            Schedule = LearningRateSchedule.Cosine(baseRate / 50),
+            ClipNorm = parse.GetValue(ClipNorm),
+        };
+        var trainer = new Trainer(network, loss, optimizer, options, Console.IsOutputRedirected || verbose ? loggers.CreateLogger<Trainer>() : null) { Schema = schema };
         if (resumed is not null)
         {
             trainer.Resume(resumed);
+            var batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
+            if (trainer.StartBatch > batches || trainer.StartEpoch > options.Epochs || (trainer.StartEpoch == options.Epochs && trainer.StartBatch > 0))
+            {
+                throw new UserError($"{resumePath}: stopped at epoch {trainer.StartEpoch + 1}, batch {trainer.StartBatch}, which is past the end of this run " +
+                    $"({options.Epochs} epochs of {batches} batches); resume with the --epochs, --batch-size and data of the interrupted run.");
+            }
+
             say($"resuming at epoch {trainer.StartEpoch + 1}, batch {trainer.StartBatch}");
         }
 
         AddHooks(parse, trainer, seed, loggers);
         say($"network {string.Join("-", new[] { network.InputSize }.Concat(network.SparseLayers.Select(l => l.OutputSize)))}: {network.ConnectionCount:N0} connections, {network.ParameterBytes:N0} bytes of parameters");
 
+        // Ctrl+C and SIGTERM (a scheduler's stop) both end the run after the current batch with a checkpoint.
         using var interrupt = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        var signal = 0;
+        void OnSignal(PosixSignalContext context)
         {
-            e.Cancel = true;
+            context.Cancel = true;
+            signal = context.Signal == PosixSignal.SIGTERM ? 143 : 130;
             interrupt.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        }
+
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
             Cli.WithProgress(trainer, quiet, () => trainer.Fit(train, test, interrupt.Token));
         }
-        finally
+        catch (TrainingDivergedException e)
         {
-            Console.CancelKeyPress -= onCancel;
+            Console.Error.WriteLine($"sparse: {e.Message} From the command line: a lower --learning-rate (it was {baseRate.ToString(CultureInfo.InvariantCulture)}), --clip-norm 1 or --optimizer adam. " +
+                $"Nothing was saved{(File.Exists(output) ? $"; {output} is unchanged" : string.Empty)}.");
+            return 3;
         }
 
-        var output = parse.GetValue(Output)!;
-        if (interrupt.IsCancellationRequested)
+        var finished = trainer.StartEpoch >= options.Epochs || trainer.History.StoppedEarly;
+        if (!finished)
         {
-            var checkpoint = output + ".checkpoint";
-            trainer.SaveCheckpoint(checkpoint, metadata.ToDictionary());
-            Console.Error.WriteLine($"sparse: interrupted in epoch {trainer.StartEpoch + 1} after {trainer.StartBatch} batches; resume with --resume {checkpoint}");
-            return 130;
+            trainer.SaveCheckpoint(checkpointPath);
+            Console.Error.WriteLine($"sparse: interrupted in epoch {trainer.StartEpoch + 1} after {trainer.StartBatch} batches; resume with --resume {checkpointPath}");
+            return signal;
         }
 
         var final = Metrics.Evaluate(network, test, loss, parse.GetValue(BatchSize));
-        Checkpoint.Save(output, network, history: trainer.History, metadata: metadata.ToDictionary());
+        Checkpoint.Save(output, network, history: trainer.History, schema: schema);
         if (parse.GetValue(MetricsPath) is { } metricsPath)
         {
-            MetricsFile.Write(metricsPath, trainer.History, final);
+            MetricsFile.Write(metricsPath, trainer.History, final, schema);
         }
 
         if (parse.GetValue(PlotPath) is { } plotPath)
@@ -142,12 +192,84 @@ internal static class TrainCommand
             CurvePlot.Write(plotPath, trainer.History);
         }
 
-        var accuracy = final.Accuracy is { } a ? $"test accuracy {a.ToString("P2", CultureInfo.InvariantCulture)}, " : string.Empty;
-        Console.WriteLine($"{accuracy}test loss {final.Loss.ToString("F4", CultureInfo.InvariantCulture)}; {network.ConnectionCount:N0} connections; saved {output}");
+        var quality = final.Accuracy is { } a
+            ? $"test accuracy {a.ToString("P2", CultureInfo.InvariantCulture)}, test loss {final.Loss.ToString("F4", CultureInfo.InvariantCulture)}"
+            : $"test RMSE {(Math.Sqrt(final.Loss) * schema.TargetScale).ToString("G5", CultureInfo.InvariantCulture)} (in the target's units)";
+        Console.WriteLine($"{quality}; {network.ConnectionCount:N0} connections; saved {output}");
+        if (signal != 0)
+        {
+            Console.Error.WriteLine($"sparse: interrupted while finishing; the run had ended, so {output} was saved completely first.");
+            return signal;
+        }
+
         return 0;
     }
 
-    private static SparseNetwork BuildNetwork(ParseResult parse, Dataset train, ModelMetadata metadata, ulong seed, Action<string> say)
+    /// <summary>Every option's range, checked before any file is read.</summary>
+    private static void CheckOptions(ParseResult parse)
+    {
+        static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
+        void Require(bool valid, string option, string range, object? value)
+        {
+            if (!valid)
+            {
+                throw new UserError($"{option} must be {range}, got {(value is double d ? Show(d) : value is float f ? Show(f) : value)}.");
+            }
+        }
+
+        Require(parse.GetValue(Epochs) >= 1, "--epochs", "1 or more", parse.GetValue(Epochs));
+        Require(parse.GetValue(BatchSize) >= 1, "--batch-size", "1 or more", parse.GetValue(BatchSize));
+        var split = parse.GetValue(ValidationSplit);
+        Require(split is > 0 and < 1, "--validation-split", "between 0 and 1 (exclusive)", split);
+        var epsilon = parse.GetValue(Epsilon);
+        Require(double.IsFinite(epsilon) && epsilon > 0, "--epsilon", "a positive number", epsilon);
+        if (parse.GetValue(Density) is { } density)
+        {
+            Require(density is > 0 and <= 1, "--density", "in (0, 1]", density);
+        }
+
+        if (parse.GetValue(Erk) is { } erk)
+        {
+            Require(erk is > 0 and <= 1, "--erk", "in (0, 1]", erk);
+        }
+
+        var explicitSparsity = new[] { ("--epsilon", Explicit(parse, Epsilon)), ("--density", parse.GetValue(Density) is not null), ("--erk", parse.GetValue(Erk) is not null) }
+            .Where(o => o.Item2).Select(o => o.Item1).ToArray();
+        if (explicitSparsity.Length > 1)
+        {
+            throw new UserError($"{string.Join(" and ", explicitSparsity)} both set the sparsity; give one.");
+        }
+
+        var zeta = parse.GetValue(Zeta);
+        Require(zeta is > 0 and < 1, "--zeta", "between 0 and 1 (exclusive)", zeta);
+        Require(parse.GetValue(EvolveEvery) >= 0, "--evolve-every", "0 (after each epoch) or a positive number of steps", parse.GetValue(EvolveEvery));
+        if (parse.GetValue(LearningRate) is { } rate)
+        {
+            Require(float.IsFinite(rate) && rate > 0, "--learning-rate", "a positive number", rate);
+        }
+
+        var momentum = parse.GetValue(Momentum);
+        Require(momentum is >= 0 and < 1, "--momentum", "in [0, 1)", momentum);
+        var decay = parse.GetValue(WeightDecay);
+        Require(float.IsFinite(decay) && decay >= 0, "--weight-decay", "0 or a positive number", decay);
+        var dropout = parse.GetValue(DropoutRate);
+        Require(dropout is >= 0 and < 1, "--dropout", "in [0, 1)", dropout);
+        var clip = parse.GetValue(ClipNorm);
+        Require(float.IsFinite(clip) && clip >= 0, "--clip-norm", "0 (off) or a positive number", clip);
+        if (parse.GetValue(Threads) is { } threads)
+        {
+            Require(threads >= 1, "--threads", "1 or more", threads);
+        }
+
+        if (Explicit(parse, Momentum) && parse.GetValue(OptimizerName) == "adam")
+        {
+            throw new UserError("--momentum applies to --optimizer sgd; Adam keeps its own moments.");
+        }
+    }
+
+    private static bool Explicit(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
+
+    private static SparseNetwork BuildNetwork(ParseResult parse, Dataset train, TabularSchema schema, ulong seed, Action<string> say)
     {
         int[] hidden;
         try
@@ -164,7 +286,7 @@ internal static class TrainCommand
             throw new UserError($"--hidden sizes must be positive, got '{parse.GetValue(Hidden)}'.");
         }
 
-        int[] sizes = [train.FeatureCount, .. hidden, metadata.Classification ? metadata.Classes.Length : 1];
+        int[] sizes = [train.FeatureCount, .. hidden, schema.OutputSize];
         var densities = parse.GetValue(Density) is { } d ? LayerDensities.Uniform(sizes, d)
             : parse.GetValue(Erk) is { } overall ? LayerDensities.ErdosRenyiKernel(sizes, overall)
             : null;

@@ -99,8 +99,8 @@ public class CliTests
         yield return new TestCaseData("ragged.csv", "1,2,0\n3,4\n", "ragged.csv:2: ragged row").SetName("ragged row");
         yield return new TestCaseData("text.csv", "1,2,0\n3,abc,1\n", "text.csv:2:2: 'abc' in column 'column2' is not a number").SetName("non-numeric cell");
         yield return new TestCaseData("nolabel.csv", "1,2,0\n3,4,\n", "nolabel.csv:2:3: missing label").SetName("missing label");
-        yield return new TestCaseData("nan.csv", "1,NaN,0\n3,4,1\n", "nan.csv:1:2: 'NaN' in column 'column2' is NaN or infinite").SetName("NaN");
-        yield return new TestCaseData("inf.csv", "a,b,label\n1,2,0\n3,Infinity,1\n", "inf.csv:3:2: 'Infinity' in column 'b' is NaN or infinite").SetName("infinity, with header");
+        yield return new TestCaseData("nan.csv", "1,NaN,0\n3,4,1\n", "nan.csv:1:2: 'NaN' in column 'column2' is NaN, infinite or beyond the float range").SetName("NaN");
+        yield return new TestCaseData("inf.csv", "a,b,label\n1,2,0\n3,Infinity,1\n", "inf.csv:3:2: 'Infinity' in column 'b' is NaN, infinite or beyond the float range").SetName("infinity, with header");
         yield return new TestCaseData("missing.csv", null, "missing.csv: no such file").SetName("missing file");
         yield return new TestCaseData("labels.csv", "0\n1\n", "labels.csv: need at least one feature column").SetName("label column only");
     }
@@ -157,7 +157,7 @@ public class CliTests
         Write("narrow.csv", "1,2,3,0\n");
         var evaluate = Sparse("evaluate", "--model", "m.sparse", "--data", "narrow.csv");
         Assert.That(evaluate.Exit, Is.EqualTo(1));
-        Assert.That(evaluate.Error, Does.Contain("narrow.csv: has 3 feature columns, the model takes 64"));
+        Assert.That(evaluate.Error, Does.Contain("narrow.csv: has no header line and 4 columns; the model takes 64 features"));
 
         Write("unknown.csv", string.Join(",", Enumerable.Repeat("0", 64)) + ",11\n");
         var unknown = Sparse("evaluate", "--model", "m.sparse", "--data", "unknown.csv");

@@ -12,11 +12,15 @@ public sealed class DataFormatException(string message) : Exception(message);
 /// </summary>
 public sealed class CsvDataset
 {
-    private CsvDataset(Dataset data, string[] classNames)
+    private CsvDataset(Dataset data, string[] classNames, TabularSchema schema)
     {
         Data = data;
         ClassNames = classNames;
+        Schema = schema;
     }
+
+    /// <summary>The columns, label and classes, to save with a model (<see cref="Checkpoint.Save"/>).</summary>
+    public TabularSchema Schema { get; }
 
     /// <summary>The samples.</summary>
     public Dataset Data { get; }
@@ -31,10 +35,8 @@ public sealed class CsvDataset
     /// <exception cref="DataFormatException">Empty file, ragged row, missing label, or a cell that is not a finite number.</exception>
     public static CsvDataset LoadClassification(string path, bool hasHeader = false, int labelColumn = -1)
     {
-        var table = CsvTableReader.Read(path, hasHeader, labelColumn < 0 ? null : labelColumn.ToString(CultureInfo.InvariantCulture), null, requireLabel: true);
-        var names = table.ClassNames();
-        var index = names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
-        var classes = table.Labels!.Select(l => index[l]).ToArray();
-        return new CsvDataset(Dataset.ForClassification(table.Features, table.FeatureNames.Length, classes, names.Length), names);
+        var table = CsvTableReader.Read(path, hasHeader, labelColumn < 0 ? null : labelColumn.ToString(CultureInfo.InvariantCulture));
+        var schema = TabularSchema.Infer(table, "classification");
+        return new CsvDataset(schema.ToDataset(table), [.. schema.ClassNames], schema);
     }
 }

@@ -15,7 +15,9 @@ public static class AtomicFile
     {
         ArgumentNullException.ThrowIfNull(write);
         var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var directory = Path.GetDirectoryName(full)!;
+        RemoveStale(directory, Path.GetFileName(full));
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
             bool flushed;
@@ -42,6 +44,50 @@ public static class AtomicFile
         finally
         {
             File.Delete(temporary);
+        }
+    }
+
+    /// <summary>
+    /// Removes temporary files of <paramref name="name"/> left by a writer that was killed (its process no
+    /// longer runs); a live writer's file is left alone. Best effort: a file that cannot be removed stays.
+    /// </summary>
+    private static void RemoveStale(string directory, string name)
+    {
+        var prefix = $".{name}.";
+        foreach (var path in Directory.EnumerateFiles(directory, $".{name}.*.tmp"))
+        {
+            var parts = Path.GetFileName(path)[prefix.Length..].Split('.');
+            if (parts.Length != 3 || !int.TryParse(parts[0], out var pid) || parts[1].Length != 32 || IsRunning(pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another process may be cleaning up too; the next write tries again.
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 }

@@ -21,8 +21,16 @@ public sealed class Checkpoint
 
     private static readonly byte[] Magic = "SPARSENN"u8.ToArray();
 
+    /// <summary>The metadata entry that holds <see cref="Schema"/> as JSON.</summary>
+    public const string SchemaKey = "schema";
+
+    /// <summary>The largest epoch a file may record: far beyond any run, small enough to catch a damaged number.</summary>
+    public const int MaxEpoch = 100_000_000;
+
     private Checkpoint(SparseNetwork network, Optimizer? optimizer, int epoch, float baseLearningRate, TrainingHistory history, IReadOnlyDictionary<string, string> metadata)
     {
+        Schema = ReadSchema(metadata);
+        Schema?.Check(network);
         Network = network;
         Optimizer = optimizer;
         Epoch = epoch;
@@ -46,16 +54,38 @@ public sealed class Checkpoint
     /// <summary>The training history saved with the model (empty when none was given).</summary>
     public TrainingHistory History { get; }
 
-    /// <summary>Free-form facts saved with the model, such as the class names and the label column.</summary>
+    /// <summary>Free-form facts saved with the model.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The table the model reads (feature names, label, task, classes, target scale), when it was saved with one.</summary>
+    public TabularSchema? Schema { get; }
+
+    /// <summary>Batches of <see cref="Epoch"/> already trained when an interrupted run saved this file (0 otherwise).</summary>
+    public int ResumeBatch => Metadata.TryGetValue(Trainer.ResumeBatchKey, out var batch) ? int.Parse(batch, System.Globalization.CultureInfo.InvariantCulture) : 0;
 
     /// <summary>
     /// Writes <paramref name="network"/> (and, when given, the optimizer state, epoch and history) to
     /// <paramref name="path"/> atomically.
     /// </summary>
+    /// <param name="path">The file; written through a temporary file beside it and renamed.</param>
+    /// <param name="network">The model.</param>
+    /// <param name="optimizer">The optimizer, when the file is for resuming.</param>
+    /// <param name="epoch">Epochs finished.</param>
+    /// <param name="baseLearningRate">The rate the schedule starts from (default: the optimizer's).</param>
+    /// <param name="history">Per-epoch records.</param>
+    /// <param name="metadata">Free-form entries.</param>
+    /// <param name="schema">The table the model reads, checked against the network.</param>
+    /// <exception cref="InvalidDataException"><paramref name="schema"/> does not fit the network.</exception>
     public static void Save(string path, SparseNetwork network, Optimizer? optimizer = null, int epoch = 0, float? baseLearningRate = null, TrainingHistory? history = null,
-        IReadOnlyDictionary<string, string>? metadata = null)
+        IReadOnlyDictionary<string, string>? metadata = null, TabularSchema? schema = null)
     {
+        ArgumentNullException.ThrowIfNull(network);
+        schema?.Check(network);
+        if (schema is not null)
+        {
+            metadata = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { [SchemaKey] = schema.ToJson() };
+        }
+
         AtomicFile.Write(path, file =>
         {
             file.Write(Magic);
@@ -123,7 +153,7 @@ public sealed class Checkpoint
         {
             throw new InvalidDataException($"{path}: corrupted ({e.Message})", e);
         }
-        catch (Exception e) when (e is ArgumentException or OverflowException or OutOfMemoryException)
+        catch (Exception e) when (e is ArgumentException or OverflowException or OutOfMemoryException or FormatException or InvalidOperationException)
         {
             throw new InvalidDataException($"{path}: corrupted ({e.Message})", e);
         }
@@ -304,8 +334,25 @@ public sealed class Checkpoint
         }
 
         var network = new SparseNetwork(layers, normalization);
+        CheckFinite(network);
         var epoch = r.ReadInt32();
+        if (epoch is < 0 or > MaxEpoch)
+        {
+            throw new InvalidDataException($"epoch {epoch} is out of range (0 to {MaxEpoch})");
+        }
+
+        if (metadata.TryGetValue(Trainer.ResumeBatchKey, out var resumeBatch)
+            && (!int.TryParse(resumeBatch, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var batch) || batch < 0))
+        {
+            throw new InvalidDataException($"resume batch '{resumeBatch}' is not a whole number of 0 or more");
+        }
+
         var baseLearningRate = r.ReadSingle();
+        if (!float.IsFinite(baseLearningRate) || baseLearningRate < 0)
+        {
+            throw new InvalidDataException($"base learning rate {baseLearningRate} is not a finite number of 0 or more");
+        }
+
         var history = new TrainingHistory();
         var records = r.ReadInt32();
         history.StoppedEarly = r.ReadBoolean();
@@ -347,12 +394,87 @@ public sealed class Checkpoint
             for (var s = 0; s < state.Length; s++)
             {
                 state[s] = ReadArray<float>(r);
+                if (FirstNonFinite(state[s]) is var bad and >= 0)
+                {
+                    throw new InvalidDataException($"optimizer state {s} of a {parameter.Name} parameter holds {state[s][bad]} at entry {bad}");
+                }
             }
 
             optimizer.SetState(parameter, state);
         }
 
         return new Checkpoint(network, optimizer, epoch, baseLearningRate, history, metadata);
+    }
+
+    private static TabularSchema? ReadSchema(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (metadata.TryGetValue(SchemaKey, out var json))
+        {
+            return TabularSchema.FromJson(json);
+        }
+
+        // Files written by the CLI before the schema existed: the same facts as separate entries.
+        if (metadata.TryGetValue("task", out var task) && metadata.TryGetValue("features", out var features) && metadata.TryGetValue("classes", out var classes)
+            && metadata.TryGetValue("label", out var label))
+        {
+            try
+            {
+                return new TabularSchema(System.Text.Json.JsonSerializer.Deserialize<string[]>(features) ?? [], label, -1,
+                    task == "classification" ? System.Text.Json.JsonSerializer.Deserialize<string[]>(classes) ?? [] : []);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
+            {
+                throw new InvalidDataException($"bad model metadata ({e.Message})", e);
+            }
+        }
+
+        return null;
+    }
+
+    private static void CheckFinite(SparseNetwork network)
+    {
+        if (network.Normalization is { } n)
+        {
+            if (n.FeatureCount != network.InputSize)
+            {
+                throw new InvalidDataException($"the input normalization has {n.FeatureCount} features, the network {network.InputSize} inputs");
+            }
+
+            if (FirstNonFinite(n.Offset) >= 0 || FirstNonFinite(n.Scale) >= 0)
+            {
+                throw new InvalidDataException("the input normalization holds a NaN or infinite value");
+            }
+        }
+
+        var index = 0;
+        foreach (var layer in network.SparseLayers)
+        {
+            if (FirstNonFinite(layer.Weights.Values) is var w and >= 0)
+            {
+                throw new InvalidDataException($"sparse layer {index} holds weight {layer.Weights.Values[w]} at entry {w} (the model diverged or the file is damaged)");
+            }
+
+            if (FirstNonFinite(layer.Bias) is var b and >= 0)
+            {
+                throw new InvalidDataException($"sparse layer {index} holds bias {layer.Bias[b]} at neuron {b} (the model diverged or the file is damaged)");
+            }
+
+            index++;
+        }
+    }
+
+    /// <summary>The index of the first NaN or infinity in <paramref name="values"/>, or -1.</summary>
+    internal static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static void WriteArray<T>(BinaryWriter w, T[] array)

@@ -51,6 +51,9 @@ public sealed class Trainer
     /// </summary>
     public int StartBatch { get; set; }
 
+    /// <summary>The table the model reads, saved with every checkpoint; taken from the checkpoint when resuming.</summary>
+    public TabularSchema? Schema { get; set; }
+
     /// <summary>The records so far (carried over when resuming).</summary>
     public TrainingHistory History { get; set; } = new();
 
@@ -60,10 +63,12 @@ public sealed class Trainer
     /// <summary>Continues from <paramref name="checkpoint"/>: its epoch (and batch), base learning rate and history.</summary>
     public void Resume(Checkpoint checkpoint)
     {
+        ArgumentNullException.ThrowIfNull(checkpoint);
         StartEpoch = checkpoint.Epoch;
-        StartBatch = checkpoint.Metadata.TryGetValue(ResumeBatchKey, out var batch) ? int.Parse(batch, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        StartBatch = checkpoint.ResumeBatch;
         BaseLearningRate = checkpoint.BaseLearningRate;
         History = checkpoint.History;
+        Schema ??= checkpoint.Schema;
     }
 
     /// <summary>
@@ -76,7 +81,7 @@ public sealed class Trainer
         {
             [ResumeBatchKey] = StartBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        Checkpoint.Save(path, Network, Optimizer, StartEpoch, BaseLearningRate, History, entries);
+        Checkpoint.Save(path, Network, Optimizer, StartEpoch, BaseLearningRate, History, entries, Schema);
     }
 
     /// <summary>Reported after every batch.</summary>
@@ -86,12 +91,23 @@ public sealed class Trainer
     /// <param name="train">Training samples.</param>
     /// <param name="test">Held-out samples, or null.</param>
     /// <exception cref="InsufficientMemoryException">Training would not fit in the memory available; the message has the arithmetic.</exception>
+    /// <exception cref="TrainingDivergedException">A batch's loss, the held-out loss or a weight became NaN or infinite. The
+    /// network is left as it was at that batch; <see cref="StartEpoch"/> still names the last finished epoch.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="StartBatch"/> is past the end of an epoch.</exception>
     /// <param name="cancellation">Stops after the current batch. The unfinished epoch is not recorded;
     /// <see cref="StartEpoch"/> and <see cref="StartBatch"/> then say where to resume, so saving a checkpoint
     /// with them continues the same run.</param>
     public TrainingHistory Fit(Dataset train, Dataset? test = null, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(train);
+        Options.Validate();
         var loader = new BatchLoader(train, Options.BatchSize, Network.Normalization, shuffle: true, Options.Seed);
+        if (StartBatch < 0 || StartBatch > loader.BatchesPerEpoch)
+        {
+            throw new InvalidOperationException($"Resume batch {StartBatch} is out of range: an epoch of {train.Count} samples in batches of {Options.BatchSize} has {loader.BatchesPerEpoch} batches.");
+        }
+
         var gradient = new float[Network.OutputSize * loader.Batch.Capacity];
         var context = new TrainingContext(Network, Optimizer, Loss, Options.Epochs)
         {
@@ -134,13 +150,20 @@ public sealed class Trainer
                 var batch = loader.Batch;
                 var output = Network.Forward(batch.Features, batch.Size, training: true);
                 var outputGradient = gradient.AsSpan(0, output.Length);
-                lossSum += (double)Loss.Compute(output, batch, outputGradient) * batch.Size;
+                var batchLoss = Loss.Compute(output, batch, outputGradient);
+                Divergence.CheckLoss(batchLoss, epoch, batchIndex + 1);
+                lossSum += (double)batchLoss * batch.Size;
                 if (train.IsClassification)
                 {
                     correct += Metrics.CountCorrect(output, batch);
                 }
 
                 Network.Backward(outputGradient);
+                if (Options.ClipNorm > 0)
+                {
+                    GradientClipping.ClipByGlobalNorm(Network.Parameters, Options.ClipNorm);
+                }
+
                 Optimizer.Step(Network.Parameters);
                 seen += batch.Size;
                 context.Step++;
@@ -169,7 +192,13 @@ public sealed class Trainer
             }
 
             hookSeconds += Stopwatch.GetElapsedTime(hooksStart).TotalSeconds;
+            Divergence.CheckWeights(Network, epoch);
             Evaluation? evaluation = test is null ? null : Metrics.Evaluate(Network, test, Loss, Options.BatchSize);
+            if (evaluation is { } held)
+            {
+                Divergence.CheckLoss(held.Loss, epoch, 0);
+            }
+
             var record = new EpochRecord(
                 epoch,
                 (float)(lossSum / Math.Max(1, seen)),
@@ -184,7 +213,7 @@ public sealed class Trainer
                 LayerConnections = [.. Network.SparseLayers.Select(l => l.Weights.NonZeroCount)],
             };
             History.Epochs.Add(record);
-            TrainerLog.EpochDone(_logger, epoch, record.TrainLoss, record.TrainAccuracy, record.TestLoss, record.TestAccuracy, record.Seconds, record.EvolutionSeconds, record.Connections);
+            TrainerLog.EpochDone(_logger, record);
             StartEpoch = epoch + 1;
             StartBatch = 0;
             if (Options.CheckpointPath is not null)

@@ -18,6 +18,34 @@ public sealed class TrainerOptions
     /// <summary>Stop after this many epochs without a better held-out loss; 0 never stops early.</summary>
     public int EarlyStoppingPatience { get; set; }
 
+    /// <summary>When positive, gradients are scaled so that their global Euclidean norm is at most this before each step (<see cref="GradientClipping"/>).</summary>
+    public float ClipNorm { get; set; }
+
+    /// <summary>Throws when a setting is out of range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Names the setting and its valid range.</exception>
+    public void Validate()
+    {
+        if (Epochs < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be 1 or more.");
+        }
+
+        if (BatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be 1 or more.");
+        }
+
+        if (EarlyStoppingPatience < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "The patience must be 0 (off) or more.");
+        }
+
+        if (!float.IsFinite(ClipNorm) || ClipNorm < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "The clipping norm must be 0 (off) or a positive finite number.");
+        }
+    }
+
     /// <summary>When set, a resumable checkpoint is written here (atomically) after every epoch.</summary>
     public string? CheckpointPath { get; set; }
 }

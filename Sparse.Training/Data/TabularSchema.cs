@@ -1,0 +1,286 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Sparse.Training;
+
+/// <summary>
+/// What a model expects of a table, saved with it: the feature columns by name and order, the label
+/// column, the task, the class names and, for regression, the scale the targets were standardized with.
+/// Files are read against it by <see cref="CsvTableReader.Read(string, TabularSchema, bool?, bool, Action{string})"/>,
+/// which matches columns by name. (Input normalization belongs to the network: <see cref="SparseNetwork.Normalization"/>.)
+/// </summary>
+public sealed class TabularSchema
+{
+    private readonly Dictionary<string, int> _featureIndex;
+
+    /// <summary>Creates a schema, checking that names are unique and the target scale usable.</summary>
+    /// <param name="featureNames">The feature columns in the order the network reads them.</param>
+    /// <param name="labelName">The label column.</param>
+    /// <param name="labelIndex">The label's 0-based column in the training file (for header-less files), or -1.</param>
+    /// <param name="classNames">The class names by output index (classification), or empty (regression).</param>
+    /// <param name="targetMean">Regression: subtracted from targets before training.</param>
+    /// <param name="targetScale">Regression: targets are divided by it after the mean is removed.</param>
+    /// <exception cref="ArgumentException">Duplicate or empty names, or a non-finite or non-positive scale.</exception>
+    public TabularSchema(IReadOnlyList<string> featureNames, string labelName, int labelIndex, IReadOnlyList<string> classNames, double targetMean = 0, double targetScale = 1)
+    {
+        ArgumentNullException.ThrowIfNull(featureNames);
+        ArgumentNullException.ThrowIfNull(classNames);
+        ArgumentException.ThrowIfNullOrEmpty(labelName);
+        if (featureNames.Count == 0)
+        {
+            throw new ArgumentException("A schema needs at least one feature.", nameof(featureNames));
+        }
+
+        _featureIndex = new Dictionary<string, int>(featureNames.Count, StringComparer.Ordinal);
+        for (var f = 0; f < featureNames.Count; f++)
+        {
+            if (string.IsNullOrEmpty(featureNames[f]) || !_featureIndex.TryAdd(featureNames[f], f))
+            {
+                throw new ArgumentException($"Feature name '{featureNames[f]}' (feature {f}) is empty or not unique.", nameof(featureNames));
+            }
+        }
+
+        if (_featureIndex.ContainsKey(labelName))
+        {
+            throw new ArgumentException($"The label '{labelName}' is also a feature name.", nameof(labelName));
+        }
+
+        if (classNames.Distinct(StringComparer.Ordinal).Count() != classNames.Count || classNames.Any(string.IsNullOrEmpty))
+        {
+            throw new ArgumentException("Class names must be unique and not empty.", nameof(classNames));
+        }
+
+        if (!double.IsFinite(targetMean) || !double.IsFinite(targetScale) || targetScale <= 0)
+        {
+            throw new ArgumentException($"Target mean {targetMean} and scale {targetScale} must be finite, the scale positive.", nameof(targetScale));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(labelIndex, -1);
+        FeatureNames = [.. featureNames];
+        LabelName = labelName;
+        LabelIndex = labelIndex;
+        ClassNames = [.. classNames];
+        TargetMean = targetMean;
+        TargetScale = targetScale;
+    }
+
+    /// <summary>The feature columns, in the order the network reads them.</summary>
+    public IReadOnlyList<string> FeatureNames { get; }
+
+    /// <summary>The label column's name.</summary>
+    public string LabelName { get; }
+
+    /// <summary>The label's 0-based column in the training file, used only for files without a header; -1 when unknown.</summary>
+    public int LabelIndex { get; }
+
+    /// <summary>Class names by output index; empty for regression.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Whether the model classifies (else it regresses one target).</summary>
+    public bool IsClassification => ClassNames.Count > 0;
+
+    /// <summary>Regression: the mean removed from targets before training (0 when not standardized).</summary>
+    public double TargetMean { get; }
+
+    /// <summary>Regression: the standard deviation targets were divided by (1 when not standardized).</summary>
+    public double TargetScale { get; }
+
+    /// <summary>The network's output count this schema needs: one per class, or one target.</summary>
+    public int OutputSize => IsClassification ? ClassNames.Count : 1;
+
+    /// <summary>The position of the feature named <paramref name="name"/>, or -1.</summary>
+    public int FeatureIndex(string name) => _featureIndex.TryGetValue(name, out var index) ? index : -1;
+
+    /// <summary>
+    /// The schema of a training table: classification when <paramref name="task"/> says so, when a label is not
+    /// a number, or when labels are at most 50 distinct whole numbers; regression targets are standardized
+    /// (mean 0, standard deviation 1) when <paramref name="standardizeTargets"/>.
+    /// </summary>
+    /// <exception cref="DataFormatException">The table has no label, or regression was asked for and a label is not a finite number.</exception>
+    public static TabularSchema Infer(CsvTable table, string? task = null, bool standardizeTargets = true)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (table.Labels is null || table.LabelName is null)
+        {
+            throw new DataFormatException($"{table.Path}: has no label column.");
+        }
+
+        var classification = task switch
+        {
+            "classification" => true,
+            "regression" => false,
+            null => LooksCategorical(table.Labels),
+            _ => throw new ArgumentException($"Unknown task '{task}'.", nameof(task)),
+        };
+        if (classification)
+        {
+            return new TabularSchema(table.FeatureNames, table.LabelName, table.LabelIndex, table.ClassNames());
+        }
+
+        var targets = Targets(table);
+        double mean = 0, scale = 1;
+        if (standardizeTargets && targets.Length > 0)
+        {
+            mean = targets.Average(t => (double)t);
+            var variance = targets.Sum(t => (t - mean) * (t - mean)) / targets.Length;
+            scale = variance > 1e-24 ? Math.Sqrt(variance) : 1;
+        }
+
+        return new TabularSchema(table.FeatureNames, table.LabelName, table.LabelIndex, [], mean, scale);
+    }
+
+    /// <summary>The dataset of <paramref name="table"/> (read against this schema): class indices, or standardized targets.</summary>
+    /// <exception cref="DataFormatException">A label is not one of the classes, or a target is not a finite number; the message names the row.</exception>
+    public Dataset ToDataset(CsvTable table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (table.Labels is null)
+        {
+            throw new DataFormatException($"{table.Path}: has no label column '{LabelName}'.");
+        }
+
+        if (table.FeatureNames.Length != FeatureNames.Count)
+        {
+            throw new ArgumentException($"The table has {table.FeatureNames.Length} features, the schema {FeatureNames.Count}.", nameof(table));
+        }
+
+        if (IsClassification)
+        {
+            var index = ClassNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+            var classes = new int[table.Labels.Length];
+            for (var n = 0; n < classes.Length; n++)
+            {
+                if (!index.TryGetValue(table.Labels[n], out classes[n]))
+                {
+                    throw new DataFormatException($"{table.Path}:{table.FirstDataLine + n}: label '{CsvTableReader.Shorten(table.Labels[n])}' in column '{LabelName}' " +
+                        $"is not one of the model's classes ({string.Join(", ", ClassNames.Take(20))}{(ClassNames.Count > 20 ? ", ..." : string.Empty)}).");
+                }
+            }
+
+            return Dataset.ForClassification(table.Features, table.FeatureNames.Length, classes, ClassNames.Count);
+        }
+
+        var targets = Targets(table);
+        for (var n = 0; n < targets.Length; n++)
+        {
+            targets[n] = (float)((targets[n] - TargetMean) / TargetScale);
+        }
+
+        return Dataset.ForRegression(table.Features, table.FeatureNames.Length, targets, 1);
+    }
+
+    /// <summary>A network output in the target's original units.</summary>
+    public double ToTargetUnits(float output) => (output * TargetScale) + TargetMean;
+
+    /// <summary>Checks that <paramref name="network"/> fits this schema.</summary>
+    /// <exception cref="InvalidDataException">Input or output counts differ; the message says which.</exception>
+    public void Check(SparseNetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        if (network.InputSize != FeatureNames.Count)
+        {
+            throw new InvalidDataException($"the schema names {FeatureNames.Count} features but the network takes {network.InputSize} inputs");
+        }
+
+        if (network.OutputSize != OutputSize)
+        {
+            throw new InvalidDataException(IsClassification
+                ? $"the schema names {ClassNames.Count} classes but the network has {network.OutputSize} outputs"
+                : $"a regression schema needs 1 output but the network has {network.OutputSize}");
+        }
+    }
+
+    /// <summary>The schema as JSON, as it is saved in a model file.</summary>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream))
+        {
+            json.WriteStartObject();
+            json.WriteString("task", IsClassification ? "classification" : "regression");
+            json.WriteStartArray("features");
+            foreach (var name in FeatureNames)
+            {
+                json.WriteStringValue(name);
+            }
+
+            json.WriteEndArray();
+            json.WriteString("label", LabelName);
+            json.WriteNumber("label_index", LabelIndex);
+            json.WriteStartArray("classes");
+            foreach (var name in ClassNames)
+            {
+                json.WriteStringValue(name);
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("target_mean", TargetMean);
+            json.WriteNumber("target_scale", TargetScale);
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>Reads <see cref="ToJson"/>'s output.</summary>
+    /// <exception cref="InvalidDataException">Not a valid schema; the message says what is wrong.</exception>
+    public static TabularSchema FromJson(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            var task = root.GetProperty("task").GetString();
+            var classes = Strings(root.GetProperty("classes"));
+            if (task is not ("classification" or "regression") || (task == "classification") != (classes.Length > 0))
+            {
+                throw new InvalidDataException($"task '{task}' does not match {classes.Length} class names");
+            }
+
+            return new TabularSchema(Strings(root.GetProperty("features")), root.GetProperty("label").GetString() ?? string.Empty, root.GetProperty("label_index").GetInt32(),
+                classes, root.GetProperty("target_mean").GetDouble(), root.GetProperty("target_scale").GetDouble());
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"bad table schema ({e.Message})", e);
+        }
+    }
+
+    private static string[] Strings(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetString() ?? throw new InvalidDataException("a name is null"))];
+
+    private static bool LooksCategorical(string[] labels)
+    {
+        var numbers = new HashSet<double>();
+        foreach (var label in labels)
+        {
+            if (!double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                return true;
+            }
+
+            if (value != Math.Floor(value))
+            {
+                return false;
+            }
+
+            numbers.Add(value);
+        }
+
+        return numbers.Count <= 50;
+    }
+
+    private static float[] Targets(CsvTable table)
+    {
+        var labels = table.Labels!;
+        var targets = new float[labels.Length];
+        for (var n = 0; n < targets.Length; n++)
+        {
+            if (!CsvNumber.TryParse(labels[n], out targets[n]) || !float.IsFinite(targets[n]))
+            {
+                throw new DataFormatException($"{table.Path}:{table.FirstDataLine + n}: regression target '{CsvTableReader.Shorten(labels[n])}' in column '{table.LabelName}' is not a finite number.");
+            }
+        }
+
+        return targets;
+    }
+}
