@@ -147,6 +147,11 @@ internal static class TrainCommand
         }
 
         AddHooks(parse, trainer, seed, loggers);
+        var evolve = parse.GetValue(Evolve)!;
+        say(evolve == "none"
+            ? "topology: fixed (--evolve none)"
+            : $"topology: {evolve}, rewiring {parse.GetValue(Zeta).ToString(CultureInfo.InvariantCulture)} of each layer " +
+              (parse.GetValue(EvolveEvery) is > 0 and var every ? $"every {every} steps (cosine-decayed)" : "after every epoch but the last"));
         say($"network {string.Join("-", new[] { network.InputSize }.Concat(network.SparseLayers.Select(l => l.OutputSize)))}: {network.ConnectionCount:N0} connections, {network.ParameterBytes:N0} bytes of parameters");
 
         // Ctrl+C and SIGTERM (a scheduler's stop) both end the run after the current batch with a checkpoint.

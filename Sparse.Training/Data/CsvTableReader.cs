@@ -17,6 +17,9 @@ public static class CsvTableReader
 {
     private const int Ignored = -1;
 
+    // Below this size a file is parsed on one thread: starting the parallel pipeline costs more than it saves.
+    private const long ParallelBytes = 1 << 20;
+
     /// <summary>Reads a training file: every column but the label is a feature, in file order.</summary>
     /// <param name="path">The CSV file.</param>
     /// <param name="header">True or false to say whether there is a header; null to detect.</param>
@@ -208,9 +211,11 @@ public static class CsvTableReader
         private readonly Stopwatch _watch;
         private readonly SepReader _reader;
         private readonly long _lineBound;
+        private readonly long _bytes;
 
-        private CsvSource(string path, Stopwatch watch, SepReader reader, long lineBound, string[] first)
+        private CsvSource(string path, Stopwatch watch, SepReader reader, long lineBound, long bytes, string[] first)
         {
+            _bytes = bytes;
             _path = path;
             _watch = watch;
             _reader = reader;
@@ -266,7 +271,7 @@ public static class CsvTableReader
                     throw new DataFormatException($"{path}:1: the first line is empty.");
                 }
 
-                return new CsvSource(path, watch, reader, lineBound, first);
+                return new CsvSource(path, watch, reader, lineBound, file.Length, first);
             }
             catch (Exception e) when (e is not DataFormatException)
             {
@@ -311,7 +316,7 @@ public static class CsvTableReader
                     rows = 1;
                 }
 
-                if (parallel && bound >= 0)
+                if (parallel && bound >= 0 && _bytes >= ParallelBytes)
                 {
                     // Rows parse on all cores into pooled buffers and come back in file order. The parallel rows do
                     // not know their line numbers, so a bad row sends the caller back to read the file in order.
