@@ -7,6 +7,12 @@ if (args is ["quick", .. var shapes])
     return 0;
 }
 
+if (args is ["tables", var tableDirectory])
+{
+    Tables.Write(tableDirectory);
+    return 0;
+}
+
 if (args is ["csv", var csvPath, .. var csvRepeats])
 {
     CsvRead.Run(csvPath, csvRepeats.Length > 0 ? int.Parse(csvRepeats[0], System.Globalization.CultureInfo.InvariantCulture) : 3);
