@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Sparse.Training;
 
@@ -14,6 +15,7 @@ internal static class CsvNumber
     /// take Clinger's fast path: both the integer and the power of ten are exact floats, so one IEEE division
     /// is the correctly rounded result; everything else goes to the framework's parser.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParse(ReadOnlySpan<char> cell, out float value)
     {
         var i = 0;
