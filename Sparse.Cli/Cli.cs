@@ -14,7 +14,7 @@ internal static class Cli
         {
             return run();
         }
-        catch (Exception e) when (e is UserError or DataFormatException or OperationCanceledException)
+        catch (Exception e) when (e is UserError or DataFormatException)
         {
             Console.Error.WriteLine($"sparse: {e.Message}");
             return 1;
