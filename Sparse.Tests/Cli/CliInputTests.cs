@@ -248,6 +248,25 @@ public class CliInputTests
     }
 
     [Test]
+    public void A_table_of_100000_columns_trains()
+    {
+        var random = new Random(1);
+        var text = new StringBuilder(string.Join(",", Enumerable.Range(0, 100_000).Select(c => $"g{c}")) + ",label\n");
+        for (var r = 0; r < 20; r++)
+        {
+            text.AppendJoin(',', Enumerable.Range(0, 100_000).Select(_ => random.Next(10))).Append(',').Append(r % 2).Append('\n');
+        }
+
+        Write("wide.csv", text.ToString());
+        var run = Sparse("train", "--train", "wide.csv", "--hidden", "64", "--epochs", "2", "--output", "wide.sparse");
+        Assert.That(run.Exit, Is.Zero, run.Error);
+        Assert.That(run.Out, Does.Contain("read 20 rows of 100,000 features").And.Contain("saved wide.sparse"));
+        var predict = Sparse("predict", "--model", "wide.sparse", "--data", "wide.csv", "--output", "p.csv");
+        Assert.That(predict.Exit, Is.Zero, predict.Error);
+        Assert.That(File.ReadAllLines(Path.Combine(_dir, "p.csv")), Has.Length.EqualTo(21));
+    }
+
+    [Test]
     public void The_default_run_evolves_its_topology()
     {
         var run = Sparse("train", "--epochs", "2", "--hidden", "64", "--output", "m.sparse", "--verbose");
