@@ -58,7 +58,8 @@ internal static class CsvRead
                     _peak = Math.Max(_peak, GC.GetTotalMemory(false));
                     Thread.Sleep(1);
                 }
-            }) { IsBackground = true };
+            })
+            { IsBackground = true };
             _thread.Start();
         }
 
