@@ -100,6 +100,7 @@ public class CsvReadingTests
     [TestCase("a,b,c\n1,2,3\n4,5\n", "u.csv:3: ragged row: 2 fields, expected 3")]
     [TestCase("a,b,c\n1,2,3\n4,1e39,0\n", "u.csv:3:2: '1e39' in column 'b' is NaN, infinite or beyond the float range")]
     [TestCase("a,a,c\n1,2,3\n", "u.csv:1:2: column name 'a' also names column 1")]
+    [TestCase("a,b,c\n1,,3\n", "u.csv:2:2: column 'b' is empty; missing values are not supported")]
     [TestCase("", "u.csv: the file is empty")]
     [TestCase("a,b,c\n", "u.csv: no data rows after the header")]
     public void Malformed_files_are_named_with_line_and_column(string text, string message)
@@ -107,6 +108,38 @@ public class CsvReadingTests
         var path = WriteFile("u.csv", text);
         var error = Assert.Throws<DataFormatException>(() => CsvTableReader.Read(path, null, null));
         Assert.That(error!.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public void Blank_lines_are_skipped_in_small_and_large_files()
+    {
+        var small = CsvTableReader.Read(WriteFile("b.csv", "a,b,c\n\n1,2,3\n   \n4,5,6\n\n\n"), null, null);
+        Assert.That(small.Features, Is.EqualTo(new float[] { 1, 2, 4, 5 }));
+        Assert.That(small.Labels, Is.EqualTo(new[] { "3", "6" }));
+
+        // Large enough to be parsed in parallel.
+        var text = new StringBuilder("a,b,label\n");
+        for (var n = 0; n < 100_000; n++)
+        {
+            text.Append(n).Append(",1,").Append(n % 3).Append(n % 1000 == 0 ? "\n\n" : "\n");
+        }
+
+        var large = CsvTableReader.Read(WriteFile("l.csv", text.ToString()), null, null);
+        Assert.That(large.Rows, Is.EqualTo(100_000));
+        Assert.That(large.Features[2 * 99_999], Is.EqualTo(99_999));
+    }
+
+    [Test]
+    public void A_bad_cell_in_a_large_file_is_named_with_its_line()
+    {
+        var text = new StringBuilder("a,b,label\n");
+        for (var n = 0; n < 100_000; n++)
+        {
+            text.Append(n == 77_777 ? "oops" : n.ToString(CultureInfo.InvariantCulture)).Append(",1,").Append(n % 3).Append('\n');
+        }
+
+        var error = Assert.Throws<DataFormatException>(() => CsvTableReader.Read(WriteFile("l.csv", text.ToString()), null, null));
+        Assert.That(error!.Message, Does.Contain("l.csv:77779:1: 'oops' in column 'a' is not a number"));
     }
 
     [Test]

@@ -333,18 +333,24 @@ public static class CsvTableReader
                             return null;
                         }
 
-                        buffer.AsSpan(0, features).CopyTo(store.Row(rows));
+                        if (Collect(outcome, labels))
+                        {
+                            buffer.AsSpan(0, features).CopyTo(store.Row(rows));
+                            rows++;
+                        }
+
                         ArrayPool<float>.Shared.Return(buffer);
-                        Collect(outcome, labels);
-                        rows++;
                     }
                 }
                 else
                 {
                     foreach (var row in _reader)
                     {
-                        Collect(parser.Parse(row, store.Row(rows)), labels);
-                        rows++;
+                        // A blank line leaves its slot to the next row.
+                        if (Collect(parser.Parse(row, store.Row(rows)), labels))
+                        {
+                            rows++;
+                        }
                     }
                 }
             }
@@ -364,14 +370,21 @@ public static class CsvTableReader
             return table;
         }
 
-        private static void Collect(RowOutcome outcome, LabelColumn? labels)
+        // Whether the outcome is a data row (blank lines are skipped).
+        private static bool Collect(RowOutcome outcome, LabelColumn? labels)
         {
             if (outcome.Error is { } error)
             {
                 throw new DataFormatException(error);
             }
 
+            if (outcome.Blank)
+            {
+                return false;
+            }
+
             labels?.Add(outcome.Label!);
+            return true;
         }
 
         // Exceptions from the parser, the gzip stream or the parallel enumeration, with the file named.
@@ -416,7 +429,10 @@ public static class CsvTableReader
     }
 
     /// <summary>A data row's result: its label text, or the message of its first bad cell.</summary>
-    private readonly record struct RowOutcome(string? Label, string? Error);
+    private readonly record struct RowOutcome(string? Label, string? Error, bool Blank = false)
+    {
+        public static RowOutcome BlankLine => new(null, null, true);
+    }
 
     /// <summary>Parses a row's cells into its feature slot; safe to call from several threads at once.</summary>
     private sealed class RowParser(string path, int[] map, int labelColumn, string[] names)
@@ -428,6 +444,11 @@ public static class CsvTableReader
         {
             // Sep reports the first row's line as 2; every later row (read in order) starts where it says.
             var line = row.RowIndex == 0 ? 1 : row.LineNumberFrom;
+            if (row.ColCount == 1 && map.Length > 1 && row[0].Span.IsWhiteSpace())
+            {
+                return RowOutcome.BlankLine;
+            }
+
             if (row.ColCount != map.Length)
             {
                 return Ragged(row.ColCount, line, row.LineNumberToExcl - line);
@@ -495,6 +516,11 @@ public static class CsvTableReader
 
         private RowOutcome Bad(ReadOnlySpan<char> cell, int column, int line, int lines)
         {
+            if (cell.IsWhiteSpace())
+            {
+                return new(null, $"{path}:{line}:{column + 1}: column '{Shorten(names[column])}' is empty; missing values are not supported, so fill or drop them{Spanning(line, lines)}.");
+            }
+
             var what = CsvNumber.TryParse(cell, out _) ? "is NaN, infinite or beyond the float range" : "is not a number";
             return new(null, $"{path}:{line}:{column + 1}: '{Shorten(cell)}' in column '{Shorten(names[column])}' {what}{Spanning(line, lines)}.");
         }
