@@ -267,6 +267,33 @@ public class CliInputTests
     }
 
     [Test]
+    public void Ctrl_c_after_the_last_epoch_lets_the_save_finish()
+    {
+        using var process = CliRunner.Start(_dir, ["train", "--epochs", "2", "--hidden", "2000,2000", "--epsilon", "40", "--output", "final.sparse"]);
+        var output = process.StandardOutput;
+        var error = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = output.ReadLine()) is not null && !line.Contains("Epoch 1:", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.That(line, Is.Not.Null, "the last epoch ended");
+        _ = SendSignal(process.Id, 2); // fails harmlessly when the process has already exited
+        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True);
+        _ = output.ReadToEnd();
+
+        // The signal lands during the final evaluation or save, or after the process ended: either way the
+        // model is complete, and an interrupted finish says so.
+        Assert.That(process.ExitCode, Is.EqualTo(0).Or.EqualTo(130), error.Result);
+        if (process.ExitCode == 130)
+        {
+            Assert.That(error.Result, Does.Contain("final.sparse was saved completely first"));
+        }
+
+        Assert.That(Sparse("info", "--model", "final.sparse").Exit, Is.Zero);
+    }
+
+    [Test]
     public void The_default_run_evolves_its_topology()
     {
         var run = Sparse("train", "--epochs", "2", "--hidden", "64", "--output", "m.sparse", "--verbose");
