@@ -335,7 +335,7 @@ internal static class TrainCommand
         var adam = parse.GetValue(OptimizerName) == "adam";
         // The defaults that trained every activation on digits, Fashion-MNIST, a wide table and regression tables
         // (scripts/check-defaults, docs/defaults.md). SGD with momentum on a regression output needs a smaller
-        // step: the squared loss does not saturate as softmax does, and at 0.01 it diverged in the first epoch.
+        // step: the squared loss does not saturate as softmax does, and at 0.01 it diverges in the first epoch.
         var rate = parse.GetValue(LearningRate) ?? (adam ? 0.003f : schema.IsClassification ? 0.01f : 0.002f);
         return adam
             ? new Adam(rate, weightDecay: parse.GetValue(WeightDecay), decoupled: true)

@@ -438,7 +438,7 @@ public static class CsvTableReader
     private sealed class RowParser(string path, int[] map, int labelColumn, string[] names)
     {
         // Fully optimised from the first call: a file is read once, so tiered compilation would parse most of it
-        // with unoptimised code (the CLI read Fashion-MNIST in 1.7-1.9 s that way, against 0.6-0.9 s warmed up).
+        // with unoptimised code (docs/performance.md, "Reading CSV").
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public RowOutcome Parse(SepReader.Row row, Span<float> destination)
         {

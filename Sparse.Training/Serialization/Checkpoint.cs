@@ -413,7 +413,7 @@ public sealed class Checkpoint
             return TabularSchema.FromJson(json);
         }
 
-        // Files written by the CLI before the schema existed: the same facts as separate entries.
+        // A schema stored as separate entries (task, features, classes, label), as version-1 files from the CLI may hold it.
         if (metadata.TryGetValue("task", out var task) && metadata.TryGetValue("features", out var features) && metadata.TryGetValue("classes", out var classes)
             && metadata.TryGetValue("label", out var label))
         {
