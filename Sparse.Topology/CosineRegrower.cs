@@ -23,7 +23,7 @@ public enum CtreVariant
 /// important are grown with values from <see cref="Values"/>. Scored a block of rows at a time with a
 /// running top-k (see <see cref="MissingTopK"/>): no dense similarity matrix.
 /// </summary>
-public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ValueDistribution? values = null, int blockRows = 0) : IRegrower
+public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ValueDistribution? values = null, int blockRows = 0) : IRegrower, IResumableState
 {
     private SparseRandom _random = new(seed);
     private float _bestAccuracy = float.NegativeInfinity;
@@ -42,6 +42,24 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
 
     /// <summary>CTRE_seq: whether growth has switched to random.</summary>
     public bool GrowingRandomly { get; private set; }
+
+    /// <inheritdoc/>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        RandomRegrower.WriteRandom(writer, _random);
+        writer.Write(_bestAccuracy);
+        writer.Write(GrowingRandomly);
+    }
+
+    /// <inheritdoc/>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _random = RandomRegrower.ReadRandom(reader);
+        _bestAccuracy = reader.ReadSingle();
+        GrowingRandomly = reader.ReadBoolean();
+    }
 
     /// <summary>CTRE_seq: reports the latest validation accuracy; growth turns random once it no longer improves.</summary>
     public void ObserveValidationAccuracy(float accuracy)

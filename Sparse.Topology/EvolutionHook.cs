@@ -7,7 +7,7 @@ namespace Sparse.Topology;
 /// (by default SET's: zeta 0.3 after every epoch but the last). Gradient-based regrowth makes the network
 /// retain its layer gradients. CTRE_seq hears each epoch's validation accuracy.
 /// </summary>
-public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? schedule = null) : ITrainingHook
+public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? schedule = null) : ITrainingHook, IResumableState
 {
     /// <summary>The evolver.</summary>
     public TopologyEvolver Evolver { get; } = evolver;
@@ -46,6 +46,36 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
         if (Schedule.AfterEpoch(context) is { } fraction)
         {
             Run(context, fraction);
+        }
+    }
+
+    /// <summary>Writes the pruner's and the regrower's state (random streams, CTRE_seq's phase), where they have one.</summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        foreach (var part in new object[] { Evolver.Pruner, Evolver.Regrower })
+        {
+            writer.Write(part.GetType().Name);
+            if (part is IResumableState state)
+            {
+                state.WriteState(writer);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        foreach (var part in new object[] { Evolver.Pruner, Evolver.Regrower })
+        {
+            var saved = reader.ReadString();
+            if (saved != part.GetType().Name)
+            {
+                throw new InvalidDataException($"the checkpoint's evolver used {saved} where this one uses {part.GetType().Name}");
+            }
+
+            (part as IResumableState)?.ReadState(reader);
         }
     }
 

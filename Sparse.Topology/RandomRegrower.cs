@@ -10,7 +10,7 @@ namespace Sparse.Topology;
 /// in (row, column) order by one pass over the layer's structure: O(nnz + rows + count) sequential work,
 /// whatever the density, with no per-pick search through a random row.
 /// </summary>
-public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null) : IRegrower
+public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null) : IRegrower, IResumableState
 {
     private SparseRandom _random = new(seed);
 
@@ -20,6 +20,40 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     /// <inheritdoc/>
     public void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values) =>
         GrowRandom(request.Kept, request.Count, ref _random, Values, rows, columns, values, exclude: null);
+
+    /// <inheritdoc/>
+    public void WriteState(BinaryWriter writer) => WriteRandom(writer, _random);
+
+    /// <inheritdoc/>
+    public void ReadState(BinaryReader reader) => _random = ReadRandom(reader);
+
+    internal static void WriteRandom(BinaryWriter writer, in SparseRandom random)
+    {
+        Span<ulong> state = stackalloc ulong[SparseRandom.StateLength];
+        random.GetState(state);
+        foreach (var word in state)
+        {
+            writer.Write(word);
+        }
+    }
+
+    internal static SparseRandom ReadRandom(BinaryReader reader)
+    {
+        Span<ulong> state = stackalloc ulong[SparseRandom.StateLength];
+        for (var n = 0; n < state.Length; n++)
+        {
+            state[n] = reader.ReadUInt64();
+        }
+
+        try
+        {
+            return SparseRandom.FromState(state);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+    }
 
     /// <summary>
     /// Adds <paramref name="count"/> uniformly random positions missing from <paramref name="kept"/>, from

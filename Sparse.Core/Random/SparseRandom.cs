@@ -20,6 +20,37 @@ public struct SparseRandom
         _s3 = SplitMix(ref seed);
     }
 
+    /// <summary>Words in <see cref="GetState"/>'s output.</summary>
+    public const int StateLength = 4;
+
+    /// <summary>Copies the generator's state into <paramref name="destination"/> (<see cref="StateLength"/> words), so a run can be resumed.</summary>
+    public readonly void GetState(Span<ulong> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, StateLength, nameof(destination));
+        destination[0] = _s0;
+        destination[1] = _s1;
+        destination[2] = _s2;
+        destination[3] = _s3;
+    }
+
+    /// <summary>A generator that continues from a state saved by <see cref="GetState"/>.</summary>
+    /// <exception cref="ArgumentException">The state is all zero, which xoshiro256** never reaches.</exception>
+    public static SparseRandom FromState(ReadOnlySpan<ulong> state)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(state.Length, StateLength, nameof(state));
+        if ((state[0] | state[1] | state[2] | state[3]) == 0)
+        {
+            throw new ArgumentException("An all-zero state is not a state of this generator.", nameof(state));
+        }
+
+        var random = default(SparseRandom);
+        random._s0 = state[0];
+        random._s1 = state[1];
+        random._s2 = state[2];
+        random._s3 = state[3];
+        return random;
+    }
+
     /// <summary>The next 64 random bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong NextUInt64()

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -60,6 +61,16 @@ public sealed class Trainer
     /// <summary>The checkpoint metadata entry that holds <see cref="StartBatch"/>.</summary>
     public const string ResumeBatchKey = "resume_batch";
 
+    // Checkpoint entries: the interrupted epoch's sums so far, and each resumable hook's state ("hook.N").
+    private const string EpochSumsKey = "resume_epoch_sums";
+    private const string HookKeyPrefix = "hook.";
+
+    // The interrupted epoch's loss sum, correct count and samples seen, continued by the next Fit.
+    private (double Loss, long Correct, long Seen) _epochSums;
+
+    // Hook states read by Resume, applied to the hooks when Fit starts (hooks may be added after Resume).
+    private Dictionary<int, (string Type, byte[] State)> _pendingHookStates = [];
+
     /// <summary>Continues from <paramref name="checkpoint"/>: its epoch (and batch), base learning rate and history.</summary>
     public void Resume(Checkpoint checkpoint)
     {
@@ -69,6 +80,29 @@ public sealed class Trainer
         BaseLearningRate = checkpoint.BaseLearningRate;
         History = checkpoint.History;
         Schema ??= checkpoint.Schema;
+        _epochSums = default;
+        _pendingHookStates = [];
+        try
+        {
+            if (checkpoint.Metadata.TryGetValue(EpochSumsKey, out var sums))
+            {
+                var parts = sums.Split(' ');
+                _epochSums = (double.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
+            }
+
+            foreach (var (key, value) in checkpoint.Metadata)
+            {
+                if (key.StartsWith(HookKeyPrefix, StringComparison.Ordinal))
+                {
+                    var colon = value.IndexOf(':', StringComparison.Ordinal);
+                    _pendingHookStates[int.Parse(key.AsSpan(HookKeyPrefix.Length), CultureInfo.InvariantCulture)] = (value[..colon], Convert.FromBase64String(value[(colon + 1)..]));
+                }
+            }
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            throw new InvalidDataException($"The checkpoint's resume state is damaged ({e.Message}).", e);
+        }
     }
 
     /// <summary>
@@ -79,9 +113,52 @@ public sealed class Trainer
     {
         var entries = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
         {
-            [ResumeBatchKey] = StartBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ResumeBatchKey] = StartBatch.ToString(CultureInfo.InvariantCulture),
         };
+        if (StartBatch > 0)
+        {
+            entries[EpochSumsKey] = string.Create(CultureInfo.InvariantCulture, $"{_epochSums.Loss:R} {_epochSums.Correct} {_epochSums.Seen}");
+        }
+
+        for (var h = 0; h < Hooks.Count; h++)
+        {
+            if (Hooks[h] is IResumableState state)
+            {
+                using var bytes = new MemoryStream();
+                using (var writer = new BinaryWriter(bytes, System.Text.Encoding.UTF8, leaveOpen: true))
+                {
+                    state.WriteState(writer);
+                }
+
+                entries[HookKeyPrefix + h.ToString(CultureInfo.InvariantCulture)] = $"{Hooks[h].GetType().Name}:{Convert.ToBase64String(bytes.ToArray())}";
+            }
+        }
+
         Checkpoint.Save(path, Network, Optimizer, StartEpoch, BaseLearningRate, History, entries, Schema);
+    }
+
+    private void RestoreHookStates()
+    {
+        foreach (var (index, (type, bytes)) in _pendingHookStates)
+        {
+            if (index >= Hooks.Count || Hooks[index] is not IResumableState state || Hooks[index].GetType().Name != type)
+            {
+                throw new InvalidOperationException($"The checkpoint holds the state of a {type} as hook {index}, but this trainer's hook {index} is " +
+                    $"{(index < Hooks.Count ? Hooks[index].GetType().Name : "missing")}; add the same hooks in the same order to resume.");
+            }
+
+            using var reader = new BinaryReader(new MemoryStream(bytes));
+            try
+            {
+                state.ReadState(reader);
+            }
+            catch (EndOfStreamException e)
+            {
+                throw new InvalidDataException($"The checkpoint's state of hook {index} ({type}) is truncated.", e);
+            }
+        }
+
+        _pendingHookStates = [];
     }
 
     /// <summary>Reported after every batch.</summary>
@@ -108,6 +185,7 @@ public sealed class Trainer
             throw new InvalidOperationException($"Resume batch {StartBatch} is out of range: an epoch of {train.Count} samples in batches of {Options.BatchSize} has {loader.BatchesPerEpoch} batches.");
         }
 
+        RestoreHookStates();
         var gradient = new float[Network.OutputSize * loader.Batch.Capacity];
         var context = new TrainingContext(Network, Optimizer, Loss, Options.Epochs)
         {
@@ -133,6 +211,12 @@ public sealed class Trainer
             long correct = 0, seen = 0;
             var batchIndex = 0;
             var skip = epoch == StartEpoch ? StartBatch : 0;
+            if (skip > 0)
+            {
+                // The interrupted epoch's record averages all of its batches, those before the interrupt included.
+                (lossSum, correct, seen) = _epochSums;
+            }
+
             for (var b = 0; b < skip && loader.Next(); b++)
             {
                 batchIndex++;
@@ -144,6 +228,7 @@ public sealed class Trainer
                 {
                     StartEpoch = epoch;
                     StartBatch = batchIndex;
+                    _epochSums = (lossSum, correct, seen);
                     return History;
                 }
 
