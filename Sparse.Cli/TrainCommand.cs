@@ -58,26 +58,50 @@ internal static class TrainCommand
         return command;
     }
 
+    // The options that shape a run: saved in its checkpoint and taken from there on --resume. --train, --test and
+    // --epochs are saved too but may be given again (data moved, a run extended); outputs, threads and logging are
+    // the new command's.
+    private static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
+
+    private static readonly Option[] Fixed = [ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
+        PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed];
+
     private static int Run(ParseResult parse, bool quiet, bool verbose)
     {
-        CheckOptions(parse);
-        var output = parse.GetValue(Output)!;
+        var run = new RunOptions(parse, Fixed, Overridable);
+        CheckOptions(parse, run);
+        var output = run.Get(Output)!;
         var checkpointPath = output + ".checkpoint";
-        var trainPath = parse.GetValue(TrainFile) ?? Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz");
-        var testPath = parse.GetValue(TestFile);
-        var resumePath = parse.GetValue(Resume);
-        OutputPaths.Check(
-            [("--output", output), ("the checkpoint", checkpointPath), ("--metrics", parse.GetValue(MetricsPath)), ("--plot", parse.GetValue(PlotPath))],
-            [("--train", trainPath), ("--test", testPath), ("--resume", resumePath == checkpointPath ? null : resumePath)]);
-
-        SparseParallel.MaxDegreeOfParallelism = parse.GetValue(Threads) ?? Environment.ProcessorCount;
-        var say = Cli.Sayer(quiet);
-        bool? header = parse.GetValue(NoHeader) ? false : null;
-        var seed = parse.GetValue(Seed);
-        var resumed = resumePath is null ? null : Cli.LoadModel(resumePath);
-        if (resumed is not null && resumed.Optimizer is null)
+        var resumePath = run.Get(Resume);
+        string trainPath = null!;
+        string? testPath = null;
+        void CheckPaths()
         {
-            throw new UserError($"{resumePath}: is a finished model, not a checkpoint of an interrupted run (it has no optimizer state to resume).");
+            trainPath = run.Get(TrainFile) ?? Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz");
+            testPath = run.Get(TestFile);
+            OutputPaths.Check(
+                [("--output", output), ("the checkpoint", checkpointPath), ("--metrics", run.Get(MetricsPath)), ("--plot", run.Get(PlotPath))],
+                [("--train", trainPath), ("--test", testPath), ("--resume", resumePath == checkpointPath ? null : resumePath)]);
+        }
+
+        CheckPaths();
+
+        SparseParallel.MaxDegreeOfParallelism = run.Get(Threads) ?? Environment.ProcessorCount;
+        var say = Cli.Sayer(quiet);
+        bool? header = run.Get(NoHeader) ? false : null;
+        var seed = run.Get(Seed);
+        var resumed = resumePath is null ? null : Cli.LoadModel(resumePath);
+        if (resumed is not null)
+        {
+            if (resumed.Optimizer is null)
+            {
+                throw new UserError($"{resumePath}: is a finished model, not a checkpoint of an interrupted run (it has no optimizer state to resume).");
+            }
+
+            run = new RunOptions(parse, Fixed, Overridable, resumed, resumePath);
+            header = run.Get(NoHeader) ? false : null;
+            seed = run.Get(Seed);
+            CheckPaths();
         }
 
         TabularSchema schema;
@@ -89,8 +113,8 @@ internal static class TrainCommand
         }
         else
         {
-            table = CsvTableReader.Read(trainPath, header, parse.GetValue(Label), say);
-            schema = TabularSchema.Infer(table, parse.GetValue(Task), standardizeTargets: !parse.GetValue(RawTargets));
+            table = CsvTableReader.Read(trainPath, header, run.Get(Label), say);
+            schema = TabularSchema.Infer(table, run.Get(Task), standardizeTargets: !run.Get(RawTargets));
         }
 
         var all = schema.ToDataset(table);
@@ -102,10 +126,10 @@ internal static class TrainCommand
         }
         else
         {
-            (train, test) = all.Split(parse.GetValue(ValidationSplit), seed);
+            (train, test) = all.Split(run.Get(ValidationSplit), seed);
             if (train.Count == 0 || test.Count == 0)
             {
-                throw new UserError($"--validation-split {parse.GetValue(ValidationSplit).ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.");
+                throw new UserError($"--validation-split {run.Get(ValidationSplit).ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.");
             }
         }
 
@@ -114,8 +138,8 @@ internal static class TrainCommand
             throw new UserError($"{resumePath}: the model takes {resumed.Network.InputSize} features, {trainPath} has {train.FeatureCount}.");
         }
 
-        var network = resumed?.Network ?? BuildNetwork(parse, train, schema, seed, say);
-        var optimizer = resumed?.Optimizer ?? BuildOptimizer(parse, schema);
+        var network = resumed?.Network ?? BuildNetwork(run, train, schema, seed, say);
+        var optimizer = resumed?.Optimizer ?? BuildOptimizer(run, schema);
         ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         using var loggers = LoggerFactory.Create(b =>
         {
@@ -126,11 +150,11 @@ internal static class TrainCommand
         var baseRate = resumed?.BaseLearningRate ?? optimizer.LearningRate;
         var options = new TrainerOptions
         {
-            Epochs = parse.GetValue(Epochs),
-            BatchSize = parse.GetValue(BatchSize),
+            Epochs = run.Get(Epochs),
+            BatchSize = run.Get(BatchSize),
             Seed = seed,
             Schedule = LearningRateSchedule.Cosine(baseRate / 50),
-            ClipNorm = parse.GetValue(ClipNorm),
+            ClipNorm = run.Get(ClipNorm),
         };
         var trainer = new Trainer(network, loss, optimizer, options, Console.IsOutputRedirected || verbose ? loggers.CreateLogger<Trainer>() : null) { Schema = schema };
         if (resumed is not null)
@@ -146,12 +170,12 @@ internal static class TrainCommand
             say($"resuming at epoch {trainer.StartEpoch + 1}, batch {trainer.StartBatch}");
         }
 
-        AddHooks(parse, trainer, seed, loggers);
-        var evolve = parse.GetValue(Evolve)!;
+        AddHooks(run, trainer, seed, loggers);
+        var evolve = run.Get(Evolve)!;
         say(evolve == "none"
             ? "topology: fixed (--evolve none)"
-            : $"topology: {evolve}, rewiring {parse.GetValue(Zeta).ToString(CultureInfo.InvariantCulture)} of each layer " +
-              (parse.GetValue(EvolveEvery) is > 0 and var every ? $"every {every} steps (cosine-decayed)" : "after every epoch but the last"));
+            : $"topology: {evolve}, rewiring {run.Get(Zeta).ToString(CultureInfo.InvariantCulture)} of each layer " +
+              (run.Get(EvolveEvery) is > 0 and var every ? $"every {every} steps (cosine-decayed)" : "after every epoch but the last"));
         say($"network {string.Join("-", new[] { network.InputSize }.Concat(network.SparseLayers.Select(l => l.OutputSize)))}: {network.ConnectionCount:N0} connections, {network.ParameterBytes:N0} bytes of parameters");
 
         // Ctrl+C and SIGTERM (a scheduler's stop) both end the run after the current batch with a checkpoint.
@@ -180,19 +204,27 @@ internal static class TrainCommand
         var finished = trainer.StartEpoch >= options.Epochs || trainer.History.StoppedEarly;
         if (!finished)
         {
-            trainer.SaveCheckpoint(checkpointPath);
+            trainer.SaveCheckpoint(checkpointPath, new Dictionary<string, string> { [RunOptions.MetadataKey] = run.ToJson() });
             Console.Error.WriteLine($"sparse: interrupted in epoch {trainer.StartEpoch + 1} after {trainer.StartBatch} batches; resume with --resume {checkpointPath}");
             return signal;
         }
 
-        var final = Metrics.Evaluate(network, test, loss, parse.GetValue(BatchSize));
+        var final = Metrics.Evaluate(network, test, loss, run.Get(BatchSize));
         Checkpoint.Save(output, network, history: trainer.History, schema: schema);
-        if (parse.GetValue(MetricsPath) is { } metricsPath)
+
+        // The run is complete: its checkpoint would only resume a finished run.
+        if (File.Exists(checkpointPath))
+        {
+            File.Delete(checkpointPath);
+            say($"removed the checkpoint {checkpointPath}");
+        }
+
+        if (run.Get(MetricsPath) is { } metricsPath)
         {
             MetricsFile.Write(metricsPath, trainer.History, final, schema);
         }
 
-        if (parse.GetValue(PlotPath) is { } plotPath)
+        if (run.Get(PlotPath) is { } plotPath)
         {
             CurvePlot.Write(plotPath, trainer.History);
         }
@@ -211,7 +243,7 @@ internal static class TrainCommand
     }
 
     /// <summary>Every option's range, checked before any file is read.</summary>
-    private static void CheckOptions(ParseResult parse)
+    private static void CheckOptions(ParseResult parse, RunOptions run)
     {
         static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
         void Require(bool valid, string option, string range, object? value)
@@ -222,51 +254,51 @@ internal static class TrainCommand
             }
         }
 
-        Require(parse.GetValue(Epochs) >= 1, "--epochs", "1 or more", parse.GetValue(Epochs));
-        Require(parse.GetValue(BatchSize) >= 1, "--batch-size", "1 or more", parse.GetValue(BatchSize));
-        var split = parse.GetValue(ValidationSplit);
+        Require(run.Get(Epochs) >= 1, "--epochs", "1 or more", run.Get(Epochs));
+        Require(run.Get(BatchSize) >= 1, "--batch-size", "1 or more", run.Get(BatchSize));
+        var split = run.Get(ValidationSplit);
         Require(split is > 0 and < 1, "--validation-split", "between 0 and 1 (exclusive)", split);
-        var epsilon = parse.GetValue(Epsilon);
+        var epsilon = run.Get(Epsilon);
         Require(double.IsFinite(epsilon) && epsilon > 0, "--epsilon", "a positive number", epsilon);
-        if (parse.GetValue(Density) is { } density)
+        if (run.Get(Density) is { } density)
         {
             Require(density is > 0 and <= 1, "--density", "in (0, 1]", density);
         }
 
-        if (parse.GetValue(Erk) is { } erk)
+        if (run.Get(Erk) is { } erk)
         {
             Require(erk is > 0 and <= 1, "--erk", "in (0, 1]", erk);
         }
 
-        var explicitSparsity = new[] { ("--epsilon", Explicit(parse, Epsilon)), ("--density", parse.GetValue(Density) is not null), ("--erk", parse.GetValue(Erk) is not null) }
+        var explicitSparsity = new[] { ("--epsilon", Explicit(parse, Epsilon)), ("--density", run.Get(Density) is not null), ("--erk", run.Get(Erk) is not null) }
             .Where(o => o.Item2).Select(o => o.Item1).ToArray();
         if (explicitSparsity.Length > 1)
         {
             throw new UserError($"{string.Join(" and ", explicitSparsity)} both set the sparsity; give one.");
         }
 
-        var zeta = parse.GetValue(Zeta);
+        var zeta = run.Get(Zeta);
         Require(zeta is > 0 and < 1, "--zeta", "between 0 and 1 (exclusive)", zeta);
-        Require(parse.GetValue(EvolveEvery) >= 0, "--evolve-every", "0 (after each epoch) or a positive number of steps", parse.GetValue(EvolveEvery));
-        if (parse.GetValue(LearningRate) is { } rate)
+        Require(run.Get(EvolveEvery) >= 0, "--evolve-every", "0 (after each epoch) or a positive number of steps", run.Get(EvolveEvery));
+        if (run.Get(LearningRate) is { } rate)
         {
             Require(float.IsFinite(rate) && rate > 0, "--learning-rate", "a positive number", rate);
         }
 
-        var momentum = parse.GetValue(Momentum);
+        var momentum = run.Get(Momentum);
         Require(momentum is >= 0 and < 1, "--momentum", "in [0, 1)", momentum);
-        var decay = parse.GetValue(WeightDecay);
+        var decay = run.Get(WeightDecay);
         Require(float.IsFinite(decay) && decay >= 0, "--weight-decay", "0 or a positive number", decay);
-        var dropout = parse.GetValue(DropoutRate);
+        var dropout = run.Get(DropoutRate);
         Require(dropout is >= 0 and < 1, "--dropout", "in [0, 1)", dropout);
-        var clip = parse.GetValue(ClipNorm);
+        var clip = run.Get(ClipNorm);
         Require(float.IsFinite(clip) && clip >= 0, "--clip-norm", "0 (off) or a positive number", clip);
-        if (parse.GetValue(Threads) is { } threads)
+        if (run.Get(Threads) is { } threads)
         {
             Require(threads >= 1, "--threads", "1 or more", threads);
         }
 
-        if (Explicit(parse, Momentum) && parse.GetValue(OptimizerName) == "adam")
+        if (Explicit(parse, Momentum) && run.Get(OptimizerName) == "adam")
         {
             throw new UserError("--momentum applies to --optimizer sgd; Adam keeps its own moments.");
         }
@@ -274,33 +306,33 @@ internal static class TrainCommand
 
     private static bool Explicit(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
-    private static SparseNetwork BuildNetwork(ParseResult parse, Dataset train, TabularSchema schema, ulong seed, Action<string> say)
+    private static SparseNetwork BuildNetwork(RunOptions run, Dataset train, TabularSchema schema, ulong seed, Action<string> say)
     {
         int[] hidden;
         try
         {
-            hidden = [.. parse.GetValue(Hidden)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
+            hidden = [.. run.Get(Hidden)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {
-            throw new UserError($"--hidden must be comma-separated positive whole numbers, got '{parse.GetValue(Hidden)}'.");
+            throw new UserError($"--hidden must be comma-separated positive whole numbers, got '{run.Get(Hidden)}'.");
         }
 
         if (hidden.Any(h => h <= 0))
         {
-            throw new UserError($"--hidden sizes must be positive, got '{parse.GetValue(Hidden)}'.");
+            throw new UserError($"--hidden sizes must be positive, got '{run.Get(Hidden)}'.");
         }
 
         int[] sizes = [train.FeatureCount, .. hidden, schema.OutputSize];
-        var densities = parse.GetValue(Density) is { } d ? LayerDensities.Uniform(sizes, d)
-            : parse.GetValue(Erk) is { } overall ? LayerDensities.ErdosRenyiKernel(sizes, overall)
+        var densities = run.Get(Density) is { } d ? LayerDensities.Uniform(sizes, d)
+            : run.Get(Erk) is { } overall ? LayerDensities.ErdosRenyiKernel(sizes, overall)
             : null;
 
         // Refuse a network that cannot fit before allocating any of it, with the arithmetic.
-        var slots = parse.GetValue(OptimizerName) == "adam" ? 2 : 1;
-        MemoryBreakdown Estimate(int batch) => MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, parse.GetValue(Epsilon)), batch, slots,
-            parse.GetValue(DropoutRate) > 0, evolving: parse.GetValue(Evolve) != "none" || parse.GetValue(PruneNeurons));
-        var estimate = Estimate(parse.GetValue(BatchSize));
+        var slots = run.Get(OptimizerName) == "adam" ? 2 : 1;
+        MemoryBreakdown Estimate(int batch) => MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, run.Get(Epsilon)), batch, slots,
+            run.Get(DropoutRate) > 0, evolving: run.Get(Evolve) != "none" || run.Get(PruneNeurons));
+        var estimate = Estimate(run.Get(BatchSize));
         try
         {
             MemoryEstimate.EnsureFits(estimate);
@@ -308,7 +340,7 @@ internal static class TrainCommand
         catch (InsufficientMemoryException e)
         {
             // Activations grow with the batch; with layers of millions of neurons they are what does not fit.
-            var batch = parse.GetValue(BatchSize) / 2;
+            var batch = run.Get(BatchSize) / 2;
             while (batch >= 1 && Estimate(batch).TotalBytes > MemoryEstimate.AvailableBytes())
             {
                 batch /= 2;
@@ -318,7 +350,7 @@ internal static class TrainCommand
         }
 
         say($"memory estimate: {estimate}");
-        var activation = parse.GetValue(ActivationName) switch
+        var activation = run.Get(ActivationName) switch
         {
             "leaky-relu" => ActivationKind.LeakyRelu,
             "all-relu" => ActivationKind.AllRelu,
@@ -326,26 +358,26 @@ internal static class TrainCommand
             "sigmoid" => ActivationKind.Sigmoid,
             _ => ActivationKind.Relu,
         };
-        return SparseNetwork.CreateMlp(sizes, activation, parse.GetValue(Epsilon), seed, parse.GetValue(DropoutRate),
+        return SparseNetwork.CreateMlp(sizes, activation, run.Get(Epsilon), seed, run.Get(DropoutRate),
             normalization: InputNormalization.Fit(train, NormalizationKind.Standardize), densities: densities);
     }
 
-    private static Optimizer BuildOptimizer(ParseResult parse, TabularSchema schema)
+    private static Optimizer BuildOptimizer(RunOptions run, TabularSchema schema)
     {
-        var adam = parse.GetValue(OptimizerName) == "adam";
+        var adam = run.Get(OptimizerName) == "adam";
         // The defaults that trained every activation on digits, Fashion-MNIST, a wide table and regression tables
         // (scripts/check-defaults, docs/defaults.md). SGD with momentum on a regression output needs a smaller
         // step: the squared loss does not saturate as softmax does, and at 0.01 it diverges in the first epoch.
-        var rate = parse.GetValue(LearningRate) ?? (adam ? 0.003f : schema.IsClassification ? 0.01f : 0.002f);
+        var rate = run.Get(LearningRate) ?? (adam ? 0.003f : schema.IsClassification ? 0.01f : 0.002f);
         return adam
-            ? new Adam(rate, weightDecay: parse.GetValue(WeightDecay), decoupled: true)
-            : new Sgd(rate, parse.GetValue(Momentum), weightDecay: parse.GetValue(WeightDecay));
+            ? new Adam(rate, weightDecay: run.Get(WeightDecay), decoupled: true)
+            : new Sgd(rate, run.Get(Momentum), weightDecay: run.Get(WeightDecay));
     }
 
-    private static void AddHooks(ParseResult parse, Trainer trainer, ulong seed, ILoggerFactory loggers)
+    private static void AddHooks(RunOptions run, Trainer trainer, ulong seed, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger<TopologyEvolver>();
-        var evolver = parse.GetValue(Evolve) switch
+        var evolver = run.Get(Evolve) switch
         {
             "set" => TopologyEvolver.Set(seed, logger: logger),
             "rigl" => TopologyEvolver.RigL(logger),
@@ -354,11 +386,11 @@ internal static class TrainCommand
         };
         if (evolver is not null)
         {
-            var every = parse.GetValue(EvolveEvery);
-            trainer.Hooks.Add(new EvolutionHook(evolver, every > 0 ? EvolutionSchedule.CosineDecay(parse.GetValue(Zeta), every) : EvolutionSchedule.EveryEpoch(parse.GetValue(Zeta))));
+            var every = run.Get(EvolveEvery);
+            trainer.Hooks.Add(new EvolutionHook(evolver, every > 0 ? EvolutionSchedule.CosineDecay(run.Get(Zeta), every) : EvolutionSchedule.EveryEpoch(run.Get(Zeta))));
         }
 
-        if (parse.GetValue(PruneNeurons))
+        if (run.Get(PruneNeurons))
         {
             trainer.Hooks.Add(new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 5, everyEpochs: 5));
         }

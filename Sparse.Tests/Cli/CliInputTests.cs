@@ -294,6 +294,46 @@ public class CliInputTests
     }
 
     [Test]
+    public void A_run_interrupted_by_a_signal_and_resumed_with_no_other_flag_is_the_straight_run()
+    {
+        string[] options = ["--hidden", "600,600", "--epsilon", "12", "--dropout", "0.2", "--epochs", "4", "--seed", "7"];
+        var straight = Sparse(["train", .. options, "--output", "straight.sparse", "--quiet"]);
+        Assert.That(straight.Exit, Is.Zero, straight.Error);
+
+        using (var process = CliRunner.Start(_dir, ["train", .. options, "--output", "resumed.sparse"]))
+        {
+            var output = process.StandardOutput;
+            var error = process.StandardError.ReadToEndAsync();
+            string? line;
+            while ((line = output.ReadLine()) is not null && !line.Contains("Epoch 0:", StringComparison.Ordinal))
+            {
+            }
+
+            Assert.That(line, Is.Not.Null, "training started");
+            Assert.That(SendSignal(process.Id, SigTerm), Is.Zero);
+            Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True);
+            _ = output.ReadToEnd();
+            Assert.That(process.ExitCode, Is.EqualTo(143), error.Result);
+        }
+
+        var contradiction = Sparse("train", "--seed", "8", "--output", "resumed.sparse", "--resume", "resumed.sparse.checkpoint");
+        RefusedCleanly(contradiction, "--seed 8 contradicts the checkpoint resumed.sparse.checkpoint, which was trained with --seed 7");
+
+        var resumed = Sparse("train", "--output", "resumed.sparse", "--resume", "resumed.sparse.checkpoint");
+        Assert.That(resumed.Exit, Is.Zero, resumed.Error);
+        Assert.That(File.Exists(Path.Combine(_dir, "resumed.sparse.checkpoint")), Is.False, "a finished run removes its checkpoint");
+
+        var a = global::Sparse.Training.Checkpoint.Load(Path.Combine(_dir, "straight.sparse"));
+        var b = global::Sparse.Training.Checkpoint.Load(Path.Combine(_dir, "resumed.sparse"));
+        Assert.That(b.History.Epochs.Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.Connections)),
+            Is.EqualTo(a.History.Epochs.Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.Connections))));
+        for (var n = 0; n < a.Network.Parameters.Count; n++)
+        {
+            Assert.That(b.Network.Parameters[n].Values, Is.EqualTo(a.Network.Parameters[n].Values).AsCollection, a.Network.Parameters[n].Name);
+        }
+    }
+
+    [Test]
     public void The_default_run_evolves_its_topology()
     {
         var run = Sparse("train", "--epochs", "2", "--hidden", "64", "--output", "m.sparse", "--verbose");

@@ -64,7 +64,7 @@ public class ResumeTests
         var network = Build();
         var optimizer = MakeOptimizer();
         var path = Path.Combine(_directory, "run.checkpoint");
-        foreach (var stop in new long[] { 40, 70, long.MaxValue })
+        foreach (var stop in new long[] { 29, 70, long.MaxValue })
         {
             var trainer = NewTrainer(network, optimizer, method);
             if (File.Exists(path))
