@@ -99,9 +99,7 @@ public sealed class NeuronImportancePruner(double percentile = 20)
             return;
         }
 
-        weights.ReplaceStructure(rowPointers, [.. columns], [.. values]);
-        layer.WeightParameter.SyncGradient();
-        optimizer?.RemapState(layer.WeightParameter, [.. source]);
+        layer.Rewire(new ConnectionMap(rowPointers, [.. columns], [.. values], source.ToArray()), optimizer);
     }
 }
 

@@ -135,9 +135,7 @@ public sealed partial class TopologyEvolver
         using var source = new ScratchArray<int>(total);
         Merge(keptPointers, keptColumns, keptValues, keptSource.Array, newStart, bucketColumns, bucketValues, rowPointers, columns, values, source.Array);
 
-        weights.ReplaceStructure(rowPointers, columns, values);
-        layer.WeightParameter.SyncGradient();
-        optimizer?.RemapState(layer.WeightParameter, source.Span);
+        layer.Rewire(new ConnectionMap(rowPointers, columns, values, source.Array.AsMemory(0, total)), optimizer);
         return Describe(layer, index, pruned, newRows.Count);
     }
 

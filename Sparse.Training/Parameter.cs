@@ -44,8 +44,8 @@ public sealed class Parameter
     /// <summary>Whether weight decay applies (weights yes, biases no).</summary>
     public bool Decays { get; }
 
-    /// <summary>Resizes <see cref="Gradient"/> after the connection count changed (topology evolution).</summary>
-    public void SyncGradient()
+    /// <summary>Resizes <see cref="Gradient"/> after the connection count changed (<see cref="SparseLinear.Rewire"/>).</summary>
+    internal void SyncGradient()
     {
         if (Gradient.Length != Values.Length)
         {

@@ -92,10 +92,11 @@ public sealed partial class CsrMatrix
 
     /// <summary>
     /// Replaces the sparsity pattern and values (arrays taken, not copied) after checking every invariant,
-    /// and marks the transposed view stale. The shape stays.
+    /// and marks the transposed view stale. The shape stays. Internal: a layer's structure changes only through
+    /// its rewiring method, which moves every per-connection array along.
     /// </summary>
     /// <exception cref="ArgumentException">An invariant is broken; the message names it.</exception>
-    public void ReplaceStructure(long[] rowPointers, int[] columnIndices, float[] values)
+    internal void ReplaceStructure(long[] rowPointers, int[] columnIndices, float[] values)
     {
         ArgumentNullException.ThrowIfNull(rowPointers);
         ArgumentNullException.ThrowIfNull(columnIndices);
@@ -111,7 +112,7 @@ public sealed partial class CsrMatrix
     /// Tells the matrix that <see cref="RowPointers"/> or <see cref="ColumnIndices"/> were edited in place,
     /// so the transposed view is rebuilt on its next use. Checks the invariants in Debug builds.
     /// </summary>
-    public void StructureChanged()
+    internal void StructureChanged()
     {
         AssertValid();
         _structureVersion++;

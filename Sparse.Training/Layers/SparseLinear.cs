@@ -72,6 +72,36 @@ public sealed class SparseLinear : Layer
     public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) =>
         SparseOps.Multiply(Weights, input, Bias, output, batch);
 
+    /// <summary>
+    /// Applies a rewiring: the weights take <paramref name="map"/>'s structure and values, the weight gradient
+    /// is resized, and every per-connection state of <paramref name="optimizer"/> moves with its connection (new
+    /// connections start at zero state). The only way a layer's connections change.
+    /// </summary>
+    /// <exception cref="ArgumentException">The map breaks a CSR invariant, its arrays differ in length, or a source
+    /// is not -1 or an entry of the current structure; nothing is changed.</exception>
+    public void Rewire(ConnectionMap map, Optimizer? optimizer)
+    {
+        var source = map.Source.Span;
+        if (map.Values.Length != map.Count || source.Length != map.Count)
+        {
+            throw new ArgumentException($"A map of {map.Count} connections needs as many values and sources, got {map.Values.Length} and {source.Length}.", nameof(map));
+        }
+
+        var old = (uint)Weights.NonZeroCount;
+        for (var k = 0; k < source.Length; k++)
+        {
+            // -1 passes as the largest uint plus one; anything else must index an old entry.
+            if ((uint)(source[k] + 1) > old)
+            {
+                throw new ArgumentException($"Entry {k} of the map keeps old entry {source[k]}, but the layer has {old} entries.", nameof(map));
+            }
+        }
+
+        Weights.ReplaceStructure(map.RowPointers, map.ColumnIndices, map.Values);
+        WeightParameter.SyncGradient();
+        optimizer?.RemapState(WeightParameter, source);
+    }
+
     /// <summary>This layer and a ReLU after it in one pass: <c>output = max(W x + b, 0)</c>, the pre-activation never stored.</summary>
     internal void ForwardRelu(ReadOnlySpan<float> input, Span<float> output, int batch) =>
         SparseOps.MultiplyRelu(Weights, input, Bias, output, batch);
@@ -88,7 +118,6 @@ public sealed class SparseLinear : Layer
     /// </summary>
     internal void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, bool throughRelu)
     {
-        WeightParameter.SyncGradient();
         SparseOps.WeightGradient(Weights, outputGradient, input, WeightParameter.Gradient, BiasParameter.Gradient, batch);
 
         if (inputGradient.IsEmpty)

@@ -109,13 +109,19 @@ public abstract class Optimizer
         }
     }
 
-    /// <summary>
-    /// The state arrays of <paramref name="parameter"/>, created (zero) on first use or when the
-    /// parameter's length changed without a <see cref="RemapState"/>.
-    /// </summary>
+    /// <summary>The state arrays of <paramref name="parameter"/>, created (zero) on first use.</summary>
+    /// <exception cref="InvalidOperationException">The parameter's length changed without its state being moved
+    /// (a structure changed other than through <see cref="SparseLinear.Rewire"/>).</exception>
     public float[][] StateOf(Parameter parameter)
     {
-        if (!_state.TryGetValue(parameter, out var state) || (state.Length > 0 && state[0].Length != parameter.Values.Length))
+        ArgumentNullException.ThrowIfNull(parameter);
+        if (_state.TryGetValue(parameter, out var state) && state.Length > 0 && state[0].Length != parameter.Values.Length)
+        {
+            throw new InvalidOperationException($"{parameter.Name} has {parameter.Values.Length} entries but its optimizer state {state[0].Length}: " +
+                "its connections changed without SparseLinear.Rewire moving the state along.");
+        }
+
+        if (state is null)
         {
             state = new float[StateSlots][];
             for (var s = 0; s < StateSlots; s++)
@@ -132,10 +138,11 @@ public abstract class Optimizer
     /// <summary>
     /// Moves state after the connections of <paramref name="parameter"/> changed: new entry <c>k</c> takes the
     /// state of old entry <c>source[k]</c>, or zero state when <c>source[k]</c> is negative (a new connection).
+    /// Called by <see cref="SparseLinear.Rewire"/>, which has checked every source against the old entries.
     /// </summary>
     // Fully optimised from the first call: it runs once per evolution step, too rarely for tiered compilation.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public void RemapState(Parameter parameter, ReadOnlySpan<int> source)
+    internal void RemapState(Parameter parameter, ReadOnlySpan<int> source)
     {
         if (!_state.TryGetValue(parameter, out var old))
         {
