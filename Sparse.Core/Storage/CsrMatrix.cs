@@ -163,9 +163,21 @@ public sealed partial class CsrMatrix
     /// <exception cref="ArgumentException">An invariant is broken; the message names it and where.</exception>
     public void Validate() => CheckInvariants(Rows, Columns, RowPointers, ColumnIndices, Values);
 
-    /// <summary>The same checks as <see cref="Validate"/>, only in Debug builds (and so in tests of Debug builds).</summary>
-    [Conditional("DEBUG")]
-    internal void AssertValid() => Validate();
+    /// <summary>
+    /// Whether every construction and structure change runs <see cref="Validate"/>: on when the AppContext switch
+    /// <c>Sparse.Core.ValidateStructures</c> is set, as the test project's runtimeconfig sets it, so the checks
+    /// run in the Release builds that CI tests; off elsewhere, where they would cost O(nnz) per change.
+    /// </summary>
+    internal static bool ValidatesEveryChange { get; } = AppContext.TryGetSwitch("Sparse.Core.ValidateStructures", out var on) && on;
+
+    /// <summary>The checks of <see cref="Validate"/> when <see cref="ValidatesEveryChange"/>.</summary>
+    internal void AssertValid()
+    {
+        if (ValidatesEveryChange)
+        {
+            Validate();
+        }
+    }
 
     // Fully optimised from the first call: it checks every entry of each structure an evolution step installs.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]

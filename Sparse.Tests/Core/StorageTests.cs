@@ -38,6 +38,15 @@ public class StorageTests
     }
 
     [Test]
+    public void Structure_changes_are_validated_in_the_tests_release_build_too()
+    {
+        Assert.That(CsrMatrix.ValidatesEveryChange, Is.True, "the test project's runtimeconfig turns the checks on");
+        var m = new CsrMatrix(2, 3, [0, 2, 3], [0, 2, 1], [1f, 2f, 3f]);
+        m.ColumnIndices[0] = 2;
+        Assert.That(() => m.StructureChanged(), Throws.ArgumentException, "an in-place edit that breaks sorting is caught");
+    }
+
+    [Test]
     public void Replacing_the_structure_checks_it_first()
     {
         var m = new CsrMatrix(2, 3, [0, 1, 2], [0, 2], [1f, 2f]);
