@@ -43,7 +43,7 @@ public sealed class MagnitudePruner : IPruner
     // list; the next 11 and the last 10 bits are resolved on that list alone. That gives each class's exact
     // threshold key T and how many of its keys lie below it. A third pass marks every key below its class's T
     // and, in position order, as many keys equal to T as remain. Small histograms (2 x 2048 counters) stay in
-    // L1, and every pass serves both classes: SET's step once made six passes over 64K-bucket histograms.
+    // L1, and every pass serves both classes.
     // TKey is a struct, so each rule gets its own compiled loops with no per-entry switch.
     // Fully optimised from the first call: an evolution step runs once an epoch, too rarely for tiered
     // compilation to promote it, and a stackalloc keeps its loops from on-stack replacement.

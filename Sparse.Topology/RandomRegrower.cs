@@ -157,7 +157,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
                 TopUp(kept, count - distinct, ref random, rows, columns);
             }
 
-            // The rank buffer is free again: draw the values into it, in pairs for a normal distribution.
+            // The rank buffer is free again: draw the values into it (ValueDistribution.Fill).
             var drawn = System.Runtime.InteropServices.MemoryMarshal.Cast<long, float>(buffer.AsSpan(0, count))[..count];
             distribution.Fill(drawn, ref random);
             values.AddRange(drawn);
@@ -186,8 +186,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
 
     // Sorted iid uniform ranks in O(count): the order statistics of n uniforms are the partial sums of n + 1
     // exponential spacings divided by their total (Devroye, Non-Uniform Random Variate Generation, V.2).
-    // Equal neighbours are dropped; returns how many distinct ranks remain. (Integer ranks bucket-sorted
-    // instead measured slower: 145 against 98 us for 12,000 ranks.)
+    // Equal neighbours are dropped; returns how many distinct ranks remain.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static int SpacedRanks(long free, Span<long> ranks, ref SparseRandom random)
     {

@@ -176,8 +176,7 @@ public sealed partial class TopologyEvolver
     }
 
     // Row by row, the kept entries and the new ones (both sorted by column, never the same column) merged by
-    // column, with where each came from (-1 for new). An exhausted run reads as column int.MaxValue. (Selects
-    // instead of the branch, reading both candidates, measured slower: 280 against 230 us a 1000 x 1000 layer.)
+    // column, with where each came from (-1 for new). An exhausted run reads as column int.MaxValue.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Merge(long[] keptPointers, int[] keptColumns, float[] keptValues, int[] keptSource, int[] newStart,
         ReadOnlySpan<int> newColumns, ReadOnlySpan<float> newValues, long[] rowPointers, int[] columns, float[] values, int[] source)

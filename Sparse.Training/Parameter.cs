@@ -29,7 +29,7 @@ public sealed class Parameter
         Decays = true;
     }
 
-    /// <summary>A name unique within its model, such as <c>layer0.weights</c>.</summary>
+    /// <summary>What the parameter is within its layer (<c>weights</c> or <c>bias</c>), for messages; not unique within a model.</summary>
     public string Name { get; }
 
     /// <summary>The sparse matrix these values belong to, or null for a dense parameter.</summary>

@@ -81,8 +81,8 @@ public static unsafe partial class SparseOps
         {
             var (first, last) = partition.Rows(chunk);
 
-            // The untiled loop stays as lean as it was before tiling existed: the common case at every width
-            // that fits the cache.
+            // The untiled loop has no per-row tile branch: it is the common case at every width that fits the
+            // cache.
             if (cursors is null)
             {
                 for (var row = first; row < last; row++)

@@ -12,8 +12,7 @@ namespace Sparse.Core;
 internal sealed unsafe class WorkerPool
 {
     // 1 ms: the gaps between a training step's kernels (activations, loss, optimizer) run to a few hundred
-    // microseconds, and a worker asleep in one costs a wake-up. W1 epoch, five interleaved runs each
-    // ('Sparse.Bench epoch 6'): median 0.150 s with a 200 us spin, 0.127 s with 1 ms (noisy machine).
+    // microseconds, and a worker asleep in one costs a wake-up ('Sparse.Bench epoch 6' compares spins).
     private static readonly long SpinTicks = Stopwatch.Frequency / 1000;
 
     public static readonly WorkerPool Shared = new();

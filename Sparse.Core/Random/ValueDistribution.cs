@@ -26,7 +26,8 @@ public readonly record struct ValueDistribution
 
     /// <summary>
     /// Fills <paramref name="destination"/> with independent draws; a normal distribution draws by the ziggurat
-    /// method (<see cref="SparseRandom.NextNormal"/>), several times faster than <see cref="Sample"/>.
+    /// method (<see cref="SparseRandom.NextNormal"/>), several times faster than <see cref="Sample"/>. The same
+    /// generator state gives other values here than through <see cref="Sample"/>: the two consume its bits differently.
     /// </summary>
     // Fully optimised from the first call: it runs once per evolution step, too rarely for tiered compilation.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]

@@ -99,8 +99,7 @@ public sealed class BatchLoader
     /// Gathers the samples <paramref name="order"/> of the sample-major <paramref name="source"/> into the
     /// feature-major <paramref name="destination"/>, shape (features, order.Length). With AVX, eight samples at a
     /// time in 8 x 8 register transposes, so that both the reads (eight features of a sample) and the writes
-    /// (eight samples of a feature) are whole vectors; a scalar copy per element was the epoch's largest
-    /// piece outside the kernels.
+    /// (eight samples of a feature) are whole vectors.
     /// </summary>
     internal static unsafe void Transpose(float[] source, int featureCount, ReadOnlySpan<int> order, Span<float> destination)
     {

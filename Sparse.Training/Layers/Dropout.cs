@@ -60,8 +60,8 @@ public sealed class Dropout : Layer
         var random = new SparseRandom(Seed ^ (0x9E3779B97F4A7C15UL * (ulong)++Calls));
         var keep = 1f / (1f - Rate);
 
-        // Four 16-bit uniforms per 64 random bits: the rate is resolved to 1/65536, and the generator,
-        // not the multiply, was the cost of a training step with dropout.
+        // Four 16-bit uniforms per 64 random bits: the rate is resolved to 1/65536, and the generator, not the
+        // multiply, is what a dropout mask costs.
         var threshold = (ulong)Math.Round(Rate * 65536.0);
         var k = 0;
         for (; k < n; k += 4)

@@ -7,7 +7,7 @@ namespace Sparse.Training;
 /// <param name="TestLoss">Loss on the held-out set, if one was given.</param>
 /// <param name="TestAccuracy">Accuracy on the held-out set (classification only).</param>
 /// <param name="Seconds">Wall time of the epoch, evaluation and hooks included.</param>
-/// <param name="EvolutionSeconds">Part of <paramref name="Seconds"/> spent in hooks (topology evolution).</param>
+/// <param name="EvolutionSeconds">Part of <paramref name="Seconds"/> spent in all training hooks (topology evolution and any others).</param>
 /// <param name="Connections">Stored connections at the end of the epoch.</param>
 /// <param name="LearningRate">The rate used in the epoch.</param>
 public sealed record EpochRecord(
