@@ -4,8 +4,20 @@ namespace Sparse.Training;
 /// One step of a network. Activations are feature-major, shape (features, batch): row <c>i</c> holds
 /// feature <c>i</c> of every sample of the batch.
 /// </summary>
+/// <remarks>
+/// The hierarchy is closed: <see cref="SparseLinear"/>, <see cref="Activation"/> and <see cref="Dropout"/> are the
+/// layers, and the constructor is internal. Everything that walks a network switches over exactly these
+/// three (the checkpoint format, the memory estimate, the fused sparse-then-ReLU steps of
+/// <see cref="SparseNetwork"/>), so a new kind of layer is added here, with its serialization, its memory
+/// and its fusion, not by a subclass elsewhere that those switches would not know.
+/// </remarks>
 public abstract class Layer
 {
+    /// <summary>For the layers of this assembly (and test doubles).</summary>
+    internal Layer()
+    {
+    }
+
     /// <summary>Features in.</summary>
     public abstract int InputSize { get; }
 
