@@ -23,7 +23,7 @@ public enum CtreVariant
 /// important are grown with values from <see cref="Values"/>. Scored a block of rows at a time with a
 /// running top-k (see <see cref="MissingTopK"/>): no dense similarity matrix.
 /// </summary>
-public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ValueDistribution? values = null, int blockRows = 0) : IRegrower, IResumableState
+public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ValueDistribution? values = null, int blockRows = 0) : IRegrower, IResumableState, IValidationObserver
 {
     private SparseRandom _random = new(seed);
     private float _bestAccuracy = float.NegativeInfinity;
@@ -88,7 +88,7 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
 
         if (request.Signals is not { } signals)
         {
-            throw new InvalidOperationException("Cosine regrowth needs the layer's activations: run a forward pass first.");
+            throw new InvalidOperationException("Cosine regrowth needs the layer's activations of a training step: evolve after a training Forward, before any evaluation.");
         }
 
         var replaced = 0;

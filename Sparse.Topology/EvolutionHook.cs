@@ -4,8 +4,9 @@ namespace Sparse.Topology;
 
 /// <summary>
 /// Runs a <see cref="TopologyEvolver"/> from the <see cref="Trainer"/> on an <see cref="EvolutionSchedule"/>
-/// (by default SET's: zeta 0.3 after every epoch but the last). Gradient-based regrowth makes the network
-/// retain its layer gradients. CTRE_seq hears each epoch's validation accuracy.
+/// (by default SET's: zeta 0.3 after every epoch but the last). A regrower that reads gradients asks the trainer
+/// to retain them (<see cref="ITrainingHook.NeedsGradients"/>); one that is an <see cref="IValidationObserver"/>
+/// (CTRE_seq) hears each epoch's validation accuracy.
 /// </summary>
 public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? schedule = null) : ITrainingHook, IResumableState
 {
@@ -22,13 +23,11 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     public bool RewiresTopology => true;
 
     /// <inheritdoc/>
+    public bool NeedsGradients => Evolver.Regrower.NeedsGradients;
+
+    /// <inheritdoc/>
     public void OnStepEnd(TrainingContext context)
     {
-        if (Evolver.Regrower.NeedsGradients)
-        {
-            context.Network.RetainGradients = true;
-        }
-
         if (Schedule.AfterStep(context) is { } fraction)
         {
             Run(context, fraction);
@@ -38,9 +37,9 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     /// <inheritdoc/>
     public void OnEpochEnd(TrainingContext context)
     {
-        if (Evolver.Regrower is CosineRegrower cosine && context.History.Epochs.Count > 0 && context.History.Epochs[^1].TestAccuracy is { } accuracy)
+        if (Evolver.Regrower is IValidationObserver observer && context.History.Epochs.Count > 0 && context.History.Epochs[^1].TestAccuracy is { } accuracy)
         {
-            cosine.ObserveValidationAccuracy(accuracy);
+            observer.ObserveValidationAccuracy(accuracy);
         }
 
         if (Schedule.AfterEpoch(context) is { } fraction)

@@ -22,7 +22,8 @@ public sealed class GradientRegrower(int blockRows = 0) : IRegrower
     {
         if (request.Signals is not { OutputGradient.IsEmpty: false } signals)
         {
-            throw new InvalidOperationException("Gradient regrowth needs the layer's output gradient: set SparseNetwork.RetainGradients before the backward pass.");
+            throw new InvalidOperationException("Gradient regrowth needs the layer's output gradient of a training step: set SparseNetwork.RetainGradients " +
+                "before the backward pass, and evolve after it, before any evaluation.");
         }
 
         foreach (var (row, column, _) in MissingTopK.Select(request.Kept, request.Count, new Scorer(signals), BlockRows))

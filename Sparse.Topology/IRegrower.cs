@@ -27,3 +27,10 @@ public interface IRegrower
     /// </summary>
     void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values);
 }
+
+/// <summary>A regrowth rule that changes course with validation accuracy (CTRE_seq); <see cref="EvolutionHook"/> reports each epoch's.</summary>
+public interface IValidationObserver
+{
+    /// <summary>Reports the latest epoch's validation accuracy.</summary>
+    void ObserveValidationAccuracy(float accuracy);
+}

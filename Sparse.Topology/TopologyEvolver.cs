@@ -63,7 +63,8 @@ public sealed partial class TopologyEvolver
         var reports = new List<TopologyChange>(count);
         for (var n = 0; n < count; n++)
         {
-            LayerSignals? signals = network.LastBatchSize > 0 ? network.SignalsOf(layers[n]) : null;
+            // Signals only of a training step: after an evaluation pass they would mix two batches.
+            LayerSignals? signals = network.HasTrainingSignals ? network.SignalsOf(layers[n]) : null;
             var report = EvolveLayer(layers[n], optimizer, fraction, signals, n) with { Epoch = epoch, Step = step };
             reports.Add(report);
             Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);

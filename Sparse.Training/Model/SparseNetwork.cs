@@ -122,6 +122,18 @@ public sealed class SparseNetwork
     /// <summary>Samples in the last <see cref="Forward"/>.</summary>
     public int LastBatchSize => _lastBatch;
 
+    /// <summary>
+    /// Whether the buffers hold a training step's signals: the last <see cref="Forward"/> was a training pass
+    /// (an evaluation pass replaces the activations with the evaluation batch's). <see cref="SignalsOf"/> refuses
+    /// otherwise.
+    /// </summary>
+    public bool HasTrainingSignals => _lastBatch > 0 && _lastForwardTrained;
+
+    /// <summary>Whether <see cref="Backward"/> ran after the last <see cref="Forward"/>, so retained gradients belong to it.</summary>
+    private bool _backwardAfterForward;
+
+    private bool _lastForwardTrained;
+
     /// <summary>Features in.</summary>
     public int InputSize => _layers[0].InputSize;
 
@@ -170,6 +182,8 @@ public sealed class SparseNetwork
         }
 
         _lastBatch = batch;
+        _lastForwardTrained = training;
+        _backwardAfterForward = false;
         return _activations[^1].Span[..(OutputSize * batch)];
     }
 
@@ -187,6 +201,7 @@ public sealed class SparseNetwork
         }
 
         outputGradient = outputGradient[..(OutputSize * batch)];
+        _backwardAfterForward = true;
 
         ReadOnlySpan<float> upstream = outputGradient;
 
@@ -261,11 +276,13 @@ public sealed class SparseNetwork
     }
 
     /// <summary>
-    /// What the last <see cref="Forward"/> and <see cref="Backward"/> saw at <paramref name="layer"/>: its input
-    /// (in, batch), its activation (out, batch; after the activation layer that follows it, if any), and its
-    /// output gradient (out, batch; empty unless <see cref="RetainGradients"/> was set before the backward pass).
-    /// The memory is reused by the next step.
+    /// What the last training step's <see cref="Forward"/> and <see cref="Backward"/> saw at <paramref name="layer"/>:
+    /// its input (in, batch), its activation (out, batch; after the activation layer that follows it, if any), and
+    /// its output gradient (out, batch; empty unless <see cref="RetainGradients"/> was set and a backward pass
+    /// followed the forward one). The memory is reused by the next step.
     /// </summary>
+    /// <exception cref="InvalidOperationException">No forward pass yet, or the last one was an evaluation
+    /// (<see cref="HasTrainingSignals"/> is false), whose batch would be mixed with the training step's gradients.</exception>
     public LayerSignals SignalsOf(SparseLinear layer)
     {
         var n = Array.IndexOf(_layers, layer);
@@ -280,8 +297,14 @@ public sealed class SparseNetwork
             throw new InvalidOperationException("Run Forward first: there are no signals yet.");
         }
 
+        if (!_lastForwardTrained)
+        {
+            throw new InvalidOperationException("The last Forward was an evaluation (training: false), which replaced the training step's activations; " +
+                "read signals (evolve) right after a training step, before evaluating.");
+        }
+
         var activated = n + 1 < _layers.Length && _layers[n + 1] is Activation ? n + 2 : n + 1;
-        var gradient = RetainGradients && _retained[n].Length >= layer.OutputSize * batch ? _retained[n][..(layer.OutputSize * batch)] : Memory<float>.Empty;
+        var gradient = RetainGradients && _backwardAfterForward && _retained[n].Length >= layer.OutputSize * batch ? _retained[n][..(layer.OutputSize * batch)] : Memory<float>.Empty;
         return new LayerSignals(
             _activations[n][..(layer.InputSize * batch)],
             _activations[activated][..(layer.OutputSize * batch)],

@@ -17,6 +17,12 @@ public interface ITrainingHook
     /// scratch of an evolution step (<see cref="MemoryEstimate.EvolutionBytesPerConnection"/>).
     /// </summary>
     bool RewiresTopology => false;
+
+    /// <summary>
+    /// Whether this hook reads the sparse layers' output gradients (RigL's regrowth): <see cref="Trainer.Fit"/> then
+    /// sets <see cref="SparseNetwork.RetainGradients"/> before the first step.
+    /// </summary>
+    bool NeedsGradients => false;
 }
 
 /// <summary>What a hook sees.</summary>

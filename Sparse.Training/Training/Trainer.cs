@@ -186,6 +186,11 @@ public sealed class Trainer
         }
 
         RestoreHookStates();
+        if (Hooks.Any(h => h.NeedsGradients))
+        {
+            Network.RetainGradients = true;
+        }
+
         var gradient = new float[Network.OutputSize * loader.Batch.Capacity];
         var context = new TrainingContext(Network, Optimizer, Loss, Options.Epochs)
         {
