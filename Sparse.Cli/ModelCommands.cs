@@ -83,7 +83,7 @@ internal static class ModelCommands
         return command;
     }
 
-    public static Command Info()
+    public static Command Info(Option<bool> verbose)
     {
         var command = new Command("info", "Layers, connections, density, degrees, memory and training history of a model.") { Model };
         command.SetAction(parse => Cli.Guard(() =>
@@ -118,6 +118,15 @@ internal static class ModelCommands
                 }
 
                 index++;
+            }
+
+            if (parse.GetValue(verbose))
+            {
+                Console.WriteLine("execution plan (the kernels of one training step, in order):");
+                foreach (var line in network.Plan.Describe())
+                {
+                    Console.WriteLine($"  {line}");
+                }
             }
 
             var history = checkpoint.History.Epochs;

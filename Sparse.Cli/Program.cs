@@ -9,7 +9,7 @@ var root = new RootCommand("sparse: train truly sparse neural networks on CSV fi
     TrainCommand.Create(quiet, verbose),
     ModelCommands.Evaluate(),
     ModelCommands.Predict(),
-    ModelCommands.Info(),
+    ModelCommands.Info(verbose),
 };
 root.Options.Add(quiet);
 root.Options.Add(verbose);

@@ -162,23 +162,24 @@ public sealed class SparseNetwork
 
         EnsureCapacity(batch);
         input.CopyTo(_activations[0].Span);
-        for (var n = 0; n < _layers.Length; n++)
+        foreach (var step in Plan.ForwardSteps)
         {
-            var layer = _layers[n];
-            if (FusesRelu(n, out var linear))
+            var layer = _layers[step.First];
+            if (step.Kind == PlanStepKind.SparseRelu)
             {
-                // The layer and its ReLU in one pass, straight into the ReLU's output; the pre-activation
-                // buffer is left alone (the ReLU's backward reads its output).
-                linear.ForwardRelu(_activations[n].Span[..(linear.InputSize * batch)], _activations[n + 2].Span[..(linear.OutputSize * batch)], batch);
-                n++;
-                continue;
+                // Straight into the ReLU's output; the pre-activation buffer is left alone (the ReLU's backward
+                // reads its output).
+                var linear = (SparseLinear)layer;
+                linear.ForwardRelu(_activations[step.First].Span[..(linear.InputSize * batch)], _activations[step.Last + 1].Span[..(linear.OutputSize * batch)], batch);
             }
-
-            layer.Forward(
-                _activations[n].Span[..(layer.InputSize * batch)],
-                _activations[n + 1].Span[..(layer.OutputSize * batch)],
-                batch,
-                training);
+            else
+            {
+                layer.Forward(
+                    _activations[step.First].Span[..(layer.InputSize * batch)],
+                    _activations[step.First + 1].Span[..(layer.OutputSize * batch)],
+                    batch,
+                    training);
+            }
         }
 
         _lastBatch = batch;
@@ -205,20 +206,20 @@ public sealed class SparseNetwork
 
         ReadOnlySpan<float> upstream = outputGradient;
 
-        // Each layer writes its input gradient into whichever buffer does not hold its upstream gradient.
+        // Each step writes its input gradient into whichever buffer does not hold its upstream gradient.
         var writeA = true;
-        for (var n = _layers.Length - 1; n >= 0; n--)
+        foreach (var step in Plan.BackwardSteps)
         {
+            var n = step.Last;
             var layer = _layers[n];
-            var throughRelu = FusesReluBackward(n, out var linear);
 
             // Nobody needs the gradient at the network's input.
-            var inputGradient = (throughRelu ? n - 1 : n) == 0 ? Span<float>.Empty : (writeA ? _gradientA : _gradientB).Span[..(layer.InputSize * batch)];
+            var inputGradient = step.First == 0 ? Span<float>.Empty : (writeA ? _gradientA : _gradientB).Span[..(layer.InputSize * batch)];
             writeA = !writeA;
-            if (throughRelu)
+            if (step.Kind == PlanStepKind.GatedTransposed)
             {
-                // The gradient goes on through the ReLU below in the same pass, which is then skipped.
-                linear!.Backward(_activations[n].Span[..(layer.InputSize * batch)], upstream, inputGradient, batch, throughRelu: true);
+                // The gradient goes on through the ReLU below (layer step.First) in the same pass.
+                ((SparseLinear)layer).Backward(_activations[n].Span[..(layer.InputSize * batch)], upstream, inputGradient, batch, throughRelu: true);
             }
             else
             {
@@ -241,10 +242,6 @@ public sealed class SparseNetwork
             }
 
             upstream = inputGradient;
-            if (throughRelu)
-            {
-                n--;
-            }
         }
     }
 
@@ -253,27 +250,21 @@ public sealed class SparseNetwork
     /// sums are stored) and backward (the ReLU's derivative applied by the next sparse layer's input-gradient
     /// kernel). Bitwise the same results either way; off, every layer runs on its own. Tests compare the two.
     /// </summary>
-    internal bool FuseActivations { get; set; } = true;
-
-    // Layer n is sparse and layer n + 1 a ReLU: forward them as one.
-    private bool FusesRelu(int n, out SparseLinear linear)
+    internal bool FuseActivations
     {
-        linear = null!;
-        if (!FuseActivations || n + 1 >= _layers.Length || _layers[n + 1] is not Activation { Kind: ActivationKind.Relu } || _layers[n] is not SparseLinear l)
+        get => _fuse;
+        set
         {
-            return false;
+            _fuse = value;
+            _plan = null;
         }
-
-        linear = l;
-        return true;
     }
 
-    // Layer n is sparse and takes a ReLU's output (layer n - 1): its input gradient can go through the ReLU.
-    private bool FusesReluBackward(int n, out SparseLinear? linear)
-    {
-        linear = _layers[n] as SparseLinear;
-        return FuseActivations && linear is not null && n >= 1 && _layers[n - 1] is Activation { Kind: ActivationKind.Relu };
-    }
+    private bool _fuse = true;
+    private ExecutionPlan? _plan;
+
+    /// <summary>The kernels a training step runs, in order (<see cref="ExecutionPlan"/>), compiled on first use.</summary>
+    public ExecutionPlan Plan => _plan ??= ExecutionPlan.Compile(_layers, _fuse);
 
     /// <summary>
     /// What the last training step's <see cref="Forward"/> and <see cref="Backward"/> saw at <paramref name="layer"/>:
