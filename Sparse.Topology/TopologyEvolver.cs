@@ -264,36 +264,23 @@ public sealed partial class TopologyEvolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int[] Starts, List<int> Columns, List<float> Values) OrderByRowAndColumn(List<int> rows, List<int> columns, List<float> values, int rowCount, int columnCount)
     {
-        var grown = rows.Count;
-        var byColumn = new int[columnCount + 1];
-        foreach (var column in columns)
+        var pointers = new long[rowCount + 1];
+        var order = TripletOrder.ByRowThenColumn(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(columns), rowCount, columnCount, pointers);
+        var starts = new int[rowCount + 1];
+        for (var r = 0; r <= rowCount; r++)
         {
-            byColumn[column + 1]++;
+            starts[r] = (int)pointers[r];
         }
 
-        for (var column = 0; column < columnCount; column++)
+        var orderedColumns = new List<int>(order.Length);
+        var orderedValues = new List<float>(order.Length);
+        foreach (var t in order)
         {
-            byColumn[column + 1] += byColumn[column];
+            orderedColumns.Add(columns[t]);
+            orderedValues.Add(values[t]);
         }
 
-        var columnOrder = new int[grown];
-        for (var n = 0; n < grown; n++)
-        {
-            columnOrder[byColumn[columns[n]]++] = n;
-        }
-
-        var starts = RowStarts(rows, rowCount);
-        var cursor = starts[..^1];
-        var orderedColumns = new int[grown];
-        var orderedValues = new float[grown];
-        foreach (var n in columnOrder)
-        {
-            var slot = cursor[rows[n]]++;
-            orderedColumns[slot] = columns[n];
-            orderedValues[slot] = values[n];
-        }
-
-        return (starts, [.. orderedColumns], [.. orderedValues]);
+        return (starts, orderedColumns, orderedValues);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -75,43 +75,9 @@ public sealed class CooMatrix
     {
         var count = Count;
 
-        // Pass 1: counting sort of the triplets by column.
-        var columnStart = new int[Columns + 1];
-        for (var t = 0; t < count; t++)
-        {
-            columnStart[_columns[t] + 1]++;
-        }
-
-        for (var c = 0; c < Columns; c++)
-        {
-            columnStart[c + 1] += columnStart[c];
-        }
-
-        var byColumn = new int[count];
-        for (var t = 0; t < count; t++)
-        {
-            byColumn[columnStart[_columns[t]]++] = t;
-        }
-
-        // Pass 2: stable counting sort by row keeps columns ascending inside each row.
+        // Passes 1 and 2: counting sorts by column, then stably by row.
         var rowPointers = new long[Rows + 1];
-        for (var t = 0; t < count; t++)
-        {
-            rowPointers[_rows[t] + 1]++;
-        }
-
-        for (var r = 0; r < Rows; r++)
-        {
-            rowPointers[r + 1] += rowPointers[r];
-        }
-
-        var cursor = new long[Rows];
-        Array.Copy(rowPointers, cursor, Rows);
-        var order = new int[count];
-        foreach (var t in byColumn)
-        {
-            order[cursor[_rows[t]]++] = t;
-        }
+        var order = TripletOrder.ByRowThenColumn(_rows.AsSpan(0, count), _columns.AsSpan(0, count), Rows, Columns, rowPointers);
 
         // Pass 3: write the entries, merging or rejecting neighbours at the same column.
         var columnIndices = new int[count];
