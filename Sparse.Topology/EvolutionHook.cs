@@ -37,14 +37,18 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     /// <inheritdoc/>
     public void OnEpochEnd(TrainingContext context)
     {
-        if (Evolver.Regrower is IValidationObserver observer && context.History.Epochs.Count > 0 && context.History.Epochs[^1].TestAccuracy is { } accuracy)
-        {
-            observer.ObserveValidationAccuracy(accuracy);
-        }
-
         if (Schedule.AfterEpoch(context) is { } fraction)
         {
             Run(context, fraction);
+        }
+    }
+
+    /// <summary>Reports the epoch's validation accuracy to a regrower that follows it (CTRE_seq), for its next evolution.</summary>
+    public void OnEvaluated(TrainingContext context, Evaluation evaluation)
+    {
+        if (Evolver.Regrower is IValidationObserver observer && evaluation.Accuracy is { } accuracy)
+        {
+            observer.ObserveValidationAccuracy(accuracy);
         }
     }
 

@@ -12,6 +12,11 @@ public interface ITrainingHook
     /// <summary>After an epoch's training batches, before its evaluation.</summary>
     void OnEpochEnd(TrainingContext context);
 
+    /// <summary>After an epoch's evaluation on the held-out set (not called without one); the epoch's record is in <see cref="TrainingContext.History"/>.</summary>
+    void OnEvaluated(TrainingContext context, Evaluation evaluation)
+    {
+    }
+
     /// <summary>
     /// Whether this hook rewires the network, so the memory check before training makes room for the
     /// scratch of an evolution step (<see cref="MemoryEstimate.EvolutionBytesPerConnection"/>).

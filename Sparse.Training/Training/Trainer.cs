@@ -304,6 +304,14 @@ public sealed class Trainer
             };
             History.Epochs.Add(record);
             TrainerLog.EpochDone(_logger, record);
+            if (evaluation is { } evaluated)
+            {
+                for (var h = 0; h < Hooks.Count; h++)
+                {
+                    Hooks[h].OnEvaluated(context, evaluated);
+                }
+            }
+
             StartEpoch = epoch + 1;
             StartBatch = 0;
             if (Options.CheckpointPath is not null)
