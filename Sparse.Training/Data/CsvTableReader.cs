@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -323,23 +323,25 @@ public static class CsvTableReader
                     // not know their line numbers, so a bad row sends the caller back to read the file in order.
                     var outcomes = _reader.ParallelEnumerate(row =>
                     {
-                        var buffer = ArrayPool<float>.Shared.Rent(features);
-                        return (Outcome: parser.Parse(row, buffer.AsSpan(0, features)), Buffer: buffer);
+                        // Pooled: allocated on a worker, disposed by this thread once copied.
+                        var buffer = MemoryOwner<float>.Allocate(features);
+                        return (Outcome: parser.Parse(row, buffer.Span), Buffer: buffer);
                     });
                     foreach (var (outcome, buffer) in outcomes)
                     {
-                        if (outcome.Error is not null || (bound >= 0 && rows >= bound))
+                        using (buffer)
                         {
-                            return null;
-                        }
+                            if (outcome.Error is not null || (bound >= 0 && rows >= bound))
+                            {
+                                return null;
+                            }
 
-                        if (Collect(outcome, labels))
-                        {
-                            buffer.AsSpan(0, features).CopyTo(store.Row(rows));
-                            rows++;
+                            if (Collect(outcome, labels))
+                            {
+                                buffer.Span.CopyTo(store.Row(rows));
+                                rows++;
+                            }
                         }
-
-                        ArrayPool<float>.Shared.Return(buffer);
                     }
                 }
                 else
