@@ -394,7 +394,7 @@ public sealed class Checkpoint
             for (var s = 0; s < state.Length; s++)
             {
                 state[s] = ReadArray<float>(r);
-                if (FirstNonFinite(state[s]) is var bad and >= 0)
+                if (Divergence.FirstNonFinite(state[s]) is var bad and >= 0)
                 {
                     throw new InvalidDataException($"optimizer state {s} of a {parameter.Name} parameter holds {state[s][bad]} at entry {bad}");
                 }
@@ -431,50 +431,20 @@ public sealed class Checkpoint
         return null;
     }
 
+    // The normalization's size is checked by the SparseNetwork constructor; its values and the parameters here.
     private static void CheckFinite(SparseNetwork network)
     {
-        if (network.Normalization is { } n)
+        if (network.Normalization is { } n && (Divergence.FirstNonFinite(n.Offset) >= 0 || Divergence.FirstNonFinite(n.Scale) >= 0))
         {
-            if (n.FeatureCount != network.InputSize)
-            {
-                throw new InvalidDataException($"the input normalization has {n.FeatureCount} features, the network {network.InputSize} inputs");
-            }
-
-            if (FirstNonFinite(n.Offset) >= 0 || FirstNonFinite(n.Scale) >= 0)
-            {
-                throw new InvalidDataException("the input normalization holds a NaN or infinite value");
-            }
+            throw new InvalidDataException("the input normalization holds a NaN or infinite value");
         }
 
-        var index = 0;
-        foreach (var layer in network.SparseLayers)
+        if (Divergence.FirstNonFiniteParameter(network) is { } bad)
         {
-            if (FirstNonFinite(layer.Weights.Values) is var w and >= 0)
-            {
-                throw new InvalidDataException($"sparse layer {index} holds weight {layer.Weights.Values[w]} at entry {w} (the model diverged or the file is damaged)");
-            }
-
-            if (FirstNonFinite(layer.Bias) is var b and >= 0)
-            {
-                throw new InvalidDataException($"sparse layer {index} holds bias {layer.Bias[b]} at neuron {b} (the model diverged or the file is damaged)");
-            }
-
-            index++;
+            throw new InvalidDataException(bad.IsBias
+                ? $"sparse layer {bad.Layer} holds bias {bad.Value} at neuron {bad.Index} (the model diverged or the file is damaged)"
+                : $"sparse layer {bad.Layer} holds weight {bad.Value} at entry {bad.Index} (the model diverged or the file is damaged)");
         }
-    }
-
-    /// <summary>The index of the first NaN or infinity in <paramref name="values"/>, or -1.</summary>
-    internal static int FirstNonFinite(ReadOnlySpan<float> values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i]))
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     private static void WriteArray<T>(BinaryWriter w, T[] array)

@@ -18,15 +18,48 @@ public static class Divergence
     public static void CheckWeights(SparseNetwork network, int epoch, int batch = 0)
     {
         ArgumentNullException.ThrowIfNull(network);
-        var index = 0;
-        foreach (var layer in network.SparseLayers)
+        if (FirstNonFiniteParameter(network) is { } bad)
         {
-            if (Checkpoint.FirstNonFinite(layer.Weights.Values) >= 0 || Checkpoint.FirstNonFinite(layer.Bias) >= 0)
-            {
-                throw new TrainingDivergedException(epoch, batch, float.NaN, $"sparse layer {index} holds NaN or infinite weights");
-            }
-
-            index++;
+            throw new TrainingDivergedException(epoch, batch, float.NaN, $"sparse layer {bad.Layer} holds NaN or infinite weights");
         }
     }
+
+    /// <summary>The first NaN or infinity among the sparse layers' weights, then biases, layer by layer; null when all are finite.</summary>
+    internal static NonFiniteParameter? FirstNonFiniteParameter(SparseNetwork network)
+    {
+        var layer = 0;
+        foreach (var linear in network.SparseLayers)
+        {
+            if (FirstNonFinite(linear.Weights.Values) is var w and >= 0)
+            {
+                return new NonFiniteParameter(layer, IsBias: false, w, linear.Weights.Values[w]);
+            }
+
+            if (FirstNonFinite(linear.Bias) is var b and >= 0)
+            {
+                return new NonFiniteParameter(layer, IsBias: true, b, linear.Bias[b]);
+            }
+
+            layer++;
+        }
+
+        return null;
+    }
+
+    /// <summary>The index of the first NaN or infinity in <paramref name="values"/>, or -1.</summary>
+    internal static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Where a non-finite parameter is: sparse layer, weight or bias, entry (or neuron), and the value.</summary>
+    internal readonly record struct NonFiniteParameter(int Layer, bool IsBias, int Index, float Value);
 }
