@@ -436,24 +436,58 @@ public static class CsvTableReader
         public static RowOutcome BlankLine => new(null, null, true);
     }
 
+    /// <summary>The cells of one row, whether the reader's or the first row's text.</summary>
+    private interface ICells
+    {
+        int Count { get; }
+
+        ReadOnlySpan<char> this[int column] { get; }
+    }
+
+    private readonly ref struct SepCells(SepReader.Row row) : ICells
+    {
+        private readonly SepReader.Row _row = row;
+
+        public int Count => _row.ColCount;
+
+        public ReadOnlySpan<char> this[int column] => _row[column].Span;
+    }
+
+    private readonly struct TextCells(string[] cells) : ICells
+    {
+        public int Count => cells.Length;
+
+        public ReadOnlySpan<char> this[int column] => cells[column];
+    }
+
     /// <summary>Parses a row's cells into its feature slot; safe to call from several threads at once.</summary>
     private sealed class RowParser(string path, int[] map, int labelColumn, string[] names)
     {
-        // Fully optimised from the first call: a file is read once, so tiered compilation would parse most of it
-        // with unoptimised code (docs/performance.md, "Reading CSV").
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        /// <summary>A row from the reader.</summary>
         public RowOutcome Parse(SepReader.Row row, Span<float> destination)
         {
             // Sep reports the first row's line as 2; every later row (read in order) starts where it says.
             var line = row.RowIndex == 0 ? 1 : row.LineNumberFrom;
-            if (row.ColCount == 1 && map.Length > 1 && row[0].Span.IsWhiteSpace())
+            return Parse(new SepCells(row), line, row.LineNumberToExcl - line, destination);
+        }
+
+        /// <summary>The first row, read as text before the header was decided.</summary>
+        public RowOutcome Parse(string[] cells, int line, int lines, Span<float> destination) => Parse(new TextCells(cells), line, lines, destination);
+
+        // Fully optimised from the first call: a file is read once, so tiered compilation would parse most of it
+        // with unoptimised code (docs/performance.md, "Reading CSV").
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private RowOutcome Parse<TCells>(TCells cells, int line, int lines, Span<float> destination)
+            where TCells : ICells, allows ref struct
+        {
+            if (cells.Count == 1 && map.Length > 1 && cells[0].IsWhiteSpace())
             {
                 return RowOutcome.BlankLine;
             }
 
-            if (row.ColCount != map.Length)
+            if (cells.Count != map.Length)
             {
-                return Ragged(row.ColCount, line, row.LineNumberToExcl - line);
+                return Ragged(cells.Count, line, lines);
             }
 
             string? label = null;
@@ -462,51 +496,21 @@ public static class CsvTableReader
                 var slot = map[c];
                 if (slot >= 0)
                 {
-                    var cell = row[c].Span;
+                    var cell = cells[c];
                     if (!CsvNumber.TryParse(cell, out destination[slot]) || !float.IsFinite(destination[slot]))
                     {
-                        return Bad(cell, c, line, row.LineNumberToExcl - line);
+                        return Bad(cell, c, line, lines);
                     }
                 }
                 else if (c == labelColumn)
                 {
-                    var cell = row[c].Span.Trim();
+                    var cell = cells[c].Trim();
                     if (cell.IsEmpty)
                     {
                         return new RowOutcome(null, $"{path}:{line}:{c + 1}: missing label in column '{Shorten(names[c])}'.");
                     }
 
                     label = cell.ToString();
-                }
-            }
-
-            return new RowOutcome(label, null);
-        }
-
-        public RowOutcome Parse(string[] cells, int line, int lines, Span<float> destination)
-        {
-            if (cells.Length != map.Length)
-            {
-                return Ragged(cells.Length, line, lines);
-            }
-
-            string? label = null;
-            for (var c = 0; c < map.Length; c++)
-            {
-                if (map[c] >= 0)
-                {
-                    if (!CsvNumber.TryParse(cells[c], out destination[map[c]]) || !float.IsFinite(destination[map[c]]))
-                    {
-                        return Bad(cells[c], c, line, lines);
-                    }
-                }
-                else if (c == labelColumn)
-                {
-                    label = cells[c].Trim();
-                    if (label.Length == 0)
-                    {
-                        return new RowOutcome(null, $"{path}:{line}:{c + 1}: missing label in column '{Shorten(names[c])}'.");
-                    }
                 }
             }
 
