@@ -6,29 +6,8 @@ namespace Sparse.Tests.Cli;
 
 /// <summary>The CLI on the mistakes a user makes: bad options, clashing outputs, columns that do not match, divergence and signals.</summary>
 [TestFixture]
-public class CliInputTests
+public class CliInputTests : CliFixture
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void MakeDirectory()
-    {
-        _dir = Directory.CreateTempSubdirectory("sparse-input-").FullName;
-        Directory.CreateDirectory(Path.Combine(_dir, "data"));
-        File.Copy(Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "digits.csv.gz"), Path.Combine(_dir, "data", "digits.csv.gz"));
-    }
-
-    [TearDown]
-    public void RemoveDirectory() => Directory.Delete(_dir, recursive: true);
-
-    private (int Exit, string Out, string Error) Sparse(params string[] args) => CliRunner.Run(_dir, args);
-
-    private string Write(string name, string text)
-    {
-        File.WriteAllText(Path.Combine(_dir, name), text);
-        return name;
-    }
-
     private static void RefusedCleanly((int Exit, string Out, string Error) run, string message, int exit = 1)
     {
         Assert.Multiple(() =>
@@ -69,7 +48,7 @@ public class CliInputTests
         Write("model.sparse", "an earlier model");
         var run = Sparse("train", option, value, "--output", "model.sparse");
         RefusedCleanly(run, message);
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "model.sparse")), Is.EqualTo("an earlier model"));
+        Assert.That(File.ReadAllText(Path.Combine(Dir, "model.sparse")), Is.EqualTo("an earlier model"));
     }
 
     [Test]
@@ -92,7 +71,7 @@ public class CliInputTests
             : Sparse("train", "--train", "data/digits.csv.gz", "--output", "model.sparse", option, path);
         RefusedCleanly(run, message);
         Assert.That(run.Out, Does.Not.Contain("read 1,797 rows"), "refused before the data was read");
-        Assert.That(File.Exists(Path.Combine(_dir, "model.sparse")) && option != "--output", Is.False);
+        Assert.That(File.Exists(Path.Combine(Dir, "model.sparse")) && option != "--output", Is.False);
     }
 
     /// <summary>A small labelled table: the label 'kind' first, then four features; kind is 'hi' when x + y > z + w.</summary>
@@ -135,8 +114,8 @@ public class CliInputTests
 
         // Without a header, only the training layout (label first, as trained) is accepted.
         Table("bare.csv", (_, c) => string.Join(",", c), header: "kind,x,y,z,w");
-        var lines = File.ReadAllLines(Path.Combine(_dir, "bare.csv"));
-        File.WriteAllLines(Path.Combine(_dir, "bare.csv"), lines[1..]);
+        var lines = File.ReadAllLines(Path.Combine(Dir, "bare.csv"));
+        File.WriteAllLines(Path.Combine(Dir, "bare.csv"), lines[1..]);
         var bare = Sparse("evaluate", "--model", "m.sparse", "--data", "bare.csv", "--no-header");
         Assert.That(bare.Exit, Is.Zero, bare.Error);
         Assert.That(bare.Out, Does.Contain(accuracy));
@@ -144,16 +123,16 @@ public class CliInputTests
         Table("missing.csv", (_, c) => string.Join(",", c[0], c[1], c[2], c[4]), "kind,x,y,w");
         RefusedCleanly(Sparse("evaluate", "--model", "m.sparse", "--data", "missing.csv"), "missing.csv: missing the feature column the model was trained with: 'z'");
         RefusedCleanly(Sparse("predict", "--model", "m.sparse", "--data", "missing.csv", "--output", "p.csv"), "missing the feature column the model was trained with: 'z'");
-        Assert.That(File.Exists(Path.Combine(_dir, "p.csv")), Is.False);
+        Assert.That(File.Exists(Path.Combine(Dir, "p.csv")), Is.False);
 
         Table("nolabel.csv", (_, c) => string.Join(",", c[1..]), "x,y,z,w");
         RefusedCleanly(Sparse("evaluate", "--model", "m.sparse", "--data", "nolabel.csv"), "nolabel.csv: has no label column 'kind'");
         var predict = Sparse("predict", "--model", "m.sparse", "--data", "nolabel.csv", "--output", "p.csv");
         Assert.That(predict.Exit, Is.Zero, predict.Error);
-        var predicted = File.ReadAllLines(Path.Combine(_dir, "p.csv"));
+        var predicted = File.ReadAllLines(Path.Combine(Dir, "p.csv"));
         var shuffledPredict = Sparse("predict", "--model", "m.sparse", "--data", "shuffled.csv", "--output", "q.csv");
         Assert.That(shuffledPredict.Exit, Is.Zero, shuffledPredict.Error);
-        Assert.That(File.ReadAllLines(Path.Combine(_dir, "q.csv")), Is.EqualTo(predicted), "the same predictions from reordered columns");
+        Assert.That(File.ReadAllLines(Path.Combine(Dir, "q.csv")), Is.EqualTo(predicted), "the same predictions from reordered columns");
 
         RefusedCleanly(Sparse("predict", "--model", "m.sparse", "--data", "nolabel.csv", "--output", "nolabel.csv"), "--output nolabel.csv is the same file as --data");
     }
@@ -166,8 +145,8 @@ public class CliInputTests
             "--epochs", "3", "--output", "model.sparse", "--metrics", "metrics.json");
         RefusedCleanly(run, "training diverged in epoch 1, batch", exit: 3);
         Assert.That(run.Error, Does.Contain("--learning-rate"));
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "model.sparse")), Is.EqualTo("an earlier model"));
-        Assert.That(File.Exists(Path.Combine(_dir, "metrics.json")), Is.False);
+        Assert.That(File.ReadAllText(Path.Combine(Dir, "model.sparse")), Is.EqualTo("an earlier model"));
+        Assert.That(File.Exists(Path.Combine(Dir, "metrics.json")), Is.False);
     }
 
     [Test]
@@ -187,7 +166,7 @@ public class CliInputTests
         Assert.That(train.Exit, Is.Zero, train.Error);
         Assert.That(train.Out, Does.Contain("test RMSE"));
         Assert.That(train.Out, Does.Not.Contain("accuracy ,"));
-        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "m.json"))))
+        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "m.json"))))
         {
             Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_rmse").GetDouble(), Is.LessThan(0.15));
         }
@@ -200,7 +179,7 @@ public class CliInputTests
 
         var predict = Sparse("predict", "--model", "r.sparse", "--data", "reg.csv", "--output", "p.csv");
         Assert.That(predict.Exit, Is.Zero, predict.Error);
-        var values = File.ReadAllLines(Path.Combine(_dir, "p.csv"))[1..].Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+        var values = File.ReadAllLines(Path.Combine(Dir, "p.csv"))[1..].Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
         Assert.That(values.Average(), Is.InRange(49, 51), "predictions in the target's units");
     }
 
@@ -209,8 +188,8 @@ public class CliInputTests
     [TestCase("data", "data: is a directory, not a CSV file")]
     public void Damaged_or_wrong_input_files_are_named(string name, string message)
     {
-        var gz = File.ReadAllBytes(Path.Combine(_dir, "data", "digits.csv.gz"));
-        File.WriteAllBytes(Path.Combine(_dir, "trunc.csv.gz"), gz[..(gz.Length / 2)]);
+        var gz = File.ReadAllBytes(Path.Combine(Dir, "data", "digits.csv.gz"));
+        File.WriteAllBytes(Path.Combine(Dir, "trunc.csv.gz"), gz[..(gz.Length / 2)]);
         Write("plain.csv.gz", "a,b\n1,2\n");
         RefusedCleanly(Sparse("train", "--train", name, "--output", "m.sparse"), message);
     }
@@ -222,29 +201,14 @@ public class CliInputTests
         RefusedCleanly(Sparse("train", "--epochs", "2", "--hidden", "16", "--output", "n.sparse", "--resume", "m.sparse"), "is a finished model, not a checkpoint");
     }
 
-    private const int SigTerm = 15;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
-
     [Test]
     public void Sigterm_writes_a_checkpoint_and_exits_143()
     {
-        using var process = CliRunner.Start(_dir, ["train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse"]);
-        var output = process.StandardOutput;
-        var error = process.StandardError.ReadToEndAsync();
-        string? line;
-        while ((line = output.ReadLine()) is not null && !line.Contains("Epoch 1:", StringComparison.Ordinal))
-        {
-        }
-
-        Assert.That(line, Is.Not.Null, "training started");
-        Assert.That(SendSignal(process.Id, SigTerm), Is.Zero);
-        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True);
-        _ = output.ReadToEnd();
-        Assert.That(process.ExitCode, Is.EqualTo(143));
-        Assert.That(error.Result, Does.Contain("resume with --resume long.sparse.checkpoint"));
-        Assert.That(File.Exists(Path.Combine(_dir, "long.sparse.checkpoint")), Is.True);
+        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse"], "Epoch 1:", CliRunner.SigTerm);
+        Assert.That(run.Delivered, Is.True);
+        Assert.That(run.Exit, Is.EqualTo(143));
+        Assert.That(run.Error, Does.Contain("resume with --resume long.sparse.checkpoint"));
+        Assert.That(File.Exists(Path.Combine(Dir, "long.sparse.checkpoint")), Is.True);
     }
 
     [Test]
@@ -263,31 +227,19 @@ public class CliInputTests
         Assert.That(run.Out, Does.Contain("read 20 rows of 100,000 features").And.Contain("saved wide.sparse"));
         var predict = Sparse("predict", "--model", "wide.sparse", "--data", "wide.csv", "--output", "p.csv");
         Assert.That(predict.Exit, Is.Zero, predict.Error);
-        Assert.That(File.ReadAllLines(Path.Combine(_dir, "p.csv")), Has.Length.EqualTo(21));
+        Assert.That(File.ReadAllLines(Path.Combine(Dir, "p.csv")), Has.Length.EqualTo(21));
     }
 
     [Test]
     public void Ctrl_c_after_the_last_epoch_lets_the_save_finish()
     {
-        using var process = CliRunner.Start(_dir, ["train", "--epochs", "2", "--hidden", "2000,2000", "--epsilon", "40", "--output", "final.sparse"]);
-        var output = process.StandardOutput;
-        var error = process.StandardError.ReadToEndAsync();
-        string? line;
-        while ((line = output.ReadLine()) is not null && !line.Contains("Epoch 1:", StringComparison.Ordinal))
+        // The signal lands during the final evaluation or save, or after the process ended (then it is not
+        // delivered): either way the model is complete, and an interrupted finish says so.
+        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "2", "--hidden", "2000,2000", "--epsilon", "40", "--output", "final.sparse"], "Epoch 1:", CliRunner.SigInt);
+        Assert.That(run.Exit, Is.EqualTo(0).Or.EqualTo(130), run.Error);
+        if (run.Exit == 130)
         {
-        }
-
-        Assert.That(line, Is.Not.Null, "the last epoch ended");
-        _ = SendSignal(process.Id, 2); // fails harmlessly when the process has already exited
-        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True);
-        _ = output.ReadToEnd();
-
-        // The signal lands during the final evaluation or save, or after the process ended: either way the
-        // model is complete, and an interrupted finish says so.
-        Assert.That(process.ExitCode, Is.EqualTo(0).Or.EqualTo(130), error.Result);
-        if (process.ExitCode == 130)
-        {
-            Assert.That(error.Result, Does.Contain("final.sparse was saved completely first"));
+            Assert.That(run.Error, Does.Contain("final.sparse was saved completely first"));
         }
 
         Assert.That(Sparse("info", "--model", "final.sparse").Exit, Is.Zero);
@@ -300,31 +252,19 @@ public class CliInputTests
         var straight = Sparse(["train", .. options, "--output", "straight.sparse", "--quiet"]);
         Assert.That(straight.Exit, Is.Zero, straight.Error);
 
-        using (var process = CliRunner.Start(_dir, ["train", .. options, "--output", "resumed.sparse"]))
-        {
-            var output = process.StandardOutput;
-            var error = process.StandardError.ReadToEndAsync();
-            string? line;
-            while ((line = output.ReadLine()) is not null && !line.Contains("Epoch 0:", StringComparison.Ordinal))
-            {
-            }
-
-            Assert.That(line, Is.Not.Null, "training started");
-            Assert.That(SendSignal(process.Id, SigTerm), Is.Zero);
-            Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True);
-            _ = output.ReadToEnd();
-            Assert.That(process.ExitCode, Is.EqualTo(143), error.Result);
-        }
+        var interrupted = CliRunner.RunUntilSignal(Dir, ["train", .. options, "--output", "resumed.sparse"], "Epoch 0:", CliRunner.SigTerm);
+        Assert.That(interrupted.Delivered, Is.True);
+        Assert.That(interrupted.Exit, Is.EqualTo(143), interrupted.Error);
 
         var contradiction = Sparse("train", "--seed", "8", "--output", "resumed.sparse", "--resume", "resumed.sparse.checkpoint");
         RefusedCleanly(contradiction, "--seed 8 contradicts the checkpoint resumed.sparse.checkpoint, which was trained with --seed 7");
 
         var resumed = Sparse("train", "--output", "resumed.sparse", "--resume", "resumed.sparse.checkpoint");
         Assert.That(resumed.Exit, Is.Zero, resumed.Error);
-        Assert.That(File.Exists(Path.Combine(_dir, "resumed.sparse.checkpoint")), Is.False, "a finished run removes its checkpoint");
+        Assert.That(File.Exists(Path.Combine(Dir, "resumed.sparse.checkpoint")), Is.False, "a finished run removes its checkpoint");
 
-        var a = global::Sparse.Training.Checkpoint.Load(Path.Combine(_dir, "straight.sparse"));
-        var b = global::Sparse.Training.Checkpoint.Load(Path.Combine(_dir, "resumed.sparse"));
+        var a = global::Sparse.Training.Checkpoint.Load(Path.Combine(Dir, "straight.sparse"));
+        var b = global::Sparse.Training.Checkpoint.Load(Path.Combine(Dir, "resumed.sparse"));
         Assert.That(b.History.Epochs.Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.Connections)),
             Is.EqualTo(a.History.Epochs.Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.Connections))));
         for (var n = 0; n < a.Network.Parameters.Count; n++)

@@ -25,6 +25,40 @@ internal static class CliRunner
         return Process.Start(start)!;
     }
 
+    /// <summary>SIGINT, as Ctrl+C sends it.</summary>
+    public const int SigInt = 2;
+
+    /// <summary>SIGTERM, as a scheduler stops a job.</summary>
+    public const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    /// <summary>
+    /// Runs the CLI until it prints a line containing <paramref name="marker"/>, sends it <paramref name="signal"/>,
+    /// and waits for it to exit. Delivered is false when the process had already exited.
+    /// </summary>
+    public static (int Exit, string Error, bool Delivered) RunUntilSignal(string workingDirectory, IEnumerable<string> args, string marker, int signal)
+    {
+        using var process = Start(workingDirectory, args);
+        var error = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null && !line.Contains(marker, StringComparison.Ordinal))
+        {
+        }
+
+        Assert.That(line, Is.Not.Null, $"'{marker}' was printed");
+        var delivered = Kill(process.Id, signal) == 0;
+        if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"sparse {string.Join(' ', args)} did not stop within a minute of signal {signal}");
+        }
+
+        _ = process.StandardOutput.ReadToEnd();
+        return (process.ExitCode, error.Result, delivered);
+    }
+
     public static (int Exit, string Out, string Error) Run(string workingDirectory, params string[] args)
     {
         using var process = Start(workingDirectory, args);

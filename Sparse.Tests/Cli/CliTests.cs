@@ -4,29 +4,8 @@ using System.Text.Json;
 namespace Sparse.Tests.Cli;
 
 [TestFixture]
-public class CliTests
+public class CliTests : CliFixture
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void MakeDirectory()
-    {
-        _dir = Directory.CreateTempSubdirectory("sparse-cli-").FullName;
-        Directory.CreateDirectory(Path.Combine(_dir, "data"));
-        File.Copy(Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "digits.csv.gz"), Path.Combine(_dir, "data", "digits.csv.gz"));
-    }
-
-    [TearDown]
-    public void RemoveDirectory() => Directory.Delete(_dir, recursive: true);
-
-    private (int Exit, string Out, string Error) Sparse(params string[] args) => CliRunner.Run(_dir, args);
-
-    private string Write(string name, string text)
-    {
-        File.WriteAllText(Path.Combine(_dir, name), text);
-        return name;
-    }
-
     [Test]
     public void Train_evaluate_predict_and_info_on_the_bundled_digits()
     {
@@ -34,7 +13,7 @@ public class CliTests
         Assert.That(train.Exit, Is.Zero, train.Error);
         Assert.That(train.Out, Does.Contain("test accuracy"));
 
-        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "metrics.json"))))
+        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "metrics.json"))))
         {
             var epochs = metrics.RootElement.GetProperty("epochs");
             Assert.That(epochs.GetArrayLength(), Is.EqualTo(3));
@@ -46,7 +25,7 @@ public class CliTests
             Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").GetDouble(), Is.InRange(0.8, 1.0));
         }
 
-        var png = File.ReadAllBytes(Path.Combine(_dir, "curves.png"));
+        var png = File.ReadAllBytes(Path.Combine(Dir, "curves.png"));
         Assert.That(png[..8], Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");
         Assert.That(png, Has.Length.GreaterThan(10_000), "with curves drawn");
 
@@ -56,7 +35,7 @@ public class CliTests
 
         var predict = Sparse("predict", "--model", "digits.sparse", "--data", "data/digits.csv.gz", "--output", "predictions.csv");
         Assert.That(predict.Exit, Is.Zero, predict.Error);
-        var lines = File.ReadAllLines(Path.Combine(_dir, "predictions.csv"));
+        var lines = File.ReadAllLines(Path.Combine(Dir, "predictions.csv"));
         Assert.That(lines, Has.Length.EqualTo(1798), "a header and one row per input row");
         Assert.That(lines[0], Does.StartWith("class,p_0,p_1"));
 
@@ -74,7 +53,7 @@ public class CliTests
         Assert.That(train.Exit, Is.Zero, train.Error);
         var predict = Sparse("predict", "--model", "pets.sparse", "--data", "pets.csv", "--output", "pets-out.csv");
         Assert.That(predict.Exit, Is.Zero, predict.Error);
-        var lines = File.ReadAllLines(Path.Combine(_dir, "pets-out.csv"));
+        var lines = File.ReadAllLines(Path.Combine(Dir, "pets-out.csv"));
         Assert.That(lines[0], Is.EqualTo("class,\"p_cat, big\",p_dog"));
         Assert.That(lines[1], Does.StartWith("\"cat, big\","));
         Assert.That(lines[2], Does.StartWith("dog,"));
@@ -86,11 +65,11 @@ public class CliTests
         Write("line.csv", "x,y\n" + string.Join("\n", Enumerable.Range(0, 60).Select(n => $"{n * 0.1},{(n * 0.25) + 0.05}")) + "\n");
         var train = Sparse("train", "--train", "line.csv", "--epochs", "5", "--hidden", "16", "--output", "line.sparse", "--metrics", "line.json", "--quiet");
         Assert.That(train.Exit, Is.Zero, train.Error);
-        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "line.json")));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "line.json")));
         Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").ValueKind, Is.EqualTo(JsonValueKind.Null));
         var predict = Sparse("predict", "--model", "line.sparse", "--data", "line.csv", "--output", "line-out.csv");
         Assert.That(predict.Exit, Is.Zero, predict.Error);
-        Assert.That(File.ReadAllLines(Path.Combine(_dir, "line-out.csv"))[0], Is.EqualTo("y"));
+        Assert.That(File.ReadAllLines(Path.Combine(Dir, "line-out.csv"))[0], Is.EqualTo("y"));
     }
 
     public static IEnumerable<TestCaseData> BadInputs()
@@ -120,7 +99,7 @@ public class CliTests
             Assert.That(run.Exit, Is.EqualTo(1));
             Assert.That(run.Error, Does.Contain(message));
             Assert.That(run.Error, Does.Not.Contain("   at "), "no stack trace");
-            Assert.That(File.ReadAllText(Path.Combine(_dir, "model.sparse")), Is.EqualTo("an earlier model"));
+            Assert.That(File.ReadAllText(Path.Combine(Dir, "model.sparse")), Is.EqualTo("an earlier model"));
         });
     }
 
@@ -170,30 +149,14 @@ public class CliTests
         Assert.That(broken.Error, Does.Contain("not a Sparse model file"));
     }
 
-    private const int SigInt = 2;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
-
     [Test]
     public void Ctrl_c_writes_a_checkpoint_that_resumes()
     {
-        using var process = CliRunner.Start(_dir, ["train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse"]);
-        var output = process.StandardOutput;
-        var error = process.StandardError.ReadToEndAsync();
-        string? line;
-        while ((line = output.ReadLine()) is not null && !line.Contains("Epoch 1:", StringComparison.Ordinal))
-        {
-        }
-
-        Assert.That(line, Is.Not.Null, "training started");
-        Assert.That(SendSignal(process.Id, SigInt), Is.Zero, "SIGINT sent, as Ctrl+C does");
-
-        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True, "stopped after the current batch");
-        _ = output.ReadToEnd();
-        Assert.That(process.ExitCode, Is.EqualTo(130));
-        Assert.That(error.Result, Does.Contain("resume with --resume long.sparse.checkpoint"));
-        Assert.That(File.Exists(Path.Combine(_dir, "long.sparse")), Is.False, "no half-trained model under the final name");
+        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse"], "Epoch 1:", CliRunner.SigInt);
+        Assert.That(run.Delivered, Is.True, "SIGINT sent, as Ctrl+C does");
+        Assert.That(run.Exit, Is.EqualTo(130));
+        Assert.That(run.Error, Does.Contain("resume with --resume long.sparse.checkpoint"));
+        Assert.That(File.Exists(Path.Combine(Dir, "long.sparse")), Is.False, "no half-trained model under the final name");
 
         var resumed = Sparse("train", "--epochs", "3", "--hidden", "256,256", "--output", "long.sparse", "--resume", "long.sparse.checkpoint");
         Assert.That(resumed.Exit, Is.Zero, resumed.Error);
