@@ -126,19 +126,4 @@ public class ResumeTests
         ctre.Resume(checkpoint);
         Assert.That(Assert.Throws<InvalidDataException>(() => ctre.Fit(DigitsData.Train))!.Message, Does.Contain("RandomRegrower where this one uses CosineRegrower"));
     }
-
-    private sealed class CancelAtStep(long step, CancellationTokenSource source) : ITrainingHook
-    {
-        public void OnStepEnd(TrainingContext context)
-        {
-            if (context.Step == step)
-            {
-                source.Cancel();
-            }
-        }
-
-        public void OnEpochEnd(TrainingContext context)
-        {
-        }
-    }
 }

@@ -170,21 +170,6 @@ public class CheckpointTests
         }
     }
 
-    private sealed class CancelAtStep(long step, CancellationTokenSource source) : ITrainingHook
-    {
-        public void OnStepEnd(TrainingContext context)
-        {
-            if (context.Step == step)
-            {
-                source.Cancel();
-            }
-        }
-
-        public void OnEpochEnd(TrainingContext context)
-        {
-        }
-    }
-
     private sealed class UnsavableLayer : Layer
     {
         public override int InputSize => 1;

@@ -196,24 +196,23 @@ public sealed class TabularSchema
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream))
         {
+            void Strings(string name, IReadOnlyList<string> values)
+            {
+                json.WriteStartArray(name);
+                foreach (var value in values)
+                {
+                    json.WriteStringValue(value);
+                }
+
+                json.WriteEndArray();
+            }
+
             json.WriteStartObject();
             json.WriteString("task", IsClassification ? "classification" : "regression");
-            json.WriteStartArray("features");
-            foreach (var name in FeatureNames)
-            {
-                json.WriteStringValue(name);
-            }
-
-            json.WriteEndArray();
+            Strings("features", FeatureNames);
             json.WriteString("label", LabelName);
             json.WriteNumber("label_index", LabelIndex);
-            json.WriteStartArray("classes");
-            foreach (var name in ClassNames)
-            {
-                json.WriteStringValue(name);
-            }
-
-            json.WriteEndArray();
+            Strings("classes", ClassNames);
             json.WriteNumber("target_mean", TargetMean);
             json.WriteNumber("target_scale", TargetScale);
             json.WriteEndObject();
