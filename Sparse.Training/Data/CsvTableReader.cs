@@ -144,13 +144,10 @@ public static class CsvTableReader
         return source.ReadRows(hasHeader, map, [.. schema.FeatureNames], labelColumn, names, report, parallel);
     }
 
-    /// <summary>Whether the cell reads as a number.</summary>
-    internal static bool IsNumber(string cell) => CsvNumber.IsNumber(cell);
-
     // A data row has at most one text cell (a text label); a header row has names.
     private static bool LooksLikeHeader(string[] cells)
     {
-        var text = cells.Count(c => !IsNumber(c));
+        var text = cells.Count(c => !CsvNumber.IsNumber(c));
         return text >= 2 || text == cells.Length;
     }
 
