@@ -11,20 +11,21 @@ namespace Sparse.Bench;
 /// </summary>
 internal static unsafe class DenseGemm
 {
-    public static void Multiply(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, int rows, int columns, int batch)
+    public static void Multiply(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, int rows, int columns, int batch, ComputeOptions? options = null)
     {
+        options ??= ComputeOptions.Default;
         fixed (float* pw = w, px = x, py = y)
         {
             var blocks = (rows + 3) / 4;
-            var action = new Action(pw, px, py, rows, columns, batch);
-            var chunks = Math.Min(blocks, SparseParallel.MaxDegreeOfParallelism * 8);
+            var action = new Action(pw, px, py, rows, columns, batch, options.Simd);
+            var chunks = Math.Min(blocks, options.Threads * 8);
             action.Chunks = chunks;
             action.Blocks = blocks;
-            WorkerPool.Shared.Run(ref action, chunks, SparseParallel.MaxDegreeOfParallelism);
+            WorkerPool.Shared.Run(ref action, chunks, options.Threads);
         }
     }
 
-    private struct Action(float* w, float* x, float* y, int rows, int columns, int batch) : IChunkAction
+    private struct Action(float* w, float* x, float* y, int rows, int columns, int batch, SimdLevel level) : IChunkAction
     {
         public int Chunks;
         public int Blocks;
@@ -36,11 +37,11 @@ internal static unsafe class DenseGemm
             for (var block = first; block < last; block++)
             {
                 var row = block * 4;
-                if (row + 4 <= rows && KernelDispatch.Level == SimdLevel.Vector512)
+                if (row + 4 <= rows && level == SimdLevel.Vector512)
                 {
                     FourRows<Vector512<float>>(row);
                 }
-                else if (row + 4 <= rows && KernelDispatch.Level == SimdLevel.Vector256)
+                else if (row + 4 <= rows && level == SimdLevel.Vector256)
                 {
                     FourRows<Vector256<float>>(row);
                 }

@@ -15,13 +15,16 @@ public abstract class SparseKernelBenchmarks
     /// <summary>Layer shape as <c>in->out</c>.</summary>
     public abstract string Shape { get; set; }
 
+    /// <summary>The threads, SIMD level and tiling every call runs with.</summary>
+    private protected ComputeOptions Options { get; set; } = ComputeOptions.Default;
+
     [GlobalSetup]
     public virtual void Setup() => W = KernelWorkload.Get(Shape);
 
     [Benchmark]
     public float Forward()
     {
-        SparseOps.Multiply(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch);
+        SparseOps.Multiply(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch, Options);
         return W.Y.Span[0];
     }
 
@@ -29,7 +32,7 @@ public abstract class SparseKernelBenchmarks
     [Benchmark]
     public float ForwardRelu()
     {
-        SparseOps.MultiplyRelu(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch);
+        SparseOps.MultiplyRelu(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch, Options);
         return W.Y.Span[0];
     }
 
@@ -37,15 +40,15 @@ public abstract class SparseKernelBenchmarks
     [Benchmark]
     public float ForwardThenRelu()
     {
-        SparseOps.Multiply(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch);
-        System.Numerics.Tensors.TensorPrimitives.Max(W.Y.Span, 0f, W.Y.Span);
+        SparseOps.Multiply(W.Weights, W.X.Span, W.Bias, W.Y.Span, W.Batch, Options);
+        DenseOps.Max(W.Y.Span, 0f, W.Y.Span, Options);
         return W.Y.Span[0];
     }
 
     [Benchmark]
     public float InputGradient()
     {
-        SparseOps.MultiplyTransposed(W.Weights, W.Dy.Span, W.Dx.Span, W.Batch);
+        SparseOps.MultiplyTransposed(W.Weights, W.Dy.Span, W.Dx.Span, W.Batch, Options);
         return W.Dx.Span[0];
     }
 
@@ -53,14 +56,14 @@ public abstract class SparseKernelBenchmarks
     [Benchmark]
     public float InputGradientGated()
     {
-        SparseOps.MultiplyTransposedGated(W.Weights, W.Dy.Span, W.X.Span, W.Dx.Span, W.Batch);
+        SparseOps.MultiplyTransposedGated(W.Weights, W.Dy.Span, W.X.Span, W.Dx.Span, W.Batch, Options);
         return W.Dx.Span[0];
     }
 
     [Benchmark]
     public float WeightGradient()
     {
-        SparseOps.WeightGradient(W.Weights, W.Dy.Span, W.X.Span, W.Dw, W.Batch);
+        SparseOps.WeightGradient(W.Weights, W.Dy.Span, W.X.Span, W.Dw, W.Batch, Options);
         return W.Dw[0];
     }
 }
@@ -86,7 +89,7 @@ public class KernelBenchmarks : SparseKernelBenchmarks
     [Benchmark(Baseline = true)]
     public float DenseGemm()
     {
-        Bench.DenseGemm.Multiply(_dense, W.X.Span, W.Y.Span, W.Weights.Rows, W.Weights.Columns, W.Batch);
+        Bench.DenseGemm.Multiply(_dense, W.X.Span, W.Y.Span, W.Weights.Rows, W.Weights.Columns, W.Batch, Options);
         return W.Y.Span[0];
     }
 }
@@ -102,4 +105,15 @@ public class WideKernelBenchmarks : SparseKernelBenchmarks
     /// <inheritdoc/>
     [Params("100000->100000")]
     public override string Shape { get; set; } = "100000->100000";
+
+    /// <summary>Column tile size: untiled (0) against the default 8 MiB tiles.</summary>
+    [Params(0L, 8L << 20)]
+    public long TileBytes { get; set; } = 8L << 20;
+
+    // The base's [GlobalSetup] dispatches here (BenchmarkDotNet allows one per class).
+    public override void Setup()
+    {
+        base.Setup();
+        Options = new ComputeOptions { ColumnTileBytes = TileBytes };
+    }
 }

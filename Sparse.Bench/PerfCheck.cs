@@ -88,7 +88,7 @@ internal static class PerfCheck
         var unit = Median([.. calibration]);
         var json = new JsonObject
         {
-            ["machine"] = $"{Environment.ProcessorCount} cores, {KernelDispatch.Best}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
+            ["machine"] = $"{Environment.ProcessorCount} cores, {ComputeOptions.BestSimd}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
             ["calibration_seconds"] = unit,
             ["figures"] = new JsonObject(results.Select(r => new KeyValuePair<string, JsonNode?>(r.Name, new JsonObject
             {

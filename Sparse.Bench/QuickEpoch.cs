@@ -34,7 +34,7 @@ internal static class QuickEpoch
 
         var seconds = history.Epochs.Skip(1).Select(e => e.Seconds).Order().ToArray();
         var epoch = seconds[seconds.Length / 2];
-        Console.WriteLine($"W1: {network.ConnectionCount:N0} connections, {SparseParallel.MaxDegreeOfParallelism} threads, {KernelDispatch.Level}");
+        Console.WriteLine($"W1: {network.ConnectionCount:N0} connections, {network.Compute.Threads} threads, {network.Compute.Simd}");
         Console.WriteLine($"seconds per epoch (median of epochs 2..{epochs}): {epoch:F3}  (all: {string.Join(", ", history.Epochs.Select(e => e.Seconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))})");
 
         // The same kernel calls an epoch makes, one kernel at a time: full batches plus the short last one.

@@ -17,19 +17,20 @@ internal static class QuickKernels
 
     public static void Run(string[] shapes)
     {
+        var options = ComputeOptions.Default;
         if (int.TryParse(Environment.GetEnvironmentVariable("SPARSE_THREADS"), out var threads))
         {
-            SparseParallel.MaxDegreeOfParallelism = threads;
+            options = options with { Threads = threads };
         }
 
         if (long.TryParse(Environment.GetEnvironmentVariable("SPARSE_TILE_BYTES"), out var tileBytes))
         {
-            SparseOps.ColumnTileBytes = tileBytes;
+            options = options with { ColumnTileBytes = tileBytes };
         }
 
         if (int.TryParse(Environment.GetEnvironmentVariable("SPARSE_FORCE_TILES"), out var forcedTiles))
         {
-            ColumnTiling.ForcedTiles = forcedTiles;
+            options = options with { ForcedTiles = forcedTiles };
         }
 
         foreach (var shape in shapes)
@@ -38,21 +39,19 @@ internal static class QuickKernels
             var w = KernelWorkload.Get(shape);
 
             var dense = w.Weights.Rows * (long)w.Weights.Columns <= 4_000_000 ? w.DenseWeights() : null;
-            foreach (var level in Enum.GetValues<SimdLevel>().Where(l => l <= KernelDispatch.Best && (Level is null || l.ToString() == Level)))
+            foreach (var level in Enum.GetValues<SimdLevel>().Where(l => l <= ComputeOptions.BestSimd && (Level is null || l.ToString() == Level)))
             {
-                KernelDispatch.Level = level;
-                Report(shape, level, "Forward", w.Flops("Forward"), () => SparseOps.Multiply(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch));
-                Report(shape, level, "InputGradient", w.Flops("Forward"), () => SparseOps.MultiplyTransposed(w.Weights, w.Dy.Span, w.Dx.Span, w.Batch));
-                Report(shape, level, "ForwardRelu", w.Flops("Forward"), () => SparseOps.MultiplyRelu(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch));
-                Report(shape, level, "InputGradientGated", w.Flops("Forward"), () => SparseOps.MultiplyTransposedGated(w.Weights, w.Dy.Span, w.X.Span, w.Dx.Span, w.Batch));
-                Report(shape, level, "WeightGradient", w.Flops("Forward"), () => SparseOps.WeightGradient(w.Weights, w.Dy.Span, w.X.Span, w.Dw, w.Batch));
+                var o = options with { Simd = level };
+                Report(shape, level, "Forward", w.Flops("Forward"), () => SparseOps.Multiply(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch, o));
+                Report(shape, level, "InputGradient", w.Flops("Forward"), () => SparseOps.MultiplyTransposed(w.Weights, w.Dy.Span, w.Dx.Span, w.Batch, o));
+                Report(shape, level, "ForwardRelu", w.Flops("Forward"), () => SparseOps.MultiplyRelu(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch, o));
+                Report(shape, level, "InputGradientGated", w.Flops("Forward"), () => SparseOps.MultiplyTransposedGated(w.Weights, w.Dy.Span, w.X.Span, w.Dx.Span, w.Batch, o));
+                Report(shape, level, "WeightGradient", w.Flops("Forward"), () => SparseOps.WeightGradient(w.Weights, w.Dy.Span, w.X.Span, w.Dw, w.Batch, o));
                 if (dense is not null)
                 {
-                    Report(shape, level, "DenseGemm", w.Flops("DenseGemm"), () => DenseGemm.Multiply(dense, w.X.Span, w.Y.Span, w.Weights.Rows, w.Weights.Columns, w.Batch));
+                    Report(shape, level, "DenseGemm", w.Flops("DenseGemm"), () => DenseGemm.Multiply(dense, w.X.Span, w.Y.Span, w.Weights.Rows, w.Weights.Columns, w.Batch, o));
                 }
             }
-
-            KernelDispatch.Level = KernelDispatch.Best;
         }
     }
 

@@ -86,7 +86,6 @@ internal static class TrainCommand
 
         CheckPaths();
 
-        SparseParallel.MaxDegreeOfParallelism = run.Get(Threads) ?? Environment.ProcessorCount;
         var say = Cli.Sayer(quiet);
         bool? header = run.Get(NoHeader) ? false : null;
         var seed = run.Get(Seed);
@@ -139,6 +138,7 @@ internal static class TrainCommand
         }
 
         var network = resumed?.Network ?? BuildNetwork(run, train, schema, seed, say);
+        network.Compute = ComputeOptions.Default with { Threads = run.Get(Threads) ?? Environment.ProcessorCount };
         var optimizer = resumed?.Optimizer ?? BuildOptimizer(run, schema);
         ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         using var loggers = LoggerFactory.Create(b =>

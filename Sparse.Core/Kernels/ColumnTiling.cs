@@ -2,7 +2,7 @@ namespace Sparse.Core;
 
 /// <summary>
 /// Column tiling for wide layers. A kernel gathers one dense row per stored entry; once the gathered operand
-/// outgrows the cache, every gather comes from memory. Split into tiles of <see cref="SparseOps.ColumnTileBytes"/>,
+/// outgrows the cache, every gather comes from memory. Split into tiles of <see cref="ComputeOptions.ColumnTileBytes"/>,
 /// each pass over the rows gathers from one tile only, which stays cached, at the price of reading and writing
 /// the output row once more per tile. Rows need several entries per tile for that trade to pay, so very wide,
 /// very sparse rows stay untiled. The tile count depends only on the shapes, never on the thread count, so
@@ -13,20 +13,17 @@ internal static class ColumnTiling
     // Fewer entries per row and tile than this, and rewriting the output row costs more than the cache saves.
     private const long MinEntriesPerRowTile = 4;
 
-    /// <summary>Forces a tile count (tests run the tiled path on small shapes); 0 lets the shapes decide.</summary>
-    internal static int ForcedTiles { get; set; }
-
     /// <summary>Number of column tiles for a kernel over <paramref name="rows"/> compressed rows that gathers from
     /// <paramref name="gathered"/> dense rows of <paramref name="batch"/> floats.</summary>
-    public static int Count(int rows, int gathered, long nonZeros, int batch)
+    public static int Count(int rows, int gathered, long nonZeros, int batch, ComputeOptions options)
     {
-        if (ForcedTiles > 0)
+        if (options.ForcedTiles > 0)
         {
-            return Math.Min(ForcedTiles, Math.Max(gathered, 1));
+            return Math.Min(options.ForcedTiles, Math.Max(gathered, 1));
         }
 
         var bytes = (long)gathered * batch * sizeof(float);
-        var tileBytes = SparseOps.ColumnTileBytes;
+        var tileBytes = options.ColumnTileBytes;
         if (rows == 0 || tileBytes <= 0 || bytes <= tileBytes)
         {
             return 1;
@@ -41,10 +38,10 @@ internal static class ColumnTiling
     /// column tile with a rented per-row cursor (starting at each row's first entry) marking where the row's
     /// entries of the next tile begin.
     /// </summary>
-    public static unsafe void Run<TAction>(TAction untiled, in WorkPartition partition, long* pointers, int rows, int gathered, int batch)
+    public static unsafe void Run<TAction>(TAction untiled, in WorkPartition partition, long* pointers, int rows, int gathered, int batch, ComputeOptions options)
         where TAction : struct, ITileableAction<TAction>
     {
-        var tiles = Count(rows, gathered, pointers[rows], batch);
+        var tiles = Count(rows, gathered, pointers[rows], batch, options);
         if (tiles == 1)
         {
             WorkerPool.Shared.Run(ref untiled, partition.ChunkCount, partition.Threads);

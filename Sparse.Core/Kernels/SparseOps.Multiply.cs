@@ -5,7 +5,7 @@ namespace Sparse.Core;
 /// <summary>
 /// The training kernels of a sparse layer. Dense operands are feature-major, shape (features, batch):
 /// row <c>i</c> holds feature <c>i</c> of every sample, contiguous, so every kernel vectorises along the
-/// batch. Work is split across <see cref="SparseParallel.MaxDegreeOfParallelism"/> threads by stored
+/// batch. Work is split across <see cref="ComputeOptions.Threads"/> threads by stored
 /// entries; every output element is computed by one thread in a fixed order, so results are bitwise
 /// identical for any thread count. No call allocates.
 /// </summary>
@@ -19,13 +19,14 @@ public static unsafe partial class SparseOps
     /// <param name="bias">b, <c>out</c> entries, or empty for no bias.</param>
     /// <param name="output">Y, shape (out, batch); overwritten.</param>
     /// <param name="batch">Number of samples (columns of X and Y).</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or output overlaps input.</exception>
-    public static void Multiply(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch) =>
-        Multiply(weights, input, bias, output, batch, default(PlainStore));
+    public static void Multiply(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options = null) =>
+        Multiply(weights, input, bias, output, batch, default(PlainStore), options ?? ComputeOptions.Default);
 
     /// <summary>
     /// Forward product and ReLU in one pass, <c>Y = max(W X + b, 0)</c>: the same sums as
-    /// <see cref="Multiply(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/>, clamped in
+    /// <see cref="Multiply(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/>, clamped in
     /// registers before they are stored, bitwise equal to that product followed by <c>TensorPrimitives.Max(y, 0)</c>
     /// and without the separate pass over the output. The pre-activation is not kept: the ReLU's derivative
     /// follows from its output (<see cref="MultiplyTransposedGated"/>).
@@ -35,11 +36,12 @@ public static unsafe partial class SparseOps
     /// <param name="bias">b, <c>out</c> entries, or empty for no bias.</param>
     /// <param name="output">Y, shape (out, batch); overwritten.</param>
     /// <param name="batch">Number of samples (columns of X and Y).</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or output overlaps input.</exception>
-    public static void MultiplyRelu(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch) =>
-        Multiply(weights, input, bias, output, batch, default(ReluStore));
+    public static void MultiplyRelu(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options = null) =>
+        Multiply(weights, input, bias, output, batch, default(ReluStore), options ?? ComputeOptions.Default);
 
-    private static void Multiply<TEpilogue>(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch, TEpilogue epilogue)
+    private static void Multiply<TEpilogue>(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch, TEpilogue epilogue, ComputeOptions options)
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         ArgumentNullException.ThrowIfNull(weights);
@@ -65,27 +67,19 @@ public static unsafe partial class SparseOps
         fixed (int* indices = weights.ColumnIndices)
         fixed (float* values = weights.Values, x = input, b = bias, y = output)
         {
-            RunGatherAxpy(pointers, indices, new DirectValues(values), weights.Rows, weights.Columns, x, b, y, batch, epilogue);
+            RunGatherAxpy(pointers, indices, new DirectValues(values), weights.Rows, weights.Columns, x, b, y, batch, epilogue, options);
         }
     }
 
-    /// <summary>
-    /// Bytes of the gathered dense operand (rows x batch x 4) above which a kernel splits it into column tiles of
-    /// this size; 0 turns tiling off. Default 8 MiB, a share of a typical last-level cache. Tiling never changes
-    /// which thread computes an output, so results stay identical for any thread count; it changes the order of
-    /// the float additions, so a different tile size can change the last bits.
-    /// </summary>
-    public static long ColumnTileBytes { get; set; } = 8L << 20;
-
     // One pass over all rows, or one per column tile (ColumnTiling.Run); the epilogue applies once, on the last.
-    private static void RunGatherAxpy<TValues, TEpilogue>(long* pointers, int* indices, TValues values, int rows, int gathered, float* x, float* bias, float* y, int batch, TEpilogue epilogue)
+    private static void RunGatherAxpy<TValues, TEpilogue>(long* pointers, int* indices, TValues values, int rows, int gathered, float* x, float* bias, float* y, int batch, TEpilogue epilogue, ComputeOptions options)
         where TValues : struct, IEntryValues
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
-        var partition = new WorkPartition(pointers, rows, batch, SparseParallel.MaxDegreeOfParallelism);
+        var partition = new WorkPartition(pointers, rows, batch, options.Threads);
         ColumnTiling.Run(
-            new GatherAxpyAction<TValues, TEpilogue>(partition, pointers, indices, values, x, bias, y, batch, KernelDispatch.Level, epilogue, null, 0, false, true),
-            partition, pointers, rows, gathered, batch);
+            new GatherAxpyAction<TValues, TEpilogue>(partition, pointers, indices, values, x, bias, y, batch, options.Simd, epilogue, null, 0, false, true),
+            partition, pointers, rows, gathered, batch, options);
     }
 
     /// <summary>

@@ -11,11 +11,12 @@ public static unsafe partial class SparseOps
     /// <param name="outputGradient">dY, shape (out, batch), feature-major.</param>
     /// <param name="inputGradient">dX, shape (in, batch); overwritten.</param>
     /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or the operands overlap.</exception>
-    public static void MultiplyTransposed(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    public static void MultiplyTransposed(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, ComputeOptions? options = null)
     {
         CheckTransposed(weights, outputGradient, inputGradient, batch);
-        MultiplyTransposed(weights, outputGradient, inputGradient, batch, default(PlainStore));
+        MultiplyTransposed(weights, outputGradient, inputGradient, batch, default(PlainStore), options ?? ComputeOptions.Default);
     }
 
     /// <summary>
@@ -30,8 +31,9 @@ public static unsafe partial class SparseOps
     /// <param name="gate">The ReLU's output, shape (in, batch).</param>
     /// <param name="inputGradient">The gradient at the ReLU's input, shape (in, batch); overwritten.</param>
     /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or the result overlaps an operand.</exception>
-    public static void MultiplyTransposedGated(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> gate, Span<float> inputGradient, int batch)
+    public static void MultiplyTransposedGated(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> gate, Span<float> inputGradient, int batch, ComputeOptions? options = null)
     {
         CheckTransposed(weights, outputGradient, inputGradient, batch);
         ThrowHelper.CheckDense(gate.Length, weights.Columns, batch, nameof(gate));
@@ -44,7 +46,7 @@ public static unsafe partial class SparseOps
 
         fixed (float* g = gate)
         {
-            MultiplyTransposed(weights, outputGradient, inputGradient, batch, new GatedStore(g));
+            MultiplyTransposed(weights, outputGradient, inputGradient, batch, new GatedStore(g), options ?? ComputeOptions.Default);
         }
     }
 
@@ -60,7 +62,7 @@ public static unsafe partial class SparseOps
         }
     }
 
-    private static void MultiplyTransposed<TEpilogue>(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, TEpilogue epilogue)
+    private static void MultiplyTransposed<TEpilogue>(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, TEpilogue epilogue, ComputeOptions options)
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         if (batch == 0)
@@ -73,7 +75,7 @@ public static unsafe partial class SparseOps
         fixed (int* indices = view.RowIndices, permutation = view.ValueIndices)
         fixed (float* values = weights.Values, dy = outputGradient, dx = inputGradient)
         {
-            RunGatherAxpy(pointers, indices, new PermutedValues(values, permutation), weights.Columns, weights.Rows, dy, null, dx, batch, epilogue);
+            RunGatherAxpy(pointers, indices, new PermutedValues(values, permutation), weights.Columns, weights.Rows, dy, null, dx, batch, epilogue, options);
         }
     }
 }

@@ -14,12 +14,13 @@ public static unsafe partial class SparseOps
     /// <param name="input">X, shape (in, batch), feature-major.</param>
     /// <param name="weightGradient">dW, aligned with <see cref="CsrMatrix.Values"/>; overwritten.</param>
     /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or the gradient overlaps an operand.</exception>
-    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, int batch) =>
-        WeightGradient(weights, outputGradient, input, weightGradient, [], batch);
+    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, int batch, ComputeOptions? options = null) =>
+        WeightGradient(weights, outputGradient, input, weightGradient, [], batch, options);
 
     /// <summary>
-    /// The weight gradient of <see cref="WeightGradient(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/>
+    /// The weight gradient of <see cref="WeightGradient(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/>
     /// and the bias gradient <c>biasGradient[j] = sum_b outputGradient[j, b]</c> in the same pass over the rows
     /// of dY (each row's sum is taken while it is in cache, by the thread that owns the row).
     /// </summary>
@@ -29,9 +30,11 @@ public static unsafe partial class SparseOps
     /// <param name="weightGradient">dW, aligned with <see cref="CsrMatrix.Values"/>; overwritten.</param>
     /// <param name="biasGradient">db, <c>out</c> entries, overwritten; or empty for none.</param>
     /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or a gradient overlaps an operand.</exception>
-    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, Span<float> biasGradient, int batch)
+    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, Span<float> biasGradient, int batch, ComputeOptions? options = null)
     {
+        options ??= ComputeOptions.Default;
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         ThrowHelper.CheckDense(outputGradient.Length, weights.Rows, batch, nameof(outputGradient));
@@ -60,10 +63,10 @@ public static unsafe partial class SparseOps
         fixed (int* indices = weights.ColumnIndices)
         fixed (float* dy = outputGradient, x = input, dw = weightGradient, db = biasGradient)
         {
-            var partition = new WorkPartition(pointers, weights.Rows, batch, SparseParallel.MaxDegreeOfParallelism);
+            var partition = new WorkPartition(pointers, weights.Rows, batch, options.Threads);
             ColumnTiling.Run(
-                new GatherDotAction(partition, pointers, indices, dy, x, dw, db, batch, KernelDispatch.Level, null, 0, false),
-                partition, pointers, weights.Rows, weights.Columns, batch);
+                new GatherDotAction(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false),
+                partition, pointers, weights.Rows, weights.Columns, batch, options);
         }
     }
 

@@ -6,11 +6,8 @@ namespace Sparse.Tests.Core;
 [TestFixture]
 public class KernelTests
 {
-    private SimdLevel _level;
-    private int _threads;
-
     public static IEnumerable<SimdLevel> Levels() =>
-        Enum.GetValues<SimdLevel>().Where(level => level <= KernelDispatch.Best);
+        Enum.GetValues<SimdLevel>().Where(level => level <= ComputeOptions.BestSimd);
 
     public static IEnumerable<int> ThreadCounts() => new[] { 1, Math.Max(2, Environment.ProcessorCount) }.Distinct();
 
@@ -32,21 +29,6 @@ public class KernelTests
                 }
             }
         }
-    }
-
-    [SetUp]
-    public void Remember()
-    {
-        _level = KernelDispatch.Level;
-        _threads = SparseParallel.MaxDegreeOfParallelism;
-    }
-
-    [TearDown]
-    public void Restore()
-    {
-        KernelDispatch.Level = _level;
-        SparseParallel.MaxDegreeOfParallelism = _threads;
-        ColumnTiling.ForcedTiles = 0;
     }
 
     // The untiled path, and three column tiles (forced: at these sizes the shapes alone never tile).
@@ -75,43 +57,41 @@ public class KernelTests
         foreach (var (level, threads, tiles) in from l in Levels() from t in ThreadCounts() from c in TileCounts select (l, t, c))
         {
             {
-                KernelDispatch.Level = level;
-                SparseParallel.MaxDegreeOfParallelism = threads;
-                ColumnTiling.ForcedTiles = tiles;
+                var o = new ComputeOptions { Simd = level, Threads = threads, ForcedTiles = tiles };
                 var what = $"{level}, {threads} threads, {(tiles == 0 ? "untiled" : $"{tiles} column tiles")}";
 
                 // Outputs start as garbage: every kernel overwrites.
                 var y = Garbage(rows * batch);
-                SparseOps.Multiply(w, x, bias, y, batch);
+                SparseOps.Multiply(w, x, bias, y, batch, o);
                 DenseReference.AssertClose(y, expectedY, "forward " + what);
 
-                SparseOps.Multiply(w, x, ReadOnlySpan<float>.Empty, y, batch);
+                SparseOps.Multiply(w, x, ReadOnlySpan<float>.Empty, y, batch, o);
                 DenseReference.AssertClose(y, expectedNoBias, "forward without bias " + what);
 
                 var dx = Garbage(columns * batch);
-                SparseOps.MultiplyTransposed(w, dy, dx, batch);
+                SparseOps.MultiplyTransposed(w, dy, dx, batch, o);
                 DenseReference.AssertClose(dx, expectedDx, "input gradient " + what);
 
                 var dw = Garbage((int)w.NonZeroCount);
-                SparseOps.WeightGradient(w, dy, x, dw, batch);
+                SparseOps.WeightGradient(w, dy, x, dw, batch, o);
                 DenseReference.AssertClose(dw, expectedDw, "weight gradient " + what);
 
                 var db = Garbage(rows);
                 dw = Garbage((int)w.NonZeroCount);
-                SparseOps.WeightGradient(w, dy, x, dw, db, batch);
+                SparseOps.WeightGradient(w, dy, x, dw, db, batch, o);
                 DenseReference.AssertClose(dw, expectedDw, "weight gradient beside the bias gradient " + what);
                 DenseReference.AssertClose(db, expectedDb, "bias gradient " + what);
 
                 // The fused forms: against the reference, and bitwise against the unfused kernel plus its separate pass.
-                SparseOps.Multiply(w, x, bias, y, batch);
+                SparseOps.Multiply(w, x, bias, y, batch, o);
                 var relu = Garbage(rows * batch);
-                SparseOps.MultiplyRelu(w, x, bias, relu, batch);
+                SparseOps.MultiplyRelu(w, x, bias, relu, batch, o);
                 DenseReference.AssertClose(relu, (expectedY.Value.Select(v => Math.Max(v, 0)).ToArray(), expectedY.Magnitude), "forward + ReLU " + what);
                 TensorPrimitives.Max(y, 0f, y);
                 Assert.That(relu, Is.EqualTo(y).AsCollection, "forward + ReLU, bitwise " + what);
 
                 var gated = Garbage(columns * batch);
-                SparseOps.MultiplyTransposedGated(w, dy, gate, gated, batch);
+                SparseOps.MultiplyTransposedGated(w, dy, gate, gated, batch, o);
                 DenseReference.AssertClose(gated, (expectedDx.Value.Select((v, n) => gate[n] > 0 ? v : 0).ToArray(), expectedDx.Magnitude), "gated input gradient " + what);
                 for (var n = 0; n < dx.Length; n++)
                 {
@@ -126,10 +106,9 @@ public class KernelTests
     [Test]
     public void Fused_relu_keeps_the_semantics_of_the_separate_pass([Values(0, 2)] int tiles)
     {
-        ColumnTiling.ForcedTiles = tiles;
         foreach (var level in Levels())
         {
-            KernelDispatch.Level = level;
+            var o = new ComputeOptions { Simd = level, ForcedTiles = tiles };
 
             // Row 0 sums to NaN, row 1 has no entries and a bias of -0, row 2 is negative, row 3 positive.
             var w = new CsrMatrix(4, 2, [0, 1, 1, 2, 4], [0, 1, 0, 1], [1f, -1f, 1f, 1f]);
@@ -138,7 +117,7 @@ public class KernelTests
             x.AsSpan(0, batch).Fill(float.NaN);
             x.AsSpan(batch, batch).Fill(2f);
             var y = Garbage(4 * batch);
-            SparseOps.MultiplyRelu(w, x, [0f, -0f, 0f, 0f], y, batch);
+            SparseOps.MultiplyRelu(w, x, [0f, -0f, 0f, 0f], y, batch, o);
             Assert.Multiple(() =>
             {
                 Assert.That(y.AsSpan(0, batch).ToArray(), Is.All.NaN, $"NaN propagates, {level}");
@@ -155,7 +134,7 @@ public class KernelTests
             var dy = new float[4 * batch];
             dy.AsSpan().Fill(float.PositiveInfinity);
             var dx = Garbage(2 * batch);
-            SparseOps.MultiplyTransposedGated(w, dy, gate, dx, batch);
+            SparseOps.MultiplyTransposedGated(w, dy, gate, dx, batch, o);
             var expected = new float[2 * batch];
             expected[batch + 1] = float.NaN; // column 1 sums -inf (row 2's entry -1) and +inf (row 3): NaN where the gate opens
             Assert.That(dx.Select(v => BitConverter.SingleToInt32Bits(v)), Is.EqualTo(expected.Select(v => BitConverter.SingleToInt32Bits(v))), $"+0 where the gate is shut, {level}");
@@ -184,24 +163,15 @@ public class KernelTests
         Assert.Multiple(() =>
         {
             // W2's hidden layer: 100,000 x 128 x 4 B = 51 MB gathered, 40 entries a row: seven 8 MiB tiles.
-            Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128), Is.EqualTo(7));
-            Assert.That(ColumnTiling.Count(1000, 1000, 40_000, 128), Is.EqualTo(1), "fits the cache");
-            Assert.That(ColumnTiling.Count(1_000_000, 1_000_000, 40_000_000, 32), Is.EqualTo(1), "16 tiles would leave 2.5 entries a row");
-            Assert.That(ColumnTiling.Count(0, 100_000, 0, 128), Is.EqualTo(1), "no rows");
+            var o = ComputeOptions.Default;
+            Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128, o), Is.EqualTo(7));
+            Assert.That(ColumnTiling.Count(1000, 1000, 40_000, 128, o), Is.EqualTo(1), "fits the cache");
+            Assert.That(ColumnTiling.Count(1_000_000, 1_000_000, 40_000_000, 32, o), Is.EqualTo(1), "16 tiles would leave 2.5 entries a row");
+            Assert.That(ColumnTiling.Count(0, 100_000, 0, 128, o), Is.EqualTo(1), "no rows");
+            Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128, o with { ColumnTileBytes = 0 }), Is.EqualTo(1), "tiling turned off");
             Assert.That(ColumnTiling.Start(0, 7, 100_000), Is.Zero);
             Assert.That(ColumnTiling.Start(7, 7, 100_000), Is.EqualTo(100_000));
         });
-
-        var saved = SparseOps.ColumnTileBytes;
-        try
-        {
-            SparseOps.ColumnTileBytes = 0;
-            Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128), Is.EqualTo(1), "tiling turned off");
-        }
-        finally
-        {
-            SparseOps.ColumnTileBytes = saved;
-        }
     }
 
     public static IEnumerable<TestCaseData> LevelsAndTiles() =>
@@ -210,8 +180,8 @@ public class KernelTests
     [TestCaseSource(nameof(LevelsAndTiles))]
     public void Results_are_bitwise_identical_for_any_thread_count(SimdLevel level, int tiles)
     {
-        KernelDispatch.Level = level;
-        ColumnTiling.ForcedTiles = tiles; // tiles are passes; each output is still computed by one thread
+        // Tiles are passes; each output is still computed by one thread.
+        var options = new ComputeOptions { Simd = level, ForcedTiles = tiles };
         const int batch = 67;
         var w = RandomSparse.ErdosRenyi(700, 500, 20, ValueDistribution.Normal(0.1f), 5);
         var x = DenseReference.RandomDense(500 * batch, 6);
@@ -220,20 +190,20 @@ public class KernelTests
 
         float[][] Run(int threads)
         {
-            SparseParallel.MaxDegreeOfParallelism = threads;
+            var o = options with { Threads = threads };
             var y = new float[700 * batch];
             var dx = new float[500 * batch];
             var dw = new float[w.NonZeroCount];
             var relu = new float[700 * batch];
             var gated = new float[500 * batch];
             var db = new float[700];
-            SparseOps.Multiply(w, x, bias, y, batch);
-            SparseOps.MultiplyTransposed(w, dy, dx, batch);
-            SparseOps.WeightGradient(w, dy, x, dw, batch);
-            SparseOps.MultiplyRelu(w, x, bias, relu, batch);
-            SparseOps.MultiplyTransposedGated(w, dy, x, gated, batch);
+            SparseOps.Multiply(w, x, bias, y, batch, o);
+            SparseOps.MultiplyTransposed(w, dy, dx, batch, o);
+            SparseOps.WeightGradient(w, dy, x, dw, batch, o);
+            SparseOps.MultiplyRelu(w, x, bias, relu, batch, o);
+            SparseOps.MultiplyTransposedGated(w, dy, x, gated, batch, o);
             var dwBeside = new float[w.NonZeroCount];
-            SparseOps.WeightGradient(w, dy, x, dwBeside, db, batch);
+            SparseOps.WeightGradient(w, dy, x, dwBeside, db, batch, o);
             return [y, dx, dw, relu, gated, dwBeside, db];
         }
 
@@ -294,8 +264,7 @@ public class KernelTests
     [Test]
     public void Warm_kernel_calls_allocate_nothing([Values(0, 3)] int tiles)
     {
-        ColumnTiling.ForcedTiles = tiles;
-        SparseParallel.MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount);
+        var o = new ComputeOptions { ForcedTiles = tiles, Threads = Math.Max(2, Environment.ProcessorCount) };
         const int batch = 64;
         var w = RandomSparse.ErdosRenyi(400, 300, 20, ValueDistribution.Normal(0.1f), 9);
         var x = new float[300 * batch];
@@ -305,12 +274,12 @@ public class KernelTests
         var db = new float[400];
         void Step()
         {
-            SparseOps.WeightGradient(w, y, x, dw, db, batch);
-            SparseOps.Multiply(w, x, [], y, batch);
-            SparseOps.MultiplyTransposed(w, y, dx, batch);
-            SparseOps.WeightGradient(w, y, x, dw, batch);
-            SparseOps.MultiplyRelu(w, x, [], y, batch);
-            SparseOps.MultiplyTransposedGated(w, y, x, dx, batch);
+            SparseOps.WeightGradient(w, y, x, dw, db, batch, o);
+            SparseOps.Multiply(w, x, [], y, batch, o);
+            SparseOps.MultiplyTransposed(w, y, dx, batch, o);
+            SparseOps.WeightGradient(w, y, x, dw, batch, o);
+            SparseOps.MultiplyRelu(w, x, [], y, batch, o);
+            SparseOps.MultiplyTransposedGated(w, y, x, dx, batch, o);
         }
 
         Step();

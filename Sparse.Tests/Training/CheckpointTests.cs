@@ -176,9 +176,9 @@ public class CheckpointTests
 
         public override int OutputSize => 1;
 
-        public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) => input.CopyTo(output);
+        public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Sparse.Core.ComputeOptions? options = null) => input.CopyTo(output);
 
-        public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch) =>
+        public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, Sparse.Core.ComputeOptions? options = null) =>
             outputGradient.CopyTo(inputGradient);
     }
 }

@@ -7,18 +7,11 @@ namespace Sparse.Tests.Training;
 [TestFixture]
 public class LearningTests
 {
-    private int _threads;
-
-    [SetUp]
-    public void Remember() => _threads = SparseParallel.MaxDegreeOfParallelism;
-
-    [TearDown]
-    public void Restore() => SparseParallel.MaxDegreeOfParallelism = _threads;
-
-    internal static (SparseNetwork Network, Trainer Trainer) DigitsSetup(int epochs, ulong seed = 1)
+    internal static (SparseNetwork Network, Trainer Trainer) DigitsSetup(int epochs, ulong seed = 1, ComputeOptions? compute = null)
     {
         var normalization = InputNormalization.Fit(DigitsData.Train, NormalizationKind.Standardize);
         var network = SparseNetwork.CreateMlp([64, 512, 512, 10], ActivationKind.Relu, epsilon: 8, seed: seed, normalization: normalization);
+        network.Compute = compute ?? ComputeOptions.Default;
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f, weightDecay: 1e-4f),
             new TrainerOptions { Epochs = epochs, BatchSize = 32, Seed = seed, Schedule = LearningRateSchedule.Cosine(0.001f) });
         return (network, trainer);
@@ -48,8 +41,7 @@ public class LearningTests
     {
         float[][] Train(int threads)
         {
-            SparseParallel.MaxDegreeOfParallelism = threads;
-            var (network, trainer) = DigitsSetup(epochs: 3);
+            var (network, trainer) = DigitsSetup(epochs: 3, compute: new ComputeOptions { Threads = threads });
             trainer.Fit(DigitsData.Train, DigitsData.Test);
             return [.. network.Parameters.Select(p => p.Values.ToArray())];
         }
@@ -60,6 +52,35 @@ public class LearningTests
         {
             Assert.That(all[n], Is.EqualTo(one[n]).AsCollection, $"parameter {n}");
         }
+    }
+
+    [Test]
+    public void The_scalar_path_runs_whole_steps_and_trains_the_network_of_the_vector_path()
+    {
+        (float[][] Weights, float Accuracy) Train(ComputeOptions compute)
+        {
+            var (network, trainer) = DigitsSetup(epochs: 2, compute: compute);
+            var history = trainer.Fit(DigitsData.Train, DigitsData.Test);
+            return ([.. network.Parameters.Select(p => p.Values.ToArray())], history.Epochs[^1].TestAccuracy!.Value);
+        }
+
+        var scalar = Train(new ComputeOptions { Simd = SimdLevel.Scalar, Threads = 1 });
+        var scalarThreaded = Train(new ComputeOptions { Simd = SimdLevel.Scalar, Threads = Math.Max(2, Environment.ProcessorCount) });
+        var vector = Train(ComputeOptions.Default);
+        var largest = vector.Weights.Max(w => w.Max(Math.Abs));
+        var difference = scalar.Weights.Zip(vector.Weights, (a, b) => a.Zip(b, (x, y) => Math.Abs(x - y)).DefaultIfEmpty().Max()).Max();
+        TestContext.Out.WriteLine($"largest weight {largest}, largest scalar-vector difference {difference}, accuracy {scalar.Accuracy:P2} / {vector.Accuracy:P2}");
+        Assert.Multiple(() =>
+        {
+            for (var n = 0; n < scalar.Weights.Length; n++)
+            {
+                Assert.That(scalarThreaded.Weights[n], Is.EqualTo(scalar.Weights[n]).AsCollection, $"scalar path, parameter {n}: any thread count gives the same bits");
+            }
+
+            // Two epochs of rounding differences (exp, tanh and summation order), not a different computation.
+            Assert.That(difference, Is.LessThan(1e-4 * largest));
+            Assert.That(scalar.Accuracy, Is.EqualTo(vector.Accuracy).Within(0.01f));
+        });
     }
 
     [Test]
@@ -102,13 +123,13 @@ public class LearningTests
     [Test]
     public void A_warm_training_step_allocates_nothing()
     {
-        SparseParallel.MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount);
         var network = SparseNetwork.CreateMlp([64, 300, 300, 10], ActivationKind.AllRelu, epsilon: 10, seed: 3, dropout: 0.1f);
+        network.Compute = new ComputeOptions { Threads = Math.Max(2, Environment.ProcessorCount) };
         var loss = new SoftmaxCrossEntropy();
         var optimizers = new Optimizer[] { new Sgd(0.01f, momentum: 0.9f, nesterov: true, weightDecay: 1e-4f), new Adam(1e-3f, weightDecay: 1e-4f) };
         foreach (var optimizer in optimizers)
         {
-            var loader = new BatchLoader(DigitsData.Train, 64, InputNormalization.Fit(DigitsData.Train, NormalizationKind.MinMax), shuffle: true, seed: 1);
+            var loader = new BatchLoader(DigitsData.Train, 64, InputNormalization.Fit(DigitsData.Train, NormalizationKind.MinMax), shuffle: true, seed: 1, network.Compute);
             var gradient = new float[10 * 64];
             void Step()
             {
@@ -119,9 +140,9 @@ public class LearningTests
                 }
 
                 var output = network.Forward(loader.Batch.Features, loader.Batch.Size, training: true);
-                loss.Compute(output, loader.Batch, gradient);
+                loss.Compute(output, loader.Batch, gradient, network.Compute);
                 network.Backward(gradient);
-                optimizer.Step(network.Parameters);
+                optimizer.Step(network.Parameters, network.Compute);
             }
 
             Step();

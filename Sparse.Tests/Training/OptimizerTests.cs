@@ -149,39 +149,31 @@ public class OptimizerTests
 
         float[][] Train(int threads, bool oneAtATime)
         {
-            var saved = Sparse.Core.SparseParallel.MaxDegreeOfParallelism;
-            Sparse.Core.SparseParallel.MaxDegreeOfParallelism = threads;
-            try
+            var compute = new Sparse.Core.ComputeOptions { Threads = threads };
+            var parameters = initial.Select(v => new Parameter("p", [.. v], decays: true)).ToArray();
+            var optimizers = parameters.Select(_ => create()).ToArray();
+            foreach (var step in gradients)
             {
-                var parameters = initial.Select(v => new Parameter("p", [.. v], decays: true)).ToArray();
-                var optimizers = parameters.Select(_ => create()).ToArray();
-                foreach (var step in gradients)
+                for (var n = 0; n < parameters.Length; n++)
                 {
-                    for (var n = 0; n < parameters.Length; n++)
-                    {
-                        step[n].CopyTo(parameters[n].Gradient, 0);
-                    }
-
-                    if (oneAtATime)
-                    {
-                        // Each parameter alone is below the threshold: updated whole, on this thread.
-                        for (var n = 0; n < parameters.Length; n++)
-                        {
-                            optimizers[n].Step([parameters[n]]);
-                        }
-                    }
-                    else
-                    {
-                        optimizers[0].Step(parameters);
-                    }
+                    step[n].CopyTo(parameters[n].Gradient, 0);
                 }
 
-                return [.. parameters.Select(p => p.Values)];
+                if (oneAtATime)
+                {
+                    // Each parameter alone is below the threshold: updated whole, on this thread.
+                    for (var n = 0; n < parameters.Length; n++)
+                    {
+                        optimizers[n].Step([parameters[n]], compute);
+                    }
+                }
+                else
+                {
+                    optimizers[0].Step(parameters, compute);
+                }
             }
-            finally
-            {
-                Sparse.Core.SparseParallel.MaxDegreeOfParallelism = saved;
-            }
+
+            return [.. parameters.Select(p => p.Values)];
         }
 
         var whole = Train(1, oneAtATime: true);

@@ -12,19 +12,11 @@ namespace Sparse.Tests.Training;
 [TestFixture]
 public class ScaleTests
 {
-    private long _tileBytes;
-
-    [SetUp]
-    public void Remember() => _tileBytes = SparseOps.ColumnTileBytes;
-
-    [TearDown]
-    public void Restore() => SparseOps.ColumnTileBytes = _tileBytes;
-
     private static (SparseNetwork Network, TrainingHistory History, Sgd Optimizer) Train(long tileBytes)
     {
-        SparseOps.ColumnTileBytes = tileBytes;
         var normalization = InputNormalization.Fit(DigitsData.Train, NormalizationKind.Standardize);
         var network = SparseNetwork.CreateMlp([64, 3000, 3000, 10], ActivationKind.Relu, epsilon: 20, seed: 4, normalization: normalization);
+        network.Compute = new ComputeOptions { ColumnTileBytes = tileBytes };
         var optimizer = new Sgd(0.02f, momentum: 0.9f);
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 4, BatchSize = 32, Seed = 4 });
         trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 4), EvolutionSchedule.EveryEpoch(0.3)));
@@ -35,9 +27,8 @@ public class ScaleTests
     public void A_wide_network_trains_tiled_evolves_at_a_constant_budget_and_round_trips_through_a_file()
     {
         // 3000 x 32 x 4 B = 375 KiB gathered per hidden layer; 64 KiB tiles make six tiles of about 7 entries a row.
-        Assert.That(ColumnTiling.Count(3000, 3000, 3000 * 40, 32), Is.EqualTo(1), "untiled at the default tile size");
-        SparseOps.ColumnTileBytes = 64 << 10;
-        Assert.That(ColumnTiling.Count(3000, 3000, 3000 * 40, 32), Is.EqualTo(6), "tiled at 64 KiB");
+        Assert.That(ColumnTiling.Count(3000, 3000, 3000 * 40, 32, ComputeOptions.Default), Is.EqualTo(1), "untiled at the default tile size");
+        Assert.That(ColumnTiling.Count(3000, 3000, 3000 * 40, 32, new ComputeOptions { ColumnTileBytes = 64 << 10 }), Is.EqualTo(6), "tiled at 64 KiB");
 
         var (tiled, history, optimizer) = Train(64 << 10);
         var (untiled, untiledHistory, _) = Train(0);
@@ -48,6 +39,7 @@ public class ScaleTests
         {
             Checkpoint.Save(path, tiled, optimizer);
             var loaded = Checkpoint.Load(path).Network;
+            loaded.Compute = tiled.Compute;
             var batch = DigitsData.Test.Count;
             var features = DigitsData.Test.Features;
             var expected = tiled.Forward(features, batch, training: false).ToArray();

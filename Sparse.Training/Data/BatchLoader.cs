@@ -15,6 +15,7 @@ public sealed class BatchLoader
     private readonly InputNormalization? _normalization;
     private readonly int[] _order;
     private readonly ulong _seed;
+    private readonly ComputeOptions _compute;
     private int _position;
 
     /// <summary>Batches of <paramref name="batchSize"/> over <paramref name="data"/>.</summary>
@@ -23,8 +24,10 @@ public sealed class BatchLoader
     /// <param name="normalization">Applied to every sample, or null.</param>
     /// <param name="shuffle">Whether to shuffle each epoch (training) or keep the order (evaluation).</param>
     /// <param name="seed">Seed of the shuffles.</param>
-    public BatchLoader(Dataset data, int batchSize, InputNormalization? normalization, bool shuffle, ulong seed)
+    /// <param name="options">Threads and SIMD level of the copies (<see cref="ComputeOptions.Default"/> when null); the network's, for a training loop.</param>
+    public BatchLoader(Dataset data, int batchSize, InputNormalization? normalization, bool shuffle, ulong seed, ComputeOptions? options = null)
     {
+        _compute = options ?? ComputeOptions.Default;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         _data = data;
         _normalization = normalization;
@@ -71,8 +74,8 @@ public sealed class BatchLoader
 
         var batch = Batch;
         batch.Size = size;
-        Transpose(_data.Features, _data.FeatureCount, _order.AsSpan(_position, size), batch.Features);
-        _normalization?.ApplyFeatureMajor(batch.Features, size);
+        Transpose(_data.Features, _data.FeatureCount, _order.AsSpan(_position, size), batch.Features, _compute);
+        _normalization?.ApplyFeatureMajor(batch.Features, size, _compute);
 
         for (var b = 0; b < size; b++)
         {
@@ -97,11 +100,11 @@ public sealed class BatchLoader
 
     /// <summary>
     /// Gathers the samples <paramref name="order"/> of the sample-major <paramref name="source"/> into the
-    /// feature-major <paramref name="destination"/>, shape (features, order.Length). With AVX, eight samples at a
-    /// time in 8 x 8 register transposes, so that both the reads (eight features of a sample) and the writes
-    /// (eight samples of a feature) are whole vectors.
+    /// feature-major <paramref name="destination"/>, shape (features, order.Length). With AVX (and a vector
+    /// <see cref="ComputeOptions.Simd"/>), eight samples at a time in 8 x 8 register transposes, so that both the
+    /// reads (eight features of a sample) and the writes (eight samples of a feature) are whole vectors.
     /// </summary>
-    internal static unsafe void Transpose(float[] source, int featureCount, ReadOnlySpan<int> order, Span<float> destination)
+    internal static unsafe void Transpose(float[] source, int featureCount, ReadOnlySpan<int> order, Span<float> destination, ComputeOptions options)
     {
         var size = order.Length;
         fixed (float* src = source, dst = destination)
@@ -109,7 +112,7 @@ public sealed class BatchLoader
         {
             // Chunks of whole 8 x 8 blocks go to the kernels' workers: the gather reads memory at random rows,
             // and two cores fetch faster than one. Small batches stay on this thread.
-            var action = new TransposeAction(src, featureCount, samples, size, dst);
+            var action = new TransposeAction(src, featureCount, samples, size, dst, options.Vectorized && Avx.IsSupported);
             var chunks = (size + ChunkSamples - 1) / ChunkSamples;
             if ((long)size * featureCount < SerialElements)
             {
@@ -120,7 +123,7 @@ public sealed class BatchLoader
             }
             else
             {
-                SparseParallel.Run(ref action, chunks);
+                SparseParallel.Run(ref action, chunks, options);
             }
         }
     }
@@ -129,13 +132,13 @@ public sealed class BatchLoader
     private const int ChunkSamples = 32;
     private const long SerialElements = 1L << 14;
 
-    private readonly unsafe struct TransposeAction(float* source, int featureCount, int* order, int size, float* destination) : IChunkAction
+    private readonly unsafe struct TransposeAction(float* source, int featureCount, int* order, int size, float* destination, bool avx) : IChunkAction
     {
         public void Execute(int chunk)
         {
             var t = chunk * ChunkSamples;
             var end = Math.Min(size, t + ChunkSamples);
-            if (Avx.IsSupported)
+            if (avx)
             {
                 var rows = stackalloc float*[8];
                 for (; t + 8 <= end; t += 8)

@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using Sparse.Core;
 
 namespace Sparse.Training;
 
@@ -87,21 +87,22 @@ public sealed class InputNormalization
         return new InputNormalization(kind, offset, scale);
     }
 
-    /// <summary>Applies the map to one sample's features in place.</summary>
-    public void Apply(Span<float> sample)
+    /// <summary>Applies the map to one sample's features in place, at the SIMD level of <paramref name="options"/> (<see cref="ComputeOptions.Default"/> when null).</summary>
+    public void Apply(Span<float> sample, ComputeOptions? options = null)
     {
-        TensorPrimitives.Subtract(sample, Offset, sample);
-        TensorPrimitives.Multiply(sample, Scale, sample);
+        options ??= ComputeOptions.Default;
+        DenseOps.Subtract(sample, Offset, sample, options);
+        DenseOps.Multiply(sample, Scale, sample, options);
     }
 
     /// <summary>The same map on a feature-major batch, shape (features, <paramref name="batch"/>), one feature row at a time.</summary>
-    internal void ApplyFeatureMajor(Span<float> features, int batch)
+    internal void ApplyFeatureMajor(Span<float> features, int batch, ComputeOptions options)
     {
         for (var f = 0; f < Offset.Length; f++)
         {
             var row = features.Slice(f * batch, batch);
-            TensorPrimitives.Subtract(row, Offset[f], row);
-            TensorPrimitives.Multiply(row, Scale[f], row);
+            DenseOps.Subtract(row, Offset[f], row, options);
+            DenseOps.Multiply(row, Scale[f], row, options);
         }
     }
 }

@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using Sparse.Core;
 
 namespace Sparse.Training;
 
@@ -60,37 +60,39 @@ public sealed class Activation : Layer
     public override int OutputSize => Size;
 
     /// <inheritdoc/>
-    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, ComputeOptions? options = null)
     {
+        options ??= ComputeOptions.Default;
         var n = Size * batch;
         input = input[..n];
         output = output[..n];
         switch (Kind)
         {
             case ActivationKind.Relu:
-                TensorPrimitives.Max(input, 0f, output);
+                DenseOps.Max(input, 0f, output, options);
                 break;
             case ActivationKind.Tanh:
-                TensorPrimitives.Tanh(input, output);
+                DenseOps.Tanh(input, output, options);
                 break;
             case ActivationKind.Sigmoid:
-                TensorPrimitives.Sigmoid(input, output);
+                DenseOps.Sigmoid(input, output, options);
                 break;
             default:
                 // y = x >= 0 ? x : slope * x (not max(x, slope * x), which is wrong for All-ReLU's negative slopes).
-                ScaleBelowZero(input, input, output, Slope);
+                ScaleBelowZero(input, input, output, Slope, options);
                 break;
         }
     }
 
     /// <inheritdoc/>
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, ComputeOptions? options = null)
     {
         if (inputGradient.IsEmpty)
         {
             return;
         }
 
+        options ??= ComputeOptions.Default;
         var n = Size * batch;
         input = input[..n];
         output = output[..n];
@@ -100,33 +102,33 @@ public sealed class Activation : Layer
         {
             case ActivationKind.Tanh:
                 // dx = dy * (1 - y^2)
-                TensorPrimitives.Multiply(output, output, inputGradient);
-                TensorPrimitives.Subtract(1f, inputGradient, inputGradient);
-                TensorPrimitives.Multiply(inputGradient, outputGradient, inputGradient);
+                DenseOps.Multiply(output, output, inputGradient, options);
+                DenseOps.Subtract(1f, inputGradient, inputGradient, options);
+                DenseOps.Multiply(inputGradient, outputGradient, inputGradient, options);
                 break;
             case ActivationKind.Sigmoid:
                 // dx = dy * y * (1 - y)
-                TensorPrimitives.Subtract(1f, output, inputGradient);
-                TensorPrimitives.Multiply(inputGradient, output, inputGradient);
-                TensorPrimitives.Multiply(inputGradient, outputGradient, inputGradient);
+                DenseOps.Subtract(1f, output, inputGradient, options);
+                DenseOps.Multiply(inputGradient, output, inputGradient, options);
+                DenseOps.Multiply(inputGradient, outputGradient, inputGradient, options);
                 break;
             case ActivationKind.Relu:
                 // dx = y > 0 ? dy : +0. Read from the output, which is above zero exactly where the input is: a
                 // network that fuses the ReLU into the layer before it never stores the input.
-                PassWherePositive(output, outputGradient, inputGradient);
+                PassWherePositive(output, outputGradient, inputGradient, options);
                 break;
             default:
                 // dx = x >= 0 ? dy : slope * dy.
-                ScaleBelowZero(input, outputGradient, inputGradient, Slope);
+                ScaleBelowZero(input, outputGradient, inputGradient, Slope, options);
                 break;
         }
     }
 
     // dx[k] = gate[k] > 0 ? dy[k] : +0, the same as the kernels' fused form (SparseOps.MultiplyTransposedGated).
-    private static void PassWherePositive(ReadOnlySpan<float> gate, ReadOnlySpan<float> dy, Span<float> dx)
+    private static void PassWherePositive(ReadOnlySpan<float> gate, ReadOnlySpan<float> dy, Span<float> dx, ComputeOptions options)
     {
         var k = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (options.Vectorized && Vector.IsHardwareAccelerated)
         {
             for (; k + Vector<float>.Count <= gate.Length; k += Vector<float>.Count)
             {
@@ -143,10 +145,10 @@ public sealed class Activation : Layer
 
     // dx[k] = x[k] >= 0 ? dy[k] : slope * dy[k]: the leaky kinds are the identity from 0 up (ReLU, by
     // contrast, passes no gradient at 0).
-    private static void ScaleBelowZero(ReadOnlySpan<float> input, ReadOnlySpan<float> dy, Span<float> dx, float slope)
+    private static void ScaleBelowZero(ReadOnlySpan<float> input, ReadOnlySpan<float> dy, Span<float> dx, float slope, ComputeOptions options)
     {
         var k = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (options.Vectorized && Vector.IsHardwareAccelerated)
         {
             var slopes = new Vector<float>(slope);
             for (; k + Vector<float>.Count <= input.Length; k += Vector<float>.Count)

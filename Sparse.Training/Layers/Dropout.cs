@@ -43,7 +43,7 @@ public sealed class Dropout : Layer
     public override int OutputSize => Size;
 
     /// <inheritdoc/>
-    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, ComputeOptions? options = null)
     {
         var n = Size * batch;
         if (!training || Rate == 0)
@@ -73,11 +73,11 @@ public sealed class Dropout : Layer
             }
         }
 
-        System.Numerics.Tensors.TensorPrimitives.Multiply(input[..n], _mask.AsSpan(0, n), output[..n]);
+        DenseOps.Multiply(input[..n], _mask.AsSpan(0, n), output[..n], options ?? ComputeOptions.Default);
     }
 
     /// <inheritdoc/>
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, ComputeOptions? options = null)
     {
         if (inputGradient.IsEmpty)
         {
@@ -91,9 +91,6 @@ public sealed class Dropout : Layer
             return;
         }
 
-        for (var k = 0; k < n; k++)
-        {
-            inputGradient[k] = outputGradient[k] * _mask[k];
-        }
+        DenseOps.Multiply(outputGradient[..n], _mask.AsSpan(0, n), inputGradient[..n], options ?? ComputeOptions.Default);
     }
 }

@@ -1,3 +1,5 @@
+using Sparse.Core;
+
 namespace Sparse.Training;
 
 /// <summary>
@@ -29,14 +31,15 @@ public abstract class Layer
 
     /// <summary>
     /// <c>output = f(input)</c>. input: (InputSize, batch); output: (OutputSize, batch), overwritten.
-    /// <paramref name="training"/> switches dropout on.
+    /// <paramref name="training"/> switches dropout on; <paramref name="options"/> (threads and SIMD level) defaults
+    /// to <see cref="ComputeOptions.Default"/>.
     /// </summary>
-    public abstract void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training);
+    public abstract void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, ComputeOptions? options = null);
 
     /// <summary>
     /// Back-propagates: given the <paramref name="input"/> and <paramref name="output"/> of the last forward
     /// pass and dLoss/dOutput, overwrites the parameter gradients and <paramref name="inputGradient"/>
     /// (dLoss/dInput, (InputSize, batch)); an empty <paramref name="inputGradient"/> skips it.
     /// </summary>
-    public abstract void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch);
+    public abstract void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, ComputeOptions? options = null);
 }

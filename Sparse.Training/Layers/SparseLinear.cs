@@ -69,8 +69,8 @@ public sealed class SparseLinear : Layer
 
     /// <inheritdoc/>
     // x: (in, batch) -> y: (out, batch)
-    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) =>
-        SparseOps.Multiply(Weights, input, Bias, output, batch);
+    public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, ComputeOptions? options = null) =>
+        SparseOps.Multiply(Weights, input, Bias, output, batch, options);
 
     /// <summary>
     /// Applies a rewiring: the weights take <paramref name="map"/>'s structure and values, the weight gradient
@@ -103,22 +103,22 @@ public sealed class SparseLinear : Layer
     }
 
     /// <summary>This layer and a ReLU after it in one pass: <c>output = max(W x + b, 0)</c>, the pre-activation never stored.</summary>
-    internal void ForwardRelu(ReadOnlySpan<float> input, Span<float> output, int batch) =>
-        SparseOps.MultiplyRelu(Weights, input, Bias, output, batch);
+    internal void ForwardRelu(ReadOnlySpan<float> input, Span<float> output, int batch, ComputeOptions options) =>
+        SparseOps.MultiplyRelu(Weights, input, Bias, output, batch, options);
 
     /// <inheritdoc/>
     // dW[k] = dy[j,:] . x[i,:]; db[j] = sum_b dy[j,b]; dx = W^T dy
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch) =>
-        Backward(input, outputGradient, inputGradient, batch, throughRelu: false);
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, ComputeOptions? options = null) =>
+        Backward(input, outputGradient, inputGradient, batch, throughRelu: false, options ?? ComputeOptions.Default);
 
     /// <summary>
-    /// <see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/> for a layer
+    /// <see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/> for a layer
     /// whose input is a ReLU's output, carrying the input gradient on through that ReLU in the same pass: the
     /// result is the gradient at the ReLU's input, masked where this layer's input is not above zero.
     /// </summary>
-    internal void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, bool throughRelu)
+    internal void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, bool throughRelu, ComputeOptions options)
     {
-        SparseOps.WeightGradient(Weights, outputGradient, input, WeightParameter.Gradient, BiasParameter.Gradient, batch);
+        SparseOps.WeightGradient(Weights, outputGradient, input, WeightParameter.Gradient, BiasParameter.Gradient, batch, options);
 
         if (inputGradient.IsEmpty)
         {
@@ -127,11 +127,11 @@ public sealed class SparseLinear : Layer
 
         if (throughRelu)
         {
-            SparseOps.MultiplyTransposedGated(Weights, outputGradient, input, inputGradient, batch);
+            SparseOps.MultiplyTransposedGated(Weights, outputGradient, input, inputGradient, batch, options);
         }
         else
         {
-            SparseOps.MultiplyTransposed(Weights, outputGradient, inputGradient, batch);
+            SparseOps.MultiplyTransposed(Weights, outputGradient, inputGradient, batch, options);
         }
     }
 }

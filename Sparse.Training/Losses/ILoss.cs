@@ -1,3 +1,5 @@
+using Sparse.Core;
+
 namespace Sparse.Training;
 
 /// <summary>A loss over a batch of network outputs, shape (outputs, batch).</summary>
@@ -5,10 +7,11 @@ public interface ILoss
 {
     /// <summary>
     /// Returns the mean loss over the batch and overwrites <paramref name="outputGradient"/> (shape
-    /// (outputs, batch)) with dLoss/dOutput.
+    /// (outputs, batch)) with dLoss/dOutput. <paramref name="options"/> sets the SIMD level
+    /// (<see cref="ComputeOptions.Default"/> when null).
     /// </summary>
-    float Compute(ReadOnlySpan<float> output, Batch batch, Span<float> outputGradient);
+    float Compute(ReadOnlySpan<float> output, Batch batch, Span<float> outputGradient, ComputeOptions? options = null);
 
     /// <summary>The mean loss over the batch, without a gradient.</summary>
-    float Evaluate(ReadOnlySpan<float> output, Batch batch);
+    float Evaluate(ReadOnlySpan<float> output, Batch batch, ComputeOptions? options = null);
 }

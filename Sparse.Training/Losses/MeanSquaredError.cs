@@ -1,3 +1,5 @@
+using Sparse.Core;
+
 namespace Sparse.Training;
 
 /// <summary>
@@ -7,10 +9,10 @@ namespace Sparse.Training;
 public sealed class MeanSquaredError : ILoss
 {
     /// <inheritdoc/>
-    public float Compute(ReadOnlySpan<float> output, Batch batch, Span<float> outputGradient) => Run(output, batch, outputGradient, true);
+    public float Compute(ReadOnlySpan<float> output, Batch batch, Span<float> outputGradient, ComputeOptions? options = null) => Run(output, batch, outputGradient, true);
 
     /// <inheritdoc/>
-    public float Evaluate(ReadOnlySpan<float> output, Batch batch) => Run(output, batch, [], false);
+    public float Evaluate(ReadOnlySpan<float> output, Batch batch, ComputeOptions? options = null) => Run(output, batch, [], false);
 
     private static float Run(ReadOnlySpan<float> output, Batch batch, Span<float> gradient, bool withGradient)
     {

@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Numerics.Tensors;
+using Sparse.Core;
 
 namespace Sparse.Training;
 
@@ -11,11 +11,12 @@ namespace Sparse.Training;
 public sealed class SoftmaxCrossEntropy : ILoss
 {
     /// <inheritdoc/>
-    public float Compute(ReadOnlySpan<float> output, Batch batch, Span<float> outputGradient) =>
-        Run(output, batch, outputGradient, withGradient: true);
+    public float Compute(ReadOnlySpan<float> output, Batch batch, Span<float> outputGradient, ComputeOptions? options = null) =>
+        Run(output, batch, outputGradient, withGradient: true, options ?? ComputeOptions.Default);
 
     /// <inheritdoc/>
-    public float Evaluate(ReadOnlySpan<float> output, Batch batch) => Run(output, batch, [], withGradient: false);
+    public float Evaluate(ReadOnlySpan<float> output, Batch batch, ComputeOptions? options = null) =>
+        Run(output, batch, [], withGradient: false, options ?? ComputeOptions.Default);
 
     /// <summary>
     /// Softmax of each sample's logits, feature-major: <paramref name="logits"/> and <paramref name="probabilities"/>
@@ -25,8 +26,10 @@ public sealed class SoftmaxCrossEntropy : ILoss
     /// <param name="logits">z, shape (classes, batch).</param>
     /// <param name="batch">Samples (columns).</param>
     /// <param name="probabilities">The result, same shape; may be <paramref name="logits"/> itself.</param>
-    public static void Softmax(ReadOnlySpan<float> logits, int batch, Span<float> probabilities)
+    /// <param name="options">The SIMD level; <see cref="ComputeOptions.Default"/> when null.</param>
+    public static void Softmax(ReadOnlySpan<float> logits, int batch, Span<float> probabilities, ComputeOptions? options = null)
     {
+        options ??= ComputeOptions.Default;
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         if (batch == 0)
         {
@@ -43,11 +46,11 @@ public sealed class SoftmaxCrossEntropy : ILoss
         {
             var max = rented.AsSpan(0, batch);
             var sum = rented.AsSpan(batch, batch);
-            Exponentials(logits, batch, probabilities, max, sum);
+            Exponentials(logits, batch, probabilities, max, sum, options);
             for (var c = 0; c < logits.Length / batch; c++)
             {
                 var row = probabilities.Slice(c * batch, batch);
-                TensorPrimitives.Divide(row, sum, row);
+                DenseOps.Divide(row, sum, row, options);
             }
         }
         finally
@@ -57,26 +60,26 @@ public sealed class SoftmaxCrossEntropy : ILoss
     }
 
     // e[c, b] = exp(z[c, b] - max[b]) with max[b] the sample's largest logit, and sum[b] = sum_c e[c, b].
-    private static void Exponentials(ReadOnlySpan<float> logits, int batch, Span<float> e, Span<float> max, Span<float> sum)
+    private static void Exponentials(ReadOnlySpan<float> logits, int batch, Span<float> e, Span<float> max, Span<float> sum, ComputeOptions options)
     {
         var classes = logits.Length / batch;
         max.Fill(float.NegativeInfinity);
         for (var c = 0; c < classes; c++)
         {
-            TensorPrimitives.Max(max, logits.Slice(c * batch, batch), max);
+            DenseOps.Max(max, logits.Slice(c * batch, batch), max, options);
         }
 
         sum.Clear();
         for (var c = 0; c < classes; c++)
         {
             var row = e.Slice(c * batch, batch);
-            TensorPrimitives.Subtract(logits.Slice(c * batch, batch), max, row);
-            TensorPrimitives.Exp(row, row);
-            TensorPrimitives.Add(sum, row, sum);
+            DenseOps.Subtract(logits.Slice(c * batch, batch), max, row, options);
+            DenseOps.Exp(row, row, options);
+            DenseOps.Add(sum, row, sum, options);
         }
     }
 
-    private static float Run(ReadOnlySpan<float> logits, Batch batch, Span<float> gradient, bool withGradient)
+    private static float Run(ReadOnlySpan<float> logits, Batch batch, Span<float> gradient, bool withGradient, ComputeOptions options)
     {
         var n = batch.Size;
         if (n == 0)
@@ -93,7 +96,7 @@ public sealed class SoftmaxCrossEntropy : ILoss
             var max = rented.AsSpan(0, n);
             var sum = rented.AsSpan(n, n);
             var e = withGradient ? gradient[..logits.Length] : rented.AsSpan(2 * n, logits.Length);
-            Exponentials(logits, n, e, max, sum);
+            Exponentials(logits, n, e, max, sum, options);
 
             // loss_b = log(sum_b) - (z[label_b, b] - max_b): no probability is ever logged, so none underflows to -inf.
             double total = 0;
@@ -106,12 +109,12 @@ public sealed class SoftmaxCrossEntropy : ILoss
             {
                 // dz = (softmax(z) - onehot(label)) / n
                 var classes = logits.Length / n;
-                TensorPrimitives.Reciprocal(sum, sum);
-                TensorPrimitives.Multiply(sum, 1f / n, sum);
+                DenseOps.Reciprocal(sum, sum, options);
+                DenseOps.Multiply(sum, 1f / n, sum, options);
                 for (var c = 0; c < classes; c++)
                 {
                     var row = e.Slice(c * n, n);
-                    TensorPrimitives.Multiply(row, sum, row);
+                    DenseOps.Multiply(row, sum, row, options);
                 }
 
                 for (var b = 0; b < n; b++)

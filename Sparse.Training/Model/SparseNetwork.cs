@@ -113,6 +113,19 @@ public sealed class SparseNetwork
     public InputNormalization? Normalization { get; set; }
 
     /// <summary>
+    /// Threads, SIMD level and tiling of every kernel and vector loop of <see cref="Forward"/> and
+    /// <see cref="Backward"/>; <see cref="Trainer"/> passes the same to the loss, the optimizer step and the batch
+    /// loader. Defaults to <see cref="ComputeOptions.Default"/>. Results are bitwise the same for any thread count.
+    /// </summary>
+    public ComputeOptions Compute
+    {
+        get => _compute;
+        set => _compute = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    private ComputeOptions _compute = ComputeOptions.Default;
+
+    /// <summary>
     /// When set, <see cref="Backward"/> keeps each sparse layer's output gradient (shape (out, batch)), so
     /// gradient-based regrowth (RigL) can read it through <see cref="SignalsOf"/>. Costs one
     /// activation-sized buffer per sparse layer, allocated on the first retaining pass; never a weight-shaped one.
@@ -170,7 +183,7 @@ public sealed class SparseNetwork
                 // Straight into the ReLU's output; the pre-activation buffer is left alone (the ReLU's backward
                 // reads its output).
                 var linear = (SparseLinear)layer;
-                linear.ForwardRelu(_activations[step.First].Span[..(linear.InputSize * batch)], _activations[step.Last + 1].Span[..(linear.OutputSize * batch)], batch);
+                linear.ForwardRelu(_activations[step.First].Span[..(linear.InputSize * batch)], _activations[step.Last + 1].Span[..(linear.OutputSize * batch)], batch, _compute);
             }
             else
             {
@@ -178,7 +191,8 @@ public sealed class SparseNetwork
                     _activations[step.First].Span[..(layer.InputSize * batch)],
                     _activations[step.First + 1].Span[..(layer.OutputSize * batch)],
                     batch,
-                    training);
+                    training,
+                    _compute);
             }
         }
 
@@ -219,7 +233,7 @@ public sealed class SparseNetwork
             if (step.Kind == PlanStepKind.GatedTransposed)
             {
                 // The gradient goes on through the ReLU below (layer step.First) in the same pass.
-                ((SparseLinear)layer).Backward(_activations[n].Span[..(layer.InputSize * batch)], upstream, inputGradient, batch, throughRelu: true);
+                ((SparseLinear)layer).Backward(_activations[n].Span[..(layer.InputSize * batch)], upstream, inputGradient, batch, throughRelu: true, _compute);
             }
             else
             {
@@ -228,7 +242,8 @@ public sealed class SparseNetwork
                     _activations[n + 1].Span[..(layer.OutputSize * batch)],
                     upstream,
                     inputGradient,
-                    batch);
+                    batch,
+                    _compute);
             }
 
             if (RetainGradients && layer is SparseLinear)

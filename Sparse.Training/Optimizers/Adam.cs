@@ -1,4 +1,5 @@
 using System.Numerics;
+using Sparse.Core;
 
 namespace Sparse.Training;
 
@@ -39,7 +40,7 @@ public sealed class Adam : Optimizer
     public bool Decoupled { get; }
 
     /// <inheritdoc/>
-    protected override void Update(Parameter parameter, float[][] state, int start, int count)
+    protected override void Update(Parameter parameter, float[][] state, int start, int count, ComputeOptions options)
     {
         var w = parameter.Values.AsSpan(start, count);
         var g = parameter.Gradient.AsSpan(start, count);
@@ -52,7 +53,7 @@ public sealed class Adam : Optimizer
         var shrink = Decoupled ? 1 - (LearningRate * decay) : 1;
         var l2 = Decoupled ? 0 : decay;
         var k = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (options.Vectorized && Vector.IsHardwareAccelerated)
         {
             // The same arithmetic as the scalar loop below, Vector<float>.Count entries at a time.
             var width = Vector<float>.Count;

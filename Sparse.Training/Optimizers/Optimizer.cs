@@ -44,10 +44,12 @@ public abstract class Optimizer
     /// Applies one update to every parameter from its current gradient (which may be overwritten). The
     /// parameters are cut into ranges of <see cref="RangeLength"/> entries that the kernels' worker threads
     /// update side by side; every entry is updated by the same arithmetic whatever the thread count.
+    /// <paramref name="options"/> sets the threads and SIMD level (<see cref="ComputeOptions.Default"/> when null).
     /// </summary>
-    public void Step(IReadOnlyList<Parameter> parameters)
+    public void Step(IReadOnlyList<Parameter> parameters, ComputeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        options ??= ComputeOptions.Default;
         StepCount++;
 
         // State is looked up before the parallel part: the dictionary is not thread-safe. An index loop:
@@ -70,7 +72,7 @@ public abstract class Optimizer
         {
             for (var n = 0; n < parameters.Count; n++)
             {
-                Update(parameters[n], _stepStates[n], 0, parameters[n].Values.Length);
+                Update(parameters[n], _stepStates[n], 0, parameters[n].Values.Length, options);
             }
 
             Array.Clear(_stepStates);
@@ -93,19 +95,19 @@ public abstract class Optimizer
             }
         }
 
-        var action = new StepAction(this, parameters);
-        SparseParallel.Run(ref action, ranges);
+        var action = new StepAction(this, parameters, options);
+        SparseParallel.Run(ref action, ranges, options);
         Array.Clear(_stepStates);
     }
 
-    private readonly struct StepAction(Optimizer optimizer, IReadOnlyList<Parameter> parameters) : IChunkAction
+    private readonly struct StepAction(Optimizer optimizer, IReadOnlyList<Parameter> parameters, ComputeOptions options) : IChunkAction
     {
         public void Execute(int chunk)
         {
             var n = optimizer._rangeParameter[chunk];
             var start = optimizer._rangeStart[chunk];
             var parameter = parameters[n];
-            optimizer.Update(parameter, optimizer._stepStates[n], start, Math.Min(RangeLength, parameter.Values.Length - start));
+            optimizer.Update(parameter, optimizer._stepStates[n], start, Math.Min(RangeLength, parameter.Values.Length - start), options);
         }
     }
 
@@ -200,7 +202,7 @@ public abstract class Optimizer
     /// Updates entries <c>[start, start + count)</c> of one parameter. <paramref name="state"/> holds
     /// <see cref="StateSlots"/> arrays aligned with its values. <see cref="Step"/> calls this for disjoint ranges,
     /// several at once on different threads, so an override must read and write only its range (and the
-    /// optimizer's settings).
+    /// optimizer's settings). <paramref name="options"/> is the step's; its SIMD level says whether vector loops may run.
     /// </summary>
-    protected abstract void Update(Parameter parameter, float[][] state, int start, int count);
+    protected abstract void Update(Parameter parameter, float[][] state, int start, int count, ComputeOptions options);
 }

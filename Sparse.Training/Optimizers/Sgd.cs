@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using Sparse.Core;
 
 namespace Sparse.Training;
 
@@ -33,22 +33,22 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; }
 
     /// <inheritdoc/>
-    protected override void Update(Parameter parameter, float[][] state, int start, int count)
+    protected override void Update(Parameter parameter, float[][] state, int start, int count, ComputeOptions options)
     {
         var w = parameter.Values.AsSpan(start, count);
         var g = parameter.Gradient.AsSpan(start, count);
         if (WeightDecay != 0 && parameter.Decays)
         {
-            TensorPrimitives.MultiplyAdd(w, WeightDecay, g, g);
+            DenseOps.MultiplyAdd(w, WeightDecay, g, g, options);
         }
 
         if (Momentum > 0)
         {
             var v = state[0].AsSpan(start, count);
-            TensorPrimitives.MultiplyAdd(v, Momentum, g, v);
+            DenseOps.MultiplyAdd(v, Momentum, g, v, options);
             if (Nesterov)
             {
-                TensorPrimitives.MultiplyAdd(v, Momentum, g, g);
+                DenseOps.MultiplyAdd(v, Momentum, g, g, options);
             }
             else
             {
@@ -56,6 +56,6 @@ public sealed class Sgd : Optimizer
             }
         }
 
-        TensorPrimitives.MultiplyAdd(g, -LearningRate, w, w);
+        DenseOps.MultiplyAdd(g, -LearningRate, w, w, options);
     }
 }

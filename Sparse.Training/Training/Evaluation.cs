@@ -11,14 +11,14 @@ public static class Metrics
     /// <summary>Runs <paramref name="network"/> over <paramref name="data"/> in evaluation mode (no dropout).</summary>
     public static Evaluation Evaluate(SparseNetwork network, Dataset data, ILoss loss, int batchSize = 256)
     {
-        var loader = new BatchLoader(data, batchSize, network.Normalization, shuffle: false, seed: 0);
+        var loader = new BatchLoader(data, batchSize, network.Normalization, shuffle: false, seed: 0, network.Compute);
         double totalLoss = 0;
         long correct = 0;
         while (loader.Next())
         {
             var batch = loader.Batch;
             var output = network.Forward(batch.Features, batch.Size, training: false);
-            totalLoss += (double)loss.Evaluate(output, batch) * batch.Size;
+            totalLoss += (double)loss.Evaluate(output, batch, network.Compute) * batch.Size;
             if (data.IsClassification)
             {
                 correct += CountCorrect(output, batch);

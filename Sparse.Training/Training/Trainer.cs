@@ -179,7 +179,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(train);
         Options.Validate();
-        var loader = new BatchLoader(train, Options.BatchSize, Network.Normalization, shuffle: true, Options.Seed);
+        var loader = new BatchLoader(train, Options.BatchSize, Network.Normalization, shuffle: true, Options.Seed, Network.Compute);
         if (StartBatch < 0 || StartBatch > loader.BatchesPerEpoch)
         {
             throw new InvalidOperationException($"Resume batch {StartBatch} is out of range: an epoch of {train.Count} samples in batches of {Options.BatchSize} has {loader.BatchesPerEpoch} batches.");
@@ -240,7 +240,7 @@ public sealed class Trainer
                 var batch = loader.Batch;
                 var output = Network.Forward(batch.Features, batch.Size, training: true);
                 var outputGradient = gradient.AsSpan(0, output.Length);
-                var batchLoss = Loss.Compute(output, batch, outputGradient);
+                var batchLoss = Loss.Compute(output, batch, outputGradient, Network.Compute);
                 Divergence.CheckLoss(batchLoss, epoch, batchIndex + 1);
                 lossSum += (double)batchLoss * batch.Size;
                 if (train.IsClassification)
@@ -251,10 +251,10 @@ public sealed class Trainer
                 Network.Backward(outputGradient);
                 if (Options.ClipNorm > 0)
                 {
-                    GradientClipping.ClipByGlobalNorm(Network.Parameters, Options.ClipNorm);
+                    GradientClipping.ClipByGlobalNorm(Network.Parameters, Options.ClipNorm, Network.Compute);
                 }
 
-                Optimizer.Step(Network.Parameters);
+                Optimizer.Step(Network.Parameters, Network.Compute);
                 seen += batch.Size;
                 context.Step++;
                 context.Batch = batch;
