@@ -68,10 +68,10 @@ public class EvolutionBenchmarks
     public void Setup()
     {
         _network = W1.Network();
-        _network.RetainGradients = true;
-        W1.Step(_network, new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: false, seed: 1), new Sgd(0.01f), new float[10 * W1.BatchSize], new SoftmaxCrossEntropy());
+        var recorder = new SignalRecorder(SignalKinds.OutputGradients);
+        W1.Step(_network, new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: false, seed: 1), new Sgd(0.01f), new float[10 * W1.BatchSize], new SoftmaxCrossEntropy(), recorder);
         _layer = _network.SparseLayers.ElementAt(1);
-        _signals = _network.SignalsOf(_layer);
+        _signals = recorder.Of(_layer);
     }
 
     [Benchmark(Baseline = true)]

@@ -170,10 +170,10 @@ internal static class PerfCheck
 
         // RigL and CTRE score a 1000 -> 1000 layer of its own from signals of a W1 step.
         var scored = W1.Network(seed: 2);
-        scored.RetainGradients = true;
-        W1.Step(scored, new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: false, seed: 1), new Sgd(0.01f), gradient, loss);
+        var recorder = new SignalRecorder(SignalKinds.OutputGradients);
+        W1.Step(scored, new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: false, seed: 1), new Sgd(0.01f), gradient, loss, recorder);
         var layer = scored.SparseLayers.ElementAt(1);
-        var signals = scored.SignalsOf(layer);
+        var signals = recorder.Of(layer);
         var rigl = TopologyEvolver.RigL();
         var ctre = TopologyEvolver.Ctre(seed: 5);
         yield return new("layer.rigl_step", () => rigl.EvolveLayer(layer, null, 0.3, signals), 5, 0.05);

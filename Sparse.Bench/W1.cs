@@ -41,8 +41,8 @@ internal static class W1
 
     public static SparseNetwork Network(ulong seed = 1) => SparseNetwork.CreateMlp(Sizes, ActivationKind.Relu, epsilon: 20, seed: seed);
 
-    /// <summary>One SGD step of <paramref name="network"/> on the loader's next batch (rewinding at the end).</summary>
-    public static void Step(SparseNetwork network, BatchLoader loader, Optimizer optimizer, float[] gradient, ILoss loss)
+    /// <summary>One SGD step of <paramref name="network"/> on the loader's next batch (rewinding at the end), recording its signals into <paramref name="signals"/> when given.</summary>
+    public static void Step(SparseNetwork network, BatchLoader loader, Optimizer optimizer, float[] gradient, ILoss loss, SignalRecorder? signals = null)
     {
         if (!loader.Next())
         {
@@ -52,7 +52,7 @@ internal static class W1
 
         var output = network.Forward(loader.Batch.Features, loader.Batch.Size, training: true);
         loss.Compute(output, loader.Batch, gradient);
-        network.Backward(gradient);
+        network.Backward(gradient, signals);
         optimizer.Step(network.Parameters);
     }
 }

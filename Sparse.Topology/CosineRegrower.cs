@@ -23,7 +23,7 @@ public enum CtreVariant
 /// important are grown with values from <see cref="Values"/>. Scored a block of rows at a time with a
 /// running top-k (see <see cref="MissingTopK"/>): no dense similarity matrix.
 /// </summary>
-public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ValueDistribution? values = null, int blockRows = 0) : IRegrower, IResumableState, IValidationObserver
+public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ValueDistribution? values = null, int blockRows = 0) : IRegrower, IResumableState
 {
     private SparseRandom _random = new(seed);
     private float _bestAccuracy = float.NegativeInfinity;
@@ -39,6 +39,9 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
 
     /// <inheritdoc/>
     public bool NeedsPrunedPositions => Variant == CtreVariant.Sim;
+
+    /// <inheritdoc/>
+    public SignalKinds Signals => SignalKinds.Activations;
 
     /// <summary>CTRE_seq: whether growth has switched to random.</summary>
     public bool GrowingRandomly { get; private set; }
@@ -88,7 +91,7 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
 
         if (request.Signals is not { } signals)
         {
-            throw new InvalidOperationException("Cosine regrowth needs the layer's activations of a training step: evolve after a training Forward, before any evaluation.");
+            throw new InvalidOperationException("Cosine regrowth needs the layer's activations of a training step: pass the SignalRecorder that the step's Backward filled, and evolve before any evaluation.");
         }
 
         var replaced = 0;

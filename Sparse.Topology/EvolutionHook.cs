@@ -4,9 +4,9 @@ namespace Sparse.Topology;
 
 /// <summary>
 /// Runs a <see cref="TopologyEvolver"/> from the <see cref="Trainer"/> on an <see cref="EvolutionSchedule"/>
-/// (by default SET's: zeta 0.3 after every epoch but the last). A regrower that reads gradients asks the trainer
-/// to retain them (<see cref="ITrainingHook.NeedsGradients"/>); one that is an <see cref="IValidationObserver"/>
-/// (CTRE_seq) hears each epoch's validation accuracy.
+/// (by default SET's: zeta 0.3 after every epoch but the last). The trainer records the signals the pruner and
+/// regrower read (<see cref="ITrainingHook.Signals"/>) and passes them in <see cref="TrainingContext.Signals"/>; the
+/// regrower hears each epoch's validation accuracy after the evaluation (CTRE_seq follows it).
 /// </summary>
 public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? schedule = null) : ITrainingHook, IResumableState
 {
@@ -23,7 +23,7 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     public bool RewiresTopology => true;
 
     /// <inheritdoc/>
-    public bool NeedsGradients => Evolver.Regrower.NeedsGradients;
+    public SignalKinds Signals => Evolver.Signals;
 
     /// <inheritdoc/>
     public void OnStepEnd(TrainingContext context)
@@ -46,9 +46,9 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     /// <summary>Reports the epoch's validation accuracy to a regrower that follows it (CTRE_seq), for its next evolution.</summary>
     public void OnEvaluated(TrainingContext context, Evaluation evaluation)
     {
-        if (Evolver.Regrower is IValidationObserver observer && evaluation.Accuracy is { } accuracy)
+        if (evaluation.Accuracy is { } accuracy)
         {
-            observer.ObserveValidationAccuracy(accuracy);
+            Evolver.Regrower.ObserveValidationAccuracy(accuracy);
         }
     }
 
@@ -84,7 +84,7 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
 
     private void Run(TrainingContext context, double fraction)
     {
-        var changes = Evolver.Evolve(context.Network, context.Optimizer, fraction, context.Epoch, context.Step);
+        var changes = Evolver.Evolve(context.Network, context.Optimizer, fraction, context.Signals, context.Epoch, context.Step);
         History.Add(changes);
         context.History.TopologyChanges.AddRange(changes);
     }

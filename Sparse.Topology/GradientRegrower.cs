@@ -15,15 +15,15 @@ public sealed class GradientRegrower(int blockRows = 0) : IRegrower
     public int BlockRows { get; } = blockRows;
 
     /// <inheritdoc/>
-    public bool NeedsGradients => true;
+    public SignalKinds Signals => SignalKinds.OutputGradients;
 
     /// <inheritdoc/>
     public void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values)
     {
         if (request.Signals is not { OutputGradient.IsEmpty: false } signals)
         {
-            throw new InvalidOperationException("Gradient regrowth needs the layer's output gradient of a training step: set SparseNetwork.RetainGradients " +
-                "before the backward pass, and evolve after it, before any evaluation.");
+            throw new InvalidOperationException("Gradient regrowth needs the layer's output gradient of a training step: pass a SignalRecorder of " +
+                "SignalKinds.OutputGradients to the step's Backward and then to the evolver, before any evaluation.");
         }
 
         foreach (var (row, column, _) in MissingTopK.Select(request.Kept, request.Count, new Scorer(signals), BlockRows))

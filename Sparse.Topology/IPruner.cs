@@ -5,6 +5,9 @@ namespace Sparse.Topology;
 /// <summary>Picks the connections of a layer to drop.</summary>
 public interface IPruner
 {
+    /// <summary>What this rule reads of the last training step (the <c>signals</c> of <see cref="SelectDrops"/>).</summary>
+    SignalKinds Signals => SignalKinds.None;
+
     /// <summary>
     /// Sets <c>drop[k]</c> for each stored connection <c>k</c> of <paramref name="layer"/> to remove (the
     /// span arrives cleared, one entry per connection) and returns how many were marked.

@@ -15,8 +15,8 @@ public sealed record GrowthRequest(SparseLinear Layer, CsrMatrix Kept, int Count
 /// <summary>Picks missing connections of a layer to add.</summary>
 public interface IRegrower
 {
-    /// <summary>Whether this rule reads output gradients (the network must retain them).</summary>
-    bool NeedsGradients => false;
+    /// <summary>What this rule reads of the last training step (<see cref="GrowthRequest.Signals"/>).</summary>
+    SignalKinds Signals => SignalKinds.None;
 
     /// <summary>Whether this rule reads <see cref="GrowthRequest.Pruned"/> (collecting it costs a hash set per step).</summary>
     bool NeedsPrunedPositions => false;
@@ -26,11 +26,12 @@ public interface IRegrower
     /// appending them to <paramref name="rows"/> and <paramref name="columns"/> with starting values in <paramref name="values"/>.
     /// </summary>
     void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values);
-}
 
-/// <summary>A regrowth rule that changes course with validation accuracy (CTRE_seq); <see cref="EvolutionHook"/> reports each epoch's.</summary>
-public interface IValidationObserver
-{
-    /// <summary>Reports the latest epoch's validation accuracy.</summary>
-    void ObserveValidationAccuracy(float accuracy);
+    /// <summary>
+    /// Hears each epoch's validation accuracy (from <see cref="EvolutionHook"/>, after the evaluation), for a rule
+    /// that changes course with it (CTRE_seq); the others ignore it.
+    /// </summary>
+    void ObserveValidationAccuracy(float accuracy)
+    {
+    }
 }

@@ -48,24 +48,30 @@ public sealed partial class TopologyEvolver
     /// <summary>What to add.</summary>
     public IRegrower Regrower { get; }
 
+    /// <summary>What the pruner and the regrower read of the last training step.</summary>
+    public SignalKinds Signals => Pruner.Signals | Regrower.Signals;
+
     /// <summary>Whether the output layer evolves too; SET's reference evolves the hidden layers only.</summary>
     public bool IncludeOutputLayer { get; init; }
 
     /// <summary>
     /// Evolves every sparse layer of <paramref name="network"/> (the output layer as <see cref="IncludeOutputLayer"/>
-    /// says), dropping <paramref name="fraction"/> of each and regrowing as many, with the signals of the last step.
-    /// <paramref name="epoch"/> and <paramref name="step"/> only label the returned records.
+    /// says), dropping <paramref name="fraction"/> of each and regrowing as many. <paramref name="signals"/> is the
+    /// recording of the last training step's backward pass, for the rules that read one (<see cref="Signals"/>);
+    /// a stale or missing recording reaches them as no signals. <paramref name="epoch"/> and <paramref name="step"/>
+    /// only label the returned records.
     /// </summary>
-    public IReadOnlyList<TopologyChange> Evolve(SparseNetwork network, Optimizer? optimizer, double fraction, int epoch = 0, long step = 0)
+    public IReadOnlyList<TopologyChange> Evolve(SparseNetwork network, Optimizer? optimizer, double fraction, SignalRecorder? signals = null, int epoch = 0, long step = 0)
     {
+        ArgumentNullException.ThrowIfNull(network);
         var layers = network.SparseLayers.ToArray();
         var count = IncludeOutputLayer ? layers.Length : layers.Length - 1;
         var reports = new List<TopologyChange>(count);
         for (var n = 0; n < count; n++)
         {
-            // Signals only of a training step: after an evaluation pass they would mix two batches.
-            LayerSignals? signals = network.HasTrainingSignals ? network.SignalsOf(layers[n]) : null;
-            var report = EvolveLayer(layers[n], optimizer, fraction, signals, n) with { Epoch = epoch, Step = step };
+            // Only a current recording: after another forward pass it would mix two batches.
+            LayerSignals? layerSignals = signals is { IsCurrent: true } ? signals.Of(layers[n]) : null;
+            var report = EvolveLayer(layers[n], optimizer, fraction, layerSignals, n) with { Epoch = epoch, Step = step };
             reports.Add(report);
             Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
 

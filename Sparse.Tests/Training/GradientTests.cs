@@ -215,7 +215,6 @@ public class GradientTests
         {
             var network = SparseNetwork.CreateMlp([12, 20, 16, 5], ActivationKind.Relu, epsilon: 3, seed: 31, dropout: dropout);
             network.FuseActivations = fuse;
-            network.RetainGradients = true;
             return network;
         }
 
@@ -232,15 +231,16 @@ public class GradientTests
             batch.Labels[b] = b % 5;
         }
         var optimizers = new[] { new Sgd(0.1f, momentum: 0.9f), new Sgd(0.1f, momentum: 0.9f) };
+        var recorders = new[] { new SignalRecorder(SignalKinds.OutputGradients), new SignalRecorder(SignalKinds.OutputGradients) };
         for (var step = 0; step < 3; step++)
         {
             var outputs = new List<float[]>();
-            foreach (var (network, optimizer) in new[] { (fused, optimizers[0]), (plain, optimizers[1]) })
+            foreach (var (network, recorder) in new[] { (fused, recorders[0]), (plain, recorders[1]) })
             {
                 var output = network.Forward(batch.Features, size, training: true).ToArray();
                 var gradient = new float[output.Length];
                 loss.Compute(output, batch, gradient);
-                network.Backward(gradient);
+                network.Backward(gradient, recorder);
                 outputs.Add(output);
             }
 
@@ -252,7 +252,7 @@ public class GradientTests
 
             foreach (var (a, b) in fused.SparseLayers.Zip(plain.SparseLayers))
             {
-                var (sa, sb) = (fused.SignalsOf(a), plain.SignalsOf(b));
+                var (sa, sb) = (recorders[0].Of(a), recorders[1].Of(b));
                 Assert.That(sa.Activation.ToArray(), Is.EqualTo(sb.Activation.ToArray()).AsCollection, $"activation, step {step}");
                 Assert.That(sa.OutputGradient.ToArray(), Is.EqualTo(sb.OutputGradient.ToArray()).AsCollection, $"retained gradient, step {step}");
             }

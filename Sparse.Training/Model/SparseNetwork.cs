@@ -15,7 +15,6 @@ public sealed class SparseNetwork
     private Memory<float>[] _activations = [];
     private Memory<float> _gradientA;
     private Memory<float> _gradientB;
-    private Memory<float>[] _retained = [];
     private int _capacity;
     private int _lastBatch;
 
@@ -125,25 +124,11 @@ public sealed class SparseNetwork
 
     private ComputeOptions _compute = ComputeOptions.Default;
 
-    /// <summary>
-    /// When set, <see cref="Backward"/> keeps each sparse layer's output gradient (shape (out, batch)), so
-    /// gradient-based regrowth (RigL) can read it through <see cref="SignalsOf"/>. Costs one
-    /// activation-sized buffer per sparse layer, allocated on the first retaining pass; never a weight-shaped one.
-    /// </summary>
-    public bool RetainGradients { get; set; }
-
     /// <summary>Samples in the last <see cref="Forward"/>.</summary>
     public int LastBatchSize => _lastBatch;
 
-    /// <summary>
-    /// Whether the buffers hold a training step's signals: the last <see cref="Forward"/> was a training pass
-    /// (an evaluation pass replaces the activations with the evaluation batch's). <see cref="SignalsOf"/> refuses
-    /// otherwise.
-    /// </summary>
-    public bool HasTrainingSignals => _lastBatch > 0 && _lastForwardTrained;
-
-    /// <summary>Whether <see cref="Backward"/> ran after the last <see cref="Forward"/>, so retained gradients belong to it.</summary>
-    private bool _backwardAfterForward;
+    /// <summary>Forward passes run so far; a <see cref="SignalRecorder"/> is current while this has not moved on.</summary>
+    internal long PassCount { get; private set; }
 
     private bool _lastForwardTrained;
 
@@ -198,16 +183,18 @@ public sealed class SparseNetwork
 
         _lastBatch = batch;
         _lastForwardTrained = training;
-        _backwardAfterForward = false;
+        PassCount++;
         return _activations[^1].Span[..(OutputSize * batch)];
     }
 
     /// <summary>
     /// Back-propagates dLoss/dOutput (shape (OutputSize, batch), read from the start of
     /// <paramref name="outputGradient"/>, which may be a longer reused buffer) through the last
-    /// <see cref="Forward"/>, overwriting every parameter's <see cref="Parameter.Gradient"/>.
+    /// <see cref="Forward"/>, overwriting every parameter's <see cref="Parameter.Gradient"/>. With a
+    /// <paramref name="recorder"/>, the step's signals are recorded into it for topology evolution.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> outputGradient)
+    /// <exception cref="InvalidOperationException">A recorder was given but the last forward pass was an evaluation.</exception>
+    public void Backward(ReadOnlySpan<float> outputGradient, SignalRecorder? recorder = null)
     {
         var batch = _lastBatch;
         if (outputGradient.Length < OutputSize * batch)
@@ -215,8 +202,17 @@ public sealed class SparseNetwork
             throw new ArgumentException($"Expected {OutputSize} x {batch} output gradients, got {outputGradient.Length}.", nameof(outputGradient));
         }
 
+        if (recorder is not null)
+        {
+            if (!_lastForwardTrained)
+            {
+                throw new InvalidOperationException("Signals are recorded from a training step: the last Forward was an evaluation (training: false).");
+            }
+
+            recorder.Begin(this, PassCount, batch);
+        }
+
         outputGradient = outputGradient[..(OutputSize * batch)];
-        _backwardAfterForward = true;
 
         ReadOnlySpan<float> upstream = outputGradient;
 
@@ -246,14 +242,9 @@ public sealed class SparseNetwork
                     _compute);
             }
 
-            if (RetainGradients && layer is SparseLinear)
+            if (recorder is not null && layer is SparseLinear)
             {
-                if (_retained[n].Length < upstream.Length)
-                {
-                    _retained[n] = AlignedMemory.Allocate(layer.OutputSize * _capacity);
-                }
-
-                upstream.CopyTo(_retained[n].Span);
+                recorder.Keep(n, upstream);
             }
 
             upstream = inputGradient;
@@ -281,41 +272,23 @@ public sealed class SparseNetwork
     /// <summary>The kernels a training step runs, in order (<see cref="ExecutionPlan"/>), compiled on first use.</summary>
     public ExecutionPlan Plan => _plan ??= ExecutionPlan.Compile(_layers, _fuse);
 
-    /// <summary>
-    /// What the last training step's <see cref="Forward"/> and <see cref="Backward"/> saw at <paramref name="layer"/>:
-    /// its input (in, batch), its activation (out, batch; after the activation layer that follows it, if any), and
-    /// its output gradient (out, batch; empty unless <see cref="RetainGradients"/> was set and a backward pass
-    /// followed the forward one). The memory is reused by the next step.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">No forward pass yet, or the last one was an evaluation
-    /// (<see cref="HasTrainingSignals"/> is false), whose batch would be mixed with the training step's gradients.</exception>
-    public LayerSignals SignalsOf(SparseLinear layer)
+    /// <summary>The position of <paramref name="layer"/> in <see cref="Layers"/>.</summary>
+    /// <exception cref="ArgumentException">It is not part of this network.</exception>
+    internal int IndexOf(Layer layer)
     {
         var n = Array.IndexOf(_layers, layer);
-        if (n < 0)
-        {
-            throw new ArgumentException("The layer is not part of this network.", nameof(layer));
-        }
+        return n >= 0 ? n : throw new ArgumentException("The layer is not part of this network.", nameof(layer));
+    }
 
-        var batch = _lastBatch;
-        if (batch == 0)
-        {
-            throw new InvalidOperationException("Run Forward first: there are no signals yet.");
-        }
-
-        if (!_lastForwardTrained)
-        {
-            throw new InvalidOperationException("The last Forward was an evaluation (training: false), which replaced the training step's activations; " +
-                "read signals (evolve) right after a training step, before evaluating.");
-        }
-
+    /// <summary>
+    /// The last forward pass's input of layer <paramref name="n"/> (in, batch) and its output after the activation
+    /// layer that follows it, if any (out, batch).
+    /// </summary>
+    internal (ReadOnlyMemory<float> Input, ReadOnlyMemory<float> Activation) ActivationsAround(int n, int batch)
+    {
+        var layer = _layers[n];
         var activated = n + 1 < _layers.Length && _layers[n + 1] is Activation ? n + 2 : n + 1;
-        var gradient = RetainGradients && _backwardAfterForward && _retained[n].Length >= layer.OutputSize * batch ? _retained[n][..(layer.OutputSize * batch)] : Memory<float>.Empty;
-        return new LayerSignals(
-            _activations[n][..(layer.InputSize * batch)],
-            _activations[activated][..(layer.OutputSize * batch)],
-            gradient,
-            batch);
+        return (_activations[n][..(layer.InputSize * batch)], _activations[activated][..(layer.OutputSize * batch)]);
     }
 
     private void EnsureCapacity(int batch)
@@ -334,7 +307,6 @@ public sealed class SparseNetwork
             widest = Math.Max(widest, _layers[n].OutputSize);
         }
 
-        _retained = new Memory<float>[_layers.Length];
         _gradientA = AlignedMemory.Allocate(widest * batch);
         _gradientB = AlignedMemory.Allocate(widest * batch);
         _capacity = batch;

@@ -24,10 +24,10 @@ public interface ITrainingHook
     bool RewiresTopology => false;
 
     /// <summary>
-    /// Whether this hook reads the sparse layers' output gradients (RigL's regrowth): <see cref="Trainer.Fit"/> then
-    /// sets <see cref="SparseNetwork.RetainGradients"/> before the first step.
+    /// What this hook reads of each training step (CTRE's activations, RigL's output gradients): <see cref="Trainer.Fit"/>
+    /// records that into <see cref="TrainingContext.Signals"/> during every backward pass.
     /// </summary>
-    bool NeedsGradients => false;
+    SignalKinds Signals => SignalKinds.None;
 }
 
 /// <summary>What a hook sees.</summary>
@@ -67,4 +67,10 @@ public sealed class TrainingContext
 
     /// <summary>The batch just trained on (valid during <see cref="ITrainingHook.OnStepEnd"/>).</summary>
     public Batch? Batch { get; internal set; }
+
+    /// <summary>
+    /// The last training step's signals, when a hook asked for them (<see cref="ITrainingHook.Signals"/>); current
+    /// during <see cref="ITrainingHook.OnStepEnd"/> and <see cref="ITrainingHook.OnEpochEnd"/>, stale after the epoch's evaluation.
+    /// </summary>
+    public SignalRecorder? Signals { get; internal set; }
 }

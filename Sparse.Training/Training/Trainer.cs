@@ -186,10 +186,7 @@ public sealed class Trainer
         }
 
         RestoreHookStates();
-        if (Hooks.Any(h => h.NeedsGradients))
-        {
-            Network.RetainGradients = true;
-        }
+        var signalKinds = Hooks.Aggregate(SignalKinds.None, (kinds, hook) => kinds | hook.Signals);
 
         var gradient = new float[Network.OutputSize * loader.Batch.Capacity];
         var context = new TrainingContext(Network, Optimizer, Loss, Options.Epochs)
@@ -197,6 +194,7 @@ public sealed class Trainer
             Step = Optimizer.StepCount,
             StepsPerEpoch = loader.BatchesPerEpoch,
             History = History,
+            Signals = signalKinds == SignalKinds.None ? null : new SignalRecorder(signalKinds),
         };
         var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots, Hooks.Any(h => h.RewiresTopology));
         TrainerLog.Starting(_logger, Network.ConnectionCount, Options.Epochs, train.Count, memory);
@@ -248,7 +246,7 @@ public sealed class Trainer
                     correct += Metrics.CountCorrect(output, batch);
                 }
 
-                Network.Backward(outputGradient);
+                Network.Backward(outputGradient, context.Signals);
                 if (Options.ClipNorm > 0)
                 {
                     GradientClipping.ClipByGlobalNorm(Network.Parameters, Options.ClipNorm, Network.Compute);

@@ -1,0 +1,103 @@
+namespace Sparse.Training;
+
+/// <summary>What a training hook reads of a training step, beyond the weights.</summary>
+[Flags]
+public enum SignalKinds
+{
+    /// <summary>Nothing: magnitude pruning, random regrowth.</summary>
+    None = 0,
+
+    /// <summary>Each sparse layer's input and activation (CTRE's cosine similarity).</summary>
+    Activations = 1,
+
+    /// <summary>Each sparse layer's output gradient as well (RigL's gradient regrowth); costs one activation-sized copy per sparse layer and step.</summary>
+    OutputGradients = 2,
+}
+
+/// <summary>
+/// The signals of one training step, which topology evolution reads: each sparse layer's input, activation and
+/// (when <see cref="Kinds"/> asks) output gradient. The caller owns it and passes it to
+/// <see cref="SparseNetwork.Backward(ReadOnlySpan{float}, SignalRecorder)"/>, which fills it, and then to the
+/// evolver; <see cref="Trainer"/> does both when a hook asks (<see cref="ITrainingHook.Signals"/>). Output gradients
+/// are copied into buffers the recorder owns (one activation-sized buffer per sparse layer, never weight-shaped);
+/// inputs and activations stay in the network's buffers, so any later <see cref="SparseNetwork.Forward"/> (an
+/// evaluation, the next step) makes the recording stale, and <see cref="Of"/> then refuses rather than mix two batches.
+/// </summary>
+public sealed class SignalRecorder
+{
+    private Memory<float>[] _gradients = [];
+    private SparseNetwork? _network;
+    private long _pass;
+    private int _batch;
+
+    /// <summary>A recorder of <paramref name="kinds"/>; <see cref="SignalKinds.OutputGradients"/> implies activations.</summary>
+    public SignalRecorder(SignalKinds kinds = SignalKinds.Activations)
+    {
+        Kinds = kinds == SignalKinds.None ? SignalKinds.Activations : kinds | SignalKinds.Activations;
+    }
+
+    /// <summary>What is recorded.</summary>
+    public SignalKinds Kinds { get; }
+
+    /// <summary>Whether output gradients are kept.</summary>
+    public bool RecordsOutputGradients => (Kinds & SignalKinds.OutputGradients) != 0;
+
+    /// <summary>
+    /// Whether the recording belongs to the network's latest pass: a training step's backward pass filled it and no
+    /// forward pass has run since.
+    /// </summary>
+    public bool IsCurrent => _network is not null && _network.PassCount == _pass;
+
+    /// <summary>The recorded signals of <paramref name="layer"/>.</summary>
+    /// <exception cref="InvalidOperationException">Nothing was recorded, or a forward pass (an evaluation, another step)
+    /// has replaced the recorded step's activations since.</exception>
+    /// <exception cref="ArgumentException">The layer is not part of the recorded network.</exception>
+    public LayerSignals Of(SparseLinear layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (_network is null)
+        {
+            throw new InvalidOperationException("Nothing recorded yet: pass this recorder to SparseNetwork.Backward of a training step.");
+        }
+
+        if (!IsCurrent)
+        {
+            throw new InvalidOperationException("The recorded step is stale: a forward pass (an evaluation, or the next step) has replaced its activations; " +
+                "read the signals (evolve) right after the training step's backward pass, before evaluating.");
+        }
+
+        var n = _network.IndexOf(layer);
+        var (input, activation) = _network.ActivationsAround(n, _batch);
+        var gradient = RecordsOutputGradients ? _gradients[n][..(layer.OutputSize * _batch)] : Memory<float>.Empty;
+        return new LayerSignals(input, activation, gradient, _batch);
+    }
+
+    /// <summary>Starts the recording of <paramref name="network"/>'s backward pass number <paramref name="pass"/>.</summary>
+    internal void Begin(SparseNetwork network, long pass, int batch)
+    {
+        if (!ReferenceEquals(network, _network))
+        {
+            _gradients = new Memory<float>[network.Layers.Count];
+        }
+
+        _network = network;
+        _pass = pass;
+        _batch = batch;
+    }
+
+    /// <summary>Keeps a copy of layer <paramref name="n"/>'s output gradient, when gradients are recorded.</summary>
+    internal void Keep(int n, ReadOnlySpan<float> outputGradient)
+    {
+        if (!RecordsOutputGradients)
+        {
+            return;
+        }
+
+        if (_gradients[n].Length < outputGradient.Length)
+        {
+            _gradients[n] = Sparse.Core.AlignedMemory.Allocate(outputGradient.Length);
+        }
+
+        outputGradient.CopyTo(_gradients[n].Span);
+    }
+}
