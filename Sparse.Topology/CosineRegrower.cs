@@ -81,11 +81,13 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
     }
 
     /// <inheritdoc/>
-    public void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values)
+    public void Grow(GrowthRequest request, CooMatrix grown)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(grown);
         if (GrowingRandomly)
         {
-            RandomRegrower.GrowRandom(request.Kept, request.Count, ref _random, Values, rows, columns, values, exclude: null);
+            RandomRegrower.GrowRandom(request.Kept, request.Count, ref _random, Values, grown, exclude: null);
             return;
         }
 
@@ -104,14 +106,12 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
                 continue;
             }
 
-            rows.Add(row);
-            columns.Add(column);
-            values.Add(Values.Sample(ref _random));
+            grown.Add(row, column, Values.Sample(ref _random));
         }
 
         if (replaced > 0)
         {
-            RandomRegrower.GrowRandom(request.Kept, replaced, ref _random, Values, rows, columns, values, request.Pruned);
+            RandomRegrower.GrowRandom(request.Kept, replaced, ref _random, Values, grown, request.Pruned);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Sparse.Core;
 using Sparse.Training;
 
 namespace Sparse.Topology;
@@ -18,8 +19,10 @@ public sealed class GradientRegrower(int blockRows = 0) : IRegrower
     public SignalKinds Signals => SignalKinds.OutputGradients;
 
     /// <inheritdoc/>
-    public void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values)
+    public void Grow(GrowthRequest request, CooMatrix grown)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(grown);
         if (request.Signals is not { OutputGradient.IsEmpty: false } signals)
         {
             throw new InvalidOperationException("Gradient regrowth needs the layer's output gradient of a training step: pass a SignalRecorder of " +
@@ -28,9 +31,7 @@ public sealed class GradientRegrower(int blockRows = 0) : IRegrower
 
         foreach (var (row, column, _) in MissingTopK.Select(request.Kept, request.Count, new Scorer(signals), BlockRows))
         {
-            rows.Add(row);
-            columns.Add(column);
-            values.Add(0f);
+            grown.Add(row, column, 0f);
         }
     }
 

@@ -22,10 +22,11 @@ public interface IRegrower
     bool NeedsPrunedPositions => false;
 
     /// <summary>
-    /// Chooses <see cref="GrowthRequest.Count"/> distinct positions missing from <see cref="GrowthRequest.Kept"/>,
-    /// appending them to <paramref name="rows"/> and <paramref name="columns"/> with starting values in <paramref name="values"/>.
+    /// Chooses <see cref="GrowthRequest.Count"/> distinct positions missing from <see cref="GrowthRequest.Kept"/> and
+    /// adds them, with their starting values, to <paramref name="grown"/> (empty, of the layer's shape), in any order;
+    /// (row, column) order saves the evolver a sort.
     /// </summary>
-    void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values);
+    void Grow(GrowthRequest request, CooMatrix grown);
 
     /// <summary>
     /// Hears each epoch's validation accuracy (from <see cref="EvolutionHook"/>, after the evaluation), for a rule

@@ -44,8 +44,8 @@ public sealed class NeuronImportancePruner(double percentile = 20)
             }
 
             // Incoming: whole rows of this layer. Outgoing: whole columns of the next.
-            Keep(incoming, optimizer, (row, column) => !dead[row]);
-            Keep(layers[n + 1], optimizer, (row, column) => !dead[column]);
+            Remove(incoming, optimizer, (row, column) => dead[row]);
+            Remove(layers[n + 1], optimizer, (row, column) => dead[column]);
         }
 
         return removed;
@@ -72,34 +72,25 @@ public sealed class NeuronImportancePruner(double percentile = 20)
         return pointers[column + 1] > pointers[column];
     }
 
-    private static void Keep(SparseLinear layer, Optimizer? optimizer, Func<int, int, bool> keep)
+    // Drops the connections at the positions `drop` names, through the one filter every rewiring uses.
+    private static void Remove(SparseLinear layer, Optimizer? optimizer, Func<int, int, bool> drop)
     {
         var weights = layer.Weights;
-        var rowPointers = new long[weights.Rows + 1];
-        var columns = new List<int>();
-        var values = new List<float>();
-        var source = new List<int>();
+        var flags = new bool[weights.NonZeroCount];
+        var any = false;
         for (var row = 0; row < weights.Rows; row++)
         {
             for (var k = (int)weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)
             {
-                if (keep(row, weights.ColumnIndices[k]))
-                {
-                    columns.Add(weights.ColumnIndices[k]);
-                    values.Add(weights.Values[k]);
-                    source.Add(k);
-                }
+                flags[k] = drop(row, weights.ColumnIndices[k]);
+                any |= flags[k];
             }
-
-            rowPointers[row + 1] = columns.Count;
         }
 
-        if (columns.Count == weights.NonZeroCount)
+        if (any)
         {
-            return;
+            layer.Rewire(ConnectionMap.Keep(weights, flags), optimizer);
         }
-
-        layer.Rewire(new ConnectionMap(rowPointers, [.. columns], [.. values], source.ToArray()), optimizer);
     }
 }
 

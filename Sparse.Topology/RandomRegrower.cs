@@ -18,8 +18,12 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     public ValueDistribution Values { get; } = values ?? ValueDistribution.Normal(0.1f);
 
     /// <inheritdoc/>
-    public void Grow(GrowthRequest request, List<int> rows, List<int> columns, List<float> values) =>
-        GrowRandom(request.Kept, request.Count, ref _random, Values, rows, columns, values, exclude: null);
+    public void Grow(GrowthRequest request, CooMatrix grown)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(grown);
+        GrowRandom(request.Kept, request.Count, ref _random, Values, grown, exclude: null);
+    }
 
     /// <inheritdoc/>
     public void WriteState(BinaryWriter writer) => WriteRandom(writer, _random);
@@ -56,13 +60,13 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     }
 
     /// <summary>
-    /// Adds <paramref name="count"/> uniformly random positions missing from <paramref name="kept"/>, from
-    /// <paramref name="rows"/>/<paramref name="columns"/> so far, and from <paramref name="exclude"/>.
+    /// Adds <paramref name="count"/> uniformly random positions missing from <paramref name="kept"/>, from the
+    /// picks already in <paramref name="grown"/>, and from <paramref name="exclude"/>.
     /// </summary>
     internal static void GrowRandom(CsrMatrix kept, int count, ref SparseRandom random, ValueDistribution distribution,
-        List<int> rows, List<int> columns, List<float> values, IReadOnlySet<long>? exclude)
+        CooMatrix grown, IReadOnlySet<long>? exclude)
     {
-        var free = ((long)kept.Rows * kept.Columns) - kept.NonZeroCount - rows.Count;
+        var free = ((long)kept.Rows * kept.Columns) - kept.NonZeroCount - grown.Count;
         if (exclude is not null && count > free - exclude.Count)
         {
             exclude = null; // not enough room to avoid them all: allow the excluded positions again
@@ -78,9 +82,9 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
             return;
         }
 
-        if (rows.Count == 0 && (exclude is null || exclude.Count == 0))
+        if (grown.Count == 0 && (exclude is null || exclude.Count == 0))
         {
-            GrowSorted(kept, count, free, ref random, distribution, rows, columns, values);
+            GrowSorted(kept, count, free, ref random, distribution, grown);
             return;
         }
 
@@ -88,33 +92,33 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
         // the few picks of one row: no hash set, O(rows + count) memory.
         var pool = System.Buffers.ArrayPool<int>.Shared;
         var head = pool.Rent(kept.Rows);
-        var next = pool.Rent(rows.Count + count);
+        var next = pool.Rent(grown.Count + count);
         head.AsSpan(0, kept.Rows).Fill(-1);
         try
         {
-            for (var n = 0; n < rows.Count; n++)
+            var rows = grown.RowIndices;
+            for (var n = 0; n < rows.Length; n++)
             {
                 next[n] = head[rows[n]];
                 head[rows[n]] = n;
             }
 
-            var target = rows.Count + count;
-            while (rows.Count < target)
+            var target = grown.Count + count;
+            grown.EnsureCapacity(target);
+            while (grown.Count < target)
             {
                 var row = random.NextInt(kept.Rows);
                 var column = random.NextInt(kept.Columns);
                 if (Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column) >= 0
                     || exclude?.Contains(((long)row * kept.Columns) + column) == true
-                    || Picked(head[row], next, columns, column))
+                    || Picked(head[row], next, grown.ColumnIndices, column))
                 {
                     continue;
                 }
 
-                next[rows.Count] = head[row];
-                head[row] = rows.Count;
-                rows.Add(row);
-                columns.Add(column);
-                values.Add(distribution.Sample(ref random));
+                next[grown.Count] = head[row];
+                head[row] = grown.Count;
+                grown.Add(row, column, distribution.Sample(ref random));
             }
         }
         finally
@@ -124,7 +128,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
         }
     }
 
-    private static bool Picked(int pick, int[] next, List<int> columns, int column)
+    private static bool Picked(int pick, int[] next, ReadOnlySpan<int> columns, int column)
     {
         for (; pick >= 0; pick = next[pick])
         {
@@ -142,8 +146,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     // iid ranks until `count` distinct ones are seen is the same process as SET's draw-and-reject loop, so the
     // subset is uniform; only the order of the work differs.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void GrowSorted(CsrMatrix kept, int count, long free, ref SparseRandom random, ValueDistribution distribution,
-        List<int> rows, List<int> columns, List<float> values)
+    private static void GrowSorted(CsrMatrix kept, int count, long free, ref SparseRandom random, ValueDistribution distribution, CooMatrix grown)
     {
         var pool = System.Buffers.ArrayPool<long>.Shared;
         var buffer = pool.Rent(count);
@@ -151,16 +154,14 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
         {
             var ranks = buffer.AsSpan(0, count);
             var distinct = free <= 4L * count ? SelectRanks(free, ranks, ref random) : SpacedRanks(free, ranks, ref random);
-            MapRanks(kept, ranks[..distinct], rows, columns);
+            grown.EnsureCapacity(count);
+            MapRanks(kept, ranks[..distinct], grown);
             if (distinct < count)
             {
-                TopUp(kept, count - distinct, ref random, rows, columns);
+                TopUp(kept, count - distinct, ref random, grown);
             }
 
-            // The rank buffer is free again: draw the values into it (ValueDistribution.Fill).
-            var drawn = System.Runtime.InteropServices.MemoryMarshal.Cast<long, float>(buffer.AsSpan(0, count))[..count];
-            distribution.Fill(drawn, ref random);
-            values.AddRange(drawn);
+            distribution.Fill(grown.WritableValues, ref random);
         }
         finally
         {
@@ -218,7 +219,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     // The rank-th free position in row-major order, for increasing ranks, in one pass: a row holds
     // columns - length free positions, and the j-th free column of a row skips the stored columns at or below it.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void MapRanks(CsrMatrix kept, ReadOnlySpan<long> ranks, List<int> rows, List<int> columns)
+    private static void MapRanks(CsrMatrix kept, ReadOnlySpan<long> ranks, CooMatrix grown)
     {
         var pointers = kept.RowPointers;
         var stored = kept.ColumnIndices;
@@ -245,14 +246,13 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
                 column++;
             }
 
-            rows.Add(row);
-            columns.Add((int)column);
+            grown.AddPosition(row, (int)column);
         }
     }
 
     // Adds `missing` more distinct free positions by rejection and merges them into the sorted picks.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void TopUp(CsrMatrix kept, int missing, ref SparseRandom random, List<int> rows, List<int> columns)
+    private static void TopUp(CsrMatrix kept, int missing, ref SparseRandom random, CooMatrix grown)
     {
         // A list sorted once at the end, and a hash set against picking one position twice.
         var extra = new List<(int Row, int Column)>(missing);
@@ -262,7 +262,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
             var row = random.NextInt(kept.Rows);
             var column = random.NextInt(kept.Columns);
             if (Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column) < 0
-                && FindPick(rows, columns, row, column) < 0
+                && FindPick(grown.RowIndices, grown.ColumnIndices, row, column) < 0
                 && seen.Add(((long)row * kept.Columns) + column))
             {
                 extra.Add((row, column));
@@ -271,16 +271,15 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
 
         extra.Sort();
 
-        // Merge from the back: the lists grow by `missing` and every entry moves at most once.
-        var oldCount = rows.Count;
+        // Merge from the back: the picks grow by `missing` and every entry moves at most once.
+        var oldCount = grown.Count;
         foreach (var _ in extra)
         {
-            rows.Add(0);
-            columns.Add(0);
+            grown.AddPosition(0, 0);
         }
 
-        var r = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows);
-        var c = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(columns);
+        var r = grown.WritableRows;
+        var c = grown.WritableColumns;
         var write = r.Length - 1;
         var read = oldCount - 1;
         for (var e = extra.Count - 1; e >= 0; e--)
@@ -301,9 +300,9 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     }
 
     // Index of (row, column) among picks sorted by (row, column), or negative.
-    private static int FindPick(List<int> rows, List<int> columns, int row, int column)
+    private static int FindPick(ReadOnlySpan<int> rows, ReadOnlySpan<int> columns, int row, int column)
     {
-        int low = 0, high = rows.Count - 1;
+        int low = 0, high = rows.Length - 1;
         while (low <= high)
         {
             var middle = low + ((high - low) / 2);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -87,140 +86,56 @@ public sealed partial class TopologyEvolver
         return reports;
     }
 
-    /// <summary>One prune-and-regrow step on <paramref name="layer"/>; moves <paramref name="optimizer"/>'s state along.</summary>
+    /// <summary>
+    /// One prune-and-regrow step on <paramref name="layer"/>: the pruner's drop flags filter the structure
+    /// (<see cref="ConnectionMap.Keep(CsrMatrix, ReadOnlySpan{bool})"/>), the regrower's triplets are merged in (<see cref="ConnectionMap.Merge(ConnectionMap, CooMatrix, long[], int[], float[])"/>),
+    /// and the layer applies the map, moving <paramref name="optimizer"/>'s state along.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TopologyChange EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0)
     {
+        ArgumentNullException.ThrowIfNull(layer);
         var weights = layer.Weights;
         var nnz = (int)weights.NonZeroCount;
 
         // Scratch is pooled while small (ScratchArray): evolution runs every epoch or every N steps, and arrays
         // of this size land on the large-object heap, which only a full collection reclaims.
-        var dropBuffer = new ScratchArray<bool>(nnz);
-        var drop = dropBuffer.Span;
-        drop.Clear();
-        var pruned = Pruner.SelectDrops(layer, fraction, signals, drop);
-        var prunedPositions = Regrower.NeedsPrunedPositions ? new HashSet<long>(pruned) : null;
-
-        // The structure without the dropped connections, and where each kept entry came from.
-        var keptPointers = new long[weights.Rows + 1];
-        var keptColumns = GC.AllocateUninitializedArray<int>(nnz - pruned);
-        var keptValues = GC.AllocateUninitializedArray<float>(nnz - pruned);
-        using var keptSource = new ScratchArray<int>(nnz - pruned);
-        var kept = CopyKept(weights, drop, keptPointers, keptColumns, keptValues, keptSource.Array);
-        if (prunedPositions is not null)
+        ConnectionMap kept;
+        int pruned;
+        HashSet<long>? prunedPositions;
+        using var keptSource = new ScratchArray<int>(nnz);
+        using (var dropBuffer = new ScratchArray<bool>(nnz))
         {
-            AddDropped(weights, drop, prunedPositions);
+            var drop = dropBuffer.Span;
+            drop.Clear();
+            pruned = Pruner.SelectDrops(layer, fraction, signals, drop);
+            prunedPositions = Regrower.NeedsPrunedPositions ? DroppedPositions(weights, drop) : null;
+            kept = ConnectionMap.Keep(weights, drop, keptSource.Array, nnz - pruned);
         }
 
-        dropBuffer.Dispose();
-        var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, keptPointers, keptColumns, keptValues);
-        var newRows = new List<int>(pruned);
-        var newColumns = new List<int>(pruned);
-        var newValues = new List<float>(pruned);
-        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions ?? NoPositions, signals), newRows, newColumns, newValues);
-        if (newRows.Count != pruned)
+        var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, kept.RowPointers, kept.ColumnIndices, kept.Values);
+        var grown = new CooMatrix(weights.Rows, weights.Columns, pruned);
+        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions ?? NoPositions, signals), grown);
+        if (grown.Count != pruned)
         {
-            throw new InvalidOperationException($"{Regrower.GetType().Name} grew {newRows.Count} connections for {pruned} pruned.");
+            throw new InvalidOperationException($"{Regrower.GetType().Name} grew {grown.Count} connections for {pruned} pruned.");
         }
-
-        // Order the new entries by (row, column), unless the regrower already did (SET's does).
-        var (newStart, orderedColumns, orderedValues) = IsOrdered(newRows, newColumns)
-            ? (RowStarts(newRows, weights.Rows), newColumns, newValues)
-            : OrderByRowAndColumn(newRows, newColumns, newValues, weights.Rows, weights.Columns);
-        var bucketColumns = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(orderedColumns);
-        var bucketValues = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(orderedValues);
-        var total = kept + newRows.Count;
 
         // The budget is constant, so the merged entries fit the old arrays exactly, and nothing reads them
         // after the kept copy was made: writing into them saves the largest allocation of the step (and the
         // page faults of touching it) on layers of hundreds of millions of connections.
+        var total = kept.Count + grown.Count;
         var reuse = total == nnz;
-        var columns = reuse ? weights.ColumnIndices : GC.AllocateUninitializedArray<int>(total);
-        var values = reuse ? weights.Values : GC.AllocateUninitializedArray<float>(total);
-        var rowPointers = reuse ? weights.RowPointers : new long[weights.Rows + 1];
         using var source = new ScratchArray<int>(total);
-        Merge(keptPointers, keptColumns, keptValues, keptSource.Array, newStart, bucketColumns, bucketValues, rowPointers, columns, values, source.Array);
-
-        layer.Rewire(new ConnectionMap(rowPointers, columns, values, source.Array.AsMemory(0, total)), optimizer);
-        return Describe(layer, index, pruned, newRows.Count);
-    }
-
-    // The kept entries in order, and where each came from. Whether an entry is dropped is a coin toss, so
-    // each entry is written unconditionally and the cursor advances by 0 or 1, where a branch would
-    // mispredict on about a third of them. The last slot cannot take a write past the kept count, so it is
-    // done apart.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int CopyKept(CsrMatrix weights, ReadOnlySpan<bool> drop, long[] pointers, int[] columns, float[] values, int[] source)
-    {
-        var kept = 0;
-        var last = columns.Length - 1;
-        for (var row = 0; row < weights.Rows; row++)
-        {
-            var end = (int)weights.RowPointers[row + 1];
-            for (var k = (int)weights.RowPointers[row]; k < end; k++)
-            {
-                if (kept < last)
-                {
-                    columns[kept] = weights.ColumnIndices[k];
-                    values[kept] = weights.Values[k];
-                    source[kept] = k;
-                    kept += drop[k] ? 0 : 1;
-                }
-                else if (!drop[k])
-                {
-                    columns[kept] = weights.ColumnIndices[k];
-                    values[kept] = weights.Values[k];
-                    source[kept] = k;
-                    kept++;
-                }
-            }
-
-            pointers[row + 1] = kept;
-        }
-
-        return kept;
-    }
-
-    // Row by row, the kept entries and the new ones (both sorted by column, never the same column) merged by
-    // column, with where each came from (-1 for new). An exhausted run reads as column int.MaxValue.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Merge(long[] keptPointers, int[] keptColumns, float[] keptValues, int[] keptSource, int[] newStart,
-        ReadOnlySpan<int> newColumns, ReadOnlySpan<float> newValues, long[] rowPointers, int[] columns, float[] values, int[] source)
-    {
-        var written = 0;
-        for (var row = 0; row + 1 < rowPointers.Length; row++)
-        {
-            int a = (int)keptPointers[row], aEnd = (int)keptPointers[row + 1];
-            int b = newStart[row], bEnd = newStart[row + 1];
-            var end = written + (aEnd - a) + (bEnd - b);
-            for (; written < end; written++)
-            {
-                var fromKept = a < aEnd ? keptColumns[a] : int.MaxValue;
-                var fromNew = b < bEnd ? newColumns[b] : int.MaxValue;
-                if (fromKept < fromNew)
-                {
-                    columns[written] = fromKept;
-                    values[written] = keptValues[a];
-                    source[written] = keptSource[a];
-                    a++;
-                }
-                else
-                {
-                    columns[written] = fromNew;
-                    values[written] = newValues[b];
-                    source[written] = -1;
-                    b++;
-                }
-            }
-
-            rowPointers[row + 1] = written;
-        }
+        var map = ConnectionMap.Merge(kept, grown, reuse ? weights.RowPointers : null, reuse ? weights.ColumnIndices : null, reuse ? weights.Values : null, source.Array);
+        layer.Rewire(map, optimizer);
+        return Describe(layer, index, pruned, grown.Count);
     }
 
     // The dropped positions (row x columns + column), for regrowers that avoid regrowing them at once.
-    private static void AddDropped(CsrMatrix weights, ReadOnlySpan<bool> drop, HashSet<long> dropped)
+    private static HashSet<long> DroppedPositions(CsrMatrix weights, ReadOnlySpan<bool> drop)
     {
+        var dropped = new HashSet<long>();
         for (var row = 0; row < weights.Rows; row++)
         {
             for (var k = (int)weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)
@@ -231,62 +146,8 @@ public sealed partial class TopologyEvolver
                 }
             }
         }
-    }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool IsOrdered(List<int> rows, List<int> columns)
-    {
-        for (var n = 1; n < rows.Count; n++)
-        {
-            if (rows[n] < rows[n - 1] || (rows[n] == rows[n - 1] && columns[n] <= columns[n - 1]))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    // Where each row's new entries start, given entries grouped by row: starts[row]..starts[row + 1].
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int[] RowStarts(List<int> rows, int rowCount)
-    {
-        var starts = new int[rowCount + 1];
-        foreach (var row in rows)
-        {
-            starts[row + 1]++;
-        }
-
-        for (var row = 0; row < rowCount; row++)
-        {
-            starts[row + 1] += starts[row];
-        }
-
-        return starts;
-    }
-
-    // Two counting sorts, by column and then stably by row (as CSparse builds CSR), in O(new + rows + columns):
-    // no comparison sort per row.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (int[] Starts, List<int> Columns, List<float> Values) OrderByRowAndColumn(List<int> rows, List<int> columns, List<float> values, int rowCount, int columnCount)
-    {
-        var pointers = new long[rowCount + 1];
-        var order = TripletOrder.ByRowThenColumn(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(columns), rowCount, columnCount, pointers);
-        var starts = new int[rowCount + 1];
-        for (var r = 0; r <= rowCount; r++)
-        {
-            starts[r] = (int)pointers[r];
-        }
-
-        var orderedColumns = new List<int>(order.Length);
-        var orderedValues = new List<float>(order.Length);
-        foreach (var t in order)
-        {
-            orderedColumns.Add(columns[t]);
-            orderedValues.Add(values[t]);
-        }
-
-        return (starts, orderedColumns, orderedValues);
+        return dropped;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -10,13 +10,20 @@ public sealed class CooMatrix
     private int[] _columns = [];
     private float[] _values = [];
 
-    /// <summary>Creates an empty triplet list for a matrix of shape (<paramref name="rows"/>, <paramref name="columns"/>).</summary>
-    public CooMatrix(int rows, int columns)
+    /// <summary>
+    /// Creates an empty triplet list for a matrix of shape (<paramref name="rows"/>, <paramref name="columns"/>), with
+    /// room for <paramref name="capacity"/> triplets before it grows.
+    /// </summary>
+    public CooMatrix(int rows, int columns, int capacity = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        ArgumentOutOfRangeException.ThrowIfNegative(capacity);
         Rows = rows;
         Columns = columns;
+        _rows = new int[capacity];
+        _columns = new int[capacity];
+        _values = new float[capacity];
     }
 
     /// <summary>Number of rows.</summary>
@@ -63,6 +70,80 @@ public sealed class CooMatrix
         _columns[Count] = column;
         _values[Count] = value;
         Count++;
+    }
+
+    /// <summary>Appends the triplets <c>(rows[t], columns[t], values[t])</c>.</summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A position is outside the shape; nothing is added.</exception>
+    public void AddRange(ReadOnlySpan<int> rows, ReadOnlySpan<int> columns, ReadOnlySpan<float> values)
+    {
+        if (columns.Length != rows.Length || values.Length != rows.Length)
+        {
+            ThrowHelper.Argument($"Rows, columns and values differ in length ({rows.Length}, {columns.Length}, {values.Length}).", nameof(values));
+        }
+
+        for (var t = 0; t < rows.Length; t++)
+        {
+            if ((uint)rows[t] >= (uint)Rows || (uint)columns[t] >= (uint)Columns)
+            {
+                ThrowHelper.ArgumentOutOfRange(nameof(rows), $"Triplet {t} at ({rows[t]}, {columns[t]}) is outside ({Rows}, {Columns}).");
+            }
+        }
+
+        var needed = Count + rows.Length;
+        EnsureCapacity(needed);
+
+        rows.CopyTo(_rows.AsSpan(Count));
+        columns.CopyTo(_columns.AsSpan(Count));
+        values.CopyTo(_values.AsSpan(Count));
+        Count = needed;
+    }
+
+    /// <summary>Makes room for <paramref name="capacity"/> triplets in all.</summary>
+    internal void EnsureCapacity(int capacity)
+    {
+        if (capacity > _rows.Length)
+        {
+            capacity = Math.Max(capacity, Math.Max(16, _rows.Length * 2));
+            Array.Resize(ref _rows, capacity);
+            Array.Resize(ref _columns, capacity);
+            Array.Resize(ref _values, capacity);
+        }
+    }
+
+    /// <summary>Appends a position with value 0, unchecked: for regrowers that pick positions inside the shape and fill values after.</summary>
+    internal void AddPosition(int row, int column)
+    {
+        EnsureCapacity(Count + 1);
+        _rows[Count] = row;
+        _columns[Count] = column;
+        _values[Count] = 0;
+        Count++;
+    }
+
+    /// <summary>The rows, writable (a regrower reorders its own picks in place).</summary>
+    internal Span<int> WritableRows => _rows.AsSpan(0, Count);
+
+    /// <summary>The columns, writable.</summary>
+    internal Span<int> WritableColumns => _columns.AsSpan(0, Count);
+
+    /// <summary>The values, writable.</summary>
+    internal Span<float> WritableValues => _values.AsSpan(0, Count);
+
+    /// <summary>Whether the triplets are in strict (row, column) order: CSR order, with no position twice.</summary>
+    public bool IsOrdered()
+    {
+        var rows = RowIndices;
+        var columns = ColumnIndices;
+        for (var t = 1; t < rows.Length; t++)
+        {
+            if (rows[t] < rows[t - 1] || (rows[t] == rows[t - 1] && columns[t] <= columns[t - 1]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -3,8 +3,8 @@ namespace Sparse.Core;
 /// <summary>
 /// Puts (row, column) triplets in CSR order with two counting sorts, by column and then stably by row, in
 /// O(count + rows + columns): columns ascend within each row, and triplets at the same position keep their
-/// insertion order. The one triplet-to-CSR ordering, shared by <see cref="CooMatrix.ToCsr"/> and the evolver's
-/// regrowth.
+/// insertion order. The one triplet-to-CSR ordering, shared by <see cref="CooMatrix.ToCsr"/> and
+/// <see cref="ConnectionMap.Merge(ConnectionMap, CooMatrix, long[], int[], float[])"/>.
 /// </summary>
 internal static class TripletOrder
 {

@@ -62,11 +62,10 @@ public class RegrowthTests
 
     private static List<(int Row, int Column)> Grow(IRegrower regrower, SparseLinear layer, LayerSignals signals, int k, IReadOnlySet<long>? pruned = null)
     {
-        List<int> rows = [], columns = [];
-        List<float> values = [];
-        regrower.Grow(new GrowthRequest(layer, layer.Weights, k, pruned ?? new HashSet<long>(), signals), rows, columns, values);
-        Assert.That(rows, Has.Count.EqualTo(k));
-        return [.. rows.Zip(columns)];
+        var grown = new CooMatrix(layer.OutputSize, layer.InputSize);
+        regrower.Grow(new GrowthRequest(layer, layer.Weights, k, pruned ?? new HashSet<long>(), signals), grown);
+        Assert.That(grown.Count, Is.EqualTo(k));
+        return [.. grown.RowIndices.ToArray().Zip(grown.ColumnIndices.ToArray())];
     }
 
     [TestCase(1)]
@@ -130,10 +129,9 @@ public class RegrowthTests
         const int batch = 4;
         var signals = new LayerSignals(Random(3000 * batch, 1), Random(4000 * batch, 2), Random(4000 * batch, 3), batch);
         var regrower = new GradientRegrower(blockRows: 8);
-        List<int> rows = [], columns = [];
-        List<float> values = [];
+        var grown = new CooMatrix(4000, 3000, capacity: 1000);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        regrower.Grow(new GrowthRequest(layer, layer.Weights, 1000, new HashSet<long>(), signals), rows, columns, values);
+        regrower.Grow(new GrowthRequest(layer, layer.Weights, 1000, new HashSet<long>(), signals), grown);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         var bound = (4L * 8 * 3000) + (64L * 1000) + 16_384;
         Assert.That(allocated, Is.LessThan(bound), $"bound: 4 x block x in + per-candidate heap; dense would be {4L * 4000 * 3000:N0} bytes");

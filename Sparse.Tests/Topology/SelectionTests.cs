@@ -78,12 +78,11 @@ public class SelectionTests
 
     private static (List<int> Rows, List<int> Columns) GrowRandom(CsrMatrix kept, int count, ulong seed)
     {
-        List<int> rows = [], columns = [];
-        List<float> values = [];
         var layer = new SparseLinear(kept);
-        new RandomRegrower(seed).Grow(new GrowthRequest(layer, kept, count, new HashSet<long>(), null), rows, columns, values);
-        Assert.That(values, Has.Count.EqualTo(count));
-        return (rows, columns);
+        var grown = new CooMatrix(kept.Rows, kept.Columns);
+        new RandomRegrower(seed).Grow(new GrowthRequest(layer, kept, count, new HashSet<long>(), null), grown);
+        Assert.That(grown.Count, Is.EqualTo(count));
+        return ([.. grown.RowIndices.ToArray()], [.. grown.ColumnIndices.ToArray()]);
     }
 
     // Kept structures that take each path: a scan of every free position (count >= free / 4), sorted spacings
