@@ -175,7 +175,7 @@ internal static class QuickEpoch
         var watch = Stopwatch.StartNew();
         var network = SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: 20, seed: 1);
         Console.WriteLine($"{string.Join("-", sizes)}: {network.ConnectionCount:N0} connections, {sizes.Skip(1).SkipLast(1).Sum():N0} hidden neurons, built in {watch.Elapsed.TotalSeconds:F1} s");
-        Console.WriteLine($"memory estimate: {MemoryEstimate.For(network, batchSize, optimizerSlots: 1, evolving: true)}");
+        Console.WriteLine($"memory estimate: {MemoryEstimate.For(network, batchSize, optimizerSlots: 1, TopologyEvolver.Set().ScratchBytesPerConnection(1))}");
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = batchSize });
 
         // A SET step after every epoch, the last included, so one epoch reports one step.

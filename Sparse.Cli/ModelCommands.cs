@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Sparse.Topology;
 using Sparse.Training;
 
 namespace Sparse.Cli;
@@ -98,8 +99,9 @@ internal static class ModelCommands
             Console.WriteLine($"connections {network.ConnectionCount:N0}, parameter bytes {network.ParameterBytes:N0}");
             Console.WriteLine($"training memory at batch 128 with SGD momentum: {MemoryEstimate.For(network, 128, 1)}; " +
                 $"{MemoryEstimate.BytesPerConnection(1)} B per connection (value, column, transposed row and permutation, gradient, momentum)");
-            Console.WriteLine($"with topology evolution: {MemoryEstimate.For(network, 128, 1, evolving: true)}; " +
-                $"a step needs {MemoryEstimate.EvolutionBytesPerConnection(1)} B per connection of the largest layer, freed after it");
+            var (set, rigl) = (TopologyEvolver.Set().ScratchBytesPerConnection(1), TopologyEvolver.RigL().ScratchBytesPerConnection(1));
+            Console.WriteLine($"with topology evolution (SET): {MemoryEstimate.For(network, 128, 1, set)}; " +
+                $"a step needs {set} B per connection of the largest layer ({rigl} B with RigL or CTRE), freed after it");
             var index = 0;
             foreach (var layer in network.Layers)
             {

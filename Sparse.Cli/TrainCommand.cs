@@ -331,7 +331,9 @@ internal static class TrainCommand
         // Refuse a network that cannot fit before allocating any of it, with the arithmetic.
         var slots = run.Get(OptimizerName) == "adam" ? 2 : 1;
         MemoryBreakdown Estimate(int batch) => MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, run.Get(Epsilon)), batch, slots,
-            run.Get(DropoutRate) > 0, evolving: run.Get(Evolve) != "none" || run.Get(PruneNeurons));
+            run.Get(DropoutRate) > 0, Math.Max(
+                CreateEvolver(run, seed, null)?.ScratchBytesPerConnection(slots) ?? 0,
+                run.Get(PruneNeurons) ? NeuronImportancePruner.ScratchBytesPerConnection(slots) : 0));
         var estimate = Estimate(run.Get(BatchSize));
         try
         {
@@ -374,16 +376,17 @@ internal static class TrainCommand
             : new Sgd(rate, run.Get(Momentum), weightDecay: run.Get(WeightDecay));
     }
 
+    private static TopologyEvolver? CreateEvolver(RunOptions run, ulong seed, ILogger<TopologyEvolver>? logger) => run.Get(Evolve) switch
+    {
+        "set" => TopologyEvolver.Set(seed, logger: logger),
+        "rigl" => TopologyEvolver.RigL(logger),
+        "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, seed, logger),
+        _ => null,
+    };
+
     private static void AddHooks(RunOptions run, Trainer trainer, ulong seed, ILoggerFactory loggers)
     {
-        var logger = loggers.CreateLogger<TopologyEvolver>();
-        var evolver = run.Get(Evolve) switch
-        {
-            "set" => TopologyEvolver.Set(seed, logger: logger),
-            "rigl" => TopologyEvolver.RigL(logger),
-            "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, seed, logger),
-            _ => null,
-        };
+        var evolver = CreateEvolver(run, seed, loggers.CreateLogger<TopologyEvolver>());
         if (evolver is not null)
         {
             var every = run.Get(EvolveEvery);

@@ -43,6 +43,9 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
     /// <inheritdoc/>
     public SignalKinds Signals => SignalKinds.Activations;
 
+    /// <inheritdoc/>
+    public long ScratchBytesPerGrown => MissingTopK.BytesPerSelected;
+
     /// <summary>CTRE_seq: whether growth has switched to random.</summary>
     public bool GrowingRandomly { get; private set; }
 

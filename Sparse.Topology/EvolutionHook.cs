@@ -20,7 +20,7 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     public List<IReadOnlyList<TopologyChange>> History { get; } = [];
 
     /// <inheritdoc/>
-    public bool RewiresTopology => true;
+    public long RewiringBytesPerConnection(int optimizerSlots) => Evolver.ScratchBytesPerConnection(optimizerSlots);
 
     /// <inheritdoc/>
     public SignalKinds Signals => Evolver.Signals;

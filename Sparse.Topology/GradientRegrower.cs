@@ -19,6 +19,9 @@ public sealed class GradientRegrower(int blockRows = 0) : IRegrower
     public SignalKinds Signals => SignalKinds.OutputGradients;
 
     /// <inheritdoc/>
+    public long ScratchBytesPerGrown => MissingTopK.BytesPerSelected;
+
+    /// <inheritdoc/>
     public void Grow(GrowthRequest request, CooMatrix grown)
     {
         ArgumentNullException.ThrowIfNull(request);

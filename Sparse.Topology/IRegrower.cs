@@ -18,6 +18,12 @@ public interface IRegrower
     /// <summary>What this rule reads of the last training step (<see cref="GrowthRequest.Signals"/>).</summary>
     SignalKinds Signals => SignalKinds.None;
 
+    /// <summary>
+    /// Scratch this rule needs per connection it grows, beyond the triplet it adds (a scoring rule's running top-k,
+    /// and the evolver's sort of triplets that do not come in (row, column) order); freed after the step.
+    /// </summary>
+    long ScratchBytesPerGrown => 0;
+
     /// <summary>Whether this rule reads <see cref="GrowthRequest.Pruned"/> (collecting it costs a hash set per step).</summary>
     bool NeedsPrunedPositions => false;
 

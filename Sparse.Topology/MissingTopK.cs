@@ -14,6 +14,12 @@ internal interface IBlockScorer
 /// </summary>
 internal static class MissingTopK
 {
+    /// <summary>
+    /// Scratch per selected candidate: the heap's element and priority (about 32 bytes), the returned list (12), and
+    /// the evolver's counting sort of the unordered result (16). EvolverTests measures a step against it.
+    /// </summary>
+    public const long BytesPerSelected = 64;
+
     /// <summary>Scores per block when the caller does not choose.</summary>
     public const int DefaultBlockScores = 1 << 18;
 

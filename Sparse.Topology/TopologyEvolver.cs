@@ -47,6 +47,14 @@ public sealed partial class TopologyEvolver
     /// <summary>What to add.</summary>
     public IRegrower Regrower { get; }
 
+    /// <summary>
+    /// Scratch of one evolution step, per connection of the layer it rewires: drop flags 1 B, the kept connections
+    /// copied (column, value, origin) 12 B, the new ones (row, column, value, sorted rank; at most half the layer)
+    /// 10 B, where each entry came from 4 B, the moved optimizer state 4 B per slot, and the regrower's own scratch
+    /// per new connection (<see cref="IRegrower.ScratchBytesPerGrown"/>, at most half the layer). Freed after the step.
+    /// </summary>
+    public long ScratchBytesPerConnection(int optimizerSlots) => 27 + (4L * optimizerSlots) + ((Regrower.ScratchBytesPerGrown + 1) / 2);
+
     /// <summary>What the pruner and the regrower read of the last training step.</summary>
     public SignalKinds Signals => Pruner.Signals | Regrower.Signals;
 
@@ -77,7 +85,7 @@ public sealed partial class TopologyEvolver
             // A large layer's step leaves gigabytes of freed arrays on the large-object heap, which only a full
             // collection returns; reclaim them before the next layer allocates its own, so the peak stays at one
             // step's scratch (what MemoryEstimate budgets) rather than several.
-            if (report.Connections * MemoryEstimate.EvolutionBytesPerConnection(optimizer?.StateSlots ?? 0) >= LargeStepBytes)
+            if (report.Connections * ScratchBytesPerConnection(optimizer?.StateSlots ?? 0) >= LargeStepBytes)
             {
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
             }

@@ -7,6 +7,30 @@ namespace Sparse.Tests.Topology;
 [TestFixture]
 public class EvolverTests
 {
+    // The scratch the memory check budgets for a step is what a step allocates: measured on layers large enough that
+    // every scratch array is allocated, not pooled (ScratchArray pools up to 2^20 elements).
+    [TestCase("set")]
+    [TestCase("rigl")]
+    [TestCase("ctre")]
+    public void An_evolution_step_allocates_no_more_than_its_stated_scratch(string method)
+    {
+        const int batch = 4;
+        var layer = new SparseLinear(RandomSparse.Bernoulli(1500, 1500, 0.6, ValueDistribution.Normal(1), 3));
+        var optimizer = new Sgd(0.1f, momentum: 0.9f);
+        optimizer.StateOf(layer.WeightParameter);
+        var evolver = method switch { "set" => TopologyEvolver.Set(seed: 2), "rigl" => TopologyEvolver.RigL(), _ => TopologyEvolver.Ctre(seed: 2) };
+        var random = new Random(5);
+        float[] Dense(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)random.NextDouble())];
+        var signals = new LayerSignals(Dense(1500 * batch), Dense(1500 * batch), Dense(1500 * batch), batch);
+        _ = layer.Weights.Transposed; // built before, as after any training step
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        evolver.EvolveLayer(layer, optimizer, 0.3, signals);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var stated = layer.Weights.NonZeroCount * evolver.ScratchBytesPerConnection(optimizer.StateSlots);
+        TestContext.Out.WriteLine($"{method}: allocated {allocated:N0} B for {layer.Weights.NonZeroCount:N0} connections, stated {stated:N0} B");
+        Assert.That(allocated, Is.LessThanOrEqualTo(stated));
+    }
+
     [Test]
     public void Many_random_steps_keep_the_budget_sorted_unique_rows_and_state_with_its_weight()
     {

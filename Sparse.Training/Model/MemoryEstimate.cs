@@ -6,7 +6,8 @@ namespace Sparse.Training;
 /// permutation 4 B, the gradient 4 B, and 4 B per optimizer state slot (SGD with momentum 1, Adam 2):
 /// 24 B with SGD momentum, 28 B with Adam. Per neuron and sample of a batch: 4 B for each activation
 /// buffer it appears in. Row and column pointers are 8 B each. When the topology evolves, one step needs
-/// scratch for the largest layer it rewires (<see cref="EvolutionBytesPerConnection"/>), freed afterwards.
+/// scratch for the largest layer it rewires, freed afterwards; the rewiring hook states how much per connection
+/// (<see cref="ITrainingHook.RewiringBytesPerConnection"/>).
 /// </summary>
 public static class MemoryEstimate
 {
@@ -14,18 +15,13 @@ public static class MemoryEstimate
     public static long BytesPerConnection(int optimizerSlots) => 20 + (4L * optimizerSlots);
 
     /// <summary>
-    /// Scratch of one evolution step, per connection of the layer it rewires: drop flags 1 B, the kept connections
-    /// copied (column, value, origin) 12 B, the new ones (row, column, value, sorted rank; at most half the layer)
-    /// 10 B, where each entry came from 4 B, and the moved optimizer state 4 B per slot.
+    /// Estimates an MLP <paramref name="sizes"/> with the given per-layer densities (expected connection counts),
+    /// plus <paramref name="rewiringBytesPerConnection"/> for each connection of its largest layer: the scratch of
+    /// one evolution step (0 for a fixed topology).
     /// </summary>
-    public static long EvolutionBytesPerConnection(int optimizerSlots) => 27 + (4L * optimizerSlots);
-
-    /// <summary>
-    /// Estimates an MLP <paramref name="sizes"/> with the given per-layer densities (expected connection counts);
-    /// with <paramref name="evolving"/>, plus the scratch of an evolution step on its largest layer.
-    /// </summary>
-    public static MemoryBreakdown ForMlp(IReadOnlyList<int> sizes, IReadOnlyList<double> densities, int batch, int optimizerSlots, bool dropout = false, bool evolving = false)
+    public static MemoryBreakdown ForMlp(IReadOnlyList<int> sizes, IReadOnlyList<double> densities, int batch, int optimizerSlots, bool dropout = false, long rewiringBytesPerConnection = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(rewiringBytesPerConnection);
         long connections = 0, pointers = 0, biases = 0, largest = 0;
         for (var l = 0; l + 1 < sizes.Count; l++)
         {
@@ -49,11 +45,11 @@ public static class MemoryEstimate
             connections * BytesPerConnection(optimizerSlots),
             pointers + (biases * 4 * (2 + optimizerSlots)),
             (activationFloats + (2L * widest)) * batch * 4,
-            evolving ? largest * EvolutionBytesPerConnection(optimizerSlots) : 0);
+            largest * rewiringBytesPerConnection);
     }
 
-    /// <summary>Estimates an existing network (with <paramref name="evolving"/>, plus an evolution step's scratch).</summary>
-    public static MemoryBreakdown For(SparseNetwork network, int batch, int optimizerSlots, bool evolving = false)
+    /// <summary>Estimates an existing network, plus an evolution step's scratch of <paramref name="rewiringBytesPerConnection"/> per connection of its largest layer.</summary>
+    public static MemoryBreakdown For(SparseNetwork network, int batch, int optimizerSlots, long rewiringBytesPerConnection = 0)
     {
         var sizes = new List<int> { network.InputSize };
         var densities = new List<double>();
@@ -63,7 +59,7 @@ public static class MemoryEstimate
             densities.Add(layer.Weights.Density);
         }
 
-        return ForMlp(sizes, densities, batch, optimizerSlots, network.Layers.OfType<Dropout>().Any(), evolving);
+        return ForMlp(sizes, densities, batch, optimizerSlots, network.Layers.OfType<Dropout>().Any(), rewiringBytesPerConnection);
     }
 
     /// <summary>The memory this process may still use: the GC's limit (container or machine) less what it holds.</summary>

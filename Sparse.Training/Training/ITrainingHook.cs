@@ -18,10 +18,11 @@ public interface ITrainingHook
     }
 
     /// <summary>
-    /// Whether this hook rewires the network, so the memory check before training makes room for the
-    /// scratch of an evolution step (<see cref="MemoryEstimate.EvolutionBytesPerConnection"/>).
+    /// The scratch a rewiring by this hook needs, in bytes per connection of the layer it rewires (0 for a hook that
+    /// leaves the topology alone), so the memory check before training makes room for it on the largest layer.
     /// </summary>
-    bool RewiresTopology => false;
+    /// <param name="optimizerSlots">State arrays per parameter that move with the connections.</param>
+    long RewiringBytesPerConnection(int optimizerSlots) => 0;
 
     /// <summary>
     /// What this hook reads of each training step (CTRE's activations, RigL's output gradients): <see cref="Trainer.Fit"/>

@@ -196,7 +196,7 @@ public sealed class Trainer
             History = History,
             Signals = signalKinds == SignalKinds.None ? null : new SignalRecorder(signalKinds),
         };
-        var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots, Hooks.Any(h => h.RewiresTopology));
+        var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots, Hooks.Select(h => h.RewiringBytesPerConnection(Optimizer.StateSlots)).DefaultIfEmpty(0).Max());
         TrainerLog.Starting(_logger, Network.ConnectionCount, Options.Epochs, train.Count, memory);
 
         // The weights exist already; what training adds (state, gradients, activations) must still fit.
