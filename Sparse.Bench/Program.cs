@@ -19,6 +19,17 @@ if (args is ["csv", var csvPath, .. var csvRepeats])
     return 0;
 }
 
+if (args is ["rigl-scale", .. var riglWidths])
+{
+    RiglScale.Run(riglWidths.Length > 0 ? riglWidths : ["1000", "10000", "100000", "1000000"]);
+    return 0;
+}
+
+if (args is ["quality", .. var qualityOptions])
+{
+    return Quality.Run(qualityOptions);
+}
+
 if (args is ["perf-check", .. var options])
 {
     return PerfCheck.Run(options);

@@ -25,6 +25,13 @@ internal static class TrainCommand
     private static readonly Option<double?> Erk = new("--erk") { Description = "Overall density spread by ERK (instead of --epsilon)." };
     private static readonly Option<string> Evolve = new("--evolve") { Description = "Topology evolution: set (prune by magnitude, regrow at random), rigl, ctre or none.", DefaultValueFactory = _ => "set" };
     private static readonly Option<double> Zeta = new("--zeta") { Description = "Fraction rewired per evolution step (RigL: the starting fraction).", DefaultValueFactory = _ => 0.3 };
+    private static readonly Option<string> RiglSearch = new("--rigl-search")
+    {
+        Description = "RigL's regrowth: exact (score every missing connection, out x in x batch work), bounded (score the top neurons by gradient and " +
+            "activation norm, any width) or auto (exact up to 2^31 scores a layer).",
+        DefaultValueFactory = _ => "auto",
+    };
+
     private static readonly Option<int> EvolveEvery = new("--evolve-every") { Description = "Evolve every N steps (cosine-decayed fraction) instead of after each epoch.", DefaultValueFactory = _ => 0 };
     private static readonly Option<bool> PruneNeurons = new("--prune-neurons") { Description = "Prune hidden neurons at or below the 20th importance percentile every 5 epochs from epoch 5." };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 40 };
@@ -47,12 +54,13 @@ internal static class TrainCommand
     {
         ActivationName.AcceptOnlyFromAmong("relu", "leaky-relu", "all-relu", "tanh", "sigmoid");
         Evolve.AcceptOnlyFromAmong("none", "set", "rigl", "ctre");
+        RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         Task.AcceptOnlyFromAmong("classification", "regression");
         var command = new Command("train", "Train a truly sparse MLP on a CSV file and save the model.")
         {
             TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-            PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, Output, Resume, MetricsPath, PlotPath,
+            RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, Output, Resume, MetricsPath, PlotPath,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet), parse.GetValue(verbose))));
         return command;
@@ -64,7 +72,7 @@ internal static class TrainCommand
     private static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
     private static readonly Option[] Fixed = [ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-        PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed];
+        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed];
 
     private static int Run(ParseResult parse, bool quiet, bool verbose)
     {
@@ -379,7 +387,12 @@ internal static class TrainCommand
     private static TopologyEvolver? CreateEvolver(RunOptions run, ulong seed, ILogger<TopologyEvolver>? logger) => run.Get(Evolve) switch
     {
         "set" => TopologyEvolver.Set(seed, logger: logger),
-        "rigl" => TopologyEvolver.RigL(logger),
+        "rigl" => TopologyEvolver.RigL(logger, run.Get(RiglSearch) switch
+        {
+            "exact" => long.MaxValue,
+            "bounded" => 0,
+            _ => GradientRegrower.DefaultExactScores, // auto, and checkpoints saved before the option existed
+        }),
         "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, seed, logger),
         _ => null,
     };

@@ -33,9 +33,13 @@ public sealed partial class TopologyEvolver
     public static TopologyEvolver Set(ulong seed = 1, ValueDistribution? newWeights = null, ILogger<TopologyEvolver>? logger = null) =>
         new(new MagnitudePruner(), new RandomRegrower(seed, newWeights), logger);
 
-    /// <summary>RigL: prune by |w|, regrow the missing connections with the largest |dL/dW|, at zero.</summary>
-    public static TopologyEvolver RigL(ILogger<TopologyEvolver>? logger = null) =>
-        new(new MagnitudePruner(separateSigns: false), new GradientRegrower(), logger);
+    /// <summary>
+    /// RigL: prune by |w|, regrow the missing connections with the largest |dL/dW|, at zero; every missing
+    /// connection is scored while a layer costs at most <paramref name="exactScores"/> scores (out x in x batch),
+    /// beyond that the search is bounded by neuron norms (<see cref="GradientRegrower"/>).
+    /// </summary>
+    public static TopologyEvolver RigL(ILogger<TopologyEvolver>? logger = null, long exactScores = GradientRegrower.DefaultExactScores) =>
+        new(new MagnitudePruner(separateSigns: false), new GradientRegrower(exactScores: exactScores), logger);
 
     /// <summary>CTRE: prune by magnitude, regrow the missing pairs of most similar neurons (cosine).</summary>
     public static TopologyEvolver Ctre(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ILogger<TopologyEvolver>? logger = null) =>

@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sparse.Topology;
+using Sparse.Training;
+
+namespace Sparse.Bench;
+
+/// <summary>
+/// <c>quality</c>: what each way of evolving the topology is worth. Trains the same network from the same seeds
+/// with a fixed topology and with every evolution method and schedule, on one data set at the given sparsities,
+/// budget and seeds, and reports the final test accuracy (mean and standard deviation over seeds), the best
+/// epoch's, and the time, as a markdown table and a JSON. With <c>--gate BASELINE</c> it compares each
+/// configuration's mean with the baseline's and fails when it dropped by more than the baseline's seed spread
+/// (at least <see cref="MinimumSpread"/>): the accuracy counterpart of <c>perf-check</c>.
+/// </summary>
+/// <remarks>
+/// <code>
+/// quality [--data digits | fashion-mnist:DIR | mnist:DIR | wide:FILE] [--budget short|long] [--seeds 3]
+///         [--epsilons 20,2] [--methods static,set,...] [--json FILE] [--markdown FILE] [--gate BASELINE]
+/// </code>
+/// Methods: <c>static</c>; <c>set</c>, <c>rigl</c>, <c>ctre</c>, <c>ctre-sim</c>, <c>ctre-seq</c> after every epoch
+/// but the last (zeta 0.3); <c>set-steps</c>, <c>rigl-steps</c> twice an epoch with RigL's cosine-decayed fraction
+/// (alpha 0.3), ending at 75 % of training, and <c>rigl-bounded</c> the same with the norm-bounded search at every
+/// width; <c>neurons</c>: SET plus importance pruning of hidden neurons.
+/// </remarks>
+internal static class Quality
+{
+    /// <summary>The least drop the gate treats as real: one test sample of the bundled digits is 0.28 points.</summary>
+    public const double MinimumSpread = 0.006;
+
+    private static readonly string[] AllMethods = ["static", "set", "set-steps", "rigl", "rigl-steps", "rigl-bounded", "ctre", "ctre-sim", "ctre-seq", "neurons"];
+
+    public static int Run(string[] args)
+    {
+        string Option(string name, string fallback)
+        {
+            var at = Array.IndexOf(args, name);
+            return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+        }
+
+        var data = Option("--data", "digits");
+        var budget = Option("--budget", "short");
+        var seeds = int.Parse(Option("--seeds", "3"), CultureInfo.InvariantCulture);
+        var epsilons = Option("--epsilons", "20,2").Split(',').Select(e => double.Parse(e, CultureInfo.InvariantCulture)).ToArray();
+        var methods = Option("--methods", string.Join(",", AllMethods)).Split(',');
+        var unknown = methods.Except(AllMethods).ToArray();
+        if (unknown.Length > 0)
+        {
+            Console.Error.WriteLine($"quality: unknown method {unknown[0]}; the methods are {string.Join(", ", AllMethods)}");
+            return 2;
+        }
+
+        var setup = Setup.For(data, budget == "long");
+        Console.WriteLine($"# {setup.Name}: {string.Join("-", setup.Sizes)}, {setup.Activation}, {setup.Epochs} epochs, batch {setup.BatchSize}, " +
+            $"Adam {setup.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine), dropout {setup.Dropout.ToString(CultureInfo.InvariantCulture)}, " +
+            $"weight decay {setup.WeightDecay.ToString(CultureInfo.InvariantCulture)}; {setup.Train.Count:N0} training and {setup.Test.Count:N0} test rows; {seeds} seeds");
+        var rows = new List<Row>();
+        Console.WriteLine("| data | epsilon | connections | epochs | method | final accuracy | best accuracy | seconds | evolving |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var epsilon in epsilons)
+        {
+            foreach (var method in methods)
+            {
+                var runs = Enumerable.Range(1, seeds).Select(seed => Train(setup, epsilon, method, (ulong)seed)).ToArray();
+                var row = new Row(setup.Name, epsilon, setup.Epochs, method, runs);
+                rows.Add(row);
+                Console.WriteLine(row.Markdown());
+            }
+        }
+
+        var json = new JsonObject
+        {
+            ["data"] = setup.Name,
+            ["epochs"] = setup.Epochs,
+            ["seeds"] = seeds,
+            ["machine"] = $"{Environment.ProcessorCount} cores",
+            ["results"] = new JsonObject(rows.Select(r => new KeyValuePair<string, JsonNode?>(r.Key, r.ToJson()))),
+        };
+        if (Option("--json", string.Empty) is { Length: > 0 } jsonPath)
+        {
+            File.WriteAllText(jsonPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        }
+
+        if (Option("--markdown", string.Empty) is { Length: > 0 } markdownPath)
+        {
+            File.WriteAllLines(markdownPath, rows.Select(r => r.Markdown()));
+        }
+
+        return Option("--gate", string.Empty) is { Length: > 0 } baseline ? Gate(rows, baseline) : 0;
+    }
+
+    private static int Gate(List<Row> rows, string baselinePath)
+    {
+        var baseline = JsonNode.Parse(File.ReadAllText(baselinePath))!["results"]!.AsObject();
+        var failed = 0;
+        Console.WriteLine();
+        Console.WriteLine("configuration                     mean    baseline  allowed drop  status");
+        foreach (var row in rows)
+        {
+            if (baseline[row.Key] is not { } expected)
+            {
+                Console.WriteLine($"{row.Key,-32} {row.Mean:P2}  (not in the baseline)");
+                continue;
+            }
+
+            var mean = expected["mean"]!.GetValue<double>();
+            var allowed = Math.Max(expected["std"]!.GetValue<double>(), MinimumSpread);
+            var ok = row.Mean >= mean - allowed;
+            failed += ok ? 0 : 1;
+            Console.WriteLine($"{row.Key,-32} {row.Mean,6:P2}  {mean,8:P2}  {allowed,12:P2}  {(ok ? "ok" : "DROPPED")}");
+        }
+
+        if (failed > 0)
+        {
+            Console.Error.WriteLine($"quality: {failed} configuration(s) lost more accuracy than their seed spread allows against {baselinePath}");
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private static RunResult Train(Setup setup, double epsilon, string method, ulong seed)
+    {
+        var network = SparseNetwork.CreateMlp(setup.Sizes, setup.Activation, epsilon, seed, setup.Dropout,
+            normalization: InputNormalization.Fit(setup.Train, NormalizationKind.Standardize));
+        var optimizer = new Adam(setup.LearningRate, weightDecay: setup.WeightDecay, decoupled: true);
+        var options = new TrainerOptions { Epochs = setup.Epochs, BatchSize = setup.BatchSize, Seed = seed, Schedule = LearningRateSchedule.Cosine(setup.LearningRate / 50) };
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, options);
+        var stepsPerEpoch = (setup.Train.Count + setup.BatchSize - 1) / setup.BatchSize;
+        var deltaT = Math.Max(1, stepsPerEpoch / 2);
+        EvolutionHook Epochly(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.EveryEpoch(0.3));
+        EvolutionHook Stepwise(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.CosineDecay(0.3, deltaT, 0.75));
+        ITrainingHook[] hooks = method switch
+        {
+            "static" => [],
+            "set" => [Epochly(TopologyEvolver.Set(seed))],
+            "set-steps" => [Stepwise(TopologyEvolver.Set(seed))],
+            "rigl" => [Epochly(TopologyEvolver.RigL())],
+            "rigl-steps" => [Stepwise(TopologyEvolver.RigL())],
+            "rigl-bounded" => [Stepwise(TopologyEvolver.RigL(exactScores: 0))],
+            "ctre" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Plain, seed))],
+            "ctre-sim" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Sim, seed))],
+            "ctre-seq" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Seq, seed))],
+            "neurons" => [Epochly(TopologyEvolver.Set(seed)), new NeuronPruningHook(new NeuronImportancePruner(), Math.Max(1, setup.Epochs / 4), Math.Max(1, setup.Epochs / 4))],
+            _ => throw new ArgumentException(method),
+        };
+        foreach (var hook in hooks)
+        {
+            trainer.Hooks.Add(hook);
+        }
+        var connections = network.ConnectionCount;
+        var watch = Stopwatch.StartNew();
+        var history = trainer.Fit(setup.Train, setup.Test);
+        var accuracies = history.Epochs.Select(e => (double)e.TestAccuracy!.Value).ToArray();
+        return new RunResult(accuracies[^1], accuracies.Max(), watch.Elapsed.TotalSeconds, history.Epochs.Sum(e => e.EvolutionSeconds), connections);
+    }
+
+    private sealed record RunResult(double Final, double Best, double Seconds, double EvolutionSeconds, long Connections);
+
+    private sealed record Row(string Data, double Epsilon, int Epochs, string Method, RunResult[] Runs)
+    {
+        public string Key => $"{Data}/eps{Epsilon.ToString(CultureInfo.InvariantCulture)}/{Epochs}ep/{Method}";
+
+        public double Mean => Runs.Average(r => r.Final);
+
+        public double Std => StandardDeviation(Runs.Select(r => r.Final));
+
+        public string Markdown()
+        {
+            var seconds = Runs.Average(r => r.Seconds);
+            var evolving = Runs.Average(r => r.EvolutionSeconds) / seconds;
+            return $"| {Data} | {Epsilon.ToString(CultureInfo.InvariantCulture)} | {Runs[0].Connections:N0} | {Epochs} | {Method} | " +
+                $"{Mean * 100:F2} ± {Std * 100:F2} % | {Runs.Average(r => r.Best) * 100:F2} % | {seconds:F1} | {evolving * 100:F1} % |";
+        }
+
+        public JsonObject ToJson() => new()
+        {
+            ["mean"] = Mean,
+            ["std"] = Std,
+            ["best"] = Runs.Average(r => r.Best),
+            ["finals"] = new JsonArray([.. Runs.Select(r => JsonValue.Create(r.Final))]),
+            ["seconds"] = Runs.Average(r => r.Seconds),
+            ["evolution_seconds"] = Runs.Average(r => r.EvolutionSeconds),
+            ["connections"] = Runs[0].Connections,
+        };
+
+        private static double StandardDeviation(IEnumerable<double> values)
+        {
+            var v = values.ToArray();
+            if (v.Length < 2)
+            {
+                return 0;
+            }
+
+            var mean = v.Average();
+            return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+        }
+    }
+
+    private sealed record Setup(string Name, Dataset Train, Dataset Test, int[] Sizes, ActivationKind Activation, int Epochs, int BatchSize, float LearningRate, float Dropout, float WeightDecay)
+    {
+        public static Setup For(string data, bool longBudget)
+        {
+            var factor = longBudget ? 5 : 1;
+            var (kind, path) = data.IndexOf(':') is var colon and > 0 ? (data[..colon], data[(colon + 1)..]) : (data, string.Empty);
+            switch (kind)
+            {
+                case "digits":
+                {
+                    var file = path.Length > 0 ? path : Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz");
+                    var (train, test) = CsvDataset.LoadClassification(file).Data.Split(0.2, seed: 42);
+                    return new Setup("digits", train, test, [64, 256, 256, 10], ActivationKind.Relu, 20 * factor, 32, 0.003f, 0f, 1e-4f);
+                }
+
+                case "fashion-mnist" or "mnist":
+                {
+                    // scripts/fetch-datasets writes both files without a header, the label last.
+                    var train = CsvDataset.LoadClassification(Path.Combine(path, "train.csv"));
+                    var test = train.Schema.ToDataset(CsvTableReader.Read(Path.Combine(path, "test.csv"), train.Schema, header: false, requireLabel: true));
+                    return new Setup(kind, train.Data, test, [784, 1000, 1000, 1000, 10], ActivationKind.AllRelu, 15 * factor, 128, 0.001f, 0.3f, 5e-4f);
+                }
+
+                case "wide":
+                {
+                    var (train, test) = CsvDataset.LoadClassification(path, hasHeader: true).Data.Split(0.2, seed: 42);
+                    return new Setup("wide", train, test, [5000, 256, 256, 3], ActivationKind.Relu, 20 * factor, 32, 0.003f, 0f, 1e-4f);
+                }
+
+                default:
+                    throw new ArgumentException($"unknown data {data}: digits, fashion-mnist:DIR, mnist:DIR or wide:FILE");
+            }
+        }
+    }
+}
