@@ -129,10 +129,8 @@ internal static class Quality
         var optimizer = new Adam(setup.LearningRate, weightDecay: setup.WeightDecay, decoupled: true);
         var options = new TrainerOptions { Epochs = setup.Epochs, BatchSize = setup.BatchSize, Seed = seed, Schedule = LearningRateSchedule.Cosine(setup.LearningRate / 50) };
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, options);
-        var stepsPerEpoch = (setup.Train.Count + setup.BatchSize - 1) / setup.BatchSize;
-        var deltaT = Math.Max(1, stepsPerEpoch / 2);
         EvolutionHook Epochly(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.EveryEpoch(0.3));
-        EvolutionHook Stepwise(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.CosineDecay(0.3, deltaT, 0.75));
+        EvolutionHook Stepwise(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.CosineDecayPerEpoch(0.3, timesPerEpoch: 2, endFraction: 0.75));
         ITrainingHook[] hooks = method switch
         {
             "static" => [],

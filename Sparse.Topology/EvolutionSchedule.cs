@@ -18,7 +18,22 @@ public abstract class EvolutionSchedule
     /// RigL: every <paramref name="deltaT"/> steps until <paramref name="endFraction"/> of all training steps,
     /// rewire <c>alpha / 2 x (1 + cos(pi x t / T_end))</c>.
     /// </summary>
-    public static EvolutionSchedule CosineDecay(double alpha = 0.3, int deltaT = 100, double endFraction = 0.75) => new CosineSchedule(alpha, deltaT, endFraction);
+    public static EvolutionSchedule CosineDecay(double alpha = 0.3, int deltaT = 100, double endFraction = 0.75)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(deltaT, 1);
+        return new CosineSchedule(alpha, deltaT, endFraction, 0);
+    }
+
+    /// <summary>
+    /// RigL's cosine-decayed fraction (<see cref="CosineDecay"/>) <paramref name="timesPerEpoch"/> times an epoch, whatever
+    /// the epoch's length: every <c>max(1, steps per epoch / timesPerEpoch)</c> steps until <paramref name="endFraction"/>
+    /// of training. The schedule <c>sparse train</c> uses by default (docs/topology.md has the comparison).
+    /// </summary>
+    public static EvolutionSchedule CosineDecayPerEpoch(double alpha = 0.3, int timesPerEpoch = 2, double endFraction = 0.75)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timesPerEpoch, 1);
+        return new CosineSchedule(alpha, 0, endFraction, timesPerEpoch);
+    }
 
     /// <summary>Any rule: <paramref name="afterStep"/> and <paramref name="afterEpoch"/> return the fraction or null.</summary>
     public static EvolutionSchedule Custom(Func<TrainingContext, double?>? afterStep = null, Func<TrainingContext, double?>? afterEpoch = null) =>
@@ -32,12 +47,14 @@ public abstract class EvolutionSchedule
         public override double? AfterEpoch(TrainingContext context) => context.Epoch < context.Epochs - 1 ? zeta : null;
     }
 
-    private sealed class CosineSchedule(double alpha, int deltaT, double endFraction) : EvolutionSchedule
+    // Every deltaT steps, or (deltaT 0) timesPerEpoch times an epoch.
+    private sealed class CosineSchedule(double alpha, int deltaT, double endFraction, int timesPerEpoch) : EvolutionSchedule
     {
         public override double? AfterStep(TrainingContext context)
         {
+            var every = deltaT > 0 ? deltaT : Math.Max(1, context.StepsPerEpoch / timesPerEpoch);
             var end = (long)(endFraction * context.Epochs * context.StepsPerEpoch);
-            return context.Step % deltaT == 0 && context.Step < end ? CosineFraction(alpha, context.Step, end) : null;
+            return context.Step % every == 0 && context.Step < end ? CosineFraction(alpha, context.Step, end) : null;
         }
     }
 

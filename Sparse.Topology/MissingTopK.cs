@@ -7,18 +7,20 @@ internal interface IBlockScorer
 }
 
 /// <summary>
-/// The <c>k</c> best-scoring positions missing from a sparse structure, found a block of rows at a time
-/// with a running top-k, so the dense score matrix never exists. Peak extra memory:
-/// <c>4 x blockRows x columns</c> bytes for the block of scores plus about 24 bytes per kept candidate
-/// (<c>k</c> entries); the default block holds 2^18 scores (1 MiB). Ties go to the lower (row, column).
+/// The <c>k</c> best-scoring positions missing from a sparse structure, found a block of rows at a time, so the dense
+/// score matrix never exists. Candidates go into a buffer of <c>2k</c>; when it fills, a radix select finds the k-th
+/// best score, the buffer keeps the k best (in position order) and later candidates must beat that score to enter:
+/// O(1) for the many that do not, no heap. Peak extra memory: <c>4 x blockRows x columns</c> bytes for the block of
+/// scores plus 12 bytes per buffered candidate (<c>2k</c>); the default block holds 2^18 scores (1 MiB). Ties go to
+/// the lower (row, column), and the result comes in (row, column) order.
 /// </summary>
 internal static class MissingTopK
 {
     /// <summary>
-    /// Scratch per selected candidate: the heap's element and priority (about 32 bytes), the returned list (12), and
-    /// the evolver's counting sort of the unordered result (16). EvolverTests measures a step against it.
+    /// Scratch per selected candidate: the buffer of twice as many (24 bytes) and the returned list (12).
+    /// EvolverTests measures a step against it.
     /// </summary>
-    public const long BytesPerSelected = 64;
+    public const long BytesPerSelected = 36;
 
     /// <summary>Scores per block when the caller does not choose.</summary>
     public const int DefaultBlockScores = 1 << 18;
@@ -26,15 +28,19 @@ internal static class MissingTopK
     public static List<(int Row, int Column, float Score)> Select(Sparse.Core.CsrMatrix kept, int k, IBlockScorer scorer, int blockRows = 0)
     {
         var columns = kept.Columns;
+        if (k <= 0)
+        {
+            return [];
+        }
+
         if (blockRows <= 0)
         {
             blockRows = Math.Max(1, DefaultBlockScores / Math.Max(1, columns));
         }
 
-        // A min-heap on "worse first": lower score, then higher position, is worse.
-        var heap = new PriorityQueue<(int Row, int Column, float Score), (float Score, long Position)>(k + 1, WorseFirst.Instance);
+        var buffer = new Candidates(2 * k);
         var scores = new float[Math.Min(blockRows, Math.Max(1, kept.Rows)) * (long)columns];
-        for (var first = 0; first < kept.Rows && k > 0; first += blockRows)
+        for (var first = 0; first < kept.Rows; first += blockRows)
         {
             var rows = Math.Min(blockRows, kept.Rows - first);
             var block = scores.AsSpan(0, rows * columns);
@@ -44,6 +50,7 @@ internal static class MissingTopK
                 var row = first + r;
                 var next = (int)kept.RowPointers[row];
                 var end = (int)kept.RowPointers[row + 1];
+                var line = block.Slice(r * columns, columns);
                 for (var column = 0; column < columns; column++)
                 {
                     // Walk the sorted row alongside: stored positions are not candidates.
@@ -53,44 +60,120 @@ internal static class MissingTopK
                         continue;
                     }
 
-                    var score = block[(r * columns) + column];
-                    var priority = (score, ((long)row * columns) + column);
-                    if (heap.Count < k)
+                    // A later position with an equal score loses the tie, so only a better one enters.
+                    var score = line[column];
+                    if (buffer.Full ? score > buffer.Threshold : true)
                     {
-                        heap.Enqueue((row, column, score), priority);
-                    }
-                    else if (WorseFirst.Instance.Compare(PeekPriority(heap), priority) < 0)
-                    {
-                        heap.EnqueueDequeue((row, column, score), priority);
+                        buffer.Add(row, column, float.IsNaN(score) ? float.NegativeInfinity : score, k);
                     }
                 }
             }
         }
 
-        var result = new List<(int Row, int Column, float Score)>(heap.Count);
-        while (heap.Count > 0)
+        buffer.KeepBest(k);
+        var result = new List<(int Row, int Column, float Score)>(buffer.Count);
+        for (var n = 0; n < buffer.Count; n++)
         {
-            result.Add(heap.Dequeue());
+            result.Add((buffer.Rows[n], buffer.Columns[n], buffer.Scores[n]));
         }
 
-        result.Reverse();
         return result;
     }
 
-    private static (float Score, long Position) PeekPriority(PriorityQueue<(int Row, int Column, float Score), (float Score, long Position)> heap)
+    /// <summary>Buffered candidates in position order, cut back to the best k whenever the buffer fills.</summary>
+    private sealed class Candidates(int capacity)
     {
-        heap.TryPeek(out _, out var priority);
-        return priority;
+        public readonly int[] Rows = new int[capacity];
+        public readonly int[] Columns = new int[capacity];
+        public readonly float[] Scores = new float[capacity];
+
+        public int Count { get; private set; }
+
+        /// <summary>Whether a cut has happened: then <see cref="Threshold"/> is the k-th best score so far.</summary>
+        public bool Full { get; private set; }
+
+        public float Threshold { get; private set; } = float.NegativeInfinity;
+
+        public void Add(int row, int column, float score, int k)
+        {
+            if (Count == Rows.Length)
+            {
+                KeepBest(k);
+            }
+
+            Rows[Count] = row;
+            Columns[Count] = column;
+            Scores[Count] = score;
+            Count++;
+        }
+
+        // Keeps the k best (score, then lower position), in position order.
+        public void KeepBest(int k)
+        {
+            if (Count <= k)
+            {
+                return;
+            }
+
+            var threshold = KthLargest(Scores.AsSpan(0, Count), k, out var above);
+            var ties = k - above;
+            var kept = 0;
+            for (var n = 0; n < Count; n++)
+            {
+                var score = Scores[n];
+                if (score > threshold || (score == threshold && ties-- > 0))
+                {
+                    Rows[kept] = Rows[n];
+                    Columns[kept] = Columns[n];
+                    Scores[kept] = score;
+                    kept++;
+                }
+            }
+
+            Count = kept;
+            Threshold = threshold;
+            Full = true;
+        }
     }
 
-    private sealed class WorseFirst : IComparer<(float Score, long Position)>
+    // The k-th largest of `scores` (no NaN), by a radix select on keys that order like the floats: three passes of
+    // 11-, 11- and 10-bit buckets over a histogram on the stack. `above` counts the scores strictly larger.
+    private static float KthLargest(ReadOnlySpan<float> scores, int k, out int above)
     {
-        public static readonly WorseFirst Instance = new();
-
-        public int Compare((float Score, long Position) x, (float Score, long Position) y)
+        static uint Key(float value)
         {
-            var byScore = x.Score.CompareTo(y.Score);
-            return byScore != 0 ? byScore : y.Position.CompareTo(x.Position);
+            var bits = BitConverter.SingleToUInt32Bits(value == 0 ? 0f : value); // -0 ties with +0
+            return (bits & 0x80000000) != 0 ? ~bits : bits | 0x80000000;
         }
+
+        Span<int> histogram = stackalloc int[1 << 11];
+        var seen = 0;
+        uint prefix = 0;
+        var known = 0; // high bits of the answer fixed so far
+        foreach (var (shift, width) in new[] { (21, 11), (10, 11), (0, 10) })
+        {
+            histogram.Clear();
+            var mask = (1u << width) - 1;
+            foreach (var score in scores)
+            {
+                var key = Key(score);
+                if (known == 0 || key >> (32 - known) == prefix)
+                {
+                    histogram[(int)((key >> shift) & mask)]++;
+                }
+            }
+
+            var bucket = (int)mask;
+            for (; seen + histogram[bucket] < k; bucket--)
+            {
+                seen += histogram[bucket];
+            }
+
+            prefix = (prefix << width) | (uint)bucket;
+            known += width;
+        }
+
+        above = seen;
+        return BitConverter.UInt32BitsToSingle((prefix & 0x80000000) != 0 ? prefix & 0x7FFFFFFF : ~prefix);
     }
 }
