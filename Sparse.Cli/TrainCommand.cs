@@ -23,7 +23,11 @@ internal static class TrainCommand
     private static readonly Option<double> Epsilon = new("--epsilon") { Description = "Erdos-Renyi sparsity: about epsilon x (in + out) connections per layer.", DefaultValueFactory = _ => 8 };
     private static readonly Option<double?> Density = new("--density") { Description = "Uniform density of every layer (instead of --epsilon)." };
     private static readonly Option<double?> Erk = new("--erk") { Description = "Overall density spread by ERK (instead of --epsilon)." };
-    private static readonly Option<string> Evolve = new("--evolve") { Description = "Topology evolution: set (prune by magnitude, regrow at random), rigl, ctre or none.", DefaultValueFactory = _ => "set" };
+    private static readonly Option<string> Evolve = new("--evolve")
+    {
+        Description = "Topology evolution: rigl (prune by magnitude, regrow where the gradient is largest), set (regrow at random), ctre or none.",
+        DefaultValueFactory = _ => "rigl",
+    };
     private static readonly Option<double> Zeta = new("--zeta") { Description = "Fraction rewired per evolution step (RigL: the starting fraction).", DefaultValueFactory = _ => 0.3 };
     private static readonly Option<string> RiglSearch = new("--rigl-search")
     {
@@ -32,7 +36,11 @@ internal static class TrainCommand
         DefaultValueFactory = _ => "auto",
     };
 
-    private static readonly Option<int> EvolveEvery = new("--evolve-every") { Description = "Evolve every N steps (cosine-decayed fraction) instead of after each epoch.", DefaultValueFactory = _ => 0 };
+    private static readonly Option<int?> EvolveEvery = new("--evolve-every")
+    {
+        Description = "Evolve every N steps with a fraction cosine-decayed from --zeta, until 75 % of training (default: twice an epoch); " +
+            "0 evolves after each epoch with a constant --zeta.",
+    };
     private static readonly Option<bool> PruneNeurons = new("--prune-neurons") { Description = "Prune hidden neurons at or below the 20th importance percentile every 5 epochs from epoch 5." };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 40 };
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch.", DefaultValueFactory = _ => 32 };
@@ -183,7 +191,12 @@ internal static class TrainCommand
         say(evolve == "none"
             ? "topology: fixed (--evolve none)"
             : $"topology: {evolve}, rewiring {run.Get(Zeta).ToString(CultureInfo.InvariantCulture)} of each layer " +
-              (run.Get(EvolveEvery) is > 0 and var every ? $"every {every} steps (cosine-decayed)" : "after every epoch but the last"));
+              (run.Get(EvolveEvery) switch
+              {
+                  null => "twice an epoch (cosine-decayed, until 75 % of training)",
+                  0 => "after every epoch but the last",
+                  var every => $"every {every} steps (cosine-decayed, until 75 % of training)",
+              }));
         say($"network {string.Join("-", new[] { network.InputSize }.Concat(network.SparseLayers.Select(l => l.OutputSize)))}: {network.ConnectionCount:N0} connections, {network.ParameterBytes:N0} bytes of parameters");
 
         // Ctrl+C and SIGTERM (a scheduler's stop) both end the run after the current batch with a checkpoint.
@@ -287,7 +300,7 @@ internal static class TrainCommand
 
         var zeta = run.Get(Zeta);
         Require(zeta is > 0 and < 1, "--zeta", "between 0 and 1 (exclusive)", zeta);
-        Require(run.Get(EvolveEvery) >= 0, "--evolve-every", "0 (after each epoch) or a positive number of steps", run.Get(EvolveEvery));
+        Require(run.Get(EvolveEvery) is null or >= 0, "--evolve-every", "0 (after each epoch) or a positive number of steps", run.Get(EvolveEvery));
         if (run.Get(LearningRate) is { } rate)
         {
             Require(float.IsFinite(rate) && rate > 0, "--learning-rate", "a positive number", rate);
@@ -402,8 +415,12 @@ internal static class TrainCommand
         var evolver = CreateEvolver(run, seed, loggers.CreateLogger<TopologyEvolver>());
         if (evolver is not null)
         {
-            var every = run.Get(EvolveEvery);
-            trainer.Hooks.Add(new EvolutionHook(evolver, every > 0 ? EvolutionSchedule.CosineDecay(run.Get(Zeta), every) : EvolutionSchedule.EveryEpoch(run.Get(Zeta))));
+            trainer.Hooks.Add(new EvolutionHook(evolver, run.Get(EvolveEvery) switch
+            {
+                null => EvolutionSchedule.CosineDecayPerEpoch(run.Get(Zeta)),
+                0 => EvolutionSchedule.EveryEpoch(run.Get(Zeta)),
+                var every => EvolutionSchedule.CosineDecay(run.Get(Zeta), every.Value),
+            }));
         }
 
         if (run.Get(PruneNeurons))

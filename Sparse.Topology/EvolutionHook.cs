@@ -4,7 +4,8 @@ namespace Sparse.Topology;
 
 /// <summary>
 /// Runs a <see cref="TopologyEvolver"/> from the <see cref="Trainer"/> on an <see cref="EvolutionSchedule"/>
-/// (by default SET's: zeta 0.3 after every epoch but the last). The trainer records the signals the pruner and
+/// (by default RigL's: twice an epoch, a fraction cosine-decayed from 0.3, until 75 % of training; the schedule that
+/// won the comparison in docs/topology.md). The trainer records the signals the pruner and
 /// regrower read (<see cref="ITrainingHook.Signals"/>) and passes them in <see cref="TrainingContext.Signals"/>; the
 /// regrower hears each epoch's validation accuracy after the evaluation (CTRE_seq follows it).
 /// </summary>
@@ -14,7 +15,7 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     public TopologyEvolver Evolver { get; } = evolver;
 
     /// <summary>When and how much to rewire.</summary>
-    public EvolutionSchedule Schedule { get; } = schedule ?? EvolutionSchedule.EveryEpoch();
+    public EvolutionSchedule Schedule { get; } = schedule ?? EvolutionSchedule.CosineDecayPerEpoch();
 
     /// <summary>Every evolution's per-layer records (also added to the trainer's <see cref="TrainingHistory.TopologyChanges"/>).</summary>
     public List<IReadOnlyList<TopologyChange>> History { get; } = [];

@@ -278,6 +278,7 @@ public class CliInputTests : CliFixture
     {
         var run = Sparse("train", "--epochs", "2", "--hidden", "64", "--output", "m.sparse", "--verbose");
         Assert.That(run.Exit, Is.Zero, run.Error);
-        Assert.That(run.Out, Does.Contain("topology: set"));
+        Assert.That(run.Out, Does.Contain("topology: rigl, rewiring 0.3 of each layer twice an epoch (cosine-decayed, until 75 % of training)"));
+        Assert.That(run.Out + run.Error, Does.Contain("Layer 0: pruned"), "the topology changed during the run");
     }
 }

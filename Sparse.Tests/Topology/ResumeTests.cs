@@ -19,13 +19,13 @@ public class ResumeTests
     private static ITrainingHook[] Hooks(string method) => method switch
     {
         "none" => [],
-        "set" => [new EvolutionHook(TopologyEvolver.Set(seed: 5))],
-        "rigl" => [new EvolutionHook(TopologyEvolver.RigL())],
-        "ctre" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Plain, seed: 5))],
-        "ctre-sim" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Sim, seed: 5))],
-        "ctre-seq" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Seq, seed: 5))],
+        "set" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.EveryEpoch())],
+        "rigl" => [new EvolutionHook(TopologyEvolver.RigL(), EvolutionSchedule.EveryEpoch())],
+        "ctre" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Plain, seed: 5), EvolutionSchedule.EveryEpoch())],
+        "ctre-sim" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Sim, seed: 5), EvolutionSchedule.EveryEpoch())],
+        "ctre-seq" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Seq, seed: 5), EvolutionSchedule.EveryEpoch())],
         "set-every-10-steps" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.CosineDecay(0.3, 10))],
-        "set-and-neuron-pruning" => [new EvolutionHook(TopologyEvolver.Set(seed: 5)), new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 1, everyEpochs: 1)],
+        "set-and-neuron-pruning" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.EveryEpoch()), new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 1, everyEpochs: 1)],
         _ => throw new ArgumentException(method),
     };
 
