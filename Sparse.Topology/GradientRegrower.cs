@@ -43,11 +43,7 @@ public sealed class GradientRegrower(int blockRows = 0, long exactScores = Gradi
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(grown);
-        if (request.Signals is not { OutputGradient.IsEmpty: false } signals)
-        {
-            throw new InvalidOperationException("Gradient regrowth needs the layer's output gradient of a training step: pass a SignalRecorder of " +
-                "SignalKinds.OutputGradients to the step's Backward and then to the evolver, before any evaluation.");
-        }
+        var signals = RequireGradients(request);
 
         if ((double)request.Kept.Rows * request.Kept.Columns * signals.Batch > ExactScores)
         {
@@ -60,6 +56,13 @@ public sealed class GradientRegrower(int blockRows = 0, long exactScores = Gradi
             grown.Add(row, column, 0f);
         }
     }
+
+    /// <summary>The request's signals, which must hold the layer's output gradient.</summary>
+    internal static LayerSignals RequireGradients(GrowthRequest request) =>
+        request.Signals is { OutputGradient.IsEmpty: false } signals
+            ? signals
+            : throw new InvalidOperationException("Gradient regrowth needs the layer's output gradient of a training step: pass a SignalRecorder of " +
+                "SignalKinds.OutputGradients to the step's Backward and then to the evolver, before any evaluation.");
 
     private sealed class Scorer(LayerSignals signals) : IBlockScorer
     {

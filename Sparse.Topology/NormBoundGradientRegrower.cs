@@ -35,12 +35,7 @@ public sealed class NormBoundGradientRegrower(double oversampling = 4) : IRegrow
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(grown);
-        if (request.Signals is not { OutputGradient.IsEmpty: false } signals)
-        {
-            throw new InvalidOperationException("Gradient regrowth needs the layer's output gradient of a training step: pass a SignalRecorder of " +
-                "SignalKinds.OutputGradients to the step's Backward and then to the evolver, before any evaluation.");
-        }
-
+        var signals = GradientRegrower.RequireGradients(request);
         var kept = request.Kept;
         var k = request.Count;
         if (k == 0)

@@ -12,149 +12,71 @@ namespace Sparse.Core;
 /// </summary>
 public static class DenseOps
 {
-    /// <summary><c>destination[k] = max(x[k], y)</c>, NaN propagating and +0 above -0.</summary>
-    public static void Max(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Max(x, y, destination);
-            return;
-        }
+    private delegate void Unary(ReadOnlySpan<float> x, Span<float> destination);
 
-        Check(x.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = MathF.Max(x[k], y);
-        }
-    }
+    private delegate void Binary(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination);
+
+    private delegate void WithScalar(ReadOnlySpan<float> x, float y, Span<float> destination);
+
+    /// <summary><c>destination[k] = max(x[k], y)</c>, NaN propagating and +0 above -0.</summary>
+    public static void Max(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Max, static (a, b) => MathF.Max(a, b));
 
     /// <summary><c>destination[k] = max(x[k], y[k])</c>, NaN propagating and +0 above -0.</summary>
-    public static void Max(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Max(x, y, destination);
-            return;
-        }
-
-        Check(x.Length, y.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = MathF.Max(x[k], y[k]);
-        }
-    }
+    public static void Max(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Max, static (a, b) => MathF.Max(a, b));
 
     /// <summary><c>destination[k] = tanh(x[k])</c>.</summary>
-    public static void Tanh(ReadOnlySpan<float> x, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Tanh(x, destination);
-            return;
-        }
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> destination, ComputeOptions options) =>
+        Apply(x, destination, options, TensorPrimitives.Tanh, static a => MathF.Tanh(a));
 
-        Check(x.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = MathF.Tanh(x[k]);
-        }
-    }
+    /// <summary><c>destination[k] = exp(x[k])</c>.</summary>
+    public static void Exp(ReadOnlySpan<float> x, Span<float> destination, ComputeOptions options) =>
+        Apply(x, destination, options, TensorPrimitives.Exp, static a => MathF.Exp(a));
+
+    /// <summary><c>destination[k] = 1 / x[k]</c>.</summary>
+    public static void Reciprocal(ReadOnlySpan<float> x, Span<float> destination, ComputeOptions options) =>
+        Apply(x, destination, options, TensorPrimitives.Reciprocal, static a => 1f / a);
+
+    /// <summary><c>destination[k] = x[k] + y[k]</c>.</summary>
+    public static void Add(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Add, static (a, b) => a + b);
+
+    /// <summary><c>destination[k] = x[k] - y[k]</c>.</summary>
+    public static void Subtract(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Subtract, static (a, b) => a - b);
+
+    /// <summary><c>destination[k] = x[k] - y</c>.</summary>
+    public static void Subtract(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Subtract, static (a, b) => a - b);
+
+    /// <summary><c>destination[k] = x[k] * y[k]</c>.</summary>
+    public static void Multiply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Multiply, static (a, b) => a * b);
+
+    /// <summary><c>destination[k] = x[k] * y</c>.</summary>
+    public static void Multiply(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Multiply, static (a, b) => a * b);
+
+    /// <summary><c>destination[k] = x[k] / y</c>.</summary>
+    public static void Divide(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Divide, static (a, b) => a / b);
+
+    /// <summary><c>destination[k] = x[k] / y[k]</c>.</summary>
+    public static void Divide(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options) =>
+        Apply(x, y, destination, options, TensorPrimitives.Divide, static (a, b) => a / b);
 
     /// <summary><c>destination[k] = 1 / (1 + exp(-x[k]))</c>.</summary>
     public static void Sigmoid(ReadOnlySpan<float> x, Span<float> destination, ComputeOptions options)
     {
         // TensorPrimitives.Sigmoid refuses empty spans; an empty batch is nothing to do.
-        if (options.Vectorized && !x.IsEmpty)
+        if (x.IsEmpty)
         {
-            TensorPrimitives.Sigmoid(x, destination);
+            Check(0, destination.Length);
             return;
         }
 
-        Check(x.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = 1f / (1f + MathF.Exp(-x[k]));
-        }
-    }
-
-    /// <summary><c>destination[k] = exp(x[k])</c>.</summary>
-    public static void Exp(ReadOnlySpan<float> x, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Exp(x, destination);
-            return;
-        }
-
-        Check(x.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = MathF.Exp(x[k]);
-        }
-    }
-
-    /// <summary><c>destination[k] = 1 / x[k]</c>.</summary>
-    public static void Reciprocal(ReadOnlySpan<float> x, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Reciprocal(x, destination);
-            return;
-        }
-
-        Check(x.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = 1f / x[k];
-        }
-    }
-
-    /// <summary><c>destination[k] = x[k] + y[k]</c>.</summary>
-    public static void Add(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Add(x, y, destination);
-            return;
-        }
-
-        Check(x.Length, y.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = x[k] + y[k];
-        }
-    }
-
-    /// <summary><c>destination[k] = x[k] - y[k]</c>.</summary>
-    public static void Subtract(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Subtract(x, y, destination);
-            return;
-        }
-
-        Check(x.Length, y.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = x[k] - y[k];
-        }
-    }
-
-    /// <summary><c>destination[k] = x[k] - y</c>.</summary>
-    public static void Subtract(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Subtract(x, y, destination);
-            return;
-        }
-
-        Check(x.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = x[k] - y;
-        }
+        Apply(x, destination, options, TensorPrimitives.Sigmoid, static a => 1f / (1f + MathF.Exp(-a)));
     }
 
     /// <summary><c>destination[k] = x - y[k]</c>.</summary>
@@ -170,70 +92,6 @@ public static class DenseOps
         for (var k = 0; k < y.Length; k++)
         {
             destination[k] = x - y[k];
-        }
-    }
-
-    /// <summary><c>destination[k] = x[k] * y[k]</c>.</summary>
-    public static void Multiply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Multiply(x, y, destination);
-            return;
-        }
-
-        Check(x.Length, y.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = x[k] * y[k];
-        }
-    }
-
-    /// <summary><c>destination[k] = x[k] * y</c>.</summary>
-    public static void Multiply(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Multiply(x, y, destination);
-            return;
-        }
-
-        Check(x.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = x[k] * y;
-        }
-    }
-
-    /// <summary><c>destination[k] = x[k] / y</c>.</summary>
-    public static void Divide(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Divide(x, y, destination);
-            return;
-        }
-
-        Check(x.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = x[k] / y;
-        }
-    }
-
-    /// <summary><c>destination[k] = x[k] / y[k]</c>.</summary>
-    public static void Divide(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options)
-    {
-        if (options.Vectorized)
-        {
-            TensorPrimitives.Divide(x, y, destination);
-            return;
-        }
-
-        Check(x.Length, y.Length, destination.Length);
-        for (var k = 0; k < x.Length; k++)
-        {
-            destination[k] = x[k] / y[k];
         }
     }
 
@@ -274,6 +132,52 @@ public static class DenseOps
     /// <summary>The Euclidean norm of <paramref name="x"/>.</summary>
     public static float Norm(ReadOnlySpan<float> x, ComputeOptions options) =>
         options.Vectorized ? TensorPrimitives.Norm(x) : MathF.Sqrt(Dot(x, x, options));
+
+    // One operation on either path: TensorPrimitives' vector loop, or the element function in a plain loop.
+    private static void Apply(ReadOnlySpan<float> x, Span<float> destination, ComputeOptions options, Unary vector, Func<float, float> element)
+    {
+        if (options.Vectorized)
+        {
+            vector(x, destination);
+            return;
+        }
+
+        Check(x.Length, destination.Length);
+        for (var k = 0; k < x.Length; k++)
+        {
+            destination[k] = element(x[k]);
+        }
+    }
+
+    private static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination, ComputeOptions options, Binary vector, Func<float, float, float> element)
+    {
+        if (options.Vectorized)
+        {
+            vector(x, y, destination);
+            return;
+        }
+
+        Check(x.Length, y.Length, destination.Length);
+        for (var k = 0; k < x.Length; k++)
+        {
+            destination[k] = element(x[k], y[k]);
+        }
+    }
+
+    private static void Apply(ReadOnlySpan<float> x, float y, Span<float> destination, ComputeOptions options, WithScalar vector, Func<float, float, float> element)
+    {
+        if (options.Vectorized)
+        {
+            vector(x, y, destination);
+            return;
+        }
+
+        Check(x.Length, destination.Length);
+        for (var k = 0; k < x.Length; k++)
+        {
+            destination[k] = element(x[k], y);
+        }
+    }
 
     private static void Check(int x, int destination)
     {
