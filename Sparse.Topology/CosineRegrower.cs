@@ -133,21 +133,15 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
             _outputNorms = Norms(signals.Activation.Span, batch);
         }
 
-        public void Score(int first, int rows, Span<float> scores)
+        public void ScoreRow(int row, Span<float> scores)
         {
             var batch = _signals.Batch;
             var x = _signals.Input.Span;
-            var a = _signals.Activation.Span;
-            var columns = _inputNorms.Length;
-            for (var r = 0; r < rows; r++)
+            var output = _signals.Activation.Span.Slice(row * batch, batch);
+            for (var i = 0; i < scores.Length; i++)
             {
-                var j = first + r;
-                var output = a.Slice(j * batch, batch);
-                for (var i = 0; i < columns; i++)
-                {
-                    var norms = _outputNorms[j] * _inputNorms[i];
-                    scores[(r * columns) + i] = norms > 0 ? MathF.Abs(TensorPrimitives.Dot(output, x.Slice(i * batch, batch))) / norms : 0f;
-                }
+                var norms = _outputNorms[row] * _inputNorms[i];
+                scores[i] = norms > 0 ? MathF.Abs(TensorPrimitives.Dot(output, x.Slice(i * batch, batch))) / norms : 0f;
             }
         }
 

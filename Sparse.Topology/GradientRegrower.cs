@@ -66,19 +66,14 @@ public sealed class GradientRegrower(int blockRows = 0, long exactScores = Gradi
 
     private sealed class Scorer(LayerSignals signals) : IBlockScorer
     {
-        public void Score(int first, int rows, Span<float> scores)
+        public void ScoreRow(int row, Span<float> scores)
         {
             var batch = signals.Batch;
             var x = signals.Input.Span;
-            var dy = signals.OutputGradient.Span;
-            var columns = x.Length / batch;
-            for (var r = 0; r < rows; r++)
+            var gradient = signals.OutputGradient.Span.Slice(row * batch, batch);
+            for (var i = 0; i < scores.Length; i++)
             {
-                var gradient = dy.Slice((first + r) * batch, batch);
-                for (var i = 0; i < columns; i++)
-                {
-                    scores[(r * columns) + i] = MathF.Abs(TensorPrimitives.Dot(gradient, x.Slice(i * batch, batch)));
-                }
+                scores[i] = MathF.Abs(TensorPrimitives.Dot(gradient, x.Slice(i * batch, batch)));
             }
         }
     }

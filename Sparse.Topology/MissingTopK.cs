@@ -1,9 +1,11 @@
+using Sparse.Core;
+
 namespace Sparse.Topology;
 
-/// <summary>Scores the positions of a block of rows: <c>scores[r * columns + i]</c> for row <c>first + r</c>, column <c>i</c>.</summary>
+/// <summary>Scores every position of one row: <c>scores[i]</c> for column <c>i</c>. Rows are scored on several threads at once.</summary>
 internal interface IBlockScorer
 {
-    void Score(int first, int rows, Span<float> scores);
+    void ScoreRow(int row, Span<float> scores);
 }
 
 /// <summary>
@@ -44,7 +46,8 @@ internal static class MissingTopK
         {
             var rows = Math.Min(blockRows, kept.Rows - first);
             var block = scores.AsSpan(0, rows * columns);
-            scorer.Score(first, rows, block);
+            var action = new ScoreRows(scorer, first, columns, scores);
+            SparseParallel.Run(ref action, rows);
             for (var r = 0; r < rows; r++)
             {
                 var row = first + r;
@@ -78,6 +81,12 @@ internal static class MissingTopK
         }
 
         return result;
+    }
+
+    // One row of a block per chunk, on the kernels' worker threads; each row is written by one thread.
+    private readonly struct ScoreRows(IBlockScorer scorer, int first, int columns, float[] scores) : IChunkAction
+    {
+        public void Execute(int r) => scorer.ScoreRow(first + r, scores.AsSpan(r * columns, columns));
     }
 
     /// <summary>Buffered candidates in position order, cut back to the best k whenever the buffer fills.</summary>
