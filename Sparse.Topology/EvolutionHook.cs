@@ -27,6 +27,9 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     public SignalKinds Signals => Evolver.Signals;
 
     /// <inheritdoc/>
+    public bool ReadsSignalsOf(long stepNumber, bool endsEpoch, TrainingContext context) => Schedule.MayEvolveAfter(stepNumber, endsEpoch, context);
+
+    /// <inheritdoc/>
     public void OnStepEnd(TrainingContext context)
     {
         if (Schedule.AfterStep(context) is { } fraction)

@@ -11,6 +11,12 @@ public abstract class EvolutionSchedule
     /// <summary>The fraction to rewire at the end of the epoch just trained, or null.</summary>
     public virtual double? AfterEpoch(TrainingContext context) => null;
 
+    /// <summary>
+    /// Whether an evolution may follow training step <paramref name="stepNumber"/> (counted from 1; <paramref name="endsEpoch"/>
+    /// when it is an epoch's last), so its signals must be recorded. The default, true, is right for any rule.
+    /// </summary>
+    public virtual bool MayEvolveAfter(long stepNumber, bool endsEpoch, TrainingContext context) => true;
+
     /// <summary>SET: rewire <paramref name="zeta"/> after every epoch but the last.</summary>
     public static EvolutionSchedule EveryEpoch(double zeta = 0.3) => new EpochSchedule(zeta);
 
@@ -45,16 +51,23 @@ public abstract class EvolutionSchedule
     private sealed class EpochSchedule(double zeta) : EvolutionSchedule
     {
         public override double? AfterEpoch(TrainingContext context) => context.Epoch < context.Epochs - 1 ? zeta : null;
+
+        public override bool MayEvolveAfter(long stepNumber, bool endsEpoch, TrainingContext context) => endsEpoch;
     }
 
     // Every deltaT steps, or (deltaT 0) timesPerEpoch times an epoch.
     private sealed class CosineSchedule(double alpha, int deltaT, double endFraction, int timesPerEpoch) : EvolutionSchedule
     {
-        public override double? AfterStep(TrainingContext context)
+        public override double? AfterStep(TrainingContext context) =>
+            Evolves(context.Step, context, out var end) ? CosineFraction(alpha, context.Step, end) : null;
+
+        public override bool MayEvolveAfter(long stepNumber, bool endsEpoch, TrainingContext context) => Evolves(stepNumber, context, out _);
+
+        private bool Evolves(long step, TrainingContext context, out long end)
         {
             var every = deltaT > 0 ? deltaT : Math.Max(1, context.StepsPerEpoch / timesPerEpoch);
-            var end = (long)(endFraction * context.Epochs * context.StepsPerEpoch);
-            return context.Step % every == 0 && context.Step < end ? CosineFraction(alpha, context.Step, end) : null;
+            end = (long)(endFraction * context.Epochs * context.StepsPerEpoch);
+            return step % every == 0 && step < end;
         }
     }
 

@@ -88,4 +88,36 @@ public class SignalTests
         trainer.Fit(DigitsData.Train);
         Assert.That(hook.History[0][0].Step, Is.EqualTo(1), "RigL evolved after the very first step");
     }
+
+    [Test]
+    public void The_trainer_records_only_the_steps_a_hook_reads()
+    {
+        var (network, optimizer, _, _) = Setup();
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 1, BatchSize = 32 });
+        var hook = new ReadsStepThree();
+        trainer.Hooks.Add(hook);
+        trainer.Fit(DigitsData.Train);
+        Assert.That(hook.Current, Is.EqualTo(new[] { 3L }), "a recording is current after step 3 only");
+    }
+
+    private sealed class ReadsStepThree : ITrainingHook
+    {
+        public List<long> Current { get; } = [];
+
+        public SignalKinds Signals => SignalKinds.OutputGradients;
+
+        public bool ReadsSignalsOf(long stepNumber, bool endsEpoch, TrainingContext context) => stepNumber == 3;
+
+        public void OnStepEnd(TrainingContext context)
+        {
+            if (context.Signals is { IsCurrent: true })
+            {
+                Current.Add(context.Step);
+            }
+        }
+
+        public void OnEpochEnd(TrainingContext context)
+        {
+        }
+    }
 }

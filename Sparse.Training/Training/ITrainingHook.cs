@@ -29,6 +29,13 @@ public interface ITrainingHook
     /// records that into <see cref="TrainingContext.Signals"/> during every backward pass.
     /// </summary>
     SignalKinds Signals => SignalKinds.None;
+
+    /// <summary>
+    /// Whether this hook reads the signals of training step <paramref name="stepNumber"/> (counted over the run, from 1;
+    /// <paramref name="endsEpoch"/> when it is an epoch's last), asked before that step's backward pass, so that
+    /// steps nobody reads are not recorded. The default, true, records every step.
+    /// </summary>
+    bool ReadsSignalsOf(long stepNumber, bool endsEpoch, TrainingContext context) => true;
 }
 
 /// <summary>What a hook sees.</summary>

@@ -246,7 +246,7 @@ public sealed class Trainer
                     correct += Metrics.CountCorrect(output, batch);
                 }
 
-                Network.Backward(outputGradient, context.Signals);
+                Network.Backward(outputGradient, RecordsStep(context, batchIndex + 1 == loader.BatchesPerEpoch) ? context.Signals : null);
                 if (Options.ClipNorm > 0)
                 {
                     GradientClipping.ClipByGlobalNorm(Network.Parameters, Options.ClipNorm, Network.Compute);
@@ -335,4 +335,24 @@ public sealed class Trainer
 
         return History;
     }
+
+    // Whether the step about to run back-propagates into the recorder: some hook reads its signals.
+    private bool RecordsStep(TrainingContext context, bool endsEpoch)
+    {
+        if (context.Signals is null)
+        {
+            return false;
+        }
+
+        for (var h = 0; h < Hooks.Count; h++)
+        {
+            if (Hooks[h].Signals != SignalKinds.None && Hooks[h].ReadsSignalsOf(context.Step + 1, endsEpoch, context))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
 }
