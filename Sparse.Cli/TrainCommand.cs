@@ -159,7 +159,8 @@ internal static class TrainCommand
         ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         using var loggers = LoggerFactory.Create(b =>
         {
-            b.AddSimpleConsole(o => o.SingleLine = true);
+            b.AddConsole(o => o.FormatterName = PlainConsoleFormatter.FormatterName)
+                .AddConsoleFormatter<PlainConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
             b.SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information);
             b.AddFilter("Sparse.Topology", verbose ? LogLevel.Information : LogLevel.Warning);
         });

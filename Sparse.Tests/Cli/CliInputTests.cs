@@ -204,7 +204,7 @@ public class CliInputTests : CliFixture
     [Test]
     public void Sigterm_writes_a_checkpoint_and_exits_143()
     {
-        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse"], "Epoch 1:", CliRunner.SigTerm);
+        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse"], "Epoch 2/", CliRunner.SigTerm);
         Assert.That(run.Delivered, Is.True);
         Assert.That(run.Exit, Is.EqualTo(143));
         Assert.That(run.Error, Does.Contain("resume with --resume long.sparse.checkpoint"));
@@ -235,7 +235,7 @@ public class CliInputTests : CliFixture
     {
         // The signal lands during the final evaluation or save, or after the process ended (then it is not
         // delivered): either way the model is complete, and an interrupted finish says so.
-        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "2", "--hidden", "2000,2000", "--epsilon", "40", "--output", "final.sparse"], "Epoch 1:", CliRunner.SigInt);
+        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "2", "--hidden", "2000,2000", "--epsilon", "40", "--output", "final.sparse"], "Epoch 2/", CliRunner.SigInt);
         Assert.That(run.Exit, Is.EqualTo(0).Or.EqualTo(130), run.Error);
         if (run.Exit == 130)
         {
@@ -252,7 +252,7 @@ public class CliInputTests : CliFixture
         var straight = Sparse(["train", .. options, "--output", "straight.sparse", "--quiet"]);
         Assert.That(straight.Exit, Is.Zero, straight.Error);
 
-        var interrupted = CliRunner.RunUntilSignal(Dir, ["train", .. options, "--output", "resumed.sparse"], "Epoch 0:", CliRunner.SigTerm);
+        var interrupted = CliRunner.RunUntilSignal(Dir, ["train", .. options, "--output", "resumed.sparse"], "Epoch 1/", CliRunner.SigTerm);
         Assert.That(interrupted.Delivered, Is.True);
         Assert.That(interrupted.Exit, Is.EqualTo(143), interrupted.Error);
 

@@ -301,7 +301,11 @@ public sealed class Trainer
                 LayerConnections = [.. Network.SparseLayers.Select(l => l.Weights.NonZeroCount)],
             };
             History.Epochs.Add(record);
-            TrainerLog.EpochDone(_logger, record);
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                var rewired = History.TopologyChanges.Where(c => c.Epoch == epoch).Sum(c => (long)c.Pruned);
+                TrainerLog.EpochDone(_logger, record, Options.Epochs, rewired);
+            }
             if (evaluation is { } evaluated)
             {
                 for (var h = 0; h < Hooks.Count; h++)

@@ -7,28 +7,30 @@ internal static partial class TrainerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Training {Connections} connections for {Epochs} epochs on {Samples} samples; memory: {Memory}")]
     public static partial void Starting(ILogger logger, long connections, int epochs, int samples, MemoryBreakdown memory);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}: train loss {TrainLoss:F4}, accuracy {TrainAccuracy:P2}, test loss {TestLoss:F4}, accuracy {TestAccuracy:P2}, {Seconds:F2} s ({EvolutionSeconds:F3} s evolving), {Connections} connections")]
-    public static partial void EpochDone(ILogger logger, int epoch, float trainLoss, float trainAccuracy, float testLoss, float testAccuracy, double seconds, double evolutionSeconds, long connections);
+    // One line per epoch, numbered from 1 as a person counts: losses and accuracies, the learning rate, the connections
+    // and how many were rewired in the epoch, and the time.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Number}/{Epochs}: train loss {TrainLoss:F4}, accuracy {TrainAccuracy:P2}; test loss {TestLoss:F4}, accuracy {TestAccuracy:P2}; lr {LearningRate:G3}; {Connections} connections, {Rewired} rewired; {Seconds:F2} s ({EvolutionSeconds:F3} s evolving)")]
+    public static partial void EpochDone(ILogger logger, int number, int epochs, float trainLoss, float trainAccuracy, float testLoss, float testAccuracy, float learningRate, long connections, long rewired, double seconds, double evolutionSeconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}: train loss {TrainLoss:F4}, test loss {TestLoss:F4}, {Seconds:F2} s ({EvolutionSeconds:F3} s evolving), {Connections} connections")]
-    public static partial void EpochDoneRegression(ILogger logger, int epoch, float trainLoss, float testLoss, double seconds, double evolutionSeconds, long connections);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Number}/{Epochs}: train loss {TrainLoss:F4}; test loss {TestLoss:F4}; lr {LearningRate:G3}; {Connections} connections, {Rewired} rewired; {Seconds:F2} s ({EvolutionSeconds:F3} s evolving)")]
+    public static partial void EpochDoneRegression(ILogger logger, int number, int epochs, float trainLoss, float testLoss, float learningRate, long connections, long rewired, double seconds, double evolutionSeconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}: train loss {TrainLoss:F4}, {Seconds:F2} s ({EvolutionSeconds:F3} s evolving), {Connections} connections")]
-    public static partial void EpochDoneTrainOnly(ILogger logger, int epoch, float trainLoss, double seconds, double evolutionSeconds, long connections);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Number}/{Epochs}: train loss {TrainLoss:F4}; lr {LearningRate:G3}; {Connections} connections, {Rewired} rewired; {Seconds:F2} s ({EvolutionSeconds:F3} s evolving)")]
+    public static partial void EpochDoneTrainOnly(ILogger logger, int number, int epochs, float trainLoss, float learningRate, long connections, long rewired, double seconds, double evolutionSeconds);
 
-    public static void EpochDone(ILogger logger, EpochRecord r)
+    public static void EpochDone(ILogger logger, EpochRecord r, int epochs, long rewired)
     {
         if (r.TestLoss is not { } testLoss)
         {
-            EpochDoneTrainOnly(logger, r.Epoch, r.TrainLoss, r.Seconds, r.EvolutionSeconds, r.Connections);
+            EpochDoneTrainOnly(logger, r.Epoch + 1, epochs, r.TrainLoss, r.LearningRate, r.Connections, rewired, r.Seconds, r.EvolutionSeconds);
         }
         else if (r.TrainAccuracy is { } trainAccuracy && r.TestAccuracy is { } testAccuracy)
         {
-            EpochDone(logger, r.Epoch, r.TrainLoss, trainAccuracy, testLoss, testAccuracy, r.Seconds, r.EvolutionSeconds, r.Connections);
+            EpochDone(logger, r.Epoch + 1, epochs, r.TrainLoss, trainAccuracy, testLoss, testAccuracy, r.LearningRate, r.Connections, rewired, r.Seconds, r.EvolutionSeconds);
         }
         else
         {
-            EpochDoneRegression(logger, r.Epoch, r.TrainLoss, testLoss, r.Seconds, r.EvolutionSeconds, r.Connections);
+            EpochDoneRegression(logger, r.Epoch + 1, epochs, r.TrainLoss, testLoss, r.LearningRate, r.Connections, rewired, r.Seconds, r.EvolutionSeconds);
         }
     }
 
