@@ -42,6 +42,13 @@ internal static class TrainCommand
             "0 evolves after each epoch with a constant --zeta.",
     };
     private static readonly Option<bool> PruneNeurons = new("--prune-neurons") { Description = "Prune hidden neurons at or below the 20th importance percentile every 5 epochs from epoch 5." };
+    private static readonly Option<string> LogFormat = new("--log-format")
+    {
+        Description = "text: lines a person reads (a progress bar on a terminal); json: one JSON object per event on standard output " +
+            "(run start, every epoch, every layer's rewiring, warnings), and the other messages on standard error.",
+        DefaultValueFactory = _ => "text",
+    };
+
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 40 };
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch.", DefaultValueFactory = _ => 32 };
     private static readonly Option<string> OptimizerName = new("--optimizer") { Description = "adam or sgd (momentum).", DefaultValueFactory = _ => "adam" };
@@ -63,12 +70,13 @@ internal static class TrainCommand
         ActivationName.AcceptOnlyFromAmong("relu", "leaky-relu", "all-relu", "tanh", "sigmoid");
         Evolve.AcceptOnlyFromAmong("none", "set", "rigl", "ctre");
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
+        LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         Task.AcceptOnlyFromAmong("classification", "regression");
         var command = new Command("train", "Train a truly sparse MLP on a CSV file and save the model.")
         {
             TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-            RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, Output, Resume, MetricsPath, PlotPath,
+            RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, Output, Resume, MetricsPath, PlotPath, LogFormat,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet), parse.GetValue(verbose))));
         return command;
@@ -102,7 +110,10 @@ internal static class TrainCommand
 
         CheckPaths();
 
-        var say = Cli.Sayer(quiet);
+        var json = parse.GetValue(LogFormat) == "json";
+
+        // With JSON events on standard output, everything else goes to standard error.
+        var say = json ? (quiet ? _ => { } : Console.Error.WriteLine) : Cli.Sayer(quiet);
         bool? header = run.Get(NoHeader) ? false : null;
         var seed = run.Get(Seed);
         var resumed = resumePath is null ? null : Cli.LoadModel(resumePath);
@@ -159,10 +170,18 @@ internal static class TrainCommand
         ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         using var loggers = LoggerFactory.Create(b =>
         {
-            b.AddConsole(o => o.FormatterName = PlainConsoleFormatter.FormatterName)
-                .AddConsoleFormatter<PlainConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
-            b.SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information);
-            b.AddFilter("Sparse.Topology", verbose ? LogLevel.Information : LogLevel.Warning);
+            if (json)
+            {
+                b.AddJsonConsole(o => o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false });
+            }
+            else
+            {
+                b.AddConsole(o => o.FormatterName = PlainConsoleFormatter.FormatterName)
+                    .AddConsoleFormatter<PlainConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
+            }
+
+            b.SetMinimumLevel(quiet && !json ? LogLevel.Warning : LogLevel.Information);
+            b.AddFilter("Sparse.Topology", verbose || json ? LogLevel.Information : LogLevel.Warning);
         });
         var baseRate = resumed?.BaseLearningRate ?? optimizer.LearningRate;
         var options = new TrainerOptions
@@ -173,7 +192,7 @@ internal static class TrainCommand
             Schedule = LearningRateSchedule.Cosine(baseRate / 50),
             ClipNorm = run.Get(ClipNorm),
         };
-        var trainer = new Trainer(network, loss, optimizer, options, Console.IsOutputRedirected || verbose ? loggers.CreateLogger<Trainer>() : null) { Schema = schema };
+        var trainer = new Trainer(network, loss, optimizer, options, Console.IsOutputRedirected || verbose || json ? loggers.CreateLogger<Trainer>() : null) { Schema = schema };
         if (resumed is not null)
         {
             trainer.Resume(resumed);
@@ -214,7 +233,7 @@ internal static class TrainCommand
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
-            Cli.WithProgress(trainer, quiet, () => trainer.Fit(train, test, interrupt.Token));
+            Cli.WithProgress(trainer, quiet || json, () => trainer.Fit(train, test, interrupt.Token));
         }
         catch (TrainingDivergedException e)
         {
@@ -254,7 +273,7 @@ internal static class TrainCommand
         var quality = final.Accuracy is { } a
             ? $"test accuracy {a.ToString("P2", CultureInfo.InvariantCulture)}, test loss {final.Loss.ToString("F4", CultureInfo.InvariantCulture)}"
             : $"test RMSE {(Math.Sqrt(final.Loss) * schema.TargetScale).ToString("G5", CultureInfo.InvariantCulture)} (in the target's units)";
-        Console.WriteLine($"{quality}; {network.ConnectionCount:N0} connections; saved {output}");
+        (json ? Console.Error : Console.Out).WriteLine($"{quality}; {network.ConnectionCount:N0} connections; saved {output}");
         if (signal != 0)
         {
             Console.Error.WriteLine($"sparse: interrupted while finishing; the run had ended, so {output} was saved completely first.");

@@ -281,4 +281,20 @@ public class CliInputTests : CliFixture
         Assert.That(run.Out, Does.Contain("topology: rigl, rewiring 0.3 of each layer twice an epoch (cosine-decayed, until 75 % of training)"));
         Assert.That(run.Out + run.Error, Does.Contain("Layer 0: pruned"), "the topology changed during the run");
     }
+
+    [Test]
+    public void Json_log_format_writes_one_parsable_event_per_line_and_nothing_else_on_standard_output()
+    {
+        var run = Sparse("train", "--epochs", "2", "--hidden", "64", "--output", "json.sparse", "--log-format", "json");
+        Assert.That(run.Exit, Is.Zero, run.Error);
+        var events = run.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => System.Text.Json.JsonDocument.Parse(line)).ToArray();
+        var epochs = events.Where(e => e.RootElement.GetProperty("State").TryGetProperty("Number", out _)).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(epochs, Has.Length.EqualTo(2), "one event per epoch");
+            Assert.That(epochs[1].RootElement.GetProperty("State").GetProperty("Epochs").GetInt32(), Is.EqualTo(2));
+            Assert.That(events.Any(e => e.RootElement.GetProperty("Category").GetString() == "Sparse.Topology.TopologyEvolver"), Is.True, "rewiring events");
+            Assert.That(run.Error, Does.Contain("saved json.sparse"), "the summary goes to standard error");
+        });
+    }
 }
