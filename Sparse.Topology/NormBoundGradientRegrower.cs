@@ -62,6 +62,13 @@ public sealed class NormBoundGradientRegrower(double oversampling = 4) : IRegrow
                 return;
             }
 
+            // The block's scores are one array: it cannot pass 2^31 entries.
+            if ((double)rows * columns * 2 > int.MaxValue)
+            {
+                throw new InvalidOperationException($"The {rows} x {columns} block of the strongest neurons holds fewer than {k} missing connections, " +
+                    "and a larger one would pass 2^31 scores: grow fewer connections per step.");
+            }
+
             target *= 2;
         }
     }
