@@ -147,7 +147,7 @@ internal static class MissingTopK
 
     // The k-th largest of `scores` (no NaN), by a radix select on keys that order like the floats: three passes of
     // 11-, 11- and 10-bit buckets over a histogram on the stack. `above` counts the scores strictly larger.
-    private static float KthLargest(ReadOnlySpan<float> scores, int k, out int above)
+    internal static float KthLargest(ReadOnlySpan<float> scores, int k, out int above)
     {
         static uint Key(float value)
         {

@@ -181,62 +181,18 @@ public sealed class NormBoundGradientRegrower(double oversampling = 4) : IRegrow
         }
     }
 
-    // The k-th largest of the non-negative scores (negative ones are excluded), by a radix select over their bit
-    // patterns, which order like the values for non-negative floats: two passes of 16-bit buckets, no copy, no sort.
-    // `above` is how many are strictly larger, `available` how many are non-negative.
+    // The k-th largest of the non-negative scores (negative ones are excluded). With at least k of them, the k-th
+    // largest of all scores is theirs, so MissingTopK's radix select serves. `above` is how many are strictly larger,
+    // `available` how many are non-negative; NaN when fewer than k are.
     internal static float KthLargest(ReadOnlySpan<float> scores, int k, out int above, out long available)
     {
-        var histogram = new long[1 << 16];
         available = 0;
         foreach (var score in scores)
         {
-            if (score >= 0)
-            {
-                histogram[BitConverter.SingleToUInt32Bits(score) >> 16]++;
-                available++;
-            }
+            available += score >= 0 ? 1 : 0;
         }
 
         above = 0;
-        if (available < k)
-        {
-            return float.NaN;
-        }
-
-        // The high half: walk buckets from the top until k are covered.
-        long seen = 0;
-        var high = histogram.Length - 1;
-        for (; high >= 0; high--)
-        {
-            if (seen + histogram[high] >= k)
-            {
-                break;
-            }
-
-            seen += histogram[high];
-        }
-
-        Array.Clear(histogram);
-        foreach (var score in scores)
-        {
-            if (score >= 0 && BitConverter.SingleToUInt32Bits(score) >> 16 == (uint)high)
-            {
-                histogram[BitConverter.SingleToUInt32Bits(score) & 0xFFFF]++;
-            }
-        }
-
-        var low = histogram.Length - 1;
-        for (; low >= 0; low--)
-        {
-            if (seen + histogram[low] >= k)
-            {
-                break;
-            }
-
-            seen += histogram[low];
-        }
-
-        above = (int)seen;
-        return BitConverter.UInt32BitsToSingle(((uint)high << 16) | (uint)low);
+        return available < k ? float.NaN : MissingTopK.KthLargest(scores, k, out above);
     }
 }

@@ -154,14 +154,14 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
         {
             var ranks = buffer.AsSpan(0, count);
             var distinct = free <= 4L * count ? SelectRanks(free, ranks, ref random) : SpacedRanks(free, ranks, ref random);
-            grown.EnsureCapacity(count);
+            grown.EnsureCapacity(grown.Count + count);
             MapRanks(kept, ranks[..distinct], grown);
             if (distinct < count)
             {
                 TopUp(kept, count - distinct, ref random, grown);
             }
 
-            distribution.Fill(grown.WritableValues, ref random);
+            distribution.Fill(grown.WritableValues[^count..], ref random);
         }
         finally
         {

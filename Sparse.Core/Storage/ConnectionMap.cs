@@ -153,21 +153,13 @@ public readonly record struct ConnectionMap(long[] RowPointers, int[] ColumnIndi
         values = values?.Length == total ? values : GC.AllocateUninitializedArray<float>(total);
 
         // The new triplets in CSR order (as given when already ordered, else through two counting sorts), and where
-        // each row's start.
+        // each row's triplets start.
         var newStart = new long[rows + 1];
         ReadOnlySpan<int> newColumns = added.ColumnIndices;
         ReadOnlySpan<float> newValues = added.Values;
         if (added.IsOrdered())
         {
-            foreach (var row in added.RowIndices)
-            {
-                newStart[row + 1]++;
-            }
-
-            for (var row = 0; row < rows; row++)
-            {
-                newStart[row + 1] += newStart[row];
-            }
+            TripletOrder.RowPointers(added.RowIndices, rows, newStart);
         }
         else
         {

@@ -58,14 +58,7 @@ public sealed class CooMatrix
             ThrowHelper.ArgumentOutOfRange(nameof(column), $"Column {column} is outside [0, {Columns}).");
         }
 
-        if (Count == _rows.Length)
-        {
-            var capacity = Math.Max(16, _rows.Length * 2);
-            Array.Resize(ref _rows, capacity);
-            Array.Resize(ref _columns, capacity);
-            Array.Resize(ref _values, capacity);
-        }
-
+        EnsureCapacity(Count + 1);
         _rows[Count] = row;
         _columns[Count] = column;
         _values[Count] = value;

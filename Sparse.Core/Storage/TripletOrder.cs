@@ -33,6 +33,23 @@ internal static class TripletOrder
             byColumn[columnStart[columns[t]]++] = t;
         }
 
+        RowPointers(rows, rowCount, rowPointers);
+        var cursor = rowPointers[..rowCount].ToArray();
+        var order = new int[count];
+        foreach (var t in byColumn)
+        {
+            order[cursor[rows[t]]++] = t;
+        }
+
+        return order;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="rowPointers"/> (<c>rowCount + 1</c> entries) with where each row's triplets start once
+    /// they are in row order: a count per row and its running sum.
+    /// </summary>
+    public static void RowPointers(ReadOnlySpan<int> rows, int rowCount, Span<long> rowPointers)
+    {
         rowPointers.Clear();
         foreach (var row in rows)
         {
@@ -43,14 +60,5 @@ internal static class TripletOrder
         {
             rowPointers[r + 1] += rowPointers[r];
         }
-
-        var cursor = rowPointers[..rowCount].ToArray();
-        var order = new int[count];
-        foreach (var t in byColumn)
-        {
-            order[cursor[rows[t]]++] = t;
-        }
-
-        return order;
     }
 }
