@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Sparse.Topology;
 using Sparse.Training;
 
@@ -54,9 +53,9 @@ public class ReadMeTests
         return Normalize(lines.Skip(start + 2).TakeWhile(line => line != "```"));
     }
 
-    private static string SourceBlock([CallerFilePath] string path = "")
+    private static string SourceBlock()
     {
-        var lines = File.ReadAllLines(path);
+        var lines = File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "ReadMeTests.cs.txt"));
         var begin = Array.FindIndex(lines, l => l.Trim() == "// README: begin");
         var end = Array.FindIndex(lines, l => l.Trim() == "// README: end");
         return Normalize(lines.Skip(begin + 1).Take(end - begin - 1));
