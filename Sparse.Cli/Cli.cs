@@ -59,13 +59,16 @@ internal static class Cli
             [.. Enumerable.Range(0, network.OutputSize).Select(c => c.ToString(CultureInfo.InvariantCulture))]);
     }
 
+    /// <summary>Whether standard output is an interactive terminal, where a live progress bar is drawn.</summary>
+    public static bool ShowsProgress => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+
     /// <summary>
     /// Runs <paramref name="fit"/> under a live progress bar (epoch, batch, loss, accuracy, samples per
     /// second, time left) when stdout is a terminal; otherwise the trainer's plain log lines do.
     /// </summary>
     public static void WithProgress(Trainer trainer, bool quiet, Action fit)
     {
-        if (quiet || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        if (quiet || !ShowsProgress)
         {
             fit();
             return;

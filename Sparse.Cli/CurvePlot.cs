@@ -5,8 +5,9 @@ using Sparse.Training;
 namespace Sparse.Cli;
 
 /// <summary>
-/// <c>--plot</c>: loss, accuracy (classification) and connections per sparse layer against the epoch,
-/// as panels of one PNG, drawn with ScottPlot and stacked with SkiaSharp; written atomically.
+/// <c>--plot</c>: loss, accuracy (classification), connections per sparse layer and connections rewired per
+/// layer in each epoch (when the topology changed) against the epoch, as panels of one PNG, drawn with
+/// ScottPlot and stacked with SkiaSharp; written atomically.
 /// </summary>
 internal static class CurvePlot
 {
@@ -29,6 +30,18 @@ internal static class CurvePlot
         var layers = epochs.Count == 0 ? 0 : epochs.Max(e => e.LayerConnections.Count);
         panels.Add(Panel("Connections per layer", x, [.. Enumerable.Range(0, layers).Select(l =>
             ($"layer {l}", epochs.Select(e => l < e.LayerConnections.Count ? (double?)e.LayerConnections[l] : null)))]));
+
+        if (epochs.Any(e => e.LayerGrown.Count > 0 || e.LayerPruned.Count > 0))
+        {
+            // A constant budget keeps the connection counts flat; what evolution did shows in what it moved.
+            panels.Add(Panel("Connections rewired in the epoch (grown; pruned dashed where it differs)", x, [.. Enumerable.Range(0, layers).SelectMany(l =>
+            {
+                var grown = ($"layer {l} grown", epochs.Select(e => (double?)(l < e.LayerGrown.Count ? e.LayerGrown[l] : 0)));
+                return epochs.All(e => (l < e.LayerGrown.Count ? e.LayerGrown[l] : 0) == (l < e.LayerPruned.Count ? e.LayerPruned[l] : 0))
+                    ? new[] { grown }
+                    : [grown, ($"layer {l} pruned", epochs.Select(e => (double?)(l < e.LayerPruned.Count ? e.LayerPruned[l] : 0)))];
+            })]));
+        }
 
         using var bitmap = new SKBitmap(Width, PanelHeight * panels.Count);
         using (var canvas = new SKCanvas(bitmap))
@@ -58,8 +71,14 @@ internal static class CurvePlot
 
             var scatter = plot.Add.Scatter(points.Select(p => p.First).ToArray(), points.Select(p => p.Second!.Value).ToArray());
             scatter.LegendText = name;
+            if (name.EndsWith(" pruned", StringComparison.Ordinal))
+            {
+                scatter.LinePattern = LinePattern.Dashed;
+            }
         }
 
+        // Epochs are whole numbers: no tick at 2.5.
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Title(title);
         plot.XLabel("epoch");
         plot.ShowLegend();

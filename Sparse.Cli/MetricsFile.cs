@@ -3,15 +3,23 @@ using Sparse.Training;
 
 namespace Sparse.Cli;
 
-/// <summary>Writes a run's history as JSON (accuracy as a fraction, null for regression; null for any NaN or infinity), atomically.</summary>
+/// <summary>
+/// Writes a run's history as JSON, atomically: the format docs/metrics.schema.json describes (accuracy as a fraction,
+/// null for regression; null for any NaN or infinity).
+/// </summary>
 internal static class MetricsFile
 {
+    /// <summary>The format's version, written as <c>format_version</c>; it changes when a field changes meaning or goes.</summary>
+    public const int FormatVersion = 2;
+
     public static void Write(string path, TrainingHistory history, Evaluation final, TabularSchema schema)
     {
         AtomicFile.Write(path, stream =>
         {
             using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             json.WriteStartObject();
+            json.WriteNumber("format_version", FormatVersion);
+            json.WriteString("task", schema.IsClassification ? "classification" : "regression");
             json.WriteStartArray("epochs");
             foreach (var e in history.Epochs)
             {
@@ -21,10 +29,24 @@ internal static class MetricsFile
                 Number(json, "train_accuracy", e.TrainAccuracy);
                 Number(json, "test_loss", e.TestLoss);
                 Number(json, "test_accuracy", e.TestAccuracy);
-                Number(json, "seconds", e.Seconds);
-                Number(json, "evolution_seconds", e.EvolutionSeconds);
-                json.WriteNumber("connections", e.Connections);
                 Number(json, "learning_rate", e.LearningRate);
+                Number(json, "train_seconds", e.TrainSeconds);
+                Number(json, "eval_seconds", e.EvaluationSeconds);
+                Number(json, "evolution_seconds", e.EvolutionSeconds);
+                Number(json, "seconds", e.TrainSeconds + e.EvaluationSeconds + e.EvolutionSeconds);
+                json.WriteNumber("connections", e.Connections);
+                json.WriteNumber("rewired", e.LayerGrown.Sum());
+                json.WriteStartArray("layers");
+                for (var l = 0; l < e.LayerConnections.Count; l++)
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("connections", e.LayerConnections[l]);
+                    json.WriteNumber("pruned", l < e.LayerPruned.Count ? e.LayerPruned[l] : 0);
+                    json.WriteNumber("grown", l < e.LayerGrown.Count ? e.LayerGrown[l] : 0);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
                 json.WriteEndObject();
             }
 
@@ -36,6 +58,7 @@ internal static class MetricsFile
             {
                 Number(json, "test_rmse", Math.Sqrt(final.Loss) * schema.TargetScale);
             }
+
             json.WriteEndObject();
             json.WriteEndObject();
         });

@@ -84,6 +84,49 @@ internal static class ModelCommands
         return command;
     }
 
+    public static Command Export()
+    {
+        var format = new Option<string>("--format") { Description = "The file format.", DefaultValueFactory = _ => "onnx" };
+        format.AcceptOnlyFromAmong("onnx");
+        var output = new Option<string?>("--output") { Description = "Where to write the exported model (default: the model's name with the format's extension)." };
+        var weights = new Option<string>("--weights")
+        {
+            Description = "How sparse layers are stored: 'dense' (a dense initializer, 4 B per input-output pair; every runtime reads it) or 'sparse' (a sparse_initializer, 12 B per connection; ONNX Runtime densifies it on load).",
+            DefaultValueFactory = _ => "dense",
+        };
+        weights.AcceptOnlyFromAmong("dense", "sparse");
+        var command = new Command("export", "Write a model as ONNX: raw feature rows 'features' float[N, inputs] in (the saved normalization is part of the graph); out 'probabilities' float[N, classes] and 'label' string[N] for classification, 'value' float[N, 1] in the target's units for regression.")
+        {
+            Model, format, output, weights,
+        };
+        command.SetAction(parse => Cli.Guard(() =>
+        {
+            var modelPath = parse.GetValue(Model)!;
+            var target = parse.GetValue(output) ?? Path.ChangeExtension(modelPath, ".onnx");
+            OutputPaths.Check([("--output", target)], [("--model", modelPath)]);
+            var checkpoint = Cli.LoadModel(modelPath);
+            var schema = Cli.SchemaOf(checkpoint);
+            var weightFormat = parse.GetValue(weights) == "sparse" ? OnnxWeightFormat.Sparse : OnnxWeightFormat.Dense;
+            try
+            {
+                OnnxExport.Save(target, checkpoint.Network, schema, new OnnxExportOptions { Weights = weightFormat, GraphName = Path.GetFileNameWithoutExtension(modelPath) });
+            }
+            catch (Exception e) when (e is NotSupportedException or InvalidOperationException)
+            {
+                throw new UserError($"{modelPath}: cannot export to ONNX: {e.Message}");
+            }
+
+            var network = checkpoint.Network;
+            var outputs = schema.IsClassification
+                ? $"'probabilities' float[N, {network.OutputSize}] and 'label' string[N]"
+                : "'value' float[N, 1]";
+            Console.WriteLine($"wrote {target}: {new FileInfo(target).Length:N0} bytes, {network.ConnectionCount:N0} connections as {parse.GetValue(weights)} weights (the model file: {new FileInfo(modelPath).Length:N0} bytes)");
+            Console.WriteLine($"input 'features' float[N, {network.InputSize}] (columns {string.Join(", ", schema.FeatureNames.Take(4))}{(schema.FeatureNames.Count > 4 ? ", ..." : string.Empty)}); outputs {outputs}; ONNX opset {OnnxExport.Opset}");
+            return 0;
+        }));
+        return command;
+    }
+
     public static Command Info(Option<bool> verbose)
     {
         var command = new Command("info", "Layers, connections, density, degrees, memory and training history of a model.") { Model };

@@ -22,16 +22,50 @@ internal sealed class PlainConsoleFormatter() : ConsoleFormatter(FormatterName)
             return;
         }
 
-        var prefix = logEntry.LogLevel switch
+        textWriter.Write(Format(logEntry.LogLevel, message, logEntry.Exception));
+    }
+
+    /// <summary>The line(s) of one log entry, each ended by a newline.</summary>
+    public static string Format(LogLevel level, string message, Exception? exception)
+    {
+        var prefix = level switch
         {
             LogLevel.Warning => "warning: ",
             LogLevel.Error or LogLevel.Critical => "error: ",
             _ => string.Empty,
         };
-        textWriter.WriteLine(prefix + message);
-        if (logEntry.Exception is not null)
+        return prefix + message + Environment.NewLine + (exception is null ? string.Empty : exception.Message + Environment.NewLine);
+    }
+}
+
+/// <summary>
+/// Log lines on a terminal while a live progress bar is drawn: written through Spectre.Console, which prints them
+/// above the bar instead of through it, in <see cref="PlainConsoleFormatter"/>'s form.
+/// </summary>
+internal sealed class TerminalLoggerProvider : ILoggerProvider
+{
+    /// <inheritdoc/>
+    public ILogger CreateLogger(string categoryName) => new TerminalLogger();
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+    }
+
+    private sealed class TerminalLogger : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            textWriter.WriteLine(logEntry.Exception.Message);
+            var message = formatter(state, exception);
+            if (!string.IsNullOrEmpty(message) || exception is not null)
+            {
+                Spectre.Console.AnsiConsole.Write(new Spectre.Console.Text(PlainConsoleFormatter.Format(logLevel, message, exception)));
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ var root = new RootCommand("sparse: train truly sparse neural networks on CSV fi
     ModelCommands.Evaluate(),
     ModelCommands.Predict(),
     ModelCommands.Info(verbose),
+    ModelCommands.Export(),
 };
 root.Options.Add(quiet);
 root.Options.Add(verbose);

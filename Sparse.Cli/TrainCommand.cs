@@ -10,7 +10,7 @@ using Spectre.Console;
 namespace Sparse.Cli;
 
 /// <summary><c>sparse train</c>: fit a truly sparse MLP to a CSV file and save it.</summary>
-internal static class TrainCommand
+internal static partial class TrainCommand
 {
     private static readonly Option<string?> TrainFile = new("--train") { Description = "Training CSV. Default: the bundled 8x8 digits set." };
     private static readonly Option<string?> TestFile = new("--test") { Description = "Held-out CSV with the same columns (default: a --validation-split of the training file)." };
@@ -92,6 +92,43 @@ internal static class TrainCommand
 
     private static int Run(ParseResult parse, bool quiet, bool verbose)
     {
+        var json = parse.GetValue(LogFormat) == "json";
+        // On a terminal the progress bar is live and log lines are printed above it.
+        var terminal = !json && !quiet && Cli.ShowsProgress;
+        using var loggers = LoggerFactory.Create(b =>
+        {
+            if (json)
+            {
+                b.AddJsonConsole(o => o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false });
+            }
+            else if (terminal)
+            {
+                b.AddProvider(new TerminalLoggerProvider());
+            }
+            else
+            {
+                b.AddConsole(o => o.FormatterName = PlainConsoleFormatter.FormatterName)
+                    .AddConsoleFormatter<PlainConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
+            }
+
+            b.SetMinimumLevel(quiet && !json ? LogLevel.Warning : LogLevel.Information);
+            b.AddFilter("Sparse.Topology", verbose || json ? LogLevel.Information : LogLevel.Warning);
+        });
+        var events = loggers.CreateLogger("Sparse.Cli");
+        try
+        {
+            return Train(parse, quiet, verbose, json, loggers, events);
+        }
+        catch (Exception e) when (json && e is UserError or DataFormatException or IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // The JSON stream ends with the error too; the caller still prints it to standard error and exits 1.
+            CliLog.Failed(events, e.Message);
+            throw;
+        }
+    }
+
+    private static int Train(ParseResult parse, bool quiet, bool verbose, bool json, ILoggerFactory loggers, ILogger events)
+    {
         var run = new RunOptions(parse, Fixed, Overridable);
         CheckOptions(parse, run);
         var output = run.Get(Output)!;
@@ -109,8 +146,6 @@ internal static class TrainCommand
         }
 
         CheckPaths();
-
-        var json = parse.GetValue(LogFormat) == "json";
 
         // With JSON events on standard output, everything else goes to standard error.
         var say = json ? (quiet ? _ => { } : Console.Error.WriteLine) : Cli.Sayer(quiet);
@@ -168,21 +203,6 @@ internal static class TrainCommand
         network.Compute = ComputeOptions.Default with { Threads = run.Get(Threads) ?? Environment.ProcessorCount };
         var optimizer = resumed?.Optimizer ?? BuildOptimizer(run, schema);
         ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
-        using var loggers = LoggerFactory.Create(b =>
-        {
-            if (json)
-            {
-                b.AddJsonConsole(o => o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false });
-            }
-            else
-            {
-                b.AddConsole(o => o.FormatterName = PlainConsoleFormatter.FormatterName)
-                    .AddConsoleFormatter<PlainConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
-            }
-
-            b.SetMinimumLevel(quiet && !json ? LogLevel.Warning : LogLevel.Information);
-            b.AddFilter("Sparse.Topology", verbose || json ? LogLevel.Information : LogLevel.Warning);
-        });
         var baseRate = resumed?.BaseLearningRate ?? optimizer.LearningRate;
         var options = new TrainerOptions
         {
@@ -192,7 +212,7 @@ internal static class TrainCommand
             Schedule = LearningRateSchedule.Cosine(baseRate / 50),
             ClipNorm = run.Get(ClipNorm),
         };
-        var trainer = new Trainer(network, loss, optimizer, options, Console.IsOutputRedirected || verbose || json ? loggers.CreateLogger<Trainer>() : null) { Schema = schema };
+        var trainer = new Trainer(network, loss, optimizer, options, loggers.CreateLogger<Trainer>()) { Schema = schema };
         if (resumed is not null)
         {
             trainer.Resume(resumed);
@@ -237,8 +257,14 @@ internal static class TrainCommand
         }
         catch (TrainingDivergedException e)
         {
-            Console.Error.WriteLine($"sparse: {e.Message} From the command line: a lower --learning-rate (it was {baseRate.ToString(CultureInfo.InvariantCulture)}), --clip-norm 1 or --optimizer adam. " +
-                $"Nothing was saved{(File.Exists(output) ? $"; {output} is unchanged" : string.Empty)}.");
+            var message = $"{e.Message} From the command line: a lower --learning-rate (it was {baseRate.ToString(CultureInfo.InvariantCulture)}), --clip-norm 1 or --optimizer adam. " +
+                $"Nothing was saved{(File.Exists(output) ? $"; {output} is unchanged" : string.Empty)}.";
+            Console.Error.WriteLine($"sparse: {message}");
+            if (json)
+            {
+                CliLog.Failed(events, message);
+            }
+
             return 3;
         }
 
@@ -246,12 +272,21 @@ internal static class TrainCommand
         if (!finished)
         {
             trainer.SaveCheckpoint(checkpointPath, new Dictionary<string, string> { [RunOptions.MetadataKey] = run.ToJson() });
+            if (json)
+            {
+                CliLog.Saved(events, "checkpoint", checkpointPath, trainer.StartEpoch, trainer.StartBatch);
+            }
+
             Console.Error.WriteLine($"sparse: interrupted in epoch {trainer.StartEpoch + 1} after {trainer.StartBatch} batches; resume with --resume {checkpointPath}");
             return signal;
         }
 
         var final = Metrics.Evaluate(network, test, loss, run.Get(BatchSize));
         Checkpoint.Save(output, network, history: trainer.History, schema: schema);
+        if (json)
+        {
+            CliLog.Saved(events, "model", output, trainer.StartEpoch, 0);
+        }
 
         // The run is complete: its checkpoint would only resume a finished run.
         if (File.Exists(checkpointPath))
@@ -263,11 +298,19 @@ internal static class TrainCommand
         if (run.Get(MetricsPath) is { } metricsPath)
         {
             MetricsFile.Write(metricsPath, trainer.History, final, schema);
+            if (json)
+            {
+                CliLog.Saved(events, "metrics", metricsPath, trainer.StartEpoch, 0);
+            }
         }
 
         if (run.Get(PlotPath) is { } plotPath)
         {
             CurvePlot.Write(plotPath, trainer.History);
+            if (json)
+            {
+                CliLog.Saved(events, "plot", plotPath, trainer.StartEpoch, 0);
+            }
         }
 
         var quality = final.Accuracy is { } a
@@ -392,7 +435,6 @@ internal static class TrainCommand
             throw new UserError(e.Message + (batch >= 1 ? $" It fits with --batch-size {batch}." : " Fewer or narrower layers, or a lower density, would fit."));
         }
 
-        say($"memory estimate: {estimate}");
         var activation = run.Get(ActivationName) switch
         {
             "leaky-relu" => ActivationKind.LeakyRelu,
@@ -447,5 +489,15 @@ internal static class TrainCommand
         {
             trainer.Hooks.Add(new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 5, everyEpochs: 5));
         }
+    }
+
+    // The CLI's own events: in the JSON stream with --log-format json, one object per event.
+    private static partial class CliLog
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Saved the {Kind} {Path} after {Epochs} epochs and {Batches} batches")]
+        public static partial void Saved(ILogger logger, string kind, string path, int epochs, int batches);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Reason}")]
+        public static partial void Failed(ILogger logger, string reason);
     }
 }

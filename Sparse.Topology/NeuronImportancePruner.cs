@@ -119,7 +119,19 @@ public sealed class NeuronPruningHook(NeuronImportancePruner pruner, int startEp
     {
         if (context.Epoch >= startEpoch && (context.Epoch - startEpoch) % Math.Max(1, everyEpochs) == 0 && context.Epoch < context.Epochs - 1)
         {
+            var layers = context.Network.SparseLayers.ToArray();
+            var before = layers.Select(l => l.Weights.NonZeroCount).ToArray();
             History.Add((context.Epoch, pruner.Prune(context.Network, context.Optimizer)));
+
+            // The connections of removed neurons count as pruned in the run's history, as the evolver's do.
+            for (var l = 0; l < layers.Length; l++)
+            {
+                var removed = (int)(before[l] - layers[l].Weights.NonZeroCount);
+                if (removed > 0)
+                {
+                    context.History.TopologyChanges.Add(TopologyEvolver.Describe(layers[l], l, removed, 0) with { Epoch = context.Epoch, Step = context.Step });
+                }
+            }
         }
     }
 }

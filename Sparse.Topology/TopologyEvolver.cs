@@ -163,7 +163,7 @@ public sealed partial class TopologyEvolver
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static TopologyChange Describe(SparseLinear layer, int index, int pruned, int grown)
+    internal static TopologyChange Describe(SparseLinear layer, int index, int pruned, int grown)
     {
         var weights = layer.Weights;
         int minIn = int.MaxValue, maxIn = 0;

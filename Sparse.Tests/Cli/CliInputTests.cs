@@ -295,6 +295,23 @@ public class CliInputTests : CliFixture
             Assert.That(epochs[1].RootElement.GetProperty("State").GetProperty("Epochs").GetInt32(), Is.EqualTo(2));
             Assert.That(events.Any(e => e.RootElement.GetProperty("Category").GetString() == "Sparse.Topology.TopologyEvolver"), Is.True, "rewiring events");
             Assert.That(run.Error, Does.Contain("saved json.sparse"), "the summary goes to standard error");
+            var saved = events.Last().RootElement;
+            Assert.That(saved.GetProperty("Category").GetString(), Is.EqualTo("Sparse.Cli"));
+            Assert.That(saved.GetProperty("State").GetProperty("Kind").GetString(), Is.EqualTo("model"), "the saved model is the last event");
+            Assert.That(saved.GetProperty("State").GetProperty("Path").GetString(), Is.EqualTo("json.sparse"));
         });
+    }
+
+    [Test]
+    public void Json_log_format_ends_the_stream_with_an_error_event_when_the_run_fails()
+    {
+        Write("bad.csv", "a,b,label\n1,2,x\n3,oops,y\n");
+        var run = Sparse("train", "--train", "bad.csv", "--epochs", "1", "--log-format", "json");
+        Assert.That(run.Exit, Is.EqualTo(1));
+        Assert.That(run.Error, Does.Contain("bad.csv:3:2").And.Not.Contain("   at "));
+        var events = run.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement).ToArray();
+        Assert.That(events, Is.Not.Empty);
+        Assert.That(events[^1].GetProperty("LogLevel").GetString(), Is.EqualTo("Error"));
+        Assert.That(events[^1].GetProperty("State").GetProperty("Reason").GetString(), Does.Contain("bad.csv:3:2"));
     }
 }

@@ -17,10 +17,15 @@ public class CliTests : CliFixture
         {
             var epochs = metrics.RootElement.GetProperty("epochs");
             Assert.That(epochs.GetArrayLength(), Is.EqualTo(3));
-            foreach (var key in new[] { "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "evolution_seconds", "connections" })
-            {
-                Assert.That(epochs[0].TryGetProperty(key, out _), Is.True, key);
-            }
+            MetricsFileTests.CheckAgainstSchema(Path.Combine(Dir, "metrics.json"));
+            var first = epochs[0];
+            var parts = first.GetProperty("train_seconds").GetDouble() + first.GetProperty("eval_seconds").GetDouble() + first.GetProperty("evolution_seconds").GetDouble();
+            Assert.That(first.GetProperty("seconds").GetDouble(), Is.EqualTo(parts).Within(1e-9));
+            Assert.That(first.GetProperty("eval_seconds").GetDouble(), Is.GreaterThan(0));
+            var layers = first.GetProperty("layers").EnumerateArray().ToArray();
+            Assert.That(layers, Has.Length.EqualTo(3));
+            Assert.That(layers.Sum(l => l.GetProperty("grown").GetInt64()), Is.EqualTo(first.GetProperty("rewired").GetInt64()).And.GreaterThan(0), "SET rewired in the first epoch");
+            Assert.That(layers.Sum(l => l.GetProperty("connections").GetInt64()), Is.EqualTo(first.GetProperty("connections").GetInt64()));
 
             Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").GetDouble(), Is.InRange(0.8, 1.0));
         }
@@ -65,6 +70,7 @@ public class CliTests : CliFixture
         Write("line.csv", "x,y\n" + string.Join("\n", Enumerable.Range(0, 60).Select(n => $"{n * 0.1},{(n * 0.25) + 0.05}")) + "\n");
         var train = Sparse("train", "--train", "line.csv", "--epochs", "5", "--hidden", "16", "--output", "line.sparse", "--metrics", "line.json", "--quiet");
         Assert.That(train.Exit, Is.Zero, train.Error);
+        MetricsFileTests.CheckAgainstSchema(Path.Combine(Dir, "line.json"));
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "line.json")));
         Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").ValueKind, Is.EqualTo(JsonValueKind.Null));
         var predict = Sparse("predict", "--model", "line.sparse", "--data", "line.csv", "--output", "line-out.csv");
@@ -180,7 +186,7 @@ public class ReadMeCliTests
             Assert.That(start, Is.GreaterThanOrEqualTo(0), "README.md lost its cli-examples marker");
             const string prefix = "dotnet run -c Release --project Sparse.Cli -- ";
             var examples = lines.Skip(start + 2).TakeWhile(l => l != "```").ToArray();
-            Assert.That(examples.Select(e => e[prefix.Length..].Split(' ')[0]), Is.EquivalentTo(new[] { "train", "evaluate", "predict", "info" }));
+            Assert.That(examples.Select(e => e[prefix.Length..].Split(' ')[0]), Is.EquivalentTo(new[] { "train", "evaluate", "predict", "info", "export" }));
             foreach (var example in examples)
             {
                 Assert.That(example, Does.StartWith(prefix));

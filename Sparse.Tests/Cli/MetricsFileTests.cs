@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Json.Schema;
 using Sparse.Cli;
 using Sparse.Training;
 
@@ -16,6 +17,7 @@ public class MetricsFileTests
         try
         {
             MetricsFile.Write(path, history, new Evaluation(float.NaN, null), new TabularSchema(["a"], "y", 1, [], 2, 3));
+            CheckAgainstSchema(path);
             using var json = JsonDocument.Parse(File.ReadAllText(path));
             var epoch = json.RootElement.GetProperty("epochs")[0];
             Assert.Multiple(() =>
@@ -25,6 +27,35 @@ public class MetricsFileTests
                 Assert.That(epoch.GetProperty("train_accuracy").GetDouble(), Is.EqualTo(0.5));
                 Assert.That(json.RootElement.GetProperty("final").GetProperty("test_rmse").ValueKind, Is.EqualTo(JsonValueKind.Null));
             });
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    // Loaded once: the library registers a schema by its $id and refuses to register it twice.
+    private static readonly Lazy<JsonSchema> Schema = new(() =>
+        JsonSchema.FromText(File.ReadAllText(Path.Combine(TestContext.CurrentContext.TestDirectory, "docs", "metrics.schema.json"))));
+
+    /// <summary>Validates a metrics file against docs/metrics.schema.json, failing with every error the validator reports.</summary>
+    internal static void CheckAgainstSchema(string path)
+    {
+        var schema = Schema.Value;
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var result = schema.Evaluate(document.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        var errors = (result.Details ?? []).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"));
+        Assert.That(result.IsValid, Is.True, $"{path} does not follow docs/metrics.schema.json: {string.Join("; ", errors)}");
+    }
+
+    [Test]
+    public void The_schema_rejects_a_file_that_breaks_it()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"metrics-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, """{"format_version": 2, "task": "classification", "epochs": [{"epoch": -1}], "final": {"test_loss": 1, "test_accuracy": 0.5}}""");
+            Assert.That(() => CheckAgainstSchema(path), Throws.InstanceOf<AssertionException>());
         }
         finally
         {

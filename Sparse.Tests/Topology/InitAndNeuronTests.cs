@@ -79,3 +79,31 @@ public class InitAndNeuronTests
     public void Percentile_interpolates_linearly() =>
         Assert.That(NeuronImportancePruner.PercentileOf([1.0, 2, 3, 4, 5], 20), Is.EqualTo(1.8).Within(1e-12));
 }
+
+[TestFixture]
+public class NeuronPruningHistoryTests
+{
+    [Test]
+    public void Neuron_pruning_in_training_is_recorded_as_pruned_connections_per_layer()
+    {
+        var network = SparseNetwork.CreateMlp([64, 64, 64, 10], ActivationKind.Relu, epsilon: 6, seed: 3,
+            normalization: InputNormalization.Fit(Sparse.Tests.Training.DigitsData.Train, NormalizationKind.Standardize));
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), new TrainerOptions { Epochs = 3, BatchSize = 64, Seed = 3 });
+        trainer.Hooks.Add(new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 1, everyEpochs: 1));
+        var history = trainer.Fit(Sparse.Tests.Training.DigitsData.Train);
+        var pruningEpoch = history.Epochs[1];
+        var before = history.Epochs[0].LayerConnections;
+        Assert.Multiple(() =>
+        {
+            Assert.That(history.Epochs[0].LayerPruned, Is.Empty, "nothing changed in epoch 0");
+            Assert.That(pruningEpoch.LayerPruned, Has.Count.EqualTo(3));
+            for (var l = 0; l < 3; l++)
+            {
+                Assert.That(pruningEpoch.LayerPruned[l], Is.EqualTo(before[l] - pruningEpoch.LayerConnections[l]), $"layer {l}");
+            }
+
+            Assert.That(pruningEpoch.LayerPruned.Sum(), Is.GreaterThan(0));
+            Assert.That(pruningEpoch.LayerGrown.Sum(), Is.Zero);
+        });
+    }
+}

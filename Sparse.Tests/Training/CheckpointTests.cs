@@ -126,9 +126,32 @@ public class CheckpointTests
         var bytes = File.ReadAllBytes(path);
         bytes[8] = 99;
         File.WriteAllBytes(path, bytes);
-        Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("version 99"));
+        Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("version 99").And.Message.Contains("newer build"));
         File.WriteAllText(path, "pixel1,pixel2,label\n1,2,3\n");
         Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("not a Sparse model file"));
+    }
+
+    [Test]
+    public void A_model_written_by_format_version_1_still_loads_and_predicts()
+    {
+        var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "model-v1.sparse");
+        Assert.That(BitConverter.ToInt32(File.ReadAllBytes(path), 8), Is.EqualTo(1), "the fixture is a version-1 file");
+        var checkpoint = Checkpoint.Load(path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(checkpoint.Network.InputSize, Is.EqualTo(64));
+            Assert.That(checkpoint.Network.ConnectionCount, Is.EqualTo(214));
+            Assert.That(checkpoint.History.Epochs, Has.Count.EqualTo(2));
+            Assert.That(checkpoint.History.Epochs[1].EvaluationSeconds, Is.Zero, "version 1 did not record it");
+            Assert.That(checkpoint.History.Epochs[1].LayerGrown, Is.Empty);
+            Assert.That(checkpoint.Schema!.ClassNames, Has.Count.EqualTo(10));
+        });
+
+        // Written again, it is a current-version file with the same model.
+        var again = Path.Combine(_directory, "v2.sparse");
+        Checkpoint.Save(again, checkpoint.Network, history: checkpoint.History, schema: checkpoint.Schema);
+        Assert.That(BitConverter.ToInt32(File.ReadAllBytes(again), 8), Is.EqualTo(Checkpoint.FormatVersion));
+        Assert.That(Checkpoint.Load(again).Network.Parameters[0].Values.ToArray(), Is.EqualTo(checkpoint.Network.Parameters[0].Values.ToArray()));
     }
 
     [Test]

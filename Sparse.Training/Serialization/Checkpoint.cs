@@ -16,8 +16,9 @@ namespace Sparse.Training;
 /// </remarks>
 public sealed class Checkpoint
 {
-    /// <summary>The format version this build writes and reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>The format version this build writes; it reads this one and every earlier one.</summary>
+    /// <remarks>Version 2 adds each epoch's evaluation seconds and connections pruned and grown per layer.</remarks>
+    public const int FormatVersion = 2;
 
     private static readonly byte[] Magic = "SPARSENN"u8.ToArray();
 
@@ -119,9 +120,10 @@ public sealed class Checkpoint
 
             var header = new BinaryReader(file);
             var version = header.ReadInt32();
-            if (version != FormatVersion)
+            if (version is < 1 or > FormatVersion)
             {
-                throw new InvalidDataException($"{path}: model format version {version}; this build reads version {FormatVersion}.");
+                throw new InvalidDataException($"{path}: model format version {version}; this build reads versions 1 to {FormatVersion}" +
+                    (version > FormatVersion ? "; the file was written by a newer build." : "."));
             }
 
             var crc = new Crc32();
@@ -129,7 +131,7 @@ public sealed class Checkpoint
             using (var hashing = new HashingStream(file, crc))
             using (var reader = new BinaryReader(hashing, System.Text.Encoding.UTF8, leaveOpen: true))
             {
-                checkpoint = ReadPayload(reader);
+                checkpoint = ReadPayload(reader, version);
             }
 
             var expected = header.ReadUInt32();
@@ -241,6 +243,9 @@ public sealed class Checkpoint
             w.Write(r.Connections);
             w.Write(r.LearningRate);
             WriteArray(w, r.LayerConnections.ToArray());
+            w.Write(r.EvaluationSeconds);
+            WriteArray(w, r.LayerPruned.ToArray());
+            WriteArray(w, r.LayerGrown.ToArray());
         }
 
         switch (optimizer)
@@ -277,7 +282,7 @@ public sealed class Checkpoint
         }
     }
 
-    private static Checkpoint ReadPayload(BinaryReader r)
+    private static Checkpoint ReadPayload(BinaryReader r, int version)
     {
         var entries = r.ReadInt32();
         if (entries is < 0 or > 1_000_000)
@@ -358,11 +363,17 @@ public sealed class Checkpoint
         history.StoppedEarly = r.ReadBoolean();
         for (var n = 0; n < records; n++)
         {
-            history.Epochs.Add(new EpochRecord(
+            var record = new EpochRecord(
                 r.ReadInt32(), r.ReadSingle(), ReadNullable(r), ReadNullable(r), ReadNullable(r), r.ReadDouble(), r.ReadDouble(), r.ReadInt64(), r.ReadSingle())
             {
                 LayerConnections = ReadArray<long>(r),
-            });
+            };
+            if (version >= 2)
+            {
+                record = record with { EvaluationSeconds = r.ReadDouble(), LayerPruned = ReadArray<long>(r), LayerGrown = ReadArray<long>(r) };
+            }
+
+            history.Epochs.Add(record);
         }
 
         var optimizerTag = (OptimizerTag)r.ReadByte();

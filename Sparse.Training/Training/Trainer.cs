@@ -281,7 +281,9 @@ public sealed class Trainer
 
             hookSeconds += Stopwatch.GetElapsedTime(hooksStart).TotalSeconds;
             Divergence.CheckWeights(Network, epoch);
+            var evaluationStart = Stopwatch.GetTimestamp();
             Evaluation? evaluation = test is null ? null : Metrics.Evaluate(Network, test, Loss, Options.BatchSize);
+            var evaluationSeconds = Stopwatch.GetElapsedTime(evaluationStart).TotalSeconds;
             if (evaluation is { } held)
             {
                 Divergence.CheckLoss(held.Loss, epoch, 0);
@@ -299,12 +301,14 @@ public sealed class Trainer
                 Optimizer.LearningRate)
             {
                 LayerConnections = [.. Network.SparseLayers.Select(l => l.Weights.NonZeroCount)],
+                LayerPruned = ChangesOf(epoch, c => c.Pruned),
+                LayerGrown = ChangesOf(epoch, c => c.Grown),
+                EvaluationSeconds = evaluationSeconds,
             };
             History.Epochs.Add(record);
             if (_logger.IsEnabled(LogLevel.Information))
             {
-                var rewired = History.TopologyChanges.Where(c => c.Epoch == epoch).Sum(c => (long)c.Pruned);
-                TrainerLog.EpochDone(_logger, record, Options.Epochs, rewired);
+                TrainerLog.EpochDone(_logger, record, Options.Epochs, record.LayerGrown.Sum());
             }
             if (evaluation is { } evaluated)
             {
@@ -341,6 +345,24 @@ public sealed class Trainer
     }
 
     // Whether the step about to run back-propagates into the recorder: some hook reads its signals.
+    // Per sparse layer, the sum of one count over the topology changes made in the epoch; empty when there were none.
+    private long[] ChangesOf(int epoch, Func<TopologyChange, int> count)
+    {
+        var changes = History.TopologyChanges.Where(c => c.Epoch == epoch).ToList();
+        if (changes.Count == 0)
+        {
+            return [];
+        }
+
+        var sums = new long[Network.SparseLayers.Count()];
+        foreach (var change in changes)
+        {
+            sums[change.Layer] += count(change);
+        }
+
+        return sums;
+    }
+
     private bool RecordsStep(TrainingContext context, bool endsEpoch)
     {
         if (context.Signals is null)

@@ -23,6 +23,18 @@ public sealed record EpochRecord(
 {
     /// <summary>Connections of each sparse layer at the end of the epoch.</summary>
     public IReadOnlyList<long> LayerConnections { get; init; } = [];
+
+    /// <summary>Connections each sparse layer lost to topology changes in the epoch (empty when nothing changed it).</summary>
+    public IReadOnlyList<long> LayerPruned { get; init; } = [];
+
+    /// <summary>Connections each sparse layer gained from topology changes in the epoch (empty when nothing changed it).</summary>
+    public IReadOnlyList<long> LayerGrown { get; init; } = [];
+
+    /// <summary>Part of <see cref="Seconds"/> spent evaluating the held-out set.</summary>
+    public double EvaluationSeconds { get; init; }
+
+    /// <summary>Part of <see cref="Seconds"/> spent in the batches' forward, backward and optimizer steps: the rest once evaluation and hooks are taken out.</summary>
+    public double TrainSeconds => Math.Max(0, Seconds - EvaluationSeconds - EvolutionSeconds);
 }
 
 /// <summary>What one topology change did to one sparse layer (written by Sparse.Topology's hooks).</summary>
