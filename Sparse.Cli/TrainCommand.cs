@@ -165,6 +165,8 @@ internal static partial class TrainCommand
             CheckPaths();
         }
 
+        var compute = ComputeOptions.Default with { Threads = run.Get(Threads) ?? Environment.ProcessorCount };
+        var warmup = Warmup(run, seed, compute, verbose ? say : _ => { });
         TabularSchema schema;
         CsvTable table;
         if (resumed?.Schema is { } saved)
@@ -200,7 +202,7 @@ internal static partial class TrainCommand
         }
 
         var network = resumed?.Network ?? BuildNetwork(run, train, schema, seed, say);
-        network.Compute = ComputeOptions.Default with { Threads = run.Get(Threads) ?? Environment.ProcessorCount };
+        network.Compute = compute;
         var optimizer = resumed?.Optimizer ?? BuildOptimizer(run, schema);
         ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         var baseRate = resumed?.BaseLearningRate ?? optimizer.LearningRate;
@@ -251,6 +253,7 @@ internal static partial class TrainCommand
 
         using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        warmup.Wait();
         try
         {
             Cli.WithProgress(trainer, quiet || json, () => trainer.Fit(train, test, interrupt.Token));
@@ -390,7 +393,7 @@ internal static partial class TrainCommand
 
     private static bool Explicit(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
-    private static SparseNetwork BuildNetwork(RunOptions run, Dataset train, TabularSchema schema, ulong seed, Action<string> say)
+    private static int[] HiddenSizes(RunOptions run)
     {
         int[] hidden;
         try
@@ -407,6 +410,21 @@ internal static partial class TrainCommand
             throw new UserError($"--hidden sizes must be positive, got '{run.Get(Hidden)}'.");
         }
 
+        return hidden;
+    }
+
+    private static ActivationKind ActivationOf(RunOptions run) => run.Get(ActivationName) switch
+    {
+        "leaky-relu" => ActivationKind.LeakyRelu,
+        "all-relu" => ActivationKind.AllRelu,
+        "tanh" => ActivationKind.Tanh,
+        "sigmoid" => ActivationKind.Sigmoid,
+        _ => ActivationKind.Relu,
+    };
+
+    private static SparseNetwork BuildNetwork(RunOptions run, Dataset train, TabularSchema schema, ulong seed, Action<string> say)
+    {
+        var hidden = HiddenSizes(run);
         int[] sizes = [train.FeatureCount, .. hidden, schema.OutputSize];
         var densities = run.Get(Density) is { } d ? LayerDensities.Uniform(sizes, d)
             : run.Get(Erk) is { } overall ? LayerDensities.ErdosRenyiKernel(sizes, overall)
@@ -435,16 +453,65 @@ internal static partial class TrainCommand
             throw new UserError(e.Message + (batch >= 1 ? $" It fits with --batch-size {batch}." : " Fewer or narrower layers, or a lower density, would fit."));
         }
 
-        var activation = run.Get(ActivationName) switch
-        {
-            "leaky-relu" => ActivationKind.LeakyRelu,
-            "all-relu" => ActivationKind.AllRelu,
-            "tanh" => ActivationKind.Tanh,
-            "sigmoid" => ActivationKind.Sigmoid,
-            _ => ActivationKind.Relu,
-        };
-        return SparseNetwork.CreateMlp(sizes, activation, run.Get(Epsilon), seed, run.Get(DropoutRate),
+        return SparseNetwork.CreateMlp(sizes, ActivationOf(run), run.Get(Epsilon), seed, run.Get(DropoutRate),
             normalization: InputNormalization.Fit(train, NormalizationKind.Standardize), densities: densities);
+    }
+
+    /// <summary>
+    /// Compiles the code a run will execute before its first epoch needs it: one short epoch of a small network of
+    /// the run's kind (activation, dropout, batch size, optimizer, topology method, threads) on random data, with an
+    /// evaluation. Started on a thread pool thread while the data files are read, it takes the just-in-time
+    /// compilation (about 200 methods compiled fully optimized, since the tool runs without tiered compilation) out
+    /// of the first epoch. Nothing it builds is shared with the run; evolver and random streams are its own.
+    /// </summary>
+    private static System.Threading.Tasks.Task Warmup(RunOptions run, ulong seed, ComputeOptions compute, Action<string> note)
+    {
+        int[] hidden;
+        try
+        {
+            hidden = HiddenSizes(run);
+        }
+        catch (UserError)
+        {
+            return System.Threading.Tasks.Task.CompletedTask; // the run itself reports the option
+        }
+
+        return System.Threading.Tasks.Task.Run(() =>
+        {
+            try
+            {
+                // Small layers: the compiled methods are the same at any width.
+                const int Inputs = 64, Classes = 10;
+                var batch = Math.Min(run.Get(BatchSize), 256);
+                int[] sizes = [Inputs, .. hidden.Select(h => Math.Min(h, 256)), Classes];
+                var random = new SparseRandom(seed);
+                var rows = (2 * batch) + 1; // two full batches and a short one
+                var features = new float[rows * Inputs];
+                for (var k = 0; k < features.Length; k++)
+                {
+                    features[k] = (float)random.NextDouble();
+                }
+
+                var labels = Enumerable.Range(0, rows).Select(r => r % Classes).ToArray();
+                var data = Dataset.ForClassification(features, Inputs, labels, Classes);
+                var network = SparseNetwork.CreateMlp(sizes, ActivationOf(run), epsilon: 2, seed, run.Get(DropoutRate),
+                    normalization: InputNormalization.Fit(data, NormalizationKind.Standardize));
+                network.Compute = compute;
+                var optimizer = run.Get(OptimizerName) == "adam" ? (Optimizer)new Adam(1e-3f, decoupled: true) : new Sgd(1e-3f, 0.9f);
+                var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 2, BatchSize = batch, Seed = seed });
+                if (CreateEvolver(run, seed, null) is { } evolver)
+                {
+                    trainer.Hooks.Add(new EvolutionHook(evolver, EvolutionSchedule.EveryEpoch(0.3)));
+                }
+
+                trainer.Fit(data, data);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Only time is at stake: the run compiles whatever the warm-up did not.
+                note($"warm-up skipped: {e.Message}");
+            }
+        });
     }
 
     private static Optimizer BuildOptimizer(RunOptions run, TabularSchema schema)
