@@ -3,7 +3,10 @@ using Sparse.Core;
 
 namespace Sparse.Bench;
 
-/// <summary>One seeded layer and its dense operands; shared by the benchmarks, the GFLOP/s column and quick mode.</summary>
+/// <summary>
+/// One seeded layer and its dense operands; shared by the benchmarks, the GFLOP/s column and quick mode. The
+/// operands are allocated as a network allocates them (huge pages from 4 MiB, <see cref="ComputeOptions.HugePages"/>).
+/// </summary>
 internal sealed class KernelWorkload
 {
     public const int DefaultBatch = 128;
@@ -16,9 +19,9 @@ internal sealed class KernelWorkload
         Batch = batch;
         Weights = RandomSparse.ErdosRenyi(outputs, inputs, Epsilon, ValueDistribution.Normal(0.05f), seed: 1);
         X = Random(inputs * Batch, 2);
-        Y = AlignedMemory.Allocate(outputs * Batch);
+        Y = AlignedMemory.Allocate(outputs * Batch, hugePages: true);
         Dy = Random(outputs * Batch, 3);
-        Dx = AlignedMemory.Allocate(inputs * Batch);
+        Dx = AlignedMemory.Allocate(inputs * Batch, hugePages: true);
         Dw = new float[Weights.NonZeroCount];
         Bias = Random(outputs, 4).ToArray();
         _ = Weights.Transposed;
@@ -72,7 +75,7 @@ internal sealed class KernelWorkload
     private static Memory<float> Random(int length, int seed)
     {
         var random = new SparseRandom((ulong)seed);
-        var a = AlignedMemory.Allocate(length);
+        var a = AlignedMemory.Allocate(length, hugePages: true);
         var span = a.Span;
         for (var n = 0; n < span.Length; n++)
         {

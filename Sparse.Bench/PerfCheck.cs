@@ -19,6 +19,12 @@ internal static class PerfCheck
 {
     private const int Repeats = 9;
 
+    /// <summary>
+    /// <c>FIGURE:FRACTION</c> (for example <c>kernel.forward:0.10</c>): the figure's calls are followed by a busy wait
+    /// of that fraction of their own time, a slowdown on purpose that proves the gate catches one. Read only here.
+    /// </summary>
+    public const string SlowdownVariable = "SPARSE_BENCH_SLOWDOWN";
+
     public static int Run(string[] args)
     {
         var threshold = 0.15;
@@ -56,11 +62,12 @@ internal static class PerfCheck
         void Calibration() => DenseGemm.Multiply(dense, gemm.X.Span, gemm.Y.Span, 1000, 1000, gemm.Batch);
 
         // Warm every path first, so tiered compilation has settled before anything is timed.
-        var figures = Figures().Where(f => filter is null || f.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
+        bool Wanted(string name) => filter is null || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
+        var figures = Figures(Wanted).Where(f => Wanted(f.Name)).Select(Slowed).ToList();
         Time(Calibration, 3, 0.05);
         foreach (var figure in figures)
         {
-            Time(figure.Call, 3, figure.MinimumSeconds / 2);
+            Time(figure.Call, 3, Math.Max(figure.MinimumSeconds / 2, 0.1));
         }
 
         Thread.Sleep(300);
@@ -134,50 +141,102 @@ internal static class PerfCheck
 
     private sealed record Figure(string Name, Action Call, int Repeats, double MinimumSeconds);
 
-    private static IEnumerable<Figure> Figures()
+    private static Figure Slowed(Figure figure)
     {
-        var kernel = KernelWorkload.Get("1000->1000");
-        yield return new("kernel.forward", () => SparseOps.Multiply(kernel.Weights, kernel.X.Span, kernel.Bias, kernel.Y.Span, kernel.Batch), Repeats, 0.05);
-        yield return new("kernel.input_gradient", () => SparseOps.MultiplyTransposed(kernel.Weights, kernel.Dy.Span, kernel.Dx.Span, kernel.Batch), Repeats, 0.05);
-        yield return new("kernel.weight_gradient", () => SparseOps.WeightGradient(kernel.Weights, kernel.Dy.Span, kernel.X.Span, kernel.Dw, kernel.Batch), Repeats, 0.05);
+        var setting = Environment.GetEnvironmentVariable(SlowdownVariable);
+        if (setting?.Split(':') is not [var name, var fraction] || name != figure.Name)
+        {
+            return figure;
+        }
+
+        var factor = double.Parse(fraction, CultureInfo.InvariantCulture);
+        Console.Error.WriteLine($"perf-check: {figure.Name} slowed by {factor:P0} on purpose ({SlowdownVariable})");
+        return figure with
+        {
+            Call = () =>
+            {
+                var start = Stopwatch.GetTimestamp();
+                figure.Call();
+                var until = Stopwatch.GetTimestamp() + (long)((Stopwatch.GetTimestamp() - start) * factor);
+                while (Stopwatch.GetTimestamp() < until)
+                {
+                    Thread.SpinWait(20);
+                }
+            },
+        };
+    }
+
+    // Only the wanted figures are built: the wide workloads take seconds and a gigabyte, which a filtered run skips.
+    private static IEnumerable<Figure> Figures(Func<string, bool> wanted)
+    {
+        if (wanted("kernel.forward") || wanted("kernel.input_gradient") || wanted("kernel.weight_gradient"))
+        {
+            var kernel = KernelWorkload.Get("1000->1000");
+            yield return new("kernel.forward", () => SparseOps.Multiply(kernel.Weights, kernel.X.Span, kernel.Bias, kernel.Y.Span, kernel.Batch), Repeats, 0.05);
+            yield return new("kernel.input_gradient", () => SparseOps.MultiplyTransposed(kernel.Weights, kernel.Dy.Span, kernel.Dx.Span, kernel.Batch), Repeats, 0.05);
+            yield return new("kernel.weight_gradient", () => SparseOps.WeightGradient(kernel.Weights, kernel.Dy.Span, kernel.X.Span, kernel.Dw, kernel.Batch), Repeats, 0.05);
+        }
 
         // A wide layer whose activations outgrow the cache: the three kernels with column tiling (7 tiles).
-        var wide = KernelWorkload.Get("100000->100000");
-        yield return new("kernel.wide_layer_step", () =>
+        if (wanted("kernel.wide_layer_step"))
         {
-            SparseOps.Multiply(wide.Weights, wide.X.Span, wide.Bias, wide.Y.Span, wide.Batch);
-            SparseOps.MultiplyTransposed(wide.Weights, wide.Dy.Span, wide.Dx.Span, wide.Batch);
-            SparseOps.WeightGradient(wide.Weights, wide.Dy.Span, wide.X.Span, wide.Dw, wide.Batch);
-        }, 5, 0);
-
-        var network = W1.Network();
-        var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
-        var optimizer = new Sgd(0.01f, momentum: 0.9f);
-        var loss = new SoftmaxCrossEntropy();
-        var gradient = new float[10 * W1.BatchSize];
-        yield return new("w1.train_step", () => W1.Step(network, loader, optimizer, gradient, loss), 2 * Repeats, 0.1);
-        yield return new("w1.epoch", () =>
-        {
-            loader.StartEpoch(0);
-            for (var b = 0; b < loader.BatchesPerEpoch; b++)
+            var wide = KernelWorkload.Get("100000->100000");
+            yield return new("kernel.wide_layer_step", () =>
             {
-                W1.Step(network, loader, optimizer, gradient, loss);
-            }
-        }, Repeats, 0);
+                SparseOps.Multiply(wide.Weights, wide.X.Span, wide.Bias, wide.Y.Span, wide.Batch);
+                SparseOps.MultiplyTransposed(wide.Weights, wide.Dy.Span, wide.Dx.Span, wide.Batch);
+                SparseOps.WeightGradient(wide.Weights, wide.Dy.Span, wide.X.Span, wide.Dw, wide.Batch);
+            }, 5, 0);
+        }
 
-        var set = TopologyEvolver.Set(seed: 5);
-        yield return new("w1.set_step", () => set.Evolve(network, optimizer, 0.3), Repeats, 0.05);
+        // A layer too wide and sparse for column tiles (as at a million neurons): every gather comes from memory, and
+        // the kernels prefetch the rows they will gather. Tiling is switched off to keep it at a size CI can build.
+        if (wanted("kernel.wide_untiled_step"))
+        {
+            var far = KernelWorkload.Get("400000->400000@32");
+            var untiled = ComputeOptions.Default with { ColumnTileBytes = 0 };
+            yield return new("kernel.wide_untiled_step", () =>
+            {
+                SparseOps.Multiply(far.Weights, far.X.Span, far.Bias, far.Y.Span, far.Batch, untiled);
+                SparseOps.MultiplyTransposed(far.Weights, far.Dy.Span, far.Dx.Span, far.Batch, untiled);
+                SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.X.Span, far.Dw, far.Batch, untiled);
+            }, 5, 0);
+        }
+
+        var gradient = new float[10 * W1.BatchSize];
+        var loss = new SoftmaxCrossEntropy();
+        if (wanted("w1.train_step") || wanted("w1.epoch") || wanted("w1.set_step"))
+        {
+            var network = W1.Network();
+            var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
+            var optimizer = new Sgd(0.01f, momentum: 0.9f);
+            yield return new("w1.train_step", () => W1.Step(network, loader, optimizer, gradient, loss), 2 * Repeats, 0.1);
+            yield return new("w1.epoch", () =>
+            {
+                loader.StartEpoch(0);
+                for (var b = 0; b < loader.BatchesPerEpoch; b++)
+                {
+                    W1.Step(network, loader, optimizer, gradient, loss);
+                }
+            }, Repeats, 0);
+
+            var set = TopologyEvolver.Set(seed: 5);
+            yield return new("w1.set_step", () => set.Evolve(network, optimizer, 0.3), Repeats, 0.05);
+        }
 
         // RigL and CTRE score a 1000 -> 1000 layer of its own from signals of a W1 step.
-        var scored = W1.Network(seed: 2);
-        var recorder = new SignalRecorder(SignalKinds.OutputGradients);
-        W1.Step(scored, new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: false, seed: 1), new Sgd(0.01f), gradient, loss, recorder);
-        var layer = scored.SparseLayers.ElementAt(1);
-        var signals = recorder.Of(layer);
-        var rigl = TopologyEvolver.RigL();
-        var ctre = TopologyEvolver.Ctre(seed: 5);
-        yield return new("layer.rigl_step", () => rigl.EvolveLayer(layer, null, 0.3, signals), 5, 0.05);
-        yield return new("layer.ctre_step", () => ctre.EvolveLayer(layer, null, 0.3, signals), 5, 0.05);
+        if (wanted("layer.rigl_step") || wanted("layer.ctre_step"))
+        {
+            var scored = W1.Network(seed: 2);
+            var recorder = new SignalRecorder(SignalKinds.OutputGradients);
+            W1.Step(scored, new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: false, seed: 1), new Sgd(0.01f), gradient, loss, recorder);
+            var layer = scored.SparseLayers.ElementAt(1);
+            var signals = recorder.Of(layer);
+            var rigl = TopologyEvolver.RigL();
+            var ctre = TopologyEvolver.Ctre(seed: 5);
+            yield return new("layer.rigl_step", () => rigl.EvolveLayer(layer, null, 0.3, signals), 5, 0.05);
+            yield return new("layer.ctre_step", () => ctre.EvolveLayer(layer, null, 0.3, signals), 5, 0.05);
+        }
     }
 
     /// <summary>Seconds per call: <paramref name="repeats"/> samples, each at least <paramref name="minimumSeconds"/> long.</summary>

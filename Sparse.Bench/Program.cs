@@ -30,6 +30,16 @@ if (args is ["quality", .. var qualityOptions])
     return Quality.Run(qualityOptions);
 }
 
+if (args is ["dense-baseline", .. var baselineEpochs])
+{
+    return BlasBaseline.Run(baselineEpochs.Length > 0 ? int.Parse(baselineEpochs[0], System.Globalization.CultureInfo.InvariantCulture) : 5);
+}
+
+if (args is ["perf-compare", .. var compareOptions])
+{
+    return PerfCompare.Run(compareOptions);
+}
+
 if (args is ["perf-check", .. var options])
 {
     return PerfCheck.Run(options);
@@ -37,12 +47,18 @@ if (args is ["perf-check", .. var options])
 
 if (args is ["scale", .. var scale] && scale.Length >= 3)
 {
-    // scale IN H.. OUT SAMPLES [bB] [eE] [sPATH]: batch size B (default 128), E epochs (default 2), each followed by
-    // a SET step; with sPATH the model is saved to PATH and loaded back, both timed.
+    // scale IN H.. OUT SAMPLES [bB] [eE] [sPATH] [p0] [h0]: batch size B (default 128), E epochs (default 2), each
+    // followed by a SET step; with sPATH the model is saved to PATH and loaded back, both timed.
     int Option(char name, int fallback) =>
         scale.FirstOrDefault(a => a[0] == name) is { } option ? int.Parse(option[1..], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     var numbers = scale.Where(a => char.IsDigit(a[0])).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2), scale.FirstOrDefault(a => a[0] == 's')?[1..]);
+    // p0: no software prefetch; h0: no huge pages (both on by default, ComputeOptions).
+    var compute = Sparse.Core.ComputeOptions.Default with
+    {
+        PrefetchAboveBytes = scale.Contains("p0") ? long.MaxValue : Sparse.Core.ComputeOptions.Default.PrefetchAboveBytes,
+        HugePages = !scale.Contains("h0"),
+    };
+    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2), scale.FirstOrDefault(a => a[0] == 's')?[1..], compute);
     return 0;
 }
 

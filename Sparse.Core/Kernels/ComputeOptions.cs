@@ -16,6 +16,7 @@ public sealed record ComputeOptions
     private readonly SimdLevel _simd = BestSimd;
     private readonly long _columnTileBytes = 8L << 20;
     private readonly int _forcedTiles;
+    private readonly long _prefetchAboveBytes = 1L << 20;
 
     /// <summary>Every core, the widest accelerated SIMD path, 8 MiB column tiles.</summary>
     public static ComputeOptions Default { get; } = new();
@@ -89,6 +90,34 @@ public sealed record ComputeOptions
             _columnTileBytes = value;
         }
     }
+
+    /// <summary>
+    /// Bytes of a kernel's gathered dense operand (rows x batch x 4) above which its loops prefetch the rows they will
+    /// gather 16 entries ahead, unless the kernel runs in column tiles (which keep their rows cached);
+    /// <see cref="long.MaxValue"/> turns prefetching off. Default 1 MiB, the size of this machine's per-core L2
+    /// cache: below it gathers hit the cache and the prefetch instructions would only cost. Prefetching never
+    /// changes results.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public long PrefetchAboveBytes
+    {
+        get => _prefetchAboveBytes;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _prefetchAboveBytes = value;
+        }
+    }
+
+    /// <summary>
+    /// Whether large dense buffers (activations and gradients of 4 MiB or more) are placed on 2 MiB boundaries and
+    /// advised for transparent huge pages (Linux <c>madvise(MADV_HUGEPAGE)</c>), so that random row gathers over them
+    /// miss the TLB far less; elsewhere, or where the kernel refuses, they are ordinary memory. Default true.
+    /// </summary>
+    public bool HugePages { get; init; } = true;
+
+    /// <summary>Whether a kernel gathering from <paramref name="gatheredRows"/> rows of <paramref name="batch"/> floats prefetches.</summary>
+    internal bool Prefetches(long gatheredRows, int batch) => gatheredRows * batch * sizeof(float) > _prefetchAboveBytes;
 
     /// <summary>A fixed tile count, whatever the shapes (tests run the tiled path on small shapes); 0 lets the shapes decide.</summary>
     internal int ForcedTiles

@@ -78,7 +78,8 @@ public static unsafe partial class SparseOps
     {
         var partition = new WorkPartition(pointers, rows, batch, options.Threads);
         ColumnTiling.Run(
-            new GatherAxpyAction<TValues, TEpilogue>(partition, pointers, indices, values, x, bias, y, batch, options.Simd, epilogue, null, 0, false, true),
+            new GatherAxpyAction<TValues, TEpilogue>(partition, pointers, indices, values, x, bias, y, batch, options.Simd, epilogue, null, 0, false, true,
+                options.Prefetches(gathered, batch), pointers[rows] - 1),
             partition, pointers, rows, gathered, batch, options);
     }
 
@@ -90,14 +91,15 @@ public static unsafe partial class SparseOps
     /// </summary>
     private readonly struct GatherAxpyAction<TValues, TEpilogue>(
         WorkPartition partition, long* pointers, int* indices, TValues values, float* x, float* bias, float* y, int batch, SimdLevel level,
-        TEpilogue epilogue, long* cursors, int tileEnd, bool accumulate, bool lastTile)
+        TEpilogue epilogue, long* cursors, int tileEnd, bool accumulate, bool lastTile, bool prefetch, long limit)
         : ITileableAction<GatherAxpyAction<TValues, TEpilogue>>
         where TValues : struct, IEntryValues
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
-        // Tiles after the first add to the rows the first one wrote.
+        // Tiles after the first add to the rows the first one wrote. A tile's rows are cached, and the entries ahead of
+        // a row's tile end gather other tiles: prefetching them would evict the tile, so tiles never prefetch.
         public GatherAxpyAction<TValues, TEpilogue> ForTile(long* tileCursors, int end, bool later, bool last) =>
-            new(partition, pointers, indices, values, x, bias, y, batch, level, epilogue, tileCursors, end, later, last);
+            new(partition, pointers, indices, values, x, bias, y, batch, level, epilogue, tileCursors, end, later, last, false, limit);
 
         public void Execute(int chunk)
         {
@@ -141,11 +143,17 @@ public static unsafe partial class SparseOps
             var destination = y + ((long)row * batch);
             switch (level)
             {
+                case SimdLevel.Vector512 when prefetch:
+                    RowKernels.GatherAxpy<Vector512<float>, TValues, TStore, AheadPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
+                    break;
                 case SimdLevel.Vector512:
-                    RowKernels.GatherAxpy<Vector512<float>, TValues, TStore>(indices, values, start, end, x, batch, destination, init, accumulate, store);
+                    RowKernels.GatherAxpy<Vector512<float>, TValues, TStore, NoPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
+                    break;
+                case SimdLevel.Vector256 when prefetch:
+                    RowKernels.GatherAxpy<Vector256<float>, TValues, TStore, AheadPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
                     break;
                 case SimdLevel.Vector256:
-                    RowKernels.GatherAxpy<Vector256<float>, TValues, TStore>(indices, values, start, end, x, batch, destination, init, accumulate, store);
+                    RowKernels.GatherAxpy<Vector256<float>, TValues, TStore, NoPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
                     break;
                 default:
                     RowKernels.GatherAxpyScalar(indices, values, start, end, x, batch, destination, init, accumulate, store, 0);

@@ -65,20 +65,20 @@ public static unsafe partial class SparseOps
         {
             var partition = new WorkPartition(pointers, weights.Rows, batch, options.Threads);
             ColumnTiling.Run(
-                new GatherDotAction(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false),
+                new GatherDotAction(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false, options.Prefetches(weights.Columns, batch), pointers[weights.Rows] - 1),
                 partition, pointers, weights.Rows, weights.Columns, batch, options);
         }
     }
 
     private readonly struct GatherDotAction(
         WorkPartition partition, long* pointers, int* indices, float* dy, float* x, float* dw, float* db, int batch, SimdLevel level,
-        long* cursors, int tileEnd, bool later)
+        long* cursors, int tileEnd, bool later, bool prefetch, long limit)
         : ITileableAction<GatherDotAction>
     {
         // Each entry lies in one tile, so tiles write disjoint outputs: nothing is accumulated across them. The
         // bias gradient is taken in the first tile.
         public GatherDotAction ForTile(long* tileCursors, int end, bool laterTile, bool last) =>
-            new(partition, pointers, indices, dy, x, dw, db, batch, level, tileCursors, end, laterTile);
+            new(partition, pointers, indices, dy, x, dw, db, batch, level, tileCursors, end, laterTile, false, limit); // tiles never prefetch: see GatherAxpyAction
 
         public void Execute(int chunk)
         {
@@ -123,11 +123,17 @@ public static unsafe partial class SparseOps
 
             switch (level)
             {
+                case SimdLevel.Vector512 when prefetch:
+                    RowKernels.GatherDot<Vector512<float>, AheadPrefetch>(indices, start, end, d, x, batch, dw, limit);
+                    break;
                 case SimdLevel.Vector512:
-                    RowKernels.GatherDot<Vector512<float>>(indices, start, end, d, x, batch, dw);
+                    RowKernels.GatherDot<Vector512<float>, NoPrefetch>(indices, start, end, d, x, batch, dw, limit);
+                    break;
+                case SimdLevel.Vector256 when prefetch:
+                    RowKernels.GatherDot<Vector256<float>, AheadPrefetch>(indices, start, end, d, x, batch, dw, limit);
                     break;
                 case SimdLevel.Vector256:
-                    RowKernels.GatherDot<Vector256<float>>(indices, start, end, d, x, batch, dw);
+                    RowKernels.GatherDot<Vector256<float>, NoPrefetch>(indices, start, end, d, x, batch, dw, limit);
                     break;
                 default:
                     new Span<float>(dw + start, (int)(end - start)).Clear();

@@ -54,11 +54,12 @@ public class KernelTests
         var gate = DenseReference.RandomDense(columns * batch, seed + 3000);
         TensorPrimitives.Max(gate, 0f, gate);
 
-        foreach (var (level, threads, tiles) in from l in Levels() from t in ThreadCounts() from c in TileCounts select (l, t, c))
+        foreach (var (level, threads, tiles, prefetch) in from l in Levels() from t in ThreadCounts() from c in TileCounts from p in new[] { false, true } select (l, t, c, p))
         {
             {
-                var o = new ComputeOptions { Simd = level, Threads = threads, ForcedTiles = tiles };
-                var what = $"{level}, {threads} threads, {(tiles == 0 ? "untiled" : $"{tiles} column tiles")}";
+                // PrefetchAboveBytes 0: every kernel runs its prefetching loops, which read indices up to the last entry.
+                var o = new ComputeOptions { Simd = level, Threads = threads, ForcedTiles = tiles, PrefetchAboveBytes = prefetch ? 0 : long.MaxValue };
+                var what = $"{level}, {threads} threads, {(tiles == 0 ? "untiled" : $"{tiles} column tiles")}{(prefetch ? ", prefetching" : string.Empty)}";
 
                 // Outputs start as garbage: every kernel overwrites.
                 var y = Garbage(rows * batch);
@@ -139,6 +140,46 @@ public class KernelTests
             expected[batch + 1] = float.NaN; // column 1 sums -inf (row 2's entry -1) and +inf (row 3): NaN where the gate opens
             Assert.That(dx.Select(v => BitConverter.SingleToInt32Bits(v)), Is.EqualTo(expected.Select(v => BitConverter.SingleToInt32Bits(v))), $"+0 where the gate is shut, {level}");
         }
+    }
+
+    [Test]
+    public void Prefetching_changes_no_bit_of_any_kernel([Values(1, 32, 131)] int batch, [Values(0, 3)] int tiles)
+    {
+        var w = RandomSparse.Bernoulli(300, 517, 0.05, ValueDistribution.Uniform(1), 11);
+        var x = DenseReference.RandomDense(517 * batch, 12);
+        var dy = DenseReference.RandomDense(300 * batch, 13);
+        float[][] Run(long prefetchAbove)
+        {
+            var o = new ComputeOptions { PrefetchAboveBytes = prefetchAbove, ForcedTiles = tiles };
+            var y = new float[300 * batch];
+            var dx = new float[517 * batch];
+            var dw = new float[w.NonZeroCount];
+            SparseOps.Multiply(w, x, ReadOnlySpan<float>.Empty, y, batch, o);
+            SparseOps.MultiplyTransposed(w, dy, dx, batch, o);
+            SparseOps.WeightGradient(w, dy, x, dw, batch, o);
+            return [y, dx, dw];
+        }
+
+        var plain = Run(long.MaxValue);
+        var prefetched = Run(0);
+        for (var n = 0; n < plain.Length; n++)
+        {
+            Assert.That(prefetched[n], Is.EqualTo(plain[n]).AsCollection, $"output {n}");
+        }
+    }
+
+    [Test]
+    public void Large_buffers_start_on_a_huge_page_and_small_ones_on_a_cache_line()
+    {
+        var large = AlignedMemory.Allocate(3 << 20, hugePages: true); // 12 MiB
+        var small = AlignedMemory.Allocate(1000, hugePages: true);
+        Assert.Multiple(() =>
+        {
+            Assert.That(AlignedMemory.IsAligned(large, OperatingSystem.IsLinux() ? AlignedMemory.HugePageBytes : AlignedMemory.Alignment), Is.True);
+            Assert.That(AlignedMemory.IsAligned(small, AlignedMemory.Alignment), Is.True);
+            Assert.That(large.Span.ContainsAnyExcept(0f), Is.False, "zeroed");
+            Assert.That(large.Length, Is.EqualTo(3 << 20));
+        });
     }
 
     [Test]

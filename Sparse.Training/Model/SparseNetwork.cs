@@ -299,16 +299,16 @@ public sealed class SparseNetwork
         }
 
         _activations = new Memory<float>[_layers.Length + 1];
-        _activations[0] = AlignedMemory.Allocate(InputSize * batch);
+        _activations[0] = AlignedMemory.Allocate(InputSize * batch, Compute.HugePages);
         var widest = InputSize;
         for (var n = 0; n < _layers.Length; n++)
         {
-            _activations[n + 1] = AlignedMemory.Allocate(_layers[n].OutputSize * batch);
+            _activations[n + 1] = AlignedMemory.Allocate(_layers[n].OutputSize * batch, Compute.HugePages);
             widest = Math.Max(widest, _layers[n].OutputSize);
         }
 
-        _gradientA = AlignedMemory.Allocate(widest * batch);
-        _gradientB = AlignedMemory.Allocate(widest * batch);
+        _gradientA = AlignedMemory.Allocate(widest * batch, Compute.HugePages);
+        _gradientB = AlignedMemory.Allocate(widest * batch, Compute.HugePages);
         _capacity = batch;
     }
 }

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Sparse.Bench;
+
+/// <summary>
+/// <c>perf-compare</c>: the regression gate against another build, measured in the same job. Runs the base
+/// build's and this build's <c>perf-check</c> in alternating processes (base, candidate, base, ...), so both see
+/// the same machine at nearly the same time; per figure, each process gives one sample (its median ratio to the
+/// in-process GEMM calibration), and each round pairs the two builds' samples. The change is the median of the
+/// rounds' candidate-over-base ratios, with a one-sided 95 % bootstrap bound; a figure fails only when the change
+/// is beyond the threshold and the bound is above 1 (a slowdown the rounds cannot explain by noise).
+/// </summary>
+internal static class PerfCompare
+{
+    private const int Resamples = 4000;
+
+    public static int Run(string[] args)
+    {
+        string? baseDll = null, candidateDll = null, filter = null, inject = null;
+        var rounds = 5;
+        var threshold = 0.05;
+        for (var n = 0; n < args.Length; n++)
+        {
+            switch (args[n])
+            {
+                case "--base":
+                    baseDll = args[++n];
+                    break;
+                case "--candidate":
+                    candidateDll = args[++n];
+                    break;
+                case "--rounds":
+                    rounds = int.Parse(args[++n], CultureInfo.InvariantCulture);
+                    break;
+                case "--threshold":
+                    threshold = double.Parse(args[++n], CultureInfo.InvariantCulture);
+                    break;
+                case "--filter":
+                    filter = args[++n];
+                    break;
+                case "--inject-slowdown":
+                    inject = args[++n];
+                    break;
+                default:
+                    Console.Error.WriteLine($"perf-compare: unknown option '{args[n]}'. Options: --base DLL --candidate DLL [--rounds 5] [--threshold 0.05] [--filter TEXT] [--inject-slowdown FIGURE:FRACTION]");
+                    return 2;
+            }
+        }
+
+        if (baseDll is null || candidateDll is null || rounds < 2)
+        {
+            Console.Error.WriteLine("perf-compare: give --base and --candidate (Sparse.Bench.dll of each build) and at least 2 --rounds.");
+            return 2;
+        }
+
+        var samples = new Dictionary<string, (List<double> Base, List<double> Candidate)>(StringComparer.Ordinal);
+        var directory = Directory.CreateTempSubdirectory("perf-compare-").FullName;
+        try
+        {
+            for (var round = 0; round < rounds; round++)
+            {
+                // Alternate which build goes first, so neither always runs on the warmer (or colder) machine.
+                var order = round % 2 == 0 ? new[] { false, true } : [true, false];
+                foreach (var candidate in order)
+                {
+                    var figures = Measure(candidate ? candidateDll : baseDll, Path.Combine(directory, $"{round}-{(candidate ? "candidate" : "base")}.json"), filter, candidate ? inject : null);
+                    foreach (var (name, relative) in figures)
+                    {
+                        if (!samples.TryGetValue(name, out var lists))
+                        {
+                            samples[name] = lists = ([], []);
+                        }
+
+                        (candidate ? lists.Candidate : lists.Base).Add(relative);
+                    }
+                }
+
+                Console.Error.WriteLine($"perf-compare: round {round + 1}/{rounds} done");
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        Console.WriteLine($"{rounds} alternating rounds; per round, the candidate's ratio to the GEMM calibration over the base's (the two processes ran back to back);");
+        Console.WriteLine($"change: the median over rounds; lower: its one-sided 95 % bootstrap bound. A figure fails when change > {threshold:P0} and lower > 0 %.");
+        Console.WriteLine($"{"figure",-28} {"base",9} {"candidate",9} {"change",8} {"lower",8}  status");
+        var failed = 0;
+        var random = new Random(20261201);
+        foreach (var (name, (baseSamples, candidateSamples)) in samples.OrderBy(s => s.Key, StringComparer.Ordinal))
+        {
+            if (baseSamples.Count != rounds || candidateSamples.Count != rounds)
+            {
+                Console.WriteLine($"{name,-28} {"-",9} {"-",9} {"-",8} {"-",8}  only in the {(baseSamples.Count == 0 ? "candidate" : "base")}");
+                continue;
+            }
+
+            // Paired by round: a change of machine speed between rounds (another tenant, the clock) cancels out.
+            var ratios = baseSamples.Zip(candidateSamples, (b, c) => c / b).ToArray();
+            var change = PerfCheck.Median(ratios) - 1;
+            var lower = LowerBound(ratios, random) - 1;
+            var slower = change > threshold && lower > 0;
+            failed += slower ? 1 : 0;
+            Console.WriteLine($"{name,-28} {PerfCheck.Median([.. baseSamples]),9:F3} {PerfCheck.Median([.. candidateSamples]),9:F3} {Percent(change),8} {Percent(lower),8}  {(slower ? "SLOWER" : "ok")}");
+        }
+
+        if (failed > 0)
+        {
+            Console.Error.WriteLine($"perf-compare: {failed} figure(s) significantly slower than the base build by more than {threshold:P0}.");
+            return 1;
+        }
+
+        return 0;
+    }
+
+    // The 5th percentile of the median ratio over bootstrap resamples of the rounds.
+    private static double LowerBound(double[] ratios, Random random)
+    {
+        var medians = new double[Resamples];
+        var resample = new double[ratios.Length];
+        for (var r = 0; r < Resamples; r++)
+        {
+            for (var k = 0; k < resample.Length; k++)
+            {
+                resample[k] = ratios[random.Next(ratios.Length)];
+            }
+
+            medians[r] = PerfCheck.Median(resample);
+        }
+
+        return PerfCheck.Quantile(medians, 0.05);
+    }
+
+    private static string Percent(double value) => (value >= 0 ? "+" : string.Empty) + (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
+
+    // One perf-check process of one build; its figures' ratios to the calibration. The threshold is set out of
+    // reach: here a build is compared with the other build, not with its own committed baseline.
+    private static List<(string Name, double Relative)> Measure(string dll, string output, string? filter, string? inject)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { dll, "perf-check", "--threshold", "1000", "--output", output })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        if (filter is not null)
+        {
+            start.ArgumentList.Add("--filter");
+            start.ArgumentList.Add(filter);
+        }
+
+        if (inject is not null)
+        {
+            start.Environment[PerfCheck.SlowdownVariable] = inject;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0 || !File.Exists(output))
+        {
+            throw new InvalidOperationException($"{dll} perf-check failed (exit {process.ExitCode}): {stderr}{stdout.Result}");
+        }
+
+        var figures = JsonNode.Parse(File.ReadAllText(output))!["figures"]!.AsObject();
+        return [.. figures.Select(f => (f.Key, f.Value!["relative"]!.GetValue<double>()))];
+    }
+}
