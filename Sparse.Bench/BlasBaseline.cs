@@ -86,21 +86,10 @@ internal static unsafe partial class BlasBaseline
         var biases = new float[layers][];
         for (var l = 0; l < layers; l++)
         {
-            var w = sparse[l].Weights;
-            weights[l] = new float[w.Rows * w.Columns];
-            masks[l] = new float[w.Rows * w.Columns];
-            for (var r = 0; r < w.Rows; r++)
-            {
-                for (var k = w.RowPointers[r]; k < w.RowPointers[r + 1]; k++)
-                {
-                    weights[l][(r * w.Columns) + w.ColumnIndices[k]] = w.Values[k];
-                    masks[l][(r * w.Columns) + w.ColumnIndices[k]] = 1;
-                }
-            }
-
+            (weights[l], masks[l]) = W1.DenseWithMask(sparse[l].Weights);
             velocity[l] = new float[weights[l].Length];
             gradients[l] = new float[weights[l].Length];
-            biases[l] = new float[w.Rows];
+            biases[l] = new float[sparse[l].Weights.Rows];
         }
 
         var activations = sizes.Select(s => new float[s * W1.BatchSize]).ToArray();

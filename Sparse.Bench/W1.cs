@@ -39,6 +39,23 @@ internal static class W1
         return Dataset.ForClassification(features, featureCount, labels, classes);
     }
 
+    /// <summary>The dense (rows x columns) copy of <paramref name="w"/> and its 0/1 mask of stored entries: what masked-dense training holds.</summary>
+    public static (float[] Weights, float[] Mask) DenseWithMask(CsrMatrix w)
+    {
+        var weights = new float[w.Rows * w.Columns];
+        var mask = new float[w.Rows * w.Columns];
+        for (var r = 0; r < w.Rows; r++)
+        {
+            for (var k = w.RowPointers[r]; k < w.RowPointers[r + 1]; k++)
+            {
+                weights[(r * w.Columns) + w.ColumnIndices[k]] = w.Values[k];
+                mask[(r * w.Columns) + w.ColumnIndices[k]] = 1;
+            }
+        }
+
+        return (weights, mask);
+    }
+
     public static SparseNetwork Network(ulong seed = 1) => SparseNetwork.CreateMlp(Sizes, ActivationKind.Relu, epsilon: 20, seed: seed);
 
     /// <summary>One SGD step of <paramref name="network"/> on the loader's next batch (rewinding at the end), recording its signals into <paramref name="signals"/> when given.</summary>
@@ -88,17 +105,7 @@ internal sealed class MaskedDenseW1
         for (var l = 0; l < layers.Length; l++)
         {
             var w = layers[l].Weights;
-            _weights[l] = new float[w.Rows * w.Columns];
-            _masks[l] = new float[w.Rows * w.Columns];
-            for (var r = 0; r < w.Rows; r++)
-            {
-                for (var k = w.RowPointers[r]; k < w.RowPointers[r + 1]; k++)
-                {
-                    _weights[l][(r * w.Columns) + w.ColumnIndices[k]] = w.Values[k];
-                    _masks[l][(r * w.Columns) + w.ColumnIndices[k]] = 1;
-                }
-            }
-
+            (_weights[l], _masks[l]) = W1.DenseWithMask(w);
             _velocity[l] = new float[w.Rows * w.Columns];
             _gradients[l] = new float[w.Rows * w.Columns];
             _transposed[l] = new float[w.Rows * w.Columns];
