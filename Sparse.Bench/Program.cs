@@ -30,6 +30,12 @@ if (args is ["quality", .. var qualityOptions])
     return Quality.Run(qualityOptions);
 }
 
+if (args is ["memory", .. var memoryMiB])
+{
+    MemoryProbe.Run(memoryMiB.Length > 0 ? int.Parse(memoryMiB[0], System.Globalization.CultureInfo.InvariantCulture) : 1024);
+    return 0;
+}
+
 if (args is ["dense-baseline", .. var baselineEpochs])
 {
     return BlasBaseline.Run(baselineEpochs.Length > 0 ? int.Parse(baselineEpochs[0], System.Globalization.CultureInfo.InvariantCulture) : 5);
