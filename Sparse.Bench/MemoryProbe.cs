@@ -76,7 +76,7 @@ internal static unsafe class MemoryProbe
     }
 
     // Seconds to gather (and sum) the rows named by indices, split across the cores.
-    private static double Gather(float* data, int* rowIndices, int count, bool prefetch)
+    internal static double Gather(float* data, int* rowIndices, int count, bool prefetch)
     {
         nint x = (nint)data, indices = (nint)rowIndices;
         var threads = Environment.ProcessorCount;

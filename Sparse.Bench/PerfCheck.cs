@@ -70,26 +70,37 @@ internal static class PerfCheck
             Time(figure.Call, 3, Math.Max(figure.MinimumSeconds / 2, 0.1));
         }
 
+        // Memory-bound figures also get a probe of their own kind: random 128-byte row gathers over 256 MiB, which a
+        // GEMM's speed does not predict across machines or loads.
+        var gathers = figures.Any(f => f.MemoryBound) ? new GatherProbe(256) : null;
+        if (gathers is not null)
+        {
+            Time(gathers.Run, 3, 0.05);
+        }
+
         Thread.Sleep(300);
 
         // Each sample of a figure is divided by a calibration sample taken right before it, so a slowdown
         // of the whole machine (another tenant, a lower clock) cancels out sample by sample.
         var calibration = new List<double>();
-        var results = new List<(string Name, double Seconds, double Relative, double Spread)>();
+        var results = new List<(string Name, double Seconds, double Relative, double Spread, double? RelativeToGathers)>();
         foreach (var figure in figures)
         {
             var ratios = new double[figure.Repeats];
+            var gatherRatios = new double[figure.Repeats];
             var seconds = new double[figure.Repeats];
             for (var r = 0; r < figure.Repeats; r++)
             {
                 var unitSample = Time(Calibration, 1, 0.02, warm: false)[0];
                 calibration.Add(unitSample);
+                var gatherSample = figure.MemoryBound ? Time(gathers!.Run, 1, 0.02, warm: false)[0] : 0;
                 seconds[r] = Time(figure.Call, 1, figure.MinimumSeconds, warm: false)[0];
                 ratios[r] = seconds[r] / unitSample;
+                gatherRatios[r] = figure.MemoryBound ? seconds[r] / gatherSample : 0;
             }
 
             var relative = Median(ratios);
-            results.Add((figure.Name, Median(seconds), relative, (Quantile(ratios, 0.75) - Quantile(ratios, 0.25)) / relative));
+            results.Add((figure.Name, Median(seconds), relative, (Quantile(ratios, 0.75) - Quantile(ratios, 0.25)) / relative, figure.MemoryBound ? Median(gatherRatios) : null));
         }
 
         var unit = Median([.. calibration]);
@@ -97,12 +108,21 @@ internal static class PerfCheck
         {
             ["machine"] = $"{Environment.ProcessorCount} cores, {ComputeOptions.BestSimd}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
             ["calibration_seconds"] = unit,
-            ["figures"] = new JsonObject(results.Select(r => new KeyValuePair<string, JsonNode?>(r.Name, new JsonObject
+            ["figures"] = new JsonObject(results.Select(r =>
             {
-                ["seconds"] = r.Seconds,
-                ["relative"] = r.Relative,
-                ["spread"] = r.Spread,
-            }))),
+                var figure = new JsonObject
+                {
+                    ["seconds"] = r.Seconds,
+                    ["relative"] = r.Relative,
+                    ["spread"] = r.Spread,
+                };
+                if (r.RelativeToGathers is { } g)
+                {
+                    figure["relative_to_gathers"] = g;
+                }
+
+                return new KeyValuePair<string, JsonNode?>(r.Name, figure);
+            })),
         };
         var text = System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         File.WriteAllBytes(output, text);
@@ -116,9 +136,12 @@ internal static class PerfCheck
         Console.WriteLine($"calibration (dense GEMM 1000x1000x128): {unit * 1e3:F3} ms; threshold {threshold:P0}");
         Console.WriteLine($"{"figure",-28} {"seconds",10} {"relative",9} {"baseline",9} {"change",8} {"spread",7}  status   (spread: interquartile range of the ratios over their median)");
         var failed = 0;
-        foreach (var (name, seconds, relative, spread) in results)
+        foreach (var (name, seconds, gemmRelative, spread, toGathers) in results)
         {
-            var expected = baseline?[name]?["relative"]?.GetValue<double>();
+            // A memory-bound figure is compared through the gather probe when the baseline has that ratio.
+            var byGathers = toGathers is not null && baseline?[name]?["relative_to_gathers"] is not null;
+            var relative = byGathers ? toGathers!.Value : gemmRelative;
+            var expected = baseline?[name]?[byGathers ? "relative_to_gathers" : "relative"]?.GetValue<double>();
             var change = expected is { } e ? (relative / e) - 1 : (double?)null;
             var status = change is null ? "new" : change > threshold ? "SLOWER" : "ok";
             if (status == "SLOWER")
@@ -126,7 +149,7 @@ internal static class PerfCheck
                 failed++;
             }
 
-            Console.WriteLine($"{name,-28} {seconds,10:F5} {relative,9:F3} {(expected is { } b ? b.ToString("F3", CultureInfo.InvariantCulture) : "-"),9} {(change is { } c ? (c >= 0 ? "+" : string.Empty) + c.ToString("P1", CultureInfo.InvariantCulture).Replace(" ", string.Empty, StringComparison.Ordinal) : "-"),8} {spread,7:P0}  {status}");
+            Console.WriteLine($"{name,-28} {seconds,10:F5} {relative,9:F3} {(expected is { } b ? b.ToString("F3", CultureInfo.InvariantCulture) : "-"),9} {(change is { } c ? (c >= 0 ? "+" : string.Empty) + c.ToString("P1", CultureInfo.InvariantCulture).Replace(" ", string.Empty, StringComparison.Ordinal) : "-"),8} {spread,7:P0}  {status}{(byGathers ? " (against the gather probe)" : string.Empty)}");
         }
 
         Console.WriteLine($"wrote {output}");
@@ -139,7 +162,34 @@ internal static class PerfCheck
         return 0;
     }
 
-    private sealed record Figure(string Name, Action Call, int Repeats, double MinimumSeconds);
+    private sealed record Figure(string Name, Action Call, int Repeats, double MinimumSeconds, bool MemoryBound = false);
+
+    /// <summary>Random 128-byte row gathers over a buffer in huge pages, on all cores: the unit of memory-bound figures.</summary>
+    private sealed unsafe class GatherProbe
+    {
+        private readonly Memory<float> _buffer;
+        private readonly int[] _rows = new int[1 << 20];
+
+        public GatherProbe(int mebibytes)
+        {
+            _buffer = AlignedMemory.Allocate(mebibytes << 18, hugePages: true);
+            var random = new SparseRandom(9);
+            var rows = _buffer.Length / 32;
+            for (var k = 0; k < _rows.Length; k++)
+            {
+                _rows[k] = random.NextInt(rows);
+            }
+        }
+
+        public void Run()
+        {
+            fixed (float* x = _buffer.Span)
+            fixed (int* rows = _rows)
+            {
+                MemoryProbe.Gather(x, rows, _rows.Length, prefetch: false);
+            }
+        }
+    }
 
     private static Figure Slowed(Figure figure)
     {
@@ -200,7 +250,7 @@ internal static class PerfCheck
                 SparseOps.Multiply(far.Weights, far.X.Span, far.Bias, far.Y.Span, far.Batch, untiled);
                 SparseOps.MultiplyTransposed(far.Weights, far.Dy.Span, far.Dx.Span, far.Batch, untiled);
                 SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.X.Span, far.Dw, far.Batch, untiled);
-            }, 5, 0);
+            }, 5, 0, MemoryBound: true);
         }
 
         var gradient = new float[10 * W1.BatchSize];
