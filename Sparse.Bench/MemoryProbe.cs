@@ -57,34 +57,24 @@ internal static unsafe class MemoryProbe
     private static double Stream(float* pointer, int floats)
     {
         var x = (nint)pointer;
-        var threads = Environment.ProcessorCount;
-        var watch = Stopwatch.StartNew();
-        var sums = new float[threads];
-        Parallel.For(0, threads, t =>
+        return OnAllCores(floats, (first, last) =>
         {
-            long first = (long)floats * t / threads, last = (long)floats * (t + 1) / threads;
             var sum = Vector256<float>.Zero;
             for (var k = first; k + 8 <= last; k += 8)
             {
                 sum += Vector256.Load((float*)x + k);
             }
 
-            sums[t] = Vector256.Sum(sum);
+            return Vector256.Sum(sum);
         });
-        GC.KeepAlive(sums);
-        return watch.Elapsed.TotalSeconds;
     }
 
     // Seconds to gather (and sum) the rows named by indices, split across the cores.
     internal static double Gather(float* data, int* rowIndices, int count, bool prefetch)
     {
         nint x = (nint)data, indices = (nint)rowIndices;
-        var threads = Environment.ProcessorCount;
-        var watch = Stopwatch.StartNew();
-        var sums = new float[threads];
-        Parallel.For(0, threads, t =>
+        return OnAllCores(count, (first, last) =>
         {
-            long first = (long)count * t / threads, last = (long)count * (t + 1) / threads;
             var sum = Vector256<float>.Zero;
             for (var k = first; k < last; k++)
             {
@@ -99,9 +89,19 @@ internal static unsafe class MemoryProbe
                 sum += Vector256.Load(row) + Vector256.Load(row + 8) + Vector256.Load(row + 16) + Vector256.Load(row + 24);
             }
 
-            sums[t] = Vector256.Sum(sum);
+            return Vector256.Sum(sum);
         });
+    }
+
+    // Seconds for one share of [0, count) per core, each summing its share; the sums are kept so no load is elided.
+    private static double OnAllCores(long count, Func<long, long, float> share)
+    {
+        var threads = Environment.ProcessorCount;
+        var sums = new float[threads];
+        var watch = Stopwatch.StartNew();
+        Parallel.For(0, threads, t => sums[t] = share(count * t / threads, count * (t + 1) / threads));
+        var seconds = watch.Elapsed.TotalSeconds;
         GC.KeepAlive(sums);
-        return watch.Elapsed.TotalSeconds;
+        return seconds;
     }
 }

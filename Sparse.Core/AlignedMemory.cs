@@ -35,12 +35,7 @@ public static partial class AlignedMemory
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         var bytes = (long)length * sizeof(float);
-        if (!hugePages || bytes < HugePageMinimumBytes || !OperatingSystem.IsLinux())
-        {
-            return Allocate(length, Alignment, clear: false, advise: false);
-        }
-
-        return Allocate(length, HugePageBytes, clear: true, advise: true);
+        return AllocateAligned(length, hugePageBuffer: hugePages && bytes >= HugePageMinimumBytes && OperatingSystem.IsLinux());
     }
 
     /// <summary>Whether <paramref name="buffer"/> starts on a boundary of <paramref name="alignment"/> bytes.</summary>
@@ -52,13 +47,14 @@ public static partial class AlignedMemory
         }
     }
 
-    private static unsafe Memory<float> Allocate(int length, int alignment, bool clear, bool advise)
+    private static unsafe Memory<float> AllocateAligned(int length, bool hugePageBuffer)
     {
+        var alignment = hugePageBuffer ? HugePageBytes : Alignment;
         var slack = alignment / sizeof(float);
 
         // A huge-page buffer must be advised before its pages are touched, so it is not zeroed by the allocator
         // (fresh pages from the kernel are zero anyway) but cleared after the advice.
-        var array = clear
+        var array = hugePageBuffer
             ? GC.AllocateUninitializedArray<float>(length + slack, pinned: true)
             : GC.AllocateArray<float>(length + slack, pinned: true);
         fixed (float* start = array)
@@ -66,7 +62,7 @@ public static partial class AlignedMemory
             var misalignment = (int)((nuint)start % (nuint)alignment) / sizeof(float);
             var offset = misalignment == 0 ? 0 : slack - misalignment;
             var memory = array.AsMemory(offset, length);
-            if (advise)
+            if (hugePageBuffer)
             {
                 // Whole huge pages inside the buffer; the kernel may refuse (THP off), which costs nothing.
                 var bytes = (nuint)((long)length * sizeof(float)) / HugePageBytes * HugePageBytes;
@@ -76,7 +72,7 @@ public static partial class AlignedMemory
                 }
             }
 
-            if (clear)
+            if (hugePageBuffer)
             {
                 memory.Span.Clear();
             }

@@ -104,7 +104,7 @@ public static class OnnxExport
         CheckSize(network, options.Weights);
 
         var graph = new GraphProto { Name = options.GraphName };
-        graph.Input.Add(FloatInput("features", network.InputSize));
+        graph.Input.Add(FloatRows("features", network.InputSize));
         var current = "features";
         if (network.Normalization is { } normalization)
         {
@@ -164,12 +164,12 @@ public static class OnnxExport
         if (schema is null)
         {
             Node(graph, "Identity", [current], "outputs");
-            graph.Output.Add(FloatInput("outputs", outputs));
+            graph.Output.Add(FloatRows("outputs", outputs));
         }
         else if (schema.IsClassification)
         {
             Node(graph, "Softmax", [current], "probabilities", Int("axis", 1));
-            graph.Output.Add(FloatInput("probabilities", outputs));
+            graph.Output.Add(FloatRows("probabilities", outputs));
             var classes = new TensorProto { Name = "class_names", DataType = (int)TensorProto.Types.DataType.String };
             classes.Dims.Add(schema.ClassNames.Count);
             classes.StringData.AddRange(schema.ClassNames.Select(ByteString.CopyFromUtf8));
@@ -184,7 +184,7 @@ public static class OnnxExport
             graph.Initializer.Add(FloatTensor("target_mean", [(float)schema.TargetMean], 1));
             var scaled = Node(graph, "Mul", [current, "target_scale"], "scaled");
             Node(graph, "Add", [scaled, "target_mean"], "value");
-            graph.Output.Add(FloatInput("value", 1));
+            graph.Output.Add(FloatRows("value", 1));
         }
     }
 
@@ -275,7 +275,7 @@ public static class OnnxExport
         return tensor;
     }
 
-    private static ValueInfoProto FloatInput(string name, int width) => Value(name, TensorProto.Types.DataType.Float, width);
+    private static ValueInfoProto FloatRows(string name, int width) => Value(name, TensorProto.Types.DataType.Float, width);
 
     // A tensor of rows: the batch dimension is symbolic (N); width null for a rank-1 output.
     private static ValueInfoProto Value(string name, TensorProto.Types.DataType type, int? width)

@@ -308,7 +308,7 @@ public sealed class Trainer
             History.Epochs.Add(record);
             if (_logger.IsEnabled(LogLevel.Information))
             {
-                TrainerLog.EpochDone(_logger, record, Options.Epochs, record.LayerGrown.Sum());
+                TrainerLog.EpochDone(_logger, record, Options.Epochs);
             }
             if (evaluation is { } evaluated)
             {

@@ -18,8 +18,10 @@ internal static partial class TrainerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Number}/{Epochs}: train loss {TrainLoss:F4}; lr {LearningRate:G3}; {Connections} connections, {Rewired} rewired; {Seconds:F2} s ({EvolutionSeconds:F3} s evolving)")]
     public static partial void EpochDoneTrainOnly(ILogger logger, int number, int epochs, float trainLoss, float learningRate, long connections, long rewired, double seconds, double evolutionSeconds);
 
-    public static void EpochDone(ILogger logger, EpochRecord r, int epochs, long rewired)
+    public static void EpochDone(ILogger logger, EpochRecord r, int epochs)
     {
+        // Rewired: connections grown in the epoch, all layers.
+        var rewired = r.LayerGrown.Sum();
         if (r.TestLoss is not { } testLoss)
         {
             EpochDoneTrainOnly(logger, r.Epoch + 1, epochs, r.TrainLoss, r.LearningRate, r.Connections, rewired, r.Seconds, r.EvolutionSeconds);
