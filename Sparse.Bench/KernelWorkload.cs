@@ -42,6 +42,15 @@ internal sealed class KernelWorkload
 
     public float[] Dw { get; }
 
+    /// <summary>X rounded to bfloat16, for the kernels that gather it in <see cref="Precision.Bf16"/>.</summary>
+    public Memory<BFloat16> XHalf => _xHalf ??= Half(X);
+
+    /// <summary>dY rounded to bfloat16.</summary>
+    public Memory<BFloat16> DyHalf => _dyHalf ??= Half(Dy);
+
+    private Memory<BFloat16>? _xHalf;
+    private Memory<BFloat16>? _dyHalf;
+
     public float[] Bias { get; }
 
     /// <summary>Parses <c>in->out</c> or <c>in->out@batch</c> and builds (once) the workload of that shape.</summary>
@@ -70,6 +79,13 @@ internal sealed class KernelWorkload
         }
 
         return dense;
+    }
+
+    private static Memory<BFloat16> Half(Memory<float> values)
+    {
+        var half = AlignedMemory.Allocate<BFloat16>(values.Length, hugePages: true);
+        BFloat16.Convert(values.Span, half.Span);
+        return half;
     }
 
     private static Memory<float> Random(int length, int seed)

@@ -53,18 +53,20 @@ if (args is ["perf-check", .. var options])
 
 if (args is ["scale", .. var scale] && scale.Length >= 3)
 {
-    // scale IN H.. OUT SAMPLES [bB] [eE] [sPATH] [p0] [h0]: batch size B (default 128), E epochs (default 2), each
+    // scale IN H.. OUT SAMPLES [bB] [eE] [sPATH] [p0] [h0] [bf16]: batch size B (default 128), E epochs (default 2), each
     // followed by a SET step; with sPATH the model is saved to PATH and loaded back, both timed.
     int Option(char name, int fallback) =>
         scale.FirstOrDefault(a => a[0] == name) is { } option ? int.Parse(option[1..], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-    var numbers = scale.Where(a => char.IsDigit(a[0])).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    var numbers = scale.Where(a => a.All(char.IsDigit)).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
     // p0: no software prefetch; h0: no huge pages (both on by default, ComputeOptions).
     var compute = Sparse.Core.ComputeOptions.Default with
     {
         PrefetchAboveBytes = scale.Contains("p0") ? long.MaxValue : Sparse.Core.ComputeOptions.Default.PrefetchAboveBytes,
         HugePages = !scale.Contains("h0"),
     };
-    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2), scale.FirstOrDefault(a => a[0] == 's')?[1..], compute);
+    // bf16: the kernels gather bfloat16 copies (SparseNetwork.Precision).
+    var precision = scale.Contains("bf16") ? Sparse.Core.Precision.Bf16 : Sparse.Core.Precision.Fp32;
+    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2), scale.FirstOrDefault(a => a[0] == 's')?[1..], compute, precision);
     return 0;
 }
 

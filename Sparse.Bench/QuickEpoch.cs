@@ -148,9 +148,9 @@ internal static class QuickEpoch
     /// (default 128), each followed by a SET step, with time and peak memory; with a path, the model is saved
     /// there and loaded back, both timed.
     /// </summary>
-    public static void RunScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath, ComputeOptions? compute = null)
+    public static void RunScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath, ComputeOptions? compute = null, Precision precision = Precision.Fp32)
     {
-        var (connections, saved) = TrainAtScale(sizes, samples, batchSize, epochs, savePath, compute ?? ComputeOptions.Default);
+        var (connections, saved) = TrainAtScale(sizes, samples, batchSize, epochs, savePath, compute ?? ComputeOptions.Default, precision);
         if (savePath is null)
         {
             return;
@@ -169,14 +169,15 @@ internal static class QuickEpoch
         Console.WriteLine($"peak working set {process.PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
     }
 
-    private static (long Connections, double SaveSeconds) TrainAtScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath, ComputeOptions compute)
+    private static (long Connections, double SaveSeconds) TrainAtScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath, ComputeOptions compute, Precision precision)
     {
         var data = W1.UniformData(samples, sizes[0], sizes[^1], seed: 13);
         var watch = Stopwatch.StartNew();
         var network = SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: 20, seed: 1);
         network.Compute = compute;
+        network.Precision = precision;
         Console.WriteLine($"{string.Join("-", sizes)}: {network.ConnectionCount:N0} connections, {sizes.Skip(1).SkipLast(1).Sum():N0} hidden neurons, built in {watch.Elapsed.TotalSeconds:F1} s; " +
-            $"prefetch above {(compute.PrefetchAboveBytes == long.MaxValue ? "never" : $"{compute.PrefetchAboveBytes:N0} B")}, huge pages {(compute.HugePages ? "on" : "off")}");
+            $"prefetch above {(compute.PrefetchAboveBytes == long.MaxValue ? "never" : $"{compute.PrefetchAboveBytes:N0} B")}, huge pages {(compute.HugePages ? "on" : "off")}, {precision}");
         Console.WriteLine($"memory estimate: {MemoryEstimate.For(network, batchSize, optimizerSlots: 1, TopologyEvolver.Set().ScratchBytesPerConnection(1))}");
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = batchSize });
 

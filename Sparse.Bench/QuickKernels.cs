@@ -47,6 +47,9 @@ internal static class QuickKernels
                 Report(shape, level, "ForwardRelu", w.Flops("Forward"), () => SparseOps.MultiplyRelu(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch, o));
                 Report(shape, level, "InputGradientGated", w.Flops("Forward"), () => SparseOps.MultiplyTransposedGated(w.Weights, w.Dy.Span, w.X.Span, w.Dx.Span, w.Batch, o));
                 Report(shape, level, "WeightGradient", w.Flops("Forward"), () => SparseOps.WeightGradient(w.Weights, w.Dy.Span, w.X.Span, w.Dw, w.Batch, o));
+                Report(shape, level, "ForwardBf16", w.Flops("Forward"), () => SparseOps.Multiply(w.Weights, w.XHalf.Span, w.Bias, w.Y.Span, w.Batch, o));
+                Report(shape, level, "InputGradientBf16", w.Flops("Forward"), () => SparseOps.MultiplyTransposed(w.Weights, w.DyHalf.Span, w.Dx.Span, w.Batch, o));
+                Report(shape, level, "WeightGradientBf16", w.Flops("Forward"), () => SparseOps.WeightGradient(w.Weights, w.Dy.Span, w.XHalf.Span, w.Dw, [], w.Batch, o));
                 if (dense is not null)
                 {
                     Report(shape, level, "DenseGemm", w.Flops("DenseGemm"), () => DenseGemm.Multiply(dense, w.X.Span, w.Y.Span, w.Weights.Rows, w.Weights.Columns, w.Batch, o));

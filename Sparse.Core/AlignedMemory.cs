@@ -31,11 +31,18 @@ public static partial class AlignedMemory
     /// where it can (in the <c>madvise</c> or <c>always</c> mode of <c>/sys/kernel/mm/transparent_hugepage/enabled</c>).
     /// Where that fails the buffer is the same, in ordinary pages.
     /// </summary>
-    public static unsafe Memory<float> Allocate(int length, bool hugePages)
+    public static Memory<float> Allocate(int length, bool hugePages) => Allocate<float>(length, hugePages);
+
+    /// <summary>
+    /// A zeroed buffer of <paramref name="length"/> elements of <typeparamref name="T"/> (for example
+    /// <see cref="BFloat16"/>), aligned and advised as <see cref="Allocate(int, bool)"/> does for floats.
+    /// </summary>
+    public static unsafe Memory<T> Allocate<T>(int length, bool hugePages)
+        where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        var bytes = (long)length * sizeof(float);
-        return AllocateAligned(length, hugePageBuffer: hugePages && bytes >= HugePageMinimumBytes && OperatingSystem.IsLinux());
+        var bytes = (long)length * sizeof(T);
+        return AllocateAligned<T>(length, hugePageBuffer: hugePages && bytes >= HugePageMinimumBytes && OperatingSystem.IsLinux());
     }
 
     /// <summary>Whether <paramref name="buffer"/> starts on a boundary of <paramref name="alignment"/> bytes.</summary>
@@ -47,25 +54,26 @@ public static partial class AlignedMemory
         }
     }
 
-    private static unsafe Memory<float> AllocateAligned(int length, bool hugePageBuffer)
+    private static unsafe Memory<T> AllocateAligned<T>(int length, bool hugePageBuffer)
+        where T : unmanaged
     {
         var alignment = hugePageBuffer ? HugePageBytes : Alignment;
-        var slack = alignment / sizeof(float);
+        var slack = alignment / sizeof(T);
 
         // A huge-page buffer must be advised before its pages are touched, so it is not zeroed by the allocator
         // (fresh pages from the kernel are zero anyway) but cleared after the advice.
         var array = hugePageBuffer
-            ? GC.AllocateUninitializedArray<float>(length + slack, pinned: true)
-            : GC.AllocateArray<float>(length + slack, pinned: true);
-        fixed (float* start = array)
+            ? GC.AllocateUninitializedArray<T>(length + slack, pinned: true)
+            : GC.AllocateArray<T>(length + slack, pinned: true);
+        fixed (T* start = array)
         {
-            var misalignment = (int)((nuint)start % (nuint)alignment) / sizeof(float);
+            var misalignment = (int)((nuint)start % (nuint)alignment) / sizeof(T);
             var offset = misalignment == 0 ? 0 : slack - misalignment;
             var memory = array.AsMemory(offset, length);
             if (hugePageBuffer)
             {
                 // Whole huge pages inside the buffer; the kernel may refuse (THP off), which costs nothing.
-                var bytes = (nuint)((long)length * sizeof(float)) / HugePageBytes * HugePageBytes;
+                var bytes = (nuint)((long)length * sizeof(T)) / HugePageBytes * HugePageBytes;
                 if (bytes > 0)
                 {
                     _ = Madvise(start + offset, bytes, MadviseHugePage);

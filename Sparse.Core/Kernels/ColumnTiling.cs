@@ -14,17 +14,19 @@ internal static class ColumnTiling
     private const long MinEntriesPerRowTile = 4;
 
     /// <summary>Number of column tiles for a kernel over <paramref name="rows"/> compressed rows that gathers from
-    /// <paramref name="gathered"/> dense rows of <paramref name="batch"/> floats.</summary>
-    public static int Count(int rows, int gathered, long nonZeros, int batch, ComputeOptions options)
+    /// <paramref name="gathered"/> dense rows of <paramref name="batch"/> elements of <paramref name="elementBytes"/> each.</summary>
+    public static int Count(int rows, int gathered, long nonZeros, int batch, ComputeOptions options, int elementBytes = sizeof(float))
     {
         if (options.ForcedTiles > 0)
         {
             return Math.Min(options.ForcedTiles, Math.Max(gathered, 1));
         }
 
-        var bytes = (long)gathered * batch * sizeof(float);
+        // Rows of bfloat16 stream from memory at half the bytes, and prefetched they measured faster untiled than in
+        // tiles (100,000 x 100,000 at batch 128: 0.106 s untiled, 0.139 s in 4 tiles, for the forward product).
+        var bytes = (long)gathered * batch * elementBytes;
         var tileBytes = options.ColumnTileBytes;
-        if (rows == 0 || tileBytes <= 0 || bytes <= tileBytes)
+        if (rows == 0 || tileBytes <= 0 || bytes <= tileBytes || elementBytes != sizeof(float))
         {
             return 1;
         }
@@ -38,10 +40,10 @@ internal static class ColumnTiling
     /// column tile with a rented per-row cursor (starting at each row's first entry) marking where the row's
     /// entries of the next tile begin.
     /// </summary>
-    public static unsafe void Run<TAction>(TAction untiled, in WorkPartition partition, long* pointers, int rows, int gathered, int batch, ComputeOptions options)
+    public static unsafe void Run<TAction>(TAction untiled, in WorkPartition partition, long* pointers, int rows, int gathered, int batch, ComputeOptions options, int elementBytes = sizeof(float))
         where TAction : struct, ITileableAction<TAction>
     {
-        var tiles = Count(rows, gathered, pointers[rows], batch, options);
+        var tiles = Count(rows, gathered, pointers[rows], batch, options, elementBytes);
         if (tiles == 1)
         {
             WorkerPool.Shared.Run(ref untiled, partition.ChunkCount, partition.Threads);

@@ -76,7 +76,7 @@ public sealed record ComputeOptions
     }
 
     /// <summary>
-    /// Bytes of a kernel's gathered dense operand (rows x batch x 4) above which it is split into column tiles of
+    /// Bytes of a kernel's gathered dense operand (rows x batch x 4, or x 2 in <see cref="BFloat16"/>) above which it is split into column tiles of
     /// this size; 0 turns tiling off. Default 8 MiB, a share of a typical last-level cache. Tiling changes the
     /// order of the float additions, so a different tile size can change the last bits (never the thread count).
     /// </summary>
@@ -92,7 +92,7 @@ public sealed record ComputeOptions
     }
 
     /// <summary>
-    /// Bytes of a kernel's gathered dense operand (rows x batch x 4) above which its loops prefetch the rows they will
+    /// Bytes of a kernel's gathered dense operand (rows x batch x 4, or x 2 in <see cref="BFloat16"/>) above which its loops prefetch the rows they will
     /// gather 16 entries ahead, unless the kernel runs in column tiles (which keep their rows cached);
     /// <see cref="long.MaxValue"/> turns prefetching off. Default 1 MiB, the size of this machine's per-core L2
     /// cache: below it gathers hit the cache and the prefetch instructions would only cost. Prefetching never
@@ -116,8 +116,8 @@ public sealed record ComputeOptions
     /// </summary>
     public bool HugePages { get; init; } = true;
 
-    /// <summary>Whether a kernel gathering from <paramref name="gatheredRows"/> rows of <paramref name="batch"/> floats prefetches.</summary>
-    internal bool Prefetches(long gatheredRows, int batch) => gatheredRows * batch * sizeof(float) > _prefetchAboveBytes;
+    /// <summary>Whether a kernel gathering from <paramref name="gatheredRows"/> rows of <paramref name="batch"/> elements of <paramref name="elementBytes"/> prefetches.</summary>
+    internal bool Prefetches(long gatheredRows, int batch, int elementBytes = sizeof(float)) => gatheredRows * batch * elementBytes > _prefetchAboveBytes;
 
     /// <summary>A fixed tile count, whatever the shapes (tests run the tiled path on small shapes); 0 lets the shapes decide.</summary>
     internal int ForcedTiles

@@ -88,32 +88,40 @@ internal static unsafe class RowKernels
     /// platform has a prefetch instruction (x86); elsewhere nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchLines(float* p, int lines)
+    private static void PrefetchLines(void* p, int lines)
     {
         if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
         {
             for (var line = 0; line < lines; line++)
             {
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + (line * 16));
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0((byte*)p + (line * 64));
             }
         }
     }
 
     // The gathered row of the entry PrefetchDistance ahead, up to the last valid entry (limit).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* Ahead(int* indices, long k, long limit, float* x, int batch, int b) =>
+    private static TX* Ahead<TX>(int* indices, long k, long limit, TX* x, int batch, int b)
+        where TX : unmanaged =>
         x + ((long)indices[Math.Min(k + PrefetchDistance, limit)] * batch) + b;
 
+    // Cache lines (64 bytes) that a loop reading `vectors` vectors of `width` elements of TX per gathered row touches.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Lines<TX>(int vectors, int width)
+        where TX : unmanaged => Math.Max(1, vectors * width * sizeof(TX) / 64);
+
     /// <summary>
-    /// <c>y[0..batch) = init + sum_k values[k] * x[indices[k], 0..batch)</c> for k in [start, end); overwrites y,
+    /// <c>y[0..batch) = init + sum_k values[k] * x[indices[k], 0..batch)</c> for k in [start, end), x of floats or
+    /// <see cref="BFloat16"/> (widened in registers, summed in float); overwrites y,
     /// or with <paramref name="accumulate"/> adds the sum to y instead (init unused): a column tile's share.
     /// Each result passes through <paramref name="epilogue"/> (rebased to this row) on its way to y. With
     /// <see cref="AheadPrefetch"/>, entries up to <paramref name="limit"/> (the last valid one) are prefetched.
     /// </summary>
     // Compiled once, fully optimised and never inlined: dynamic PGO inlining it into the caller measured 2x slower.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void GatherAxpy<TV, TValues, TEpilogue, TPrefetch>(int* indices, TValues values, long start, long end, float* x, int batch, float* y, float init, bool accumulate, TEpilogue epilogue, long limit)
+    public static void GatherAxpy<TV, TX, TValues, TEpilogue, TPrefetch>(int* indices, TValues values, long start, long end, TX* x, int batch, float* y, float init, bool accumulate, TEpilogue epilogue, long limit)
         where TV : struct
+        where TX : unmanaged
         where TValues : struct, IEntryValues
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
         where TPrefetch : struct, IPrefetch
@@ -121,8 +129,8 @@ internal static unsafe class RowKernels
         var width = Simd.Count<TV>();
 
         // Cache lines of one gathered row per loop below: 8, 2 and 1 vectors.
-        var lines8 = Math.Max(1, width / 2);
-        var lines2 = Math.Max(1, width / 8);
+        var lines8 = Lines<TX>(8, width);
+        var lines2 = Lines<TX>(2, width);
         var b = 0;
         for (; b + (8 * width) <= batch; b += 8 * width)
         {
@@ -161,14 +169,14 @@ internal static unsafe class RowKernels
 
                 var w = Simd.Broadcast<TV>(values[k]);
                 var p = x + ((long)indices[k] * batch) + b;
-                a0 = Simd.Fma(Simd.Load<TV>(p), w, a0);
-                a1 = Simd.Fma(Simd.Load<TV>(p + width), w, a1);
-                a2 = Simd.Fma(Simd.Load<TV>(p + (2 * width)), w, a2);
-                a3 = Simd.Fma(Simd.Load<TV>(p + (3 * width)), w, a3);
-                a4 = Simd.Fma(Simd.Load<TV>(p + (4 * width)), w, a4);
-                a5 = Simd.Fma(Simd.Load<TV>(p + (5 * width)), w, a5);
-                a6 = Simd.Fma(Simd.Load<TV>(p + (6 * width)), w, a6);
-                a7 = Simd.Fma(Simd.Load<TV>(p + (7 * width)), w, a7);
+                a0 = Simd.Fma(Simd.Load<TV, TX>(p), w, a0);
+                a1 = Simd.Fma(Simd.Load<TV, TX>(p + width), w, a1);
+                a2 = Simd.Fma(Simd.Load<TV, TX>(p + (2 * width)), w, a2);
+                a3 = Simd.Fma(Simd.Load<TV, TX>(p + (3 * width)), w, a3);
+                a4 = Simd.Fma(Simd.Load<TV, TX>(p + (4 * width)), w, a4);
+                a5 = Simd.Fma(Simd.Load<TV, TX>(p + (5 * width)), w, a5);
+                a6 = Simd.Fma(Simd.Load<TV, TX>(p + (6 * width)), w, a6);
+                a7 = Simd.Fma(Simd.Load<TV, TX>(p + (7 * width)), w, a7);
             }
 
             Simd.Store(epilogue.Apply(a0, b), q);
@@ -195,8 +203,8 @@ internal static unsafe class RowKernels
 
                 var w = Simd.Broadcast<TV>(values[k]);
                 var p = x + ((long)indices[k] * batch) + b;
-                a0 = Simd.Fma(Simd.Load<TV>(p), w, a0);
-                a1 = Simd.Fma(Simd.Load<TV>(p + width), w, a1);
+                a0 = Simd.Fma(Simd.Load<TV, TX>(p), w, a0);
+                a1 = Simd.Fma(Simd.Load<TV, TX>(p + width), w, a1);
             }
 
             Simd.Store(epilogue.Apply(a0, b), y + b);
@@ -214,7 +222,7 @@ internal static unsafe class RowKernels
                     values.Prefetch(Math.Min(k + PrefetchDistance, limit));
                 }
 
-                a0 = Simd.Fma(Simd.Load<TV>(x + ((long)indices[k] * batch) + b), Simd.Broadcast<TV>(values[k]), a0);
+                a0 = Simd.Fma(Simd.Load<TV, TX>(x + ((long)indices[k] * batch) + b), Simd.Broadcast<TV>(values[k]), a0);
             }
 
             Simd.Store(epilogue.Apply(a0, b), y + b);
@@ -226,8 +234,9 @@ internal static unsafe class RowKernels
         }
     }
 
-    /// <summary>The scalar form of <see cref="GatherAxpy{TV, TValues, TEpilogue, TPrefetch}"/> for batch columns <c>[from, batch)</c>.</summary>
-    public static void GatherAxpyScalar<TValues, TEpilogue>(int* indices, TValues values, long start, long end, float* x, int batch, float* y, float init, bool accumulate, TEpilogue epilogue, int from)
+    /// <summary>The scalar form of <see cref="GatherAxpy{TV, TX, TValues, TEpilogue, TPrefetch}"/> for batch columns <c>[from, batch)</c>.</summary>
+    public static void GatherAxpyScalar<TX, TValues, TEpilogue>(int* indices, TValues values, long start, long end, TX* x, int batch, float* y, float init, bool accumulate, TEpilogue epilogue, int from)
+        where TX : unmanaged
         where TValues : struct, IEntryValues
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
@@ -236,7 +245,7 @@ internal static unsafe class RowKernels
             var sum = accumulate ? y[b] : init;
             for (var k = start; k < end; k++)
             {
-                sum += values[k] * x[((long)indices[k] * batch) + b];
+                sum += values[k] * Simd.ToSingle(x[((long)indices[k] * batch) + b]);
             }
 
             y[b] = epilogue.Apply(sum, b);
@@ -244,18 +253,20 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>
-    /// <c>output[k] = dot(d[0..batch), x[indices[k], 0..batch))</c> for k in [start, end); overwrites output. With
+    /// <c>output[k] = dot(d[0..batch), x[indices[k], 0..batch))</c> for k in [start, end), x of floats or
+    /// <see cref="BFloat16"/> (widened in registers, summed in float); overwrites output. With
     /// <see cref="AheadPrefetch"/>, entries up to <paramref name="limit"/> (the last valid one) are prefetched.
     /// </summary>
     // Compiled once, fully optimised and never inlined: dynamic PGO inlining it into the caller measured 2x slower.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void GatherDot<TV, TPrefetch>(int* indices, long start, long end, float* d, float* x, int batch, float* output, long limit)
+    public static void GatherDot<TV, TX, TPrefetch>(int* indices, long start, long end, float* d, TX* x, int batch, float* output, long limit)
         where TV : struct
+        where TX : unmanaged
         where TPrefetch : struct, IPrefetch
     {
         var width = Simd.Count<TV>();
-        var lines8 = Math.Max(1, width / 2);
-        var lines2 = Math.Max(1, width / 8);
+        var lines8 = Lines<TX>(8, width);
+        var lines2 = Lines<TX>(2, width);
         var b = 0;
 
         // The first block of columns stores, later ones add; with no whole block, start from zero.
@@ -318,7 +329,7 @@ internal static unsafe class RowKernels
                 }
 
                 var p = x + ((long)indices[k] * batch) + b;
-                output[k] += Simd.SumOfBoth(Simd.Multiply(Simd.Load<TV>(p), d0), Simd.Multiply(Simd.Load<TV>(p + width), d1));
+                output[k] += Simd.SumOfBoth(Simd.Multiply(Simd.Load<TV, TX>(p), d0), Simd.Multiply(Simd.Load<TV, TX>(p + width), d1));
             }
         }
 
@@ -333,7 +344,7 @@ internal static unsafe class RowKernels
                     PrefetchLines(Ahead(indices, k, limit, x, batch, b), 1);
                 }
 
-                output[k] += Simd.SumOfBoth(Simd.Multiply(Simd.Load<TV>(x + ((long)indices[k] * batch) + b), d0), zero);
+                output[k] += Simd.SumOfBoth(Simd.Multiply(Simd.Load<TV, TX>(x + ((long)indices[k] * batch) + b), d0), zero);
             }
         }
 
@@ -378,22 +389,24 @@ internal static unsafe class RowKernels
 
     // The lane-wise partial dot of eight vectors of one gathered row with d0..d7, in two chains.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Dot8<TV>(float* p, int width, TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, TV d6, TV d7)
+    private static TV Dot8<TV, TX>(TX* p, int width, TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, TV d6, TV d7)
         where TV : struct
+        where TX : unmanaged
     {
-        var s0 = Simd.Multiply(Simd.Load<TV>(p), d0);
-        var s1 = Simd.Multiply(Simd.Load<TV>(p + width), d1);
-        s0 = Simd.Fma(Simd.Load<TV>(p + (2 * width)), d2, s0);
-        s1 = Simd.Fma(Simd.Load<TV>(p + (3 * width)), d3, s1);
-        s0 = Simd.Fma(Simd.Load<TV>(p + (4 * width)), d4, s0);
-        s1 = Simd.Fma(Simd.Load<TV>(p + (5 * width)), d5, s1);
-        s0 = Simd.Fma(Simd.Load<TV>(p + (6 * width)), d6, s0);
-        s1 = Simd.Fma(Simd.Load<TV>(p + (7 * width)), d7, s1);
+        var s0 = Simd.Multiply(Simd.Load<TV, TX>(p), d0);
+        var s1 = Simd.Multiply(Simd.Load<TV, TX>(p + width), d1);
+        s0 = Simd.Fma(Simd.Load<TV, TX>(p + (2 * width)), d2, s0);
+        s1 = Simd.Fma(Simd.Load<TV, TX>(p + (3 * width)), d3, s1);
+        s0 = Simd.Fma(Simd.Load<TV, TX>(p + (4 * width)), d4, s0);
+        s1 = Simd.Fma(Simd.Load<TV, TX>(p + (5 * width)), d5, s1);
+        s0 = Simd.Fma(Simd.Load<TV, TX>(p + (6 * width)), d6, s0);
+        s1 = Simd.Fma(Simd.Load<TV, TX>(p + (7 * width)), d7, s1);
         return Simd.Add(s0, s1);
     }
 
-    /// <summary>Adds the batch columns <c>[from, batch)</c> of <see cref="GatherDot{TV, TPrefetch}"/> to output.</summary>
-    public static void GatherDotScalar(int* indices, long start, long end, float* d, float* x, int batch, float* output, int from)
+    /// <summary>Adds the batch columns <c>[from, batch)</c> of <see cref="GatherDot{TV, TX, TPrefetch}"/> to output.</summary>
+    public static void GatherDotScalar<TX>(int* indices, long start, long end, float* d, TX* x, int batch, float* output, int from)
+        where TX : unmanaged
     {
         for (var k = start; k < end; k++)
         {
@@ -401,7 +414,7 @@ internal static unsafe class RowKernels
             var sum = 0f;
             for (var b = from; b < batch; b++)
             {
-                sum += d[b] * p[b];
+                sum += d[b] * Simd.ToSingle(p[b]);
             }
 
             output[k] += sum;

@@ -26,6 +26,47 @@ internal static unsafe class Simd
         return (TV)(object)Vector256.Load(source);
     }
 
+    /// <summary>
+    /// One vector of floats from <paramref name="source"/>, whose elements are floats or <see cref="BFloat16"/> (widened
+    /// in the register: zero-extend each 16-bit value and shift it into the upper half of its lane).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV, TX>(TX* source)
+        where TV : struct
+        where TX : unmanaged
+    {
+        if (typeof(TX) == typeof(float))
+        {
+            return Load<TV>((float*)source);
+        }
+
+        var bits = (ushort*)source;
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            return (TV)(object)Vector512.ShiftLeft(Vector512.WidenLower(Vector256.Load(bits).ToVector512Unsafe()), 16).AsSingle();
+        }
+
+        if (Avx2.IsSupported)
+        {
+            return (TV)(object)Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(bits), 16).AsSingle();
+        }
+
+        return (TV)(object)Vector256.ShiftLeft(Vector256.WidenLower(Vector128.Load(bits).ToVector256Unsafe()), 16).AsSingle();
+    }
+
+    /// <summary>The float that element <paramref name="value"/> (a float or a <see cref="BFloat16"/>) stands for.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ToSingle<TX>(TX value)
+        where TX : unmanaged
+    {
+        if (typeof(TX) == typeof(float))
+        {
+            return Unsafe.As<TX, float>(ref value);
+        }
+
+        return Unsafe.As<TX, BFloat16>(ref value);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store<TV>(TV value, float* destination)
         where TV : struct

@@ -29,7 +29,7 @@ public static unsafe partial class SparseOps
     /// <see cref="Multiply(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/>, clamped in
     /// registers before they are stored, bitwise equal to that product followed by <c>TensorPrimitives.Max(y, 0)</c>
     /// and without the separate pass over the output. The pre-activation is not kept: the ReLU's derivative
-    /// follows from its output (<see cref="MultiplyTransposedGated"/>).
+    /// follows from its output (<see cref="MultiplyTransposedGated(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/>).
     /// </summary>
     /// <param name="weights">W, shape (out, in).</param>
     /// <param name="input">X, shape (in, batch), feature-major.</param>
@@ -41,7 +41,36 @@ public static unsafe partial class SparseOps
     public static void MultiplyRelu(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options = null) =>
         Multiply(weights, input, bias, output, batch, default(ReluStore), options ?? ComputeOptions.Default);
 
-    private static void Multiply<TEpilogue>(CsrMatrix weights, ReadOnlySpan<float> input, ReadOnlySpan<float> bias, Span<float> output, int batch, TEpilogue epilogue, ComputeOptions options)
+    /// <summary>
+    /// <see cref="Multiply(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/> gathering
+    /// X stored as <see cref="BFloat16"/>: each gathered value is widened to float in a register, sums are in float.
+    /// </summary>
+    /// <param name="weights">W, shape (out, in).</param>
+    /// <param name="input">X, shape (in, batch), feature-major, in bfloat16.</param>
+    /// <param name="bias">b, <c>out</c> entries, or empty for no bias.</param>
+    /// <param name="output">Y, shape (out, batch); overwritten.</param>
+    /// <param name="batch">Number of samples (columns of X and Y).</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or output overlaps input.</exception>
+    public static void Multiply(CsrMatrix weights, ReadOnlySpan<BFloat16> input, ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options = null) =>
+        Multiply(weights, input, bias, output, batch, default(PlainStore), options ?? ComputeOptions.Default);
+
+    /// <summary>
+    /// <see cref="MultiplyRelu(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/> gathering
+    /// X stored as <see cref="BFloat16"/>, widened to float in registers.
+    /// </summary>
+    /// <param name="weights">W, shape (out, in).</param>
+    /// <param name="input">X, shape (in, batch), feature-major, in bfloat16.</param>
+    /// <param name="bias">b, <c>out</c> entries, or empty for no bias.</param>
+    /// <param name="output">Y, shape (out, batch); overwritten.</param>
+    /// <param name="batch">Number of samples (columns of X and Y).</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or output overlaps input.</exception>
+    public static void MultiplyRelu(CsrMatrix weights, ReadOnlySpan<BFloat16> input, ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options = null) =>
+        Multiply(weights, input, bias, output, batch, default(ReluStore), options ?? ComputeOptions.Default);
+
+    private static void Multiply<TX, TEpilogue>(CsrMatrix weights, ReadOnlySpan<TX> input, ReadOnlySpan<float> bias, Span<float> output, int batch, TEpilogue epilogue, ComputeOptions options)
+        where TX : unmanaged
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         ArgumentNullException.ThrowIfNull(weights);
@@ -53,7 +82,7 @@ public static unsafe partial class SparseOps
             ThrowHelper.Argument($"Bias must have {weights.Rows} entries (one per output) or none, has {bias.Length}.", nameof(bias));
         }
 
-        if (input.Overlaps(output))
+        if (System.Runtime.InteropServices.MemoryMarshal.AsBytes(input).Overlaps(System.Runtime.InteropServices.MemoryMarshal.AsBytes(output)))
         {
             ThrowHelper.Argument("Output must not overlap input.", nameof(output));
         }
@@ -65,22 +94,24 @@ public static unsafe partial class SparseOps
 
         fixed (long* pointers = weights.RowPointers)
         fixed (int* indices = weights.ColumnIndices)
-        fixed (float* values = weights.Values, x = input, b = bias, y = output)
+        fixed (TX* x = input)
+        fixed (float* values = weights.Values, b = bias, y = output)
         {
             RunGatherAxpy(pointers, indices, new DirectValues(values), weights.Rows, weights.Columns, x, b, y, batch, epilogue, options);
         }
     }
 
     // One pass over all rows, or one per column tile (ColumnTiling.Run); the epilogue applies once, on the last.
-    private static void RunGatherAxpy<TValues, TEpilogue>(long* pointers, int* indices, TValues values, int rows, int gathered, float* x, float* bias, float* y, int batch, TEpilogue epilogue, ComputeOptions options)
+    private static void RunGatherAxpy<TX, TValues, TEpilogue>(long* pointers, int* indices, TValues values, int rows, int gathered, TX* x, float* bias, float* y, int batch, TEpilogue epilogue, ComputeOptions options)
+        where TX : unmanaged
         where TValues : struct, IEntryValues
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         var partition = new WorkPartition(pointers, rows, batch, options.Threads);
         ColumnTiling.Run(
-            new GatherAxpyAction<TValues, TEpilogue>(partition, pointers, indices, values, x, bias, y, batch, options.Simd, epilogue, null, 0, false, true,
-                options.Prefetches(gathered, batch), pointers[rows] - 1),
-            partition, pointers, rows, gathered, batch, options);
+            new GatherAxpyAction<TX, TValues, TEpilogue>(partition, pointers, indices, values, x, bias, y, batch, options.Simd, epilogue, null, 0, false, true,
+                options.Prefetches(gathered, batch, sizeof(TX)), pointers[rows] - 1),
+            partition, pointers, rows, gathered, batch, options, sizeof(TX));
     }
 
     /// <summary>
@@ -89,16 +120,17 @@ public static unsafe partial class SparseOps
     /// <paramref name="cursors"/>, only each row's entries from its cursor up to column <paramref name="tileEnd"/>,
     /// added to y when <paramref name="accumulate"/>; the epilogue waits for the <paramref name="lastTile"/>.
     /// </summary>
-    private readonly struct GatherAxpyAction<TValues, TEpilogue>(
-        WorkPartition partition, long* pointers, int* indices, TValues values, float* x, float* bias, float* y, int batch, SimdLevel level,
+    private readonly struct GatherAxpyAction<TX, TValues, TEpilogue>(
+        WorkPartition partition, long* pointers, int* indices, TValues values, TX* x, float* bias, float* y, int batch, SimdLevel level,
         TEpilogue epilogue, long* cursors, int tileEnd, bool accumulate, bool lastTile, bool prefetch, long limit)
-        : ITileableAction<GatherAxpyAction<TValues, TEpilogue>>
+        : ITileableAction<GatherAxpyAction<TX, TValues, TEpilogue>>
+        where TX : unmanaged
         where TValues : struct, IEntryValues
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         // Tiles after the first add to the rows the first one wrote. A tile's rows are cached, and the entries ahead of
         // a row's tile end gather other tiles: prefetching them would evict the tile, so tiles never prefetch.
-        public GatherAxpyAction<TValues, TEpilogue> ForTile(long* tileCursors, int end, bool later, bool last) =>
+        public GatherAxpyAction<TX, TValues, TEpilogue> ForTile(long* tileCursors, int end, bool later, bool last) =>
             new(partition, pointers, indices, values, x, bias, y, batch, level, epilogue, tileCursors, end, later, last, false, limit);
 
         public void Execute(int chunk)
@@ -144,16 +176,16 @@ public static unsafe partial class SparseOps
             switch (level)
             {
                 case SimdLevel.Vector512 when prefetch:
-                    RowKernels.GatherAxpy<Vector512<float>, TValues, TStore, AheadPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
+                    RowKernels.GatherAxpy<Vector512<float>, TX, TValues, TStore, AheadPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
                     break;
                 case SimdLevel.Vector512:
-                    RowKernels.GatherAxpy<Vector512<float>, TValues, TStore, NoPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
+                    RowKernels.GatherAxpy<Vector512<float>, TX, TValues, TStore, NoPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
                     break;
                 case SimdLevel.Vector256 when prefetch:
-                    RowKernels.GatherAxpy<Vector256<float>, TValues, TStore, AheadPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
+                    RowKernels.GatherAxpy<Vector256<float>, TX, TValues, TStore, AheadPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
                     break;
                 case SimdLevel.Vector256:
-                    RowKernels.GatherAxpy<Vector256<float>, TValues, TStore, NoPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
+                    RowKernels.GatherAxpy<Vector256<float>, TX, TValues, TStore, NoPrefetch>(indices, values, start, end, x, batch, destination, init, accumulate, store, limit);
                     break;
                 default:
                     RowKernels.GatherAxpyScalar(indices, values, start, end, x, batch, destination, init, accumulate, store, 0);

@@ -36,6 +36,52 @@ public static unsafe partial class SparseOps
     public static void MultiplyTransposedGated(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> gate, Span<float> inputGradient, int batch, ComputeOptions? options = null)
     {
         CheckTransposed(weights, outputGradient, inputGradient, batch);
+        CheckGate(weights, gate, inputGradient, batch);
+        fixed (float* g = gate)
+        {
+            MultiplyTransposed(weights, outputGradient, inputGradient, batch, new GatedStore(g), options ?? ComputeOptions.Default);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyTransposed(CsrMatrix, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/> gathering dY
+    /// stored as <see cref="BFloat16"/>, widened to float in registers; sums in float.
+    /// </summary>
+    /// <param name="weights">W, shape (out, in).</param>
+    /// <param name="outputGradient">dY, shape (out, batch), feature-major, in bfloat16.</param>
+    /// <param name="inputGradient">dX, shape (in, batch); overwritten.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or the operands overlap.</exception>
+    public static void MultiplyTransposed(CsrMatrix weights, ReadOnlySpan<BFloat16> outputGradient, Span<float> inputGradient, int batch, ComputeOptions? options = null)
+    {
+        CheckTransposed(weights, outputGradient, inputGradient, batch);
+        MultiplyTransposed(weights, outputGradient, inputGradient, batch, default(PlainStore), options ?? ComputeOptions.Default);
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyTransposedGated(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, ComputeOptions)"/>
+    /// gathering dY stored as <see cref="BFloat16"/>; the gate stays in float.
+    /// </summary>
+    /// <param name="weights">W, shape (out, in).</param>
+    /// <param name="outputGradient">dY, shape (out, batch), feature-major, in bfloat16.</param>
+    /// <param name="gate">The ReLU's output, shape (in, batch).</param>
+    /// <param name="inputGradient">The gradient at the ReLU's input, shape (in, batch); overwritten.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or the result overlaps an operand.</exception>
+    public static void MultiplyTransposedGated(CsrMatrix weights, ReadOnlySpan<BFloat16> outputGradient, ReadOnlySpan<float> gate, Span<float> inputGradient, int batch, ComputeOptions? options = null)
+    {
+        CheckTransposed(weights, outputGradient, inputGradient, batch);
+        CheckGate(weights, gate, inputGradient, batch);
+        fixed (float* g = gate)
+        {
+            MultiplyTransposed(weights, outputGradient, inputGradient, batch, new GatedStore(g), options ?? ComputeOptions.Default);
+        }
+    }
+
+    private static void CheckGate(CsrMatrix weights, ReadOnlySpan<float> gate, Span<float> inputGradient, int batch)
+    {
         ThrowHelper.CheckDense(gate.Length, weights.Columns, batch, nameof(gate));
 
         // A column tile writes partial sums before the last one reads the gate.
@@ -43,26 +89,23 @@ public static unsafe partial class SparseOps
         {
             ThrowHelper.Argument("Input gradient must not overlap the gate.", nameof(inputGradient));
         }
-
-        fixed (float* g = gate)
-        {
-            MultiplyTransposed(weights, outputGradient, inputGradient, batch, new GatedStore(g), options ?? ComputeOptions.Default);
-        }
     }
 
-    private static void CheckTransposed(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch)
+    private static void CheckTransposed<TX>(CsrMatrix weights, ReadOnlySpan<TX> outputGradient, Span<float> inputGradient, int batch)
+        where TX : unmanaged
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         ThrowHelper.CheckDense(outputGradient.Length, weights.Rows, batch, nameof(outputGradient));
         ThrowHelper.CheckDense(inputGradient.Length, weights.Columns, batch, nameof(inputGradient));
-        if (outputGradient.Overlaps(inputGradient))
+        if (System.Runtime.InteropServices.MemoryMarshal.AsBytes(outputGradient).Overlaps(System.Runtime.InteropServices.MemoryMarshal.AsBytes(inputGradient)))
         {
             ThrowHelper.Argument("Input gradient must not overlap output gradient.", nameof(inputGradient));
         }
     }
 
-    private static void MultiplyTransposed<TEpilogue>(CsrMatrix weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, TEpilogue epilogue, ComputeOptions options)
+    private static void MultiplyTransposed<TX, TEpilogue>(CsrMatrix weights, ReadOnlySpan<TX> outputGradient, Span<float> inputGradient, int batch, TEpilogue epilogue, ComputeOptions options)
+        where TX : unmanaged
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
     {
         if (batch == 0)
@@ -73,7 +116,8 @@ public static unsafe partial class SparseOps
         var view = weights.Transposed;
         fixed (long* pointers = view.ColumnPointers)
         fixed (int* indices = view.RowIndices, permutation = view.ValueIndices)
-        fixed (float* values = weights.Values, dy = outputGradient, dx = inputGradient)
+        fixed (TX* dy = outputGradient)
+        fixed (float* values = weights.Values, dx = inputGradient)
         {
             RunGatherAxpy(pointers, indices, new PermutedValues(values, permutation), weights.Columns, weights.Rows, dy, null, dx, batch, epilogue, options);
         }

@@ -32,7 +32,26 @@ public static unsafe partial class SparseOps
     /// <param name="batch">Number of samples.</param>
     /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
     /// <exception cref="ArgumentException">A length does not match the shapes, or a gradient overlaps an operand.</exception>
-    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, Span<float> biasGradient, int batch, ComputeOptions? options = null)
+    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, Span<float> weightGradient, Span<float> biasGradient, int batch, ComputeOptions? options = null) =>
+        WeightGradient<float>(weights, outputGradient, input, weightGradient, biasGradient, batch, options);
+
+    /// <summary>
+    /// <see cref="WeightGradient(CsrMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, int, ComputeOptions)"/>
+    /// gathering X stored as <see cref="BFloat16"/>, widened to float in registers; dY, the sums and both gradients in float.
+    /// </summary>
+    /// <param name="weights">W, shape (out, in); only its structure is read.</param>
+    /// <param name="outputGradient">dY, shape (out, batch), feature-major.</param>
+    /// <param name="input">X, shape (in, batch), feature-major, in bfloat16.</param>
+    /// <param name="weightGradient">dW, aligned with <see cref="CsrMatrix.Values"/>; overwritten.</param>
+    /// <param name="biasGradient">db, <c>out</c> entries, overwritten; or empty for none.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads, SIMD level and tiling; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or a gradient overlaps an operand.</exception>
+    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<BFloat16> input, Span<float> weightGradient, Span<float> biasGradient, int batch, ComputeOptions? options = null) =>
+        WeightGradient<BFloat16>(weights, outputGradient, input, weightGradient, biasGradient, batch, options);
+
+    private static void WeightGradient<TX>(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ReadOnlySpan<TX> input, Span<float> weightGradient, Span<float> biasGradient, int batch, ComputeOptions? options)
+        where TX : unmanaged
     {
         options ??= ComputeOptions.Default;
         ArgumentNullException.ThrowIfNull(weights);
@@ -44,7 +63,8 @@ public static unsafe partial class SparseOps
             ThrowHelper.Argument($"Weight gradient must have one entry per stored connection ({weights.NonZeroCount}), has {weightGradient.Length}.", nameof(weightGradient));
         }
 
-        if (weightGradient.Overlaps(input) || weightGradient.Overlaps(outputGradient))
+        var inputBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(input);
+        if (System.Runtime.InteropServices.MemoryMarshal.AsBytes(weightGradient).Overlaps(inputBytes) || weightGradient.Overlaps(outputGradient))
         {
             ThrowHelper.Argument("Weight gradient must not overlap the dense operands.", nameof(weightGradient));
         }
@@ -54,30 +74,32 @@ public static unsafe partial class SparseOps
             ThrowHelper.Argument($"Bias gradient must have {weights.Rows} entries (one per output) or none, has {biasGradient.Length}.", nameof(biasGradient));
         }
 
-        if (biasGradient.Overlaps(input) || biasGradient.Overlaps(outputGradient) || biasGradient.Overlaps(weightGradient))
+        if (System.Runtime.InteropServices.MemoryMarshal.AsBytes(biasGradient).Overlaps(inputBytes) || biasGradient.Overlaps(outputGradient) || biasGradient.Overlaps(weightGradient))
         {
             ThrowHelper.Argument("Bias gradient must not overlap the other operands.", nameof(biasGradient));
         }
 
         fixed (long* pointers = weights.RowPointers)
         fixed (int* indices = weights.ColumnIndices)
-        fixed (float* dy = outputGradient, x = input, dw = weightGradient, db = biasGradient)
+        fixed (TX* x = input)
+        fixed (float* dy = outputGradient, dw = weightGradient, db = biasGradient)
         {
             var partition = new WorkPartition(pointers, weights.Rows, batch, options.Threads);
             ColumnTiling.Run(
-                new GatherDotAction(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false, options.Prefetches(weights.Columns, batch), pointers[weights.Rows] - 1),
-                partition, pointers, weights.Rows, weights.Columns, batch, options);
+                new GatherDotAction<TX>(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false, options.Prefetches(weights.Columns, batch, sizeof(TX)), pointers[weights.Rows] - 1),
+                partition, pointers, weights.Rows, weights.Columns, batch, options, sizeof(TX));
         }
     }
 
-    private readonly struct GatherDotAction(
-        WorkPartition partition, long* pointers, int* indices, float* dy, float* x, float* dw, float* db, int batch, SimdLevel level,
+    private readonly struct GatherDotAction<TX>(
+        WorkPartition partition, long* pointers, int* indices, float* dy, TX* x, float* dw, float* db, int batch, SimdLevel level,
         long* cursors, int tileEnd, bool later, bool prefetch, long limit)
-        : ITileableAction<GatherDotAction>
+        : ITileableAction<GatherDotAction<TX>>
+        where TX : unmanaged
     {
         // Each entry lies in one tile, so tiles write disjoint outputs: nothing is accumulated across them. The
         // bias gradient is taken in the first tile.
-        public GatherDotAction ForTile(long* tileCursors, int end, bool laterTile, bool last) =>
+        public GatherDotAction<TX> ForTile(long* tileCursors, int end, bool laterTile, bool last) =>
             new(partition, pointers, indices, dy, x, dw, db, batch, level, tileCursors, end, laterTile, false, limit); // tiles never prefetch: see GatherAxpyAction
 
         public void Execute(int chunk)
@@ -124,16 +146,16 @@ public static unsafe partial class SparseOps
             switch (level)
             {
                 case SimdLevel.Vector512 when prefetch:
-                    RowKernels.GatherDot<Vector512<float>, AheadPrefetch>(indices, start, end, d, x, batch, dw, limit);
+                    RowKernels.GatherDot<Vector512<float>, TX, AheadPrefetch>(indices, start, end, d, x, batch, dw, limit);
                     break;
                 case SimdLevel.Vector512:
-                    RowKernels.GatherDot<Vector512<float>, NoPrefetch>(indices, start, end, d, x, batch, dw, limit);
+                    RowKernels.GatherDot<Vector512<float>, TX, NoPrefetch>(indices, start, end, d, x, batch, dw, limit);
                     break;
                 case SimdLevel.Vector256 when prefetch:
-                    RowKernels.GatherDot<Vector256<float>, AheadPrefetch>(indices, start, end, d, x, batch, dw, limit);
+                    RowKernels.GatherDot<Vector256<float>, TX, AheadPrefetch>(indices, start, end, d, x, batch, dw, limit);
                     break;
                 case SimdLevel.Vector256:
-                    RowKernels.GatherDot<Vector256<float>, NoPrefetch>(indices, start, end, d, x, batch, dw, limit);
+                    RowKernels.GatherDot<Vector256<float>, TX, NoPrefetch>(indices, start, end, d, x, batch, dw, limit);
                     break;
                 default:
                     new Span<float>(dw + start, (int)(end - start)).Clear();

@@ -158,15 +158,22 @@ public class CliTests : CliFixture
     [Test]
     public void Ctrl_c_writes_a_checkpoint_that_resumes()
     {
-        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse"], "Epoch 2/", CliRunner.SigInt);
+        var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "400", "--hidden", "256,256", "--precision", "bf16", "--output", "long.sparse"], "Epoch 2/", CliRunner.SigInt);
         Assert.That(run.Delivered, Is.True, "SIGINT sent, as Ctrl+C does");
         Assert.That(run.Exit, Is.EqualTo(130));
         Assert.That(run.Error, Does.Contain("resume with --resume long.sparse.checkpoint"));
         Assert.That(File.Exists(Path.Combine(Dir, "long.sparse")), Is.False, "no half-trained model under the final name");
 
-        var resumed = Sparse("train", "--epochs", "3", "--hidden", "256,256", "--output", "long.sparse", "--resume", "long.sparse.checkpoint");
+        var other = Sparse("train", "--epochs", "3", "--precision", "fp32", "--output", "long.sparse", "--resume", "long.sparse.checkpoint");
+        Assert.That(other.Exit, Is.Not.Zero);
+        Assert.That(other.Error, Does.Contain("--precision fp32 contradicts the checkpoint").And.Contain("--precision bf16"));
+
+        var resumed = Sparse("train", "--epochs", "3", "--hidden", "256,256", "--output", "long.sparse", "--resume", "long.sparse.checkpoint", "--metrics", "long.json");
         Assert.That(resumed.Exit, Is.Zero, resumed.Error);
         Assert.That(resumed.Out, Does.Contain("resuming at epoch"));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "long.json")));
+        Assert.That(metrics.RootElement.GetProperty("precision").GetString(), Is.EqualTo("bf16"), "the checkpoint's precision");
+        Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").GetDouble(), Is.GreaterThan(0.9));
     }
 }
 

@@ -106,6 +106,46 @@ public sealed class SparseLinear : Layer
     internal void ForwardRelu(ReadOnlySpan<float> input, Span<float> output, int batch, ComputeOptions options) =>
         SparseOps.MultiplyRelu(Weights, input, Bias, output, batch, options);
 
+    /// <summary>
+    /// The forward product gathering its input in bfloat16 (<see cref="Precision.Bf16"/>), optionally with the ReLU
+    /// after it fused: <c>output = W x + b</c> or <c>max(W x + b, 0)</c>, summed in float.
+    /// </summary>
+    internal void Forward(ReadOnlySpan<BFloat16> input, Span<float> output, int batch, bool relu, ComputeOptions options)
+    {
+        if (relu)
+        {
+            SparseOps.MultiplyRelu(Weights, input, Bias, output, batch, options);
+        }
+        else
+        {
+            SparseOps.Multiply(Weights, input, Bias, output, batch, options);
+        }
+    }
+
+    /// <summary>
+    /// The backward pass gathering in bfloat16 (<see cref="Precision.Bf16"/>): the weight gradient gathers
+    /// <paramref name="input"/> against the float <paramref name="outputGradient"/> (and sums it for the bias); the
+    /// input gradient gathers <paramref name="outputGradientHalf"/>, through the ReLU whose output is
+    /// <paramref name="gate"/> when <paramref name="throughRelu"/>. Gradients are float.
+    /// </summary>
+    internal void Backward(ReadOnlySpan<BFloat16> input, ReadOnlySpan<float> gate, ReadOnlySpan<float> outputGradient, ReadOnlySpan<BFloat16> outputGradientHalf, Span<float> inputGradient, int batch, bool throughRelu, ComputeOptions options)
+    {
+        SparseOps.WeightGradient(Weights, outputGradient, input, WeightParameter.Gradient, BiasParameter.Gradient, batch, options);
+        if (inputGradient.IsEmpty)
+        {
+            return;
+        }
+
+        if (throughRelu)
+        {
+            SparseOps.MultiplyTransposedGated(Weights, outputGradientHalf, gate, inputGradient, batch, options);
+        }
+        else
+        {
+            SparseOps.MultiplyTransposed(Weights, outputGradientHalf, inputGradient, batch, options);
+        }
+    }
+
     /// <inheritdoc/>
     // dW[k] = dy[j,:] . x[i,:]; db[j] = sum_b dy[j,b]; dx = W^T dy
     public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, ComputeOptions? options = null) =>

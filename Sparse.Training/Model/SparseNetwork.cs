@@ -15,6 +15,11 @@ public sealed class SparseNetwork
     private Memory<float>[] _activations = [];
     private Memory<float> _gradientA;
     private Memory<float> _gradientB;
+
+    // Precision.Bf16: each sparse layer's input (by layer index; empty for other layers) and the upstream gradient in
+    // bfloat16, the operands its kernels gather.
+    private Memory<BFloat16>[] _halfInputs = [];
+    private Memory<BFloat16> _halfGradient;
     private int _capacity;
     private int _lastBatch;
 
@@ -124,6 +129,34 @@ public sealed class SparseNetwork
 
     private ComputeOptions _compute = ComputeOptions.Default;
 
+    /// <summary>
+    /// How the sparse layers' kernels store what they gather: <see cref="Precision.Fp32"/> (the default), or
+    /// <see cref="Precision.Bf16"/>, where each sparse layer's input and upstream gradient are rounded to bfloat16
+    /// copies that the kernels widen in registers. Weights, sums, gradients, optimizer state and every element-wise
+    /// step stay in float. Bf16 halves the bytes of each gathered row, which pays where the rows come from memory
+    /// (layers of 100,000 neurons and more); on layers whose rows stay cached the widening costs more than it saves
+    /// (docs/performance.md). Applies to every Forward, training or not.
+    /// </summary>
+    public Precision Precision
+    {
+        get => _precision;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Not a precision.");
+            }
+
+            if (value != _precision)
+            {
+                _precision = value;
+                _capacity = 0;
+            }
+        }
+    }
+
+    private Precision _precision = Precision.Fp32;
+
     /// <summary>Samples in the last <see cref="Forward"/>.</summary>
     public int LastBatchSize => _lastBatch;
 
@@ -131,6 +164,7 @@ public sealed class SparseNetwork
     internal long PassCount { get; private set; }
 
     private bool _lastForwardTrained;
+    private Precision _lastForwardPrecision;
 
     /// <summary>Features in.</summary>
     public int InputSize => _layers[0].InputSize;
@@ -163,7 +197,14 @@ public sealed class SparseNetwork
         foreach (var step in Plan.ForwardSteps)
         {
             var layer = _layers[step.First];
-            if (step.Kind == PlanStepKind.SparseRelu)
+            if (_precision == Precision.Bf16 && layer is SparseLinear sparse)
+            {
+                // Rounded once here, gathered by this forward product and again by the weight gradient.
+                var half = _halfInputs[step.First].Span[..(sparse.InputSize * batch)];
+                BFloat16.Convert(_activations[step.First].Span[..(sparse.InputSize * batch)], half, _compute);
+                sparse.Forward(half, _activations[step.Last + 1].Span[..(sparse.OutputSize * batch)], batch, relu: step.Kind == PlanStepKind.SparseRelu, _compute);
+            }
+            else if (step.Kind == PlanStepKind.SparseRelu)
             {
                 // Straight into the ReLU's output; the pre-activation buffer is left alone (the ReLU's backward
                 // reads its output).
@@ -183,6 +224,7 @@ public sealed class SparseNetwork
 
         _lastBatch = batch;
         _lastForwardTrained = training;
+        _lastForwardPrecision = _precision;
         PassCount++;
         return _activations[^1].Span[..(OutputSize * batch)];
     }
@@ -193,13 +235,18 @@ public sealed class SparseNetwork
     /// <see cref="Forward"/>, overwriting every parameter's <see cref="Parameter.Gradient"/>. With a
     /// <paramref name="recorder"/>, the step's signals are recorded into it for topology evolution.
     /// </summary>
-    /// <exception cref="InvalidOperationException">A recorder was given but the last forward pass was an evaluation.</exception>
+    /// <exception cref="InvalidOperationException">A recorder was given but the last forward pass was an evaluation, or <see cref="Precision"/> changed since it.</exception>
     public void Backward(ReadOnlySpan<float> outputGradient, SignalRecorder? recorder = null)
     {
         var batch = _lastBatch;
         if (outputGradient.Length < OutputSize * batch)
         {
             throw new ArgumentException($"Expected {OutputSize} x {batch} output gradients, got {outputGradient.Length}.", nameof(outputGradient));
+        }
+
+        if (_lastForwardPrecision != _precision)
+        {
+            throw new InvalidOperationException($"The last Forward ran in {_lastForwardPrecision}, and Precision is now {_precision}: run Forward again first.");
         }
 
         if (recorder is not null)
@@ -226,7 +273,26 @@ public sealed class SparseNetwork
             // Nobody needs the gradient at the network's input.
             var inputGradient = step.First == 0 ? Span<float>.Empty : (writeA ? _gradientA : _gradientB).Span[..(layer.InputSize * batch)];
             writeA = !writeA;
-            if (step.Kind == PlanStepKind.GatedTransposed)
+            if (_precision == Precision.Bf16 && layer is SparseLinear sparse)
+            {
+                var half = Span<BFloat16>.Empty;
+                if (!inputGradient.IsEmpty)
+                {
+                    half = _halfGradient.Span[..upstream.Length];
+                    BFloat16.Convert(upstream, half, _compute);
+                }
+
+                sparse.Backward(
+                    _halfInputs[n].Span[..(layer.InputSize * batch)],
+                    _activations[n].Span[..(layer.InputSize * batch)],
+                    upstream,
+                    half,
+                    inputGradient,
+                    batch,
+                    throughRelu: step.Kind == PlanStepKind.GatedTransposed,
+                    _compute);
+            }
+            else if (step.Kind == PlanStepKind.GatedTransposed)
             {
                 // The gradient goes on through the ReLU below (layer step.First) in the same pass.
                 ((SparseLinear)layer).Backward(_activations[n].Span[..(layer.InputSize * batch)], upstream, inputGradient, batch, throughRelu: true, _compute);
@@ -309,6 +375,21 @@ public sealed class SparseNetwork
 
         _gradientA = AlignedMemory.Allocate(widest * batch, Compute.HugePages);
         _gradientB = AlignedMemory.Allocate(widest * batch, Compute.HugePages);
+        _halfInputs = new Memory<BFloat16>[_layers.Length];
+        _halfGradient = default;
+        if (_precision == Precision.Bf16)
+        {
+            for (var n = 0; n < _layers.Length; n++)
+            {
+                if (_layers[n] is SparseLinear)
+                {
+                    _halfInputs[n] = AlignedMemory.Allocate<BFloat16>(_layers[n].InputSize * batch, Compute.HugePages);
+                }
+            }
+
+            _halfGradient = AlignedMemory.Allocate<BFloat16>(widest * batch, Compute.HugePages);
+        }
+
         _capacity = batch;
     }
 }
