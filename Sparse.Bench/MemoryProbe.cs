@@ -8,8 +8,8 @@ namespace Sparse.Bench;
 /// <summary>
 /// <c>memory [MiB]</c>: what the memory system allows, measured the way the kernels touch it, on all cores. Streaming
 /// read bandwidth (a sum over the buffer), and random gathers of 128-byte rows (a 1M-wide layer's activation row at
-/// batch 32) over the same buffer: plain, with a software prefetch 16 rows ahead, and each again with the buffer in
-/// transparent huge pages. These are the bounds a wide layer's kernels are measured against in docs/performance.md.
+/// batch 32) over the same buffer: plain, with a software prefetch 16 rows ahead, and 64-byte rows (the same row in
+/// bfloat16) prefetched; each again with the buffer in transparent huge pages. These are the bounds a wide layer's kernels are measured against in docs/performance.md.
 /// </summary>
 internal static unsafe class MemoryProbe
 {

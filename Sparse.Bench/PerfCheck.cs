@@ -253,6 +253,18 @@ internal static class PerfCheck
             }, 5, 0, MemoryBound: true);
         }
 
+        // The same step gathering bfloat16 rows (Precision.Bf16): half the bytes per gathered row.
+        if (wanted("kernel.wide_untiled_step_bf16"))
+        {
+            var far = KernelWorkload.Get("400000->400000@32");
+            yield return new("kernel.wide_untiled_step_bf16", () =>
+            {
+                SparseOps.Multiply(far.Weights, far.XHalf.Span, far.Bias, far.Y.Span, far.Batch);
+                SparseOps.MultiplyTransposed(far.Weights, far.DyHalf.Span, far.Dx.Span, far.Batch);
+                SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.XHalf.Span, far.Dw, [], far.Batch);
+            }, 5, 0, MemoryBound: true);
+        }
+
         var gradient = new float[10 * W1.BatchSize];
         var loss = new SoftmaxCrossEntropy();
         if (wanted("w1.train_step") || wanted("w1.epoch") || wanted("w1.set_step"))
@@ -272,6 +284,22 @@ internal static class PerfCheck
 
             var set = TopologyEvolver.Set(seed: 5);
             yield return new("w1.set_step", () => set.Evolve(network, optimizer, 0.3), Repeats, 0.05);
+        }
+
+        if (wanted("w1.epoch_bf16"))
+        {
+            var network = W1.Network();
+            network.Precision = Precision.Bf16;
+            var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
+            var optimizer = new Sgd(0.01f, momentum: 0.9f);
+            yield return new("w1.epoch_bf16", () =>
+            {
+                loader.StartEpoch(0);
+                for (var b = 0; b < loader.BatchesPerEpoch; b++)
+                {
+                    W1.Step(network, loader, optimizer, gradient, loss);
+                }
+            }, Repeats, 0);
         }
 
         // RigL and CTRE score a 1000 -> 1000 layer of its own from signals of a W1 step.

@@ -12,7 +12,7 @@ internal static class MetricsFile
     /// <summary>The format's version, written as <c>format_version</c>; it changes when a field changes meaning or goes.</summary>
     public const int FormatVersion = 2;
 
-    public static void Write(string path, TrainingHistory history, Evaluation final, TabularSchema schema, Sparse.Core.Precision precision)
+    public static void Write(string path, TrainingHistory history, Evaluation final, TabularSchema schema, Sparse.Core.Precision precision, int ranks)
     {
         AtomicFile.Write(path, stream =>
         {
@@ -21,6 +21,7 @@ internal static class MetricsFile
             json.WriteNumber("format_version", FormatVersion);
             json.WriteString("task", schema.IsClassification ? "classification" : "regression");
             json.WriteString("precision", precision == Sparse.Core.Precision.Bf16 ? "bf16" : "fp32");
+            json.WriteNumber("ranks", ranks);
             json.WriteStartArray("epochs");
             foreach (var e in history.Epochs)
             {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Sparse.Core;
+using Sparse.Distributed;
 using Sparse.Topology;
 using Sparse.Training;
 using Spectre.Console;
@@ -58,6 +59,16 @@ internal static partial class TrainCommand
     private static readonly Option<float> DropoutRate = new("--dropout") { Description = "Dropout after each hidden activation.", DefaultValueFactory = _ => 0f };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of initialisation, split, shuffles and evolution.", DefaultValueFactory = _ => 1 };
     private static readonly Option<int?> Threads = new("--threads") { Description = "Kernel threads (default: all cores)." };
+    private static readonly Option<int> SyncEvery = new("--sync-every")
+    {
+        Description = "Under mpirun: 1 sums every step's gradients over the ranks (synchronous); K > 1 lets each rank step alone and averages the weights every K steps and before every rewiring (local SGD).",
+        DefaultValueFactory = _ => 1,
+    };
+    private static readonly Option<string> CheckpointEvery = new("--checkpoint-every")
+    {
+        Description = "Write OUTPUT.checkpoint after every epoch (epoch), also every N steps (a number), or only when interrupted (off).",
+        DefaultValueFactory = _ => "epoch",
+    };
     private static readonly Option<string> PrecisionName = new("--precision")
     {
         Description = "How the sparse kernels store the rows they gather: fp32, or bf16 (half the bytes, summed in fp32; faster on layers of 100,000 neurons and more, slower on small ones: docs/performance.md).",
@@ -82,7 +93,7 @@ internal static partial class TrainCommand
         var command = new Command("train", "Train a truly sparse MLP on a CSV file and save the model.")
         {
             TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-            RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, PrecisionName, Output, Resume, MetricsPath, PlotPath, LogFormat,
+            RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, PrecisionName, SyncEvery, CheckpointEvery, Output, Resume, MetricsPath, PlotPath, LogFormat,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet), parse.GetValue(verbose))));
         return command;
@@ -94,9 +105,33 @@ internal static partial class TrainCommand
     private static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
     private static readonly Option[] Fixed = [ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName];
+        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery];
 
     private static int Run(ParseResult parse, bool quiet, bool verbose)
+    {
+        // Under mpirun every rank runs this command; rank 0 prints and writes files, the others stay silent.
+        var mpi = Mpi.Launched ? Mpi.Initialize() : null;
+        if (mpi is { IsRoot: false })
+        {
+            try
+            {
+                using var silent = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.None));
+                var code = Train(parse, quiet: true, verbose: false, json: false, silent, silent.CreateLogger("Sparse.Cli"), mpi);
+                mpi.Dispose();
+                return code;
+            }
+            catch (Exception e) when (e is UserError or DataFormatException or IOException or UnauthorizedAccessException or InvalidDataException or RanksDivergedException)
+            {
+                return 1; // rank 0 meets the same error and reports it; exiting non-zero ends the job
+            }
+        }
+
+        var result = RunRoot(parse, quiet, verbose, mpi);
+        mpi?.Dispose();
+        return result;
+    }
+
+    private static int RunRoot(ParseResult parse, bool quiet, bool verbose, Mpi? mpi)
     {
         var json = parse.GetValue(LogFormat) == "json";
         // On a terminal the progress bar is live and log lines are printed above it.
@@ -123,7 +158,11 @@ internal static partial class TrainCommand
         var events = loggers.CreateLogger("Sparse.Cli");
         try
         {
-            return Train(parse, quiet, verbose, json, loggers, events);
+            return Train(parse, quiet, verbose, json, loggers, events, mpi);
+        }
+        catch (RanksDivergedException e)
+        {
+            throw new UserError(e.Message);
         }
         catch (Exception e) when (json && e is UserError or DataFormatException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
@@ -133,8 +172,9 @@ internal static partial class TrainCommand
         }
     }
 
-    private static int Train(ParseResult parse, bool quiet, bool verbose, bool json, ILoggerFactory loggers, ILogger events)
+    private static int Train(ParseResult parse, bool quiet, bool verbose, bool json, ILoggerFactory loggers, ILogger events, Mpi? mpi)
     {
+        var root = mpi is null || mpi.IsRoot;
         var run = new RunOptions(parse, Fixed, Overridable);
         CheckOptions(parse, run);
         var output = run.Get(Output)!;
@@ -171,7 +211,8 @@ internal static partial class TrainCommand
             CheckPaths();
         }
 
-        var compute = ComputeOptions.Default with { Threads = run.Get(Threads) ?? Environment.ProcessorCount };
+        // Ranks on one machine share its cores.
+        var compute = ComputeOptions.Default with { Threads = run.Get(Threads) ?? Math.Max(1, Environment.ProcessorCount / (mpi is null ? 1 : Mpi.LocalSize())) };
         var warmup = Warmup(run, seed, compute, verbose ? say : _ => { });
         TabularSchema schema;
         CsvTable table;
@@ -220,8 +261,12 @@ internal static partial class TrainCommand
             Seed = seed,
             Schedule = LearningRateSchedule.Cosine(baseRate / 50),
             ClipNorm = run.Get(ClipNorm),
+            CheckpointPath = run.Get(CheckpointEvery) == "off" ? null : checkpointPath,
+            CheckpointEverySteps = int.TryParse(run.Get(CheckpointEvery), NumberStyles.None, CultureInfo.InvariantCulture, out var everySteps) ? everySteps : 0,
+            CheckpointMetadata = new Dictionary<string, string> { [RunOptions.MetadataKey] = run.ToJson() },
         };
-        var trainer = new Trainer(network, loss, optimizer, options, loggers.CreateLogger<Trainer>()) { Schema = schema };
+        var parallel = mpi is null ? null : new MpiDataParallel(mpi, run.Get(SyncEvery));
+        var trainer = new Trainer(network, loss, optimizer, options, loggers.CreateLogger<Trainer>()) { Schema = schema, DataParallel = parallel };
         if (resumed is not null)
         {
             trainer.Resume(resumed);
@@ -247,6 +292,12 @@ internal static partial class TrainCommand
                   var every => $"every {every} steps (cosine-decayed, until 75 % of training)",
               }));
         say($"network {string.Join("-", new[] { network.InputSize }.Concat(network.SparseLayers.Select(l => l.OutputSize)))}: {network.ConnectionCount:N0} connections, {network.ParameterBytes:N0} bytes of parameters");
+        if (mpi is not null)
+        {
+            say(parallel!.SyncEvery == 1
+                ? $"data parallel over {mpi.Size} MPI ranks, {compute.Threads} thread{(compute.Threads == 1 ? string.Empty : "s")} each: every step sums {4 * (network.ConnectionCount + network.SparseLayers.Sum(l => (long)l.OutputSize)):N0} bytes of gradients over the ranks; each rank trains {Share(run.Get(BatchSize), mpi.Size)} of each batch of {run.Get(BatchSize)}"
+                : $"local SGD over {mpi.Size} MPI ranks, {compute.Threads} thread{(compute.Threads == 1 ? string.Empty : "s")} each: weights averaged every {parallel.SyncEvery} steps and before every rewiring");
+        }
 
         // Ctrl+C and SIGTERM (a scheduler's stop) both end the run after the current batch with a checkpoint.
         using var interrupt = new CancellationTokenSource();
@@ -269,7 +320,11 @@ internal static partial class TrainCommand
         {
             var message = $"{e.Message} From the command line: a lower --learning-rate (it was {baseRate.ToString(CultureInfo.InvariantCulture)}), --clip-norm 1 or --optimizer adam. " +
                 $"Nothing was saved{(File.Exists(output) ? $"; {output} is unchanged" : string.Empty)}.";
-            Console.Error.WriteLine($"sparse: {message}");
+            if (root)
+            {
+                Console.Error.WriteLine($"sparse: {message}");
+            }
+
             if (json)
             {
                 CliLog.Failed(events, message);
@@ -281,33 +336,41 @@ internal static partial class TrainCommand
         var finished = trainer.StartEpoch >= options.Epochs || trainer.History.StoppedEarly;
         if (!finished)
         {
-            trainer.SaveCheckpoint(checkpointPath, new Dictionary<string, string> { [RunOptions.MetadataKey] = run.ToJson() });
+            trainer.SaveCheckpoint(checkpointPath, options.CheckpointMetadata);
             if (json)
             {
                 CliLog.Saved(events, "checkpoint", checkpointPath, trainer.StartEpoch, trainer.StartBatch);
             }
 
-            Console.Error.WriteLine($"sparse: interrupted in epoch {trainer.StartEpoch + 1} after {trainer.StartBatch} batches; resume with --resume {checkpointPath}");
+            if (root)
+            {
+                Console.Error.WriteLine($"sparse: interrupted in epoch {trainer.StartEpoch + 1} after {trainer.StartBatch} batches; resume with --resume {checkpointPath}");
+            }
+
             return signal;
         }
 
         var final = Metrics.Evaluate(network, test, loss, run.Get(BatchSize));
+        if (!root)
+        {
+            return signal; // rank 0 saves what every rank holds
+        }
+
         Checkpoint.Save(output, network, history: trainer.History, schema: schema);
         if (json)
         {
             CliLog.Saved(events, "model", output, trainer.StartEpoch, 0);
         }
 
-        // The run is complete: its checkpoint would only resume a finished run.
+        // The run is complete: its checkpoint (the last epoch's, or an interrupted run's) would only resume a finished run.
         if (File.Exists(checkpointPath))
         {
             File.Delete(checkpointPath);
-            say($"removed the checkpoint {checkpointPath}");
         }
 
         if (run.Get(MetricsPath) is { } metricsPath)
         {
-            MetricsFile.Write(metricsPath, trainer.History, final, schema, network.Precision);
+            MetricsFile.Write(metricsPath, trainer.History, final, schema, network.Precision, mpi?.Size ?? 1);
             if (json)
             {
                 CliLog.Saved(events, "metrics", metricsPath, trainer.StartEpoch, 0);
@@ -327,6 +390,10 @@ internal static partial class TrainCommand
             ? $"test accuracy {a.ToString("P2", CultureInfo.InvariantCulture)}, test loss {final.Loss.ToString("F4", CultureInfo.InvariantCulture)}"
             : $"test RMSE {(Math.Sqrt(final.Loss) * schema.TargetScale).ToString("G5", CultureInfo.InvariantCulture)} (in the target's units)";
         (json ? Console.Error : Console.Out).WriteLine($"{quality}; {network.ConnectionCount:N0} connections; saved {output}");
+        if (parallel is { Reductions: > 0 })
+        {
+            say($"communication: {parallel.Reductions:N0} allreduces of {parallel.BytesReduced / (double)parallel.Reductions:N0} bytes each, {parallel.ReduceSeconds:F2} s in them (waits for the slowest rank included)");
+        }
         if (signal != 0)
         {
             Console.Error.WriteLine($"sparse: interrupted while finishing; the run had ended, so {output} was saved completely first.");
@@ -392,11 +459,21 @@ internal static partial class TrainCommand
             Require(threads >= 1, "--threads", "1 or more", threads);
         }
 
+        var syncEvery = run.Get(SyncEvery);
+        Require(syncEvery >= 1, "--sync-every", "1 (every step) or more", syncEvery);
+        var checkpointEvery = run.Get(CheckpointEvery);
+        Require(checkpointEvery is "epoch" or "off" || (int.TryParse(checkpointEvery, NumberStyles.None, CultureInfo.InvariantCulture, out var steps) && steps > 0),
+            "--checkpoint-every", "epoch, off or a number of steps", checkpointEvery);
+
         if (Explicit(parse, Momentum) && run.Get(OptimizerName) == "adam")
         {
             throw new UserError("--momentum applies to --optimizer sgd; Adam keeps its own moments.");
         }
     }
+
+    // A rank's samples of a global batch (BatchLoader.Shard): equal shares, or shares one apart.
+    private static string Share(int batch, int ranks) =>
+        batch % ranks == 0 ? $"{batch / ranks}" : $"{batch / ranks} or {(batch / ranks) + 1}";
 
     // A checkpoint written before --precision existed trained in fp32.
     private static Precision PrecisionOf(RunOptions run) => run.Get(PrecisionName) == "bf16" ? Precision.Bf16 : Precision.Fp32;

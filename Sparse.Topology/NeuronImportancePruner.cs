@@ -114,6 +114,9 @@ public sealed class NeuronPruningHook(NeuronImportancePruner pruner, int startEp
     {
     }
 
+    /// <summary>Never: it prunes at epoch ends only, from the weights.</summary>
+    public bool ReadsSignalsOf(long stepNumber, bool endsEpoch, TrainingContext context) => false;
+
     /// <inheritdoc/>
     public void OnEpochEnd(TrainingContext context)
     {

@@ -16,7 +16,7 @@ public class MetricsFileTests
         var path = Path.Combine(Path.GetTempPath(), $"metrics-{Guid.NewGuid():N}.json");
         try
         {
-            MetricsFile.Write(path, history, new Evaluation(float.NaN, null), new TabularSchema(["a"], "y", 1, [], 2, 3), Sparse.Core.Precision.Fp32);
+            MetricsFile.Write(path, history, new Evaluation(float.NaN, null), new TabularSchema(["a"], "y", 1, [], 2, 3), Sparse.Core.Precision.Fp32, 1);
             CheckAgainstSchema(path);
             using var json = JsonDocument.Parse(File.ReadAllText(path));
             var epoch = json.RootElement.GetProperty("epochs")[0];

@@ -7,7 +7,7 @@ internal static class DigitsData
 {
     private static readonly Lazy<(Dataset Train, Dataset Test)> Split = new(() =>
     {
-        var all = CsvDataset.LoadClassification(Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "digits.csv.gz")).Data;
+        var all = CsvDataset.LoadClassification(Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz")).Data;
         return all.Split(0.2, seed: 42);
     });
 

@@ -17,6 +17,8 @@ public sealed class BatchLoader
     private readonly ulong _seed;
     private readonly ComputeOptions _compute;
     private int _position;
+    private int _rank;
+    private int _ranks = 1;
 
     /// <summary>Batches of <paramref name="batchSize"/> over <paramref name="data"/>.</summary>
     /// <param name="data">The samples.</param>
@@ -34,7 +36,8 @@ public sealed class BatchLoader
         Shuffles = shuffle;
         _seed = seed;
         _order = new int[data.Count];
-        Batch = new Batch(data.FeatureCount, data.TargetCount, Math.Min(batchSize, Math.Max(1, data.Count)));
+        _batchSize = Math.Min(batchSize, Math.Max(1, data.Count));
+        Batch = new Batch(data.FeatureCount, data.TargetCount, _batchSize);
         StartEpoch(0);
     }
 
@@ -45,7 +48,29 @@ public sealed class BatchLoader
     public bool Shuffles { get; }
 
     /// <summary>Batches per epoch.</summary>
-    public int BatchesPerEpoch => (_data.Count + Batch.Capacity - 1) / Batch.Capacity;
+    public int BatchesPerEpoch => (_data.Count + _batchSize - 1) / _batchSize;
+
+    /// <summary>Samples in the last <see cref="Next"/>'s whole batch, over all shards (<see cref="Batch"/> holds this rank's slice).</summary>
+    public int GlobalBatchSize { get; private set; }
+
+    private int _batchSize;
+
+    /// <summary>
+    /// Makes this loader rank <paramref name="rank"/>'s of <paramref name="ranks"/> in data-parallel training: every
+    /// rank walks the same shuffled batches, and <see cref="Batch"/> holds samples
+    /// <c>[size * rank / ranks, size * (rank + 1) / ranks)</c> of each (possibly none of a short last batch).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The rank is not in [0, ranks).</exception>
+    public void Shard(int rank, int ranks)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ranks);
+        if (rank < 0 || rank >= ranks)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"A rank is in [0, {ranks}).");
+        }
+
+        (_rank, _ranks) = (rank, ranks);
+    }
 
     /// <summary>Rewinds to the start of epoch <paramref name="epoch"/> (its order depends on the seed and the epoch only).</summary>
     public void StartEpoch(int epoch)
@@ -66,20 +91,23 @@ public sealed class BatchLoader
     /// <summary>Fills <see cref="Batch"/> with the next samples; false at the end of the epoch.</summary>
     public bool Next()
     {
-        var size = Math.Min(Batch.Capacity, _data.Count - _position);
-        if (size <= 0)
+        var global = Math.Min(_batchSize, _data.Count - _position);
+        if (global <= 0)
         {
             return false;
         }
 
+        GlobalBatchSize = global;
+        var first = _position + (int)((long)global * _rank / _ranks);
+        var size = _position + (int)((long)global * (_rank + 1) / _ranks) - first;
         var batch = Batch;
         batch.Size = size;
-        Transpose(_data.Features, _data.FeatureCount, _order.AsSpan(_position, size), batch.Features, _compute);
+        Transpose(_data.Features, _data.FeatureCount, _order.AsSpan(first, size), batch.Features, _compute);
         _normalization?.ApplyFeatureMajor(batch.Features, size, _compute);
 
         for (var b = 0; b < size; b++)
         {
-            var index = _order[_position + b];
+            var index = _order[first + b];
             if (_data.Labels is not null)
             {
                 batch.Labels[b] = _data.Labels[index];
@@ -94,7 +122,7 @@ public sealed class BatchLoader
             }
         }
 
-        _position += size;
+        _position += global;
         return true;
     }
 

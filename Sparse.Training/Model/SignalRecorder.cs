@@ -26,6 +26,10 @@ public enum SignalKinds
 public sealed class SignalRecorder
 {
     private Memory<float>[] _gradients = [];
+
+    // Signals that replace the network's for the recorded step (data parallelism: the global batch's, gathered from
+    // every rank), by layer index; null where the layer reads its own.
+    private LayerSignals?[] _replaced = [];
     private SparseNetwork? _network;
     private long _pass;
     private int _batch;
@@ -67,6 +71,11 @@ public sealed class SignalRecorder
         }
 
         var n = _network.IndexOf(layer);
+        if (_replaced[n] is { } replaced)
+        {
+            return replaced;
+        }
+
         var (input, activation) = _network.ActivationsAround(n, _batch);
         var gradient = RecordsOutputGradients ? _gradients[n][..(layer.OutputSize * _batch)] : Memory<float>.Empty;
         return new LayerSignals(input, activation, gradient, _batch);
@@ -78,12 +87,21 @@ public sealed class SignalRecorder
         if (!ReferenceEquals(network, _network))
         {
             _gradients = new Memory<float>[network.Layers.Count];
+            _replaced = new LayerSignals?[network.Layers.Count];
         }
+
+        Array.Clear(_replaced);
 
         _network = network;
         _pass = pass;
         _batch = batch;
     }
+
+    /// <summary>
+    /// Replaces the recorded signals of <paramref name="layer"/> for this step (until the next recording) with
+    /// <paramref name="signals"/>, whose buffers the caller keeps unchanged until then.
+    /// </summary>
+    internal void Replace(SparseLinear layer, LayerSignals signals) => _replaced[_network!.IndexOf(layer)] = signals;
 
     /// <summary>Keeps a copy of layer <paramref name="n"/>'s output gradient, when gradients are recorded.</summary>
     internal void Keep(int n, ReadOnlySpan<float> outputGradient)

@@ -40,6 +40,13 @@ public sealed class Trainer
     /// <summary>The rate the schedule starts from.</summary>
     public float BaseLearningRate { get; set; }
 
+    /// <summary>
+    /// The ranks this trainer shares its steps with (data parallelism over MPI: Sparse.Distributed), or null to train
+    /// alone. Every rank runs the same Fit on the same data; each trains on its slice of every batch of
+    /// <see cref="TrainerOptions.BatchSize"/> samples (the global batch), and only rank 0 writes checkpoints.
+    /// </summary>
+    public IDataParallel? DataParallel { get; set; }
+
     /// <summary>Hooks called after every step and epoch, in order.</summary>
     public IList<ITrainingHook> Hooks { get; } = new List<ITrainingHook>();
 
@@ -111,6 +118,11 @@ public sealed class Trainer
     /// </summary>
     public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        if (DataParallel is { Rank: > 0 })
+        {
+            return; // every rank holds the same state; rank 0 writes it
+        }
+
         var entries = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
         {
             [ResumeBatchKey] = StartBatch.ToString(CultureInfo.InvariantCulture),
@@ -180,6 +192,11 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(train);
         Options.Validate();
         var loader = new BatchLoader(train, Options.BatchSize, Network.Normalization, shuffle: true, Options.Seed, Network.Compute);
+        if (DataParallel is { } ranks)
+        {
+            loader.Shard(ranks.Rank, ranks.Size);
+        }
+
         if (StartBatch < 0 || StartBatch > loader.BatchesPerEpoch)
         {
             throw new InvalidOperationException($"Resume batch {StartBatch} is out of range: an epoch of {train.Count} samples in batches of {Options.BatchSize} has {loader.BatchesPerEpoch} batches.");
@@ -214,9 +231,10 @@ public sealed class Trainer
             long correct = 0, seen = 0;
             var batchIndex = 0;
             var skip = epoch == StartEpoch ? StartBatch : 0;
-            if (skip > 0)
+            if (skip > 0 && DataParallel is not { Rank: > 0 })
             {
-                // The interrupted epoch's record averages all of its batches, those before the interrupt included.
+                // The interrupted epoch's record averages all of its batches, those before the interrupt included. In
+                // data-parallel training the saved sums are over all ranks: rank 0 carries them, the others start at 0.
                 (lossSum, correct, seen) = _epochSums;
             }
 
@@ -227,26 +245,45 @@ public sealed class Trainer
 
             while (loader.Next())
             {
-                if (cancellation.IsCancellationRequested)
+                var stop = cancellation.IsCancellationRequested;
+                if (DataParallel is { } parallel)
                 {
-                    StartEpoch = epoch;
-                    StartBatch = batchIndex;
-                    _epochSums = (lossSum, correct, seen);
+                    stop = parallel.AnyStops(stop);
+                }
+
+                if (stop)
+                {
+                    MarkPosition(epoch, batchIndex, lossSum, correct, seen);
                     return History;
                 }
 
                 var batch = loader.Batch;
-                var output = Network.Forward(batch.Features, batch.Size, training: true);
-                var outputGradient = gradient.AsSpan(0, output.Length);
-                var batchLoss = Loss.Compute(output, batch, outputGradient, Network.Compute);
-                Divergence.CheckLoss(batchLoss, epoch, batchIndex + 1);
-                lossSum += (double)batchLoss * batch.Size;
-                if (train.IsClassification)
+                var endsEpoch = batchIndex + 1 == loader.BatchesPerEpoch;
+                var signals = RecordsStep(context, endsEpoch) ? context.Signals : null;
+                if (batch.Size > 0)
                 {
-                    correct += Metrics.CountCorrect(output, batch);
+                    var output = Network.Forward(batch.Features, batch.Size, training: true);
+                    var outputGradient = gradient.AsSpan(0, output.Length);
+                    var batchLoss = Loss.Compute(output, batch, outputGradient, Network.Compute);
+                    Divergence.CheckLoss(batchLoss, epoch, batchIndex + 1);
+                    lossSum += (double)batchLoss * batch.Size;
+                    if (train.IsClassification)
+                    {
+                        correct += Metrics.CountCorrect(output, batch);
+                    }
+
+                    Network.Backward(outputGradient, signals);
+                }
+                else
+                {
+                    // A rank whose slice of a short last batch is empty adds nothing to the step.
+                    foreach (var parameter in Network.Parameters)
+                    {
+                        Array.Clear(parameter.Gradient);
+                    }
                 }
 
-                Network.Backward(outputGradient, RecordsStep(context, batchIndex + 1 == loader.BatchesPerEpoch) ? context.Signals : null);
+                DataParallel?.AfterBackward(Network, batch.Size, loader.GlobalBatchSize, signals);
                 if (Options.ClipNorm > 0)
                 {
                     GradientClipping.ClipByGlobalNorm(Network.Parameters, Options.ClipNorm, Network.Compute);
@@ -256,27 +293,54 @@ public sealed class Trainer
                 seen += batch.Size;
                 context.Step++;
                 context.Batch = batch;
+                DataParallel?.AfterStep(Network, context.Step);
                 if (Hooks.Count > 0)
                 {
                     var hookStart = Stopwatch.GetTimestamp();
+                    var changes = History.TopologyChanges.Count;
+                    if (DataParallel is not null && MayRewire(context, endsEpoch))
+                    {
+                        DataParallel.BeforeRewiring(Network);
+                    }
+
                     for (var h = 0; h < Hooks.Count; h++)
                     {
                         Hooks[h].OnStepEnd(context);
+                    }
+
+                    if (History.TopologyChanges.Count != changes)
+                    {
+                        DataParallel?.AfterRewiring(Network, $"step {context.Step}");
                     }
 
                     hookSeconds += Stopwatch.GetElapsedTime(hookStart).TotalSeconds;
                 }
 
                 batchIndex++;
+                if (Options.CheckpointPath is { } stepCheckpoint && Options.CheckpointEverySteps > 0 && context.Step % Options.CheckpointEverySteps == 0 && batchIndex < loader.BatchesPerEpoch)
+                {
+                    MarkPosition(epoch, batchIndex, lossSum, correct, seen);
+                    SaveCheckpoint(stepCheckpoint, Options.CheckpointMetadata);
+                }
+
                 Progress?.Invoke(new TrainingProgress(epoch, batchIndex, loader.BatchesPerEpoch, (float)(lossSum / seen),
                     train.IsClassification ? (float)correct / seen : null, seen / watch.Elapsed.TotalSeconds));
             }
 
             context.Batch = null;
             var hooksStart = Stopwatch.GetTimestamp();
+            var changesBefore = History.TopologyChanges.Count;
+            DataParallel?.BeforeRewiring(Network);
             foreach (var hook in Hooks)
             {
                 hook.OnEpochEnd(context);
+            }
+
+            if (DataParallel is not null)
+            {
+                // Every epoch ends with the ranks compared, rewired or not: a divergence is caught within an epoch.
+                DataParallel.AfterRewiring(Network, History.TopologyChanges.Count != changesBefore ? $"the rewiring after epoch {epoch + 1}" : $"epoch {epoch + 1}");
+                (lossSum, correct, seen) = DataParallel.SumOverRanks(lossSum, correct, seen);
             }
 
             hookSeconds += Stopwatch.GetElapsedTime(hooksStart).TotalSeconds;
@@ -322,7 +386,7 @@ public sealed class Trainer
             StartBatch = 0;
             if (Options.CheckpointPath is not null)
             {
-                SaveCheckpoint(Options.CheckpointPath);
+                SaveCheckpoint(Options.CheckpointPath, Options.CheckpointMetadata);
             }
 
             if (Options.EarlyStoppingPatience > 0 && evaluation is { } e)
@@ -361,6 +425,29 @@ public sealed class Trainer
         }
 
         return sums;
+    }
+
+    // Where a checkpoint resumes: epoch, batches done and the epoch's sums so far (over all ranks, a collective in
+    // data-parallel training, which every rank reaches at the same step).
+    private void MarkPosition(int epoch, int batchIndex, double lossSum, long correct, long seen)
+    {
+        StartEpoch = epoch;
+        StartBatch = batchIndex;
+        _epochSums = DataParallel is { } ranks ? ranks.SumOverRanks(lossSum, correct, seen) : (lossSum, correct, seen);
+    }
+
+    // Whether a hook may rewire after the step about to end (its schedule's evolution points).
+    private bool MayRewire(TrainingContext context, bool endsEpoch)
+    {
+        for (var h = 0; h < Hooks.Count; h++)
+        {
+            if (Hooks[h].ReadsSignalsOf(context.Step, endsEpoch, context))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private bool RecordsStep(TrainingContext context, bool endsEpoch)

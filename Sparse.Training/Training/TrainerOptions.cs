@@ -40,14 +40,28 @@ public sealed class TrainerOptions
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "The patience must be 0 (off) or more.");
         }
 
+        if (CheckpointEverySteps < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "Steps between checkpoints must be 0 (after epochs only) or more.");
+        }
+
         if (!float.IsFinite(ClipNorm) || ClipNorm < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "The clipping norm must be 0 (off) or a positive finite number.");
         }
     }
 
-    /// <summary>When set, a resumable checkpoint is written here (atomically) after every epoch.</summary>
+    /// <summary>
+    /// When set, a resumable checkpoint is written here (atomically) after every epoch, and every
+    /// <see cref="CheckpointEverySteps"/> steps when that is positive. In data-parallel training rank 0 writes it.
+    /// </summary>
     public string? CheckpointPath { get; set; }
+
+    /// <summary>Steps between checkpoints within an epoch (besides the one after every epoch); 0 writes only after epochs.</summary>
+    public int CheckpointEverySteps { get; set; }
+
+    /// <summary>Entries saved beside every checkpoint <see cref="CheckpointPath"/> gets (for example the options that resume the run).</summary>
+    public IReadOnlyDictionary<string, string>? CheckpointMetadata { get; set; }
 }
 
 /// <summary>Progress of a run, reported after every batch.</summary>
