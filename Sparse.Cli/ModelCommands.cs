@@ -84,6 +84,70 @@ internal static class ModelCommands
         return command;
     }
 
+    public static Command Features()
+    {
+        var top = new Option<int>("--top") { Description = "How many features to print, strongest first.", DefaultValueFactory = _ => 20 };
+        var output = new Option<string?>("--output") { Description = "Write every feature's rank, name, strength and connections here as CSV." };
+        var command = new Command(
+            "features",
+            "Rank the model's input features by the connections they kept in its first layer: the sum of their absolute weights (QuickSelection's node strength; docs/features.md). Train on the best K with 'train --select-features K --features-from MODEL'.")
+        {
+            Model, top, output,
+        };
+        command.SetAction(parse => Cli.Guard(() =>
+        {
+            var path = parse.GetValue(output);
+            var count = parse.GetValue(top);
+            if (count < 1)
+            {
+                throw new UserError($"--top {count}: give 1 or more.");
+            }
+
+            if (path is not null)
+            {
+                OutputPaths.Check([("--output", path)], [("--model", parse.GetValue(Model))]);
+            }
+
+            var ranking = Rank(parse.GetValue(Model)!);
+            Console.WriteLine($"{"rank",5}  {"feature",-24} {"strength",10} {"connections",11}");
+            foreach (var feature in ranking.Take(count))
+            {
+                Console.WriteLine($"{feature.Rank,5}  {feature.Name,-24} {feature.Strength.ToString("F4", CultureInfo.InvariantCulture),10} {feature.Connections,11}");
+            }
+
+            if (path is not null)
+            {
+                AtomicFile.Write(path, stream =>
+                {
+                    using var writer = new StreamWriter(stream, new UTF8Encoding(false));
+                    writer.WriteLine("rank,feature,strength,connections");
+                    foreach (var feature in ranking)
+                    {
+                        writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{feature.Rank},{Csv(feature.Name)},{feature.Strength:R},{feature.Connections}"));
+                    }
+                });
+                Console.WriteLine($"wrote the ranking of {ranking.Count} features to {path}");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The features of the model at <paramref name="path"/>, ranked by <see cref="FeatureRanking"/>.</summary>
+    public static IReadOnlyList<FeatureScore> Rank(string path)
+    {
+        var checkpoint = Cli.LoadModel(path);
+        try
+        {
+            return FeatureRanking.Rank(checkpoint.Network, Cli.SchemaOf(checkpoint).FeatureNames);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserError($"{path}: {e.Message}");
+        }
+    }
+
     public static Command Export()
     {
         var format = new Option<string>("--format") { Description = "The file format.", DefaultValueFactory = _ => "onnx" };

@@ -11,6 +11,7 @@ var root = new RootCommand("sparse: train truly sparse neural networks on CSV fi
     ModelCommands.Predict(),
     ModelCommands.Info(verbose),
     ModelCommands.Export(),
+    ModelCommands.Features(),
 };
 root.Options.Add(quiet);
 root.Options.Add(verbose);

@@ -59,6 +59,8 @@ internal static partial class TrainCommand
     private static readonly Option<float> DropoutRate = new("--dropout") { Description = "Dropout after each hidden activation.", DefaultValueFactory = _ => 0f };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of initialisation, split, shuffles and evolution.", DefaultValueFactory = _ => 1 };
     private static readonly Option<int?> Threads = new("--threads") { Description = "Kernel threads (default: all cores)." };
+    private static readonly Option<int?> SelectFeatures = new("--select-features") { Description = "Train on the K strongest features of the model given by --features-from (sparse features)." };
+    private static readonly Option<string?> FeaturesFrom = new("--features-from") { Description = "The trained model whose feature ranking --select-features takes." };
     private static readonly Option<int> SyncEvery = new("--sync-every")
     {
         Description = "Under mpirun: 1 sums every step's gradients over the ranks (synchronous); K > 1 lets each rank step alone and averages the weights every K steps and before every rewiring (local SGD).",
@@ -93,7 +95,7 @@ internal static partial class TrainCommand
         var command = new Command("train", "Train a truly sparse MLP on a CSV file and save the model.")
         {
             TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-            RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, PrecisionName, SyncEvery, CheckpointEvery, Output, Resume, MetricsPath, PlotPath, LogFormat,
+            RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, MetricsPath, PlotPath, LogFormat,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet), parse.GetValue(verbose))));
         return command;
@@ -105,7 +107,7 @@ internal static partial class TrainCommand
     private static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
     private static readonly Option[] Fixed = [ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
-        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery];
+        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery, SelectFeatures, FeaturesFrom];
 
     private static int Run(ParseResult parse, bool quiet, bool verbose)
     {
@@ -188,7 +190,7 @@ internal static partial class TrainCommand
             testPath = run.Get(TestFile);
             OutputPaths.Check(
                 [("--output", output), ("the checkpoint", checkpointPath), ("--metrics", run.Get(MetricsPath)), ("--plot", run.Get(PlotPath))],
-                [("--train", trainPath), ("--test", testPath), ("--resume", resumePath == checkpointPath ? null : resumePath)]);
+                [("--train", trainPath), ("--test", testPath), ("--resume", resumePath == checkpointPath ? null : resumePath), ("--features-from", run.Get(FeaturesFrom))]);
         }
 
         CheckPaths();
@@ -227,12 +229,26 @@ internal static partial class TrainCommand
             schema = TabularSchema.Infer(table, run.Get(Task), standardizeTargets: !run.Get(RawTargets));
         }
 
+        // The table as the file has it, and the features the run trains on: the strongest K of another model's ranking
+        // (a resumed run's schema lists them already).
+        var fileSchema = schema;
+        IReadOnlyList<string>? selected = null;
+        if (resumed is null && run.Get(SelectFeatures) is { } count)
+        {
+            var from = run.Get(FeaturesFrom)!;
+            selected = [.. ModelCommands.Rank(from).Take(count).Select(f => f.Name)];
+            table = table.SelectFeatures(selected);
+            schema = TabularSchema.Infer(table, run.Get(Task), standardizeTargets: !run.Get(RawTargets));
+            say($"features: the {selected.Count} strongest of {fileSchema.FeatureNames.Count} by {from}: {string.Join(", ", selected.Take(10))}{(selected.Count > 10 ? ", ..." : string.Empty)}");
+        }
+
         var all = schema.ToDataset(table);
         Dataset train, test;
         if (testPath is not null)
         {
             train = all;
-            test = schema.ToDataset(CsvTableReader.Read(testPath, schema, header, requireLabel: true, say));
+            var testTable = CsvTableReader.Read(testPath, fileSchema, header, requireLabel: true, say);
+            test = schema.ToDataset(selected is null ? testTable : testTable.SelectFeatures(selected));
         }
         else
         {
@@ -457,6 +473,19 @@ internal static partial class TrainCommand
         if (run.Get(Threads) is { } threads)
         {
             Require(threads >= 1, "--threads", "1 or more", threads);
+        }
+
+        if (run.Get(SelectFeatures) is { } select)
+        {
+            Require(select >= 1, "--select-features", "1 or more", select);
+            if (run.Get(FeaturesFrom) is null)
+            {
+                throw new UserError("--select-features needs --features-from MODEL: the trained model whose ranking it takes.");
+            }
+        }
+        else if (run.Get(FeaturesFrom) is not null)
+        {
+            throw new UserError("--features-from names the model to rank; give --select-features K too.");
         }
 
         var syncEvery = run.Get(SyncEvery);

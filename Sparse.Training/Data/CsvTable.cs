@@ -15,6 +15,38 @@ public sealed record CsvTable(string Path, float[] Features, string[] FeatureNam
     /// <summary>Data rows read.</summary>
     public int Rows => FeatureNames.Length == 0 ? 0 : Features.Length / FeatureNames.Length;
 
+    /// <summary>
+    /// The same rows with only the feature columns <paramref name="names"/>, in that order (the label kept): the table a
+    /// model trained on selected features reads.
+    /// </summary>
+    /// <exception cref="DataFormatException">A name is not a feature column of this table; the message names the file and the column.</exception>
+    public CsvTable SelectFeatures(IReadOnlyList<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var positions = new int[names.Count];
+        for (var n = 0; n < names.Count; n++)
+        {
+            positions[n] = Array.IndexOf(FeatureNames, names[n]);
+            if (positions[n] < 0)
+            {
+                throw new DataFormatException($"{Path}: has no feature column '{names[n]}'.");
+            }
+        }
+
+        var rows = Rows;
+        var width = FeatureNames.Length;
+        var features = new float[(long)rows * names.Count];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var n = 0; n < positions.Length; n++)
+            {
+                features[((long)r * positions.Length) + n] = Features[((long)r * width) + positions[n]];
+            }
+        }
+
+        return this with { Features = features, FeatureNames = [.. names] };
+    }
+
     /// <summary>The distinct labels as class names: numerically sorted when all are numbers, else ordinally.</summary>
     public string[] ClassNames()
     {

@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text;
+using Sparse.Core;
+using Sparse.Topology;
+using Sparse.Training;
+
+namespace Sparse.Tests.Topology;
+
+/// <summary>A wide table whose label depends on a known few columns, and the rankings that should find them.</summary>
+[TestFixture]
+public class FeatureRankingTests
+{
+    /// <summary>
+    /// <paramref name="rows"/> samples of <paramref name="features"/> columns; the label (3 classes) is the largest of
+    /// three fixed random projections of the first <paramref name="informative"/> columns, which are then shuffled
+    /// among the rest. The other columns are noise whose scale grows from 0.1 to 10, so that ranking by variance
+    /// is a baseline with a chance. Returns the rows, labels and the informative columns' positions.
+    /// </summary>
+    internal static (float[] Features, int[] Labels, HashSet<int> Informative) WideTable(int rows, int features, int informative, int seed)
+    {
+        var random = new Random(seed);
+        var positions = Enumerable.Range(0, features).OrderBy(_ => random.Next()).ToArray();
+        var signal = positions.Take(informative).ToHashSet();
+        var projections = new double[3, informative];
+        for (var c = 0; c < 3; c++)
+        {
+            for (var i = 0; i < informative; i++)
+            {
+                projections[c, i] = Gaussian(random);
+            }
+        }
+
+        var x = new float[rows * features];
+        var labels = new int[rows];
+        var scales = Enumerable.Range(0, features).Select(f => 0.1 * Math.Pow(100, f / (double)features)).ToArray();
+        for (var r = 0; r < rows; r++)
+        {
+            for (var f = 0; f < features; f++)
+            {
+                x[(r * features) + f] = (float)(Gaussian(random) * scales[f]);
+            }
+
+            for (var i = 0; i < informative; i++)
+            {
+                x[(r * features) + positions[i]] = (float)Gaussian(random);
+            }
+
+            var best = double.NegativeInfinity;
+            for (var c = 0; c < 3; c++)
+            {
+                var score = 0.0;
+                for (var i = 0; i < informative; i++)
+                {
+                    score += projections[c, i] * x[(r * features) + positions[i]];
+                }
+
+                if (score > best)
+                {
+                    (best, labels[r]) = (score, c);
+                }
+            }
+        }
+
+        return (x, labels, signal);
+    }
+
+    internal static string ToCsv(float[] features, int[] labels, int width)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(string.Join(',', Enumerable.Range(0, width).Select(f => $"f{f}").Append("label")));
+        for (var r = 0; r < labels.Length; r++)
+        {
+            for (var f = 0; f < width; f++)
+            {
+                text.Append(features[(r * width) + f].ToString("R", CultureInfo.InvariantCulture)).Append(',');
+            }
+
+            text.Append('c').Append(labels[r]).AppendLine();
+        }
+
+        return text.ToString();
+    }
+
+    [Test]
+    public void Evolved_sparse_training_ranks_the_informative_columns_first()
+    {
+        const int Rows = 1500, Width = 400, Informative = 10;
+        var (x, labels, signal) = WideTable(Rows, Width, Informative, seed: 5);
+        var data = Dataset.ForClassification(x, Width, labels, 3);
+        var sparse = Train(data, epsilon: 4, evolve: true);
+        var dense = Train(data, epsilon: 0, evolve: false);
+        var ranking = FeatureRanking.Rank(sparse);
+
+        double Recall(IEnumerable<int> order) => order.Take(Informative).Count(signal.Contains) / (double)Informative;
+        var variances = Enumerable.Range(0, Width).Select(f => Enumerable.Range(0, Rows).Select(r => (double)x[(r * Width) + f]).ToArray())
+            .Select(column => column.Select(v => v * v).Average() - Math.Pow(column.Average(), 2)).ToArray();
+        var sparseRecall = Recall(ranking.Select(f => f.Index));
+        var denseRecall = Recall(FeatureRanking.Rank(dense).Select(f => f.Index));
+        var varianceRecall = Recall(Enumerable.Range(0, Width).OrderByDescending(f => variances[f]));
+        TestContext.Out.WriteLine($"recall of the {Informative} informative columns in the top {Informative}: sparse + SET {sparseRecall:P0}, dense weights {denseRecall:P0}, variance {varianceRecall:P0}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ranking.Select(f => f.Rank), Is.EqualTo(Enumerable.Range(1, Width)));
+            Assert.That(ranking.Select(f => f.Strength), Is.Ordered.Descending);
+            Assert.That(ranking.Sum(f => (long)f.Connections), Is.EqualTo(sparse.SparseLayers.First().Weights.NonZeroCount), "every connection of the first layer counted once");
+            Assert.That(ranking[0].Name, Is.EqualTo($"column{ranking[0].Index + 1}"));
+            Assert.That(sparseRecall, Is.GreaterThanOrEqualTo(0.8), "90 % measured");
+            Assert.That(varianceRecall, Is.LessThan(sparseRecall), "the variance baseline is beaten");
+        });
+    }
+
+    [Test]
+    public void Names_must_match_the_inputs_and_the_first_layer_must_be_sparse()
+    {
+        var network = SparseNetwork.CreateMlp([5, 4, 2], seed: 1);
+        Assert.That(() => FeatureRanking.Rank(network, ["a", "b"]), Throws.ArgumentException.With.Message.Contains("2 names for 5 inputs"));
+        Assert.That(FeatureRanking.Rank(network, ["a", "b", "c", "d", "e"]).Select(f => f.Name), Is.EquivalentTo(new[] { "a", "b", "c", "d", "e" }));
+        var activationFirst = new SparseNetwork([new Activation(ActivationKind.Relu, 5), .. network.Layers]);
+        Assert.That(() => FeatureRanking.Rank(activationFirst), Throws.ArgumentException.With.Message.Contains("not sparse"));
+    }
+
+    // epsilon 0: every connection (a dense layer stored sparse), the baseline of a dense model's weights.
+    private static SparseNetwork Train(Dataset data, double epsilon, bool evolve)
+    {
+        var normalization = InputNormalization.Fit(data, NormalizationKind.Standardize);
+        int[] sizes = [data.FeatureCount, 64, 3];
+        var network = epsilon > 0
+            ? SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: epsilon, seed: 2, normalization: normalization)
+            : SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, seed: 2, normalization: normalization, densities: [1.0, 1.0]);
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Adam(0.003f, decoupled: true, weightDecay: 1e-4f), new TrainerOptions { Epochs = 30, BatchSize = 32, Seed = 3 });
+        if (evolve)
+        {
+            trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 4), EvolutionSchedule.EveryEpoch(0.3)));
+        }
+
+        trainer.Fit(data);
+        return network;
+    }
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}
