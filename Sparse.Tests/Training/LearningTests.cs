@@ -121,10 +121,11 @@ public class LearningTests
     }
 
     [Test]
-    public void A_warm_training_step_allocates_nothing()
+    public void A_warm_training_step_allocates_nothing([Values] Precision precision, [Values(ActivationKind.AllRelu, ActivationKind.Relu)] ActivationKind activation)
     {
-        var network = SparseNetwork.CreateMlp([64, 300, 300, 10], ActivationKind.AllRelu, epsilon: 10, seed: 3, dropout: 0.1f);
+        var network = SparseNetwork.CreateMlp([64, 300, 300, 10], activation, epsilon: 10, seed: 3, dropout: 0.1f);
         network.Compute = new ComputeOptions { Threads = Math.Max(2, Environment.ProcessorCount) };
+        network.Precision = precision;
         var loss = new SoftmaxCrossEntropy();
         var optimizers = new Optimizer[] { new Sgd(0.01f, momentum: 0.9f, nesterov: true, weightDecay: 1e-4f), new Adam(1e-3f, weightDecay: 1e-4f) };
         foreach (var optimizer in optimizers)
