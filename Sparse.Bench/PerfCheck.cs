@@ -262,7 +262,7 @@ internal static class PerfCheck
                 SparseOps.Multiply(far.Weights, far.XHalf.Span, far.Bias, far.Y.Span, far.Batch);
                 SparseOps.MultiplyTransposed(far.Weights, far.DyHalf.Span, far.Dx.Span, far.Batch);
                 SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.XHalf.Span, far.Dw, [], far.Batch);
-            }, 5, 0, MemoryBound: true);
+            }, 3, 0, MemoryBound: true);
         }
 
         var gradient = new float[10 * W1.BatchSize];
@@ -299,7 +299,7 @@ internal static class PerfCheck
                 {
                     W1.Step(network, loader, optimizer, gradient, loss);
                 }
-            }, Repeats, 0);
+            }, 5, 0);
         }
 
         // RigL and CTRE score a 1000 -> 1000 layer of its own from signals of a W1 step.
