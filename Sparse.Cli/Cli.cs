@@ -14,17 +14,19 @@ internal static class Cli
         {
             return run();
         }
-        catch (Exception e) when (e is UserError or DataFormatException)
-        {
-            Console.Error.WriteLine($"sparse: {e.Message}");
-            return 1;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (IsReported(e))
         {
             Console.Error.WriteLine($"sparse: {e.Message}");
             return 1;
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="e"/> is an error <see cref="Guard"/> reports as one line with exit code 1 (bad input,
+    /// options or files), rather than a failure with a stack trace.
+    /// </summary>
+    public static bool IsReported(Exception e) =>
+        e is UserError or DataFormatException or IOException or UnauthorizedAccessException or InvalidDataException;
 
     /// <summary>Informational lines on stdout, silent with --quiet.</summary>
     public static Action<string> Sayer(bool quiet) => quiet ? _ => { } : Console.WriteLine;

@@ -122,7 +122,7 @@ internal static partial class TrainCommand
                 mpi.Dispose();
                 return code;
             }
-            catch (Exception e) when (e is UserError or DataFormatException or IOException or UnauthorizedAccessException or InvalidDataException or RanksDivergedException)
+            catch (Exception e) when (Cli.IsReported(e) || e is RanksDivergedException)
             {
                 return 1; // rank 0 meets the same error and reports it; exiting non-zero ends the job
             }
@@ -166,7 +166,7 @@ internal static partial class TrainCommand
         {
             throw new UserError(e.Message);
         }
-        catch (Exception e) when (json && e is UserError or DataFormatException or IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (json && Cli.IsReported(e))
         {
             // The JSON stream ends with the error too; the caller still prints it to standard error and exits 1.
             CliLog.Failed(events, e.Message);

@@ -7,16 +7,18 @@ internal static class CliRunner
 {
     public static string Dll => Path.Combine(TestContext.CurrentContext.TestDirectory, "sparse.dll");
 
-    public static Process Start(string workingDirectory, IEnumerable<string> args)
+    public static Process Start(string workingDirectory, IEnumerable<string> args) => StartProgram("dotnet", workingDirectory, args.Prepend(Dll));
+
+    /// <summary>Starts <paramref name="program"/> with its output and error redirected.</summary>
+    public static Process StartProgram(string program, string workingDirectory, IEnumerable<string> args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Dll);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -62,12 +64,18 @@ internal static class CliRunner
     public static (int Exit, string Out, string Error) Run(string workingDirectory, params string[] args)
     {
         using var process = Start(workingDirectory, args);
+        return Finish(process, TimeSpan.FromMinutes(3), $"sparse {string.Join(' ', args)}");
+    }
+
+    /// <summary>Waits for <paramref name="process"/> and returns its exit code and output; fails the test (killing it) after <paramref name="limit"/>.</summary>
+    public static (int Exit, string Out, string Error) Finish(Process process, TimeSpan limit, string what)
+    {
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        if (!process.WaitForExit(limit))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"sparse {string.Join(' ', args)} did not finish in 3 minutes");
+            Assert.Fail($"{what} did not finish in {limit.TotalMinutes} minutes");
         }
 
         return (process.ExitCode, output.Result, error.Result);

@@ -176,37 +176,14 @@ public class MpiTests
     private List<string[]> RankReports(int ranks) =>
         [.. Enumerable.Range(0, ranks).Select(r => File.ReadAllLines(Path.Combine(_dir, $"rank-{r}.txt")))];
 
-    private Process StartMpiRun(int ranks, string[] args)
-    {
-        var start = new ProcessStartInfo("mpirun")
-        {
-            WorkingDirectory = _dir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-
-        // Root in CI containers, and more ranks than this machine's 2 cores.
-        foreach (var arg in new[] { "--allow-run-as-root", "--oversubscribe", "-np", $"{ranks}", "dotnet" }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(start)!;
-    }
+    // Root in CI containers, and more ranks than this machine's 2 cores.
+    private Process StartMpiRun(int ranks, string[] args) =>
+        CliRunner.StartProgram("mpirun", _dir, new[] { "--allow-run-as-root", "--oversubscribe", "-np", $"{ranks}", "dotnet" }.Concat(args));
 
     private (int Exit, string Out, string Error) MpiRun(int ranks, string[] args)
     {
         using var process = StartMpiRun(ranks, args);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"mpirun -np {ranks} {string.Join(' ', args)} did not finish in 4 minutes");
-        }
-
-        return (process.ExitCode, output.Result, error.Result);
+        return CliRunner.Finish(process, TimeSpan.FromMinutes(4), $"mpirun -np {ranks} {string.Join(' ', args)}");
     }
 
     // The processes whose parent is pid (from /proc/PID/stat: the field after the state is the parent's pid).

@@ -27,8 +27,8 @@ public sealed class SignalRecorder
 {
     private Memory<float>[] _gradients = [];
 
-    // Signals that replace the network's for the recorded step (data parallelism: the global batch's, gathered from
-    // every rank), by layer index; null where the layer reads its own.
+    // By layer index, signals that Of serves for the recorded step instead of the network's buffers (in data
+    // parallelism, the global batch's, gathered from every rank); null where the layer's own buffers serve.
     private LayerSignals?[] _replaced = [];
     private SparseNetwork? _network;
     private long _pass;
