@@ -107,6 +107,23 @@ public sealed partial class TopologyEvolver
     public TopologyChange EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0)
     {
         ArgumentNullException.ThrowIfNull(layer);
+
+        // The budget is constant, so the new structure has as many entries as the old.
+        using var source = new ScratchArray<int>((int)layer.Weights.NonZeroCount);
+        var (map, pruned, grown) = Plan(layer, fraction, signals, source.Array);
+        layer.Rewire(map, optimizer);
+        return Describe(layer, index, pruned, grown);
+    }
+
+    /// <summary>
+    /// The rewiring <see cref="EvolveLayer"/> would apply to <paramref name="layer"/>, without applying it: its map
+    /// (written over the layer's own structure arrays, which nothing reads afterwards but the map; the sources into
+    /// <paramref name="source"/>, at least one entry per connection), and the connections pruned and grown. A block
+    /// network evolves each block's part of a layer this way and applies all parts as one map.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal (ConnectionMap Map, int Pruned, int Grown) Plan(SparseLinear layer, double fraction, LayerSignals? signals, int[] source)
+    {
         var weights = layer.Weights;
         var nnz = (int)weights.NonZeroCount;
 
@@ -133,15 +150,10 @@ public sealed partial class TopologyEvolver
             throw new InvalidOperationException($"{Regrower.GetType().Name} grew {grown.Count} connections for {pruned} pruned.");
         }
 
-        // The budget is constant, so the merged entries fit the old arrays exactly, and nothing reads them
-        // after the kept copy was made: writing into them saves the largest allocation of the step (and the
-        // page faults of touching it) on layers of hundreds of millions of connections.
-        var total = kept.Count + grown.Count;
-        var reuse = total == nnz;
-        using var source = new ScratchArray<int>(total);
-        var map = ConnectionMap.Merge(kept, grown, reuse ? weights.RowPointers : null, reuse ? weights.ColumnIndices : null, reuse ? weights.Values : null, source.Array);
-        layer.Rewire(map, optimizer);
-        return Describe(layer, index, pruned, grown.Count);
+        // The merged entries fit the old arrays exactly, and nothing reads them after the kept copy was made: writing
+        // into them saves the largest allocation of the step (and the page faults of touching it) on layers of
+        // hundreds of millions of connections.
+        return (ConnectionMap.Merge(kept, grown, weights.RowPointers, weights.ColumnIndices, weights.Values, source), pruned, grown.Count);
     }
 
     // The dropped positions (row x columns + column), for regrowers that avoid regrowing them at once.

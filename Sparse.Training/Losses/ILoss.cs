@@ -14,4 +14,11 @@ public interface ILoss
 
     /// <summary>The mean loss over the batch, without a gradient.</summary>
     float Evaluate(ReadOnlySpan<float> output, Batch batch, ComputeOptions? options = null);
+
+    /// <summary>
+    /// Samples of <paramref name="batch"/> whose largest output is their label (classification), as
+    /// <see cref="Trainer"/> and <see cref="Metrics.Evaluate"/> count them. A loss over several heads
+    /// (<see cref="MultiHeadLoss"/>) counts each head and gives the mean.
+    /// </summary>
+    int CountCorrect(ReadOnlySpan<float> output, Batch batch) => Metrics.CountCorrect(output, batch);
 }

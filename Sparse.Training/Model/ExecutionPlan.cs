@@ -99,6 +99,7 @@ public sealed class ExecutionPlan
         SparseLinear linear => $"sparse {Shape(linear)}",
         Activation activation => activation.Kind.ToString().ToLowerInvariant(),
         Dropout dropout => $"dropout {dropout.Rate}",
+        BlockLayer block => $"blocks [{string.Join(", ", block.Parts.Select(Describe))}]",
         _ => layer.GetType().Name,
     };
 }

@@ -59,7 +59,7 @@ public static class MemoryEstimate
             densities.Add(layer.Weights.Density);
         }
 
-        return ForMlp(sizes, densities, batch, optimizerSlots, network.Layers.OfType<Dropout>().Any(), rewiringBytesPerConnection);
+        return ForMlp(sizes, densities, batch, optimizerSlots, network.Layers.Any(l => l is Dropout or BlockLayer { IsActivation: false }), rewiringBytesPerConnection);
     }
 
     /// <summary>The memory this process may still use: the GC's limit (container or machine) less what it holds.</summary>

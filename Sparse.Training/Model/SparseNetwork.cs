@@ -353,7 +353,7 @@ public sealed class SparseNetwork
     internal (ReadOnlyMemory<float> Input, ReadOnlyMemory<float> Activation) ActivationsAround(int n, int batch)
     {
         var layer = _layers[n];
-        var activated = n + 1 < _layers.Length && _layers[n + 1] is Activation ? n + 2 : n + 1;
+        var activated = n + 1 < _layers.Length && _layers[n + 1] is Activation or BlockLayer { IsActivation: true } ? n + 2 : n + 1;
         return (_activations[n][..(layer.InputSize * batch)], _activations[activated][..(layer.OutputSize * batch)]);
     }
 

@@ -34,23 +34,23 @@ public sealed class Adam : Optimizer
     public float Epsilon { get; }
 
     /// <summary>Weight decay coefficient.</summary>
-    public float WeightDecay { get; }
+    public override float WeightDecay { get; }
 
     /// <summary>Whether weight decay is decoupled from the gradient (AdamW).</summary>
     public bool Decoupled { get; }
 
     /// <inheritdoc/>
-    protected override void Update(Parameter parameter, float[][] state, int start, int count, ComputeOptions options)
+    protected override void Update(Parameter parameter, float[][] state, int start, int count, StepRates rates, ComputeOptions options)
     {
         var w = parameter.Values.AsSpan(start, count);
         var g = parameter.Gradient.AsSpan(start, count);
         Span<float> m = state[0].AsSpan(start, count), v = state[1].AsSpan(start, count);
         var correction1 = 1 - Math.Pow(Beta1, StepCount);
         var correction2 = 1 - Math.Pow(Beta2, StepCount);
-        var stepSize = (float)(LearningRate / correction1);
+        var stepSize = (float)(rates.LearningRate / correction1);
         var rootCorrection2 = (float)Math.Sqrt(correction2);
-        var decay = parameter.Decays ? WeightDecay : 0;
-        var shrink = Decoupled ? 1 - (LearningRate * decay) : 1;
+        var decay = parameter.Decays ? rates.WeightDecay : 0;
+        var shrink = Decoupled ? 1 - (rates.LearningRate * decay) : 1;
         var l2 = Decoupled ? 0 : decay;
         var k = 0;
         if (options.Vectorized && Vector.IsHardwareAccelerated)

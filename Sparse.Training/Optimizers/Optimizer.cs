@@ -19,10 +19,16 @@ public abstract class Optimizer
     // Below this many entries in all, a step runs on the calling thread: waking a worker would cost more.
     private const long SerialEntries = 4 * RangeLength;
 
-    // Per step: each parameter's state, and each range's parameter and first entry (reused across steps).
+    // Per step: each parameter's state, and each range's parameter, first entry, length and group (-1: the
+    // optimizer's own rates), reused across steps.
     private float[][][] _stepStates = [];
     private int[] _rangeParameter = [];
     private int[] _rangeStart = [];
+    private int[] _rangeCount = [];
+    private int[] _rangeGroup = [];
+
+    // Parameters whose rows train at their own rates (block networks, ParallelNetworks), by parameter.
+    private readonly Dictionary<Parameter, RowGroup[]> _groups = [];
 
     /// <summary>Creates an optimizer with <paramref name="stateSlots"/> state arrays per parameter.</summary>
     protected Optimizer(float learningRate, int stateSlots)
@@ -59,56 +65,141 @@ public abstract class Optimizer
             _stepStates = new float[parameters.Count][][];
         }
 
-        var ranges = 0;
         long entries = 0;
         for (var n = 0; n < parameters.Count; n++)
         {
             _stepStates[n] = StateOf(parameters[n]);
-            ranges += (parameters[n].Values.Length + RangeLength - 1) / RangeLength;
             entries += parameters[n].Values.Length;
         }
 
+        var ranges = CutRanges(parameters, entries < SerialEntries ? int.MaxValue : RangeLength);
         if (entries < SerialEntries)
         {
-            for (var n = 0; n < parameters.Count; n++)
+            for (var r = 0; r < ranges; r++)
             {
-                Update(parameters[n], _stepStates[n], 0, parameters[n].Values.Length, options);
+                UpdateRange(parameters, r, options);
+            }
+        }
+        else
+        {
+            var action = new StepAction(this, parameters, options);
+            SparseParallel.Run(ref action, ranges, options);
+        }
+
+        Array.Clear(_stepStates);
+    }
+
+    /// <summary>
+    /// Trains rows of <paramref name="parameter"/> (a sparse layer's weights, by their rows, or its bias, entry by
+    /// entry) at their own learning rates and weight decays: each group's rows take the group's rates in every
+    /// <see cref="Step"/>, instead of <see cref="LearningRate"/> and <see cref="WeightDecay"/>. This is how the blocks
+    /// of a block-diagonal network train as the separate networks they stand for. Groups must be disjoint and
+    /// sorted; rows outside every group keep the optimizer's rates.
+    /// </summary>
+    public void SetRowGroups(Parameter parameter, IReadOnlyList<RowGroup> groups)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(groups);
+        var rows = parameter.Matrix?.Rows ?? parameter.Values.Length;
+        var end = 0;
+        foreach (var group in groups)
+        {
+            if (group.FirstRow < end || group.EndRow < group.FirstRow || group.EndRow > rows)
+            {
+                throw new ArgumentException($"Row groups of {parameter.Name} must be sorted, disjoint and within its {rows} rows; [{group.FirstRow}, {group.EndRow}) is not.", nameof(groups));
             }
 
-            Array.Clear(_stepStates);
-            return;
+            end = group.EndRow;
         }
 
-        if (_rangeParameter.Length < ranges)
+        _groups[parameter] = [.. groups];
+    }
+
+    /// <summary>
+    /// Sets every row group's <see cref="RowGroup.LearningRate"/> for <paramref name="epoch"/> from its own base rate
+    /// and schedule, as <see cref="Trainer"/> sets <see cref="LearningRate"/>.
+    /// </summary>
+    public void ScheduleRowGroups(int epoch, int epochs)
+    {
+        foreach (var groups in _groups.Values)
         {
-            _rangeParameter = new int[ranges];
-            _rangeStart = new int[ranges];
+            foreach (var group in groups)
+            {
+                group.LearningRate = group.Schedule.RateAt(group.BaseLearningRate, epoch, epochs);
+            }
         }
+    }
 
+    /// <summary>The weight decay applied to parameters that decay, outside row groups.</summary>
+    public abstract float WeightDecay { get; }
+
+    // Cuts every parameter into ranges of at most `length` entries that never cross a row group's boundary; returns
+    // how many.
+    private int CutRanges(IReadOnlyList<Parameter> parameters, int length)
+    {
         var r = 0;
         for (var n = 0; n < parameters.Count; n++)
         {
-            for (var start = 0; start < parameters[n].Values.Length; start += RangeLength)
+            var parameter = parameters[n];
+            if (!_groups.TryGetValue(parameter, out var groups))
             {
-                _rangeParameter[r] = n;
-                _rangeStart[r++] = start;
+                r = AddRanges(r, n, 0, parameter.Values.Length, -1, length);
+                continue;
             }
+
+            long Entry(int row) => parameter.Matrix is { } matrix ? matrix.RowPointers[row] : row;
+            var done = 0;
+            for (var g = 0; g < groups.Length; g++)
+            {
+                var first = (int)Entry(groups[g].FirstRow);
+                var end = (int)Entry(groups[g].EndRow);
+                r = AddRanges(r, n, done, first, -1, length);
+                r = AddRanges(r, n, first, end, g, length);
+                done = end;
+            }
+
+            r = AddRanges(r, n, done, parameter.Values.Length, -1, length);
         }
 
-        var action = new StepAction(this, parameters, options);
-        SparseParallel.Run(ref action, ranges, options);
-        Array.Clear(_stepStates);
+        return r;
+    }
+
+    private int AddRanges(int r, int parameter, int start, int end, int group, int length)
+    {
+        while (start < end)
+        {
+            var count = Math.Min(length, end - start);
+            if (r == _rangeParameter.Length)
+            {
+                var grown = Math.Max(16, 2 * r);
+                Array.Resize(ref _rangeParameter, grown);
+                Array.Resize(ref _rangeStart, grown);
+                Array.Resize(ref _rangeCount, grown);
+                Array.Resize(ref _rangeGroup, grown);
+            }
+
+            _rangeParameter[r] = parameter;
+            _rangeStart[r] = start;
+            _rangeCount[r] = count;
+            _rangeGroup[r++] = group;
+            start += count;
+        }
+
+        return r;
+    }
+
+    private void UpdateRange(IReadOnlyList<Parameter> parameters, int range, ComputeOptions options)
+    {
+        var n = _rangeParameter[range];
+        var parameter = parameters[n];
+        var group = _rangeGroup[range];
+        var rates = group < 0 ? new StepRates(LearningRate, WeightDecay) : _groups[parameter][group].Rates;
+        Update(parameter, _stepStates[n], _rangeStart[range], _rangeCount[range], rates, options);
     }
 
     private readonly struct StepAction(Optimizer optimizer, IReadOnlyList<Parameter> parameters, ComputeOptions options) : IChunkAction
     {
-        public void Execute(int chunk)
-        {
-            var n = optimizer._rangeParameter[chunk];
-            var start = optimizer._rangeStart[chunk];
-            var parameter = parameters[n];
-            optimizer.Update(parameter, optimizer._stepStates[n], start, Math.Min(RangeLength, parameter.Values.Length - start), options);
-        }
+        public void Execute(int chunk) => optimizer.UpdateRange(parameters, chunk, options);
     }
 
     /// <summary>The state arrays of <paramref name="parameter"/>, created (zero) on first use.</summary>
@@ -202,7 +293,44 @@ public abstract class Optimizer
     /// Updates entries <c>[start, start + count)</c> of one parameter. <paramref name="state"/> holds
     /// <see cref="StateSlots"/> arrays aligned with its values. <see cref="Step"/> calls this for disjoint ranges,
     /// several at once on different threads, so an override must read and write only its range (and the
-    /// optimizer's settings). <paramref name="options"/> is the step's; its SIMD level says whether vector loops may run.
+    /// optimizer's settings). <paramref name="rates"/> are the learning rate and weight decay for the range (the
+    /// optimizer's, or a row group's); weight decay applies only where <see cref="Parameter.Decays"/>.
+    /// <paramref name="options"/> is the step's; its SIMD level says whether vector loops may run.
     /// </summary>
-    protected abstract void Update(Parameter parameter, float[][] state, int start, int count, ComputeOptions options);
+    protected abstract void Update(Parameter parameter, float[][] state, int start, int count, StepRates rates, ComputeOptions options);
+}
+
+/// <summary>The learning rate and weight decay one range of a <see cref="Optimizer.Step"/> trains at.</summary>
+/// <param name="LearningRate">The step size.</param>
+/// <param name="WeightDecay">The decay of parameters that decay (L2 for SGD, as the optimizer applies it for Adam).</param>
+public readonly record struct StepRates(float LearningRate, float WeightDecay);
+
+/// <summary>
+/// Rows <c>[FirstRow, EndRow)</c> of a parameter that train at their own rates (<see cref="Optimizer.SetRowGroups"/>):
+/// a base learning rate under its own schedule, and a weight decay.
+/// </summary>
+public sealed class RowGroup(int firstRow, int endRow, float baseLearningRate, float weightDecay, LearningRateSchedule? schedule = null)
+{
+    /// <summary>The first row of the group.</summary>
+    public int FirstRow { get; } = firstRow;
+
+    /// <summary>One past the last row of the group.</summary>
+    public int EndRow { get; } = endRow;
+
+    /// <summary>The rate the schedule starts from.</summary>
+    public float BaseLearningRate { get; } = baseLearningRate;
+
+    /// <summary>The group's schedule (constant when none was given).</summary>
+    public LearningRateSchedule Schedule { get; } = schedule ?? LearningRateSchedule.Constant;
+
+    /// <summary>The weight decay of the group's rows.</summary>
+    public float WeightDecay { get; } = weightDecay;
+
+    /// <summary>The current learning rate, set each epoch by <see cref="Optimizer.ScheduleRowGroups"/>.</summary>
+    public float LearningRate { get; set; } = baseLearningRate;
+
+    /// <summary>Set to train the group at rate 0 (a diverged block, frozen).</summary>
+    public bool Frozen { get; set; }
+
+    internal StepRates Rates => Frozen ? new StepRates(0, 0) : new StepRates(LearningRate, WeightDecay);
 }

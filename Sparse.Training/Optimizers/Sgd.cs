@@ -30,16 +30,16 @@ public sealed class Sgd : Optimizer
     public bool Nesterov { get; }
 
     /// <summary>L2 coefficient added to the gradient.</summary>
-    public float WeightDecay { get; }
+    public override float WeightDecay { get; }
 
     /// <inheritdoc/>
-    protected override void Update(Parameter parameter, float[][] state, int start, int count, ComputeOptions options)
+    protected override void Update(Parameter parameter, float[][] state, int start, int count, StepRates rates, ComputeOptions options)
     {
         var w = parameter.Values.AsSpan(start, count);
         var g = parameter.Gradient.AsSpan(start, count);
-        if (WeightDecay != 0 && parameter.Decays)
+        if (rates.WeightDecay != 0 && parameter.Decays)
         {
-            DenseOps.MultiplyAdd(w, WeightDecay, g, g, options);
+            DenseOps.MultiplyAdd(w, rates.WeightDecay, g, g, options);
         }
 
         if (Momentum > 0)
@@ -56,6 +56,6 @@ public sealed class Sgd : Optimizer
             }
         }
 
-        DenseOps.MultiplyAdd(g, -LearningRate, w, w, options);
+        DenseOps.MultiplyAdd(g, -rates.LearningRate, w, w, options);
     }
 }

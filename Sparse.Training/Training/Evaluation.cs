@@ -21,7 +21,7 @@ public static class Metrics
             totalLoss += (double)loss.Evaluate(output, batch, network.Compute) * batch.Size;
             if (data.IsClassification)
             {
-                correct += CountCorrect(output, batch);
+                correct += loss.CountCorrect(output, batch);
             }
         }
 

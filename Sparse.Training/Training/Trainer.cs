@@ -225,6 +225,7 @@ public sealed class Trainer
             var watch = Stopwatch.StartNew();
             double hookSeconds = 0;
             Optimizer.LearningRate = Options.Schedule.RateAt(BaseLearningRate, epoch, Options.Epochs);
+            Optimizer.ScheduleRowGroups(epoch, Options.Epochs);
             context.Epoch = epoch;
             loader.StartEpoch(epoch);
             double lossSum = 0;
@@ -269,7 +270,7 @@ public sealed class Trainer
                     lossSum += (double)batchLoss * batch.Size;
                     if (train.IsClassification)
                     {
-                        correct += Metrics.CountCorrect(output, batch);
+                        correct += Loss.CountCorrect(output, batch);
                     }
 
                     Network.Backward(outputGradient, signals);

@@ -1,0 +1,172 @@
+using Sparse.Core;
+using Sparse.Training;
+
+namespace Sparse.Topology;
+
+/// <summary>
+/// Evolves a block network (<see cref="ParallelNetworks"/>) block by block: configuration <c>k</c>'s part of each
+/// hidden layer is pruned and regrown by its own evolver at the fraction its own schedule gives, with its own signals
+/// (its rows and columns of the recorded step), and the parts of a layer are applied as one map, so optimizer state
+/// moves along and no connection ever crosses blocks. Each block keeps its connection count.
+/// Made by <see cref="ParallelNetworks.CreateEvolutionHook"/>.
+/// </summary>
+public sealed class BlockEvolutionHook : ITrainingHook
+{
+    private readonly ParallelNetworks _grid;
+    private readonly TopologyEvolver[] _evolvers;
+    private readonly EvolutionSchedule[] _schedules;
+    private readonly List<TopologyChange>[] _changes;
+
+    internal BlockEvolutionHook(ParallelNetworks grid, TopologyEvolver[] evolvers, EvolutionSchedule[] schedules)
+    {
+        _grid = grid;
+        _evolvers = evolvers;
+        _schedules = schedules;
+        _changes = [.. evolvers.Select(_ => new List<TopologyChange>())];
+        Signals = evolvers.Aggregate(SignalKinds.None, (kinds, e) => kinds | e.Signals);
+    }
+
+    /// <inheritdoc/>
+    public SignalKinds Signals { get; }
+
+    /// <summary>Each configuration's topology changes, one per hidden layer and evolution step of its block.</summary>
+    public IReadOnlyList<IReadOnlyList<TopologyChange>> Changes => _changes;
+
+    /// <summary>Configurations whose blocks no longer evolve (set for a diverged configuration).</summary>
+    public ISet<int> Stopped { get; } = new HashSet<int>();
+
+    /// <inheritdoc/>
+    public long RewiringBytesPerConnection(int optimizerSlots) => _evolvers.Max(e => e.ScratchBytesPerConnection(optimizerSlots));
+
+    /// <inheritdoc/>
+    public bool ReadsSignalsOf(long stepNumber, bool endsEpoch, TrainingContext context) =>
+        _schedules.Any(s => s.MayEvolveAfter(stepNumber, endsEpoch, context));
+
+    /// <inheritdoc/>
+    public void OnStepEnd(TrainingContext context) => Run(context, _schedules.Select(s => s.AfterStep(context)).ToArray());
+
+    /// <inheritdoc/>
+    public void OnEpochEnd(TrainingContext context) => Run(context, _schedules.Select(s => s.AfterEpoch(context)).ToArray());
+
+    /// <summary>Passes each configuration's held-out accuracy to its regrower (CTRE's sequential variant reads it).</summary>
+    public void ObserveValidationAccuracies(IReadOnlyList<float?> accuracies)
+    {
+        ArgumentNullException.ThrowIfNull(accuracies);
+        for (var k = 0; k < _evolvers.Length; k++)
+        {
+            if (accuracies[k] is { } accuracy)
+            {
+                _evolvers[k].Regrower.ObserveValidationAccuracy(accuracy);
+            }
+        }
+    }
+
+    private void Run(TrainingContext context, double?[] fractions)
+    {
+        if (!fractions.Any(f => f is not null))
+        {
+            return;
+        }
+
+        var layers = context.Network.SparseLayers.ToArray();
+        var recorder = context.Signals is { IsCurrent: true } ? context.Signals : null;
+
+        // Hidden layers only: the output layer is each configuration's head.
+        for (var l = 0; l + 1 < layers.Length; l++)
+        {
+            var layer = layers[l];
+            var signals = recorder?.Of(layer);
+            var weights = layer.Weights;
+            var parts = new (ConnectionMap Map, int Pruned, int Grown)?[_grid.Blocks];
+            for (var k = 0; k < _grid.Blocks; k++)
+            {
+                if (fractions[k] is not { } fraction || Stopped.Contains(k))
+                {
+                    continue;
+                }
+
+                var block = new SparseLinear(_grid.Block(weights, l, k));
+                var part = _evolvers[k].Plan(block, fraction, signals is { } s ? Slice(s, l, k) : null, new int[block.Weights.NonZeroCount]);
+                parts[k] = part;
+                _changes[k].Add(TopologyEvolver.Describe(block, l, part.Pruned, part.Grown) with { Epoch = context.Epoch, Step = context.Step });
+            }
+
+            if (parts.All(p => p is null))
+            {
+                continue;
+            }
+
+            layer.Rewire(Compose(weights, l, parts), context.Optimizer);
+            context.History.TopologyChanges.Add(TopologyEvolver.Describe(layer, l, parts.Sum(p => p?.Pruned ?? 0), parts.Sum(p => p?.Grown ?? 0))
+                with { Epoch = context.Epoch, Step = context.Step });
+        }
+    }
+
+    // Block k's rows and columns of a step's signals: activations are feature-major, so each is one contiguous span.
+    private LayerSignals Slice(LayerSignals signals, int layer, int block)
+    {
+        var batch = signals.Batch;
+        var (first, end) = _grid.RowsOf(layer, block);
+        var (firstColumn, endColumn) = _grid.ColumnsOf(layer, block);
+        return new LayerSignals(
+            signals.Input.Slice(firstColumn * batch, (endColumn - firstColumn) * batch),
+            signals.Activation.Slice(first * batch, (end - first) * batch),
+            signals.OutputGradient.IsEmpty ? default : signals.OutputGradient.Slice(first * batch, (end - first) * batch),
+            batch);
+    }
+
+    // One map for the whole layer: evolved blocks from their plans (columns and sources shifted to the layer's
+    // numbering), the others kept as they are.
+    private ConnectionMap Compose(CsrMatrix weights, int layer, (ConnectionMap Map, int Pruned, int Grown)?[] parts)
+    {
+        var total = (int)weights.NonZeroCount;
+        var pointers = new long[weights.Rows + 1];
+        var columns = new int[total];
+        var values = new float[total];
+        var source = new int[total];
+        var at = 0;
+        for (var k = 0; k < parts.Length; k++)
+        {
+            var (first, end) = _grid.RowsOf(layer, k);
+            var (firstColumn, _) = _grid.ColumnsOf(layer, k);
+            var oldStart = (int)weights.RowPointers[first];
+            if (parts[k] is { } part)
+            {
+                var map = part.Map;
+                var from = map.Source.Span;
+                for (var r = 0; r < end - first; r++)
+                {
+                    pointers[first + r + 1] = at + map.RowPointers[r + 1];
+                }
+
+                for (var e = 0; e < map.Count; e++)
+                {
+                    columns[at + e] = map.ColumnIndices[e] + firstColumn;
+                    source[at + e] = from[e] < 0 ? -1 : from[e] + oldStart;
+                }
+
+                map.Values.AsSpan(0, map.Count).CopyTo(values.AsSpan(at));
+                at += map.Count;
+            }
+            else
+            {
+                var count = (int)weights.RowPointers[end] - oldStart;
+                for (var r = first; r < end; r++)
+                {
+                    pointers[r + 1] = at + (weights.RowPointers[r + 1] - oldStart);
+                }
+
+                weights.ColumnIndices.AsSpan(oldStart, count).CopyTo(columns.AsSpan(at));
+                weights.Values.AsSpan(oldStart, count).CopyTo(values.AsSpan(at));
+                for (var e = 0; e < count; e++)
+                {
+                    source[at + e] = oldStart + e;
+                }
+
+                at += count;
+            }
+        }
+
+        return new ConnectionMap(pointers, columns, values, source);
+    }
+}
