@@ -7,6 +7,7 @@ var verbose = new Option<bool>("--verbose") { Description = "Also log every epoc
 var root = new RootCommand("sparse: train truly sparse neural networks on CSV files.")
 {
     TrainCommand.Create(quiet, verbose),
+    SweepCommand.Create(quiet),
     ModelCommands.Evaluate(),
     ModelCommands.Predict(),
     ModelCommands.Info(verbose),
