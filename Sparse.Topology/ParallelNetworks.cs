@@ -199,6 +199,18 @@ public sealed class ParallelNetworks
     public MultiHeadLoss CreateLoss(ILoss inner, bool classification) => new(inner, Configs.Count, OutputsPerHead, classification);
 
     /// <summary>
+    /// Each configuration's mean loss and accuracy on <paramref name="data"/> (<see cref="MultiHeadLoss.TakeEvaluation"/>
+    /// after one pass; evaluation sums <paramref name="loss"/> held are taken too). A diverged configuration's loss is NaN.
+    /// </summary>
+    public HeadScore[] Evaluate(Dataset data, MultiHeadLoss loss, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        loss.TakeEvaluation();
+        Metrics.Evaluate(Network, data, loss, batchSize);
+        return loss.TakeEvaluation();
+    }
+
+    /// <summary>
     /// Gives each configuration's rows, in every layer's weights and biases, its own learning rate (under the schedule
     /// <paramref name="schedule"/> makes from that rate, as a standalone run's trainer would use) and weight decay.
     /// </summary>

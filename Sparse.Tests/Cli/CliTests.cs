@@ -193,7 +193,7 @@ public class ReadMeCliTests
             Assert.That(start, Is.GreaterThanOrEqualTo(0), "README.md lost its cli-examples marker");
             const string prefix = "dotnet run -c Release --project Sparse.Cli -- ";
             var examples = lines.Skip(start + 2).TakeWhile(l => l != "```").ToArray();
-            Assert.That(examples.Select(e => e[prefix.Length..].Split(' ')[0]), Is.EquivalentTo(new[] { "train", "evaluate", "predict", "info", "export", "features" }));
+            Assert.That(examples.Select(e => e[prefix.Length..].Split(' ')[0]), Is.EquivalentTo(new[] { "train", "evaluate", "predict", "info", "export", "features", "sweep" }));
             foreach (var example in examples)
             {
                 Assert.That(example, Does.StartWith(prefix));

@@ -42,22 +42,50 @@ public class ReadMeTests
         // README: end
 
         Assert.That(Metrics.Evaluate(network, test, loss).Accuracy, Is.GreaterThan(0.95f));
-        Assert.That(ReadMeBlock(), Is.EqualTo(SourceBlock()), "README.md's custom loop differs from this test's code");
+        Assert.That(ReadMeBlock("custom-loop"), Is.EqualTo(SourceBlock("README")), "README.md's custom loop differs from this test's code");
     }
 
-    private static string ReadMeBlock()
+    [Test]
+    public void The_grid_example_in_the_readme_runs_and_learns()
+    {
+        Directory.SetCurrentDirectory(TestContext.CurrentContext.TestDirectory);
+
+        // README grid: begin
+        var (train, test) = CsvDataset.LoadClassification("data/digits.csv.gz").Data.Split(0.2, seed: 42);
+        NetworkConfig[] configs = [.. from rate in new[] { 0.001f, 0.003f }
+                                      from activation in new[] { ActivationKind.Relu, ActivationKind.Tanh }
+                                      select new NetworkConfig { Hidden = [256, 256], Activation = activation, Epsilon = 8, LearningRate = rate }];
+        var grid = ParallelNetworks.Create(64, 10, configs, InputNormalization.Fit(train, NormalizationKind.Standardize));
+        var loss = grid.CreateLoss(new SoftmaxCrossEntropy(), classification: true);
+        var optimizer = new Adam(decoupled: true);
+        grid.ConfigureOptimizer(optimizer, rate => LearningRateSchedule.Cosine(rate / 50)); // each block its own rate
+        var trainer = new Trainer(grid.Network, loss, optimizer, new TrainerOptions { Epochs = 10, BatchSize = 32 });
+        trainer.Hooks.Add(grid.CreateEvolutionHook(c => TopologyEvolver.Set(c.Seed), c => EvolutionSchedule.CosineDecayPerEpoch(c.Zeta)));
+        trainer.Fit(train, test);
+        var scores = grid.Evaluate(test, loss); // each configuration's test loss and accuracy
+        var best = Enumerable.Range(0, configs.Length).MaxBy(k => scores[k].Accuracy);
+        Console.WriteLine($"best: {configs[best]}, test accuracy {scores[best].Accuracy:P1}");
+        SparseNetwork model = grid.Split(best); // a standalone network, for Checkpoint.Save, OnnxExport, ...
+        // README grid: end
+
+        Assert.That(Metrics.Evaluate(model, test, new SoftmaxCrossEntropy()).Accuracy, Is.EqualTo(scores[best].Accuracy));
+        Assert.That(scores.All(s => s.Accuracy > 0.9f), string.Join(", ", scores));
+        Assert.That(ReadMeBlock("grid"), Is.EqualTo(SourceBlock("README grid")), "README.md's grid example differs from this test's code");
+    }
+
+    private static string ReadMeBlock(string name)
     {
         var lines = File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "README.md"));
-        var start = Array.IndexOf(lines, "<!-- custom-loop: the code below is run by ReadMeTests -->");
-        Assert.That(start, Is.GreaterThanOrEqualTo(0), "README.md lost its custom-loop marker");
+        var start = Array.IndexOf(lines, $"<!-- {name}: the code below is run by ReadMeTests -->");
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), $"README.md lost its {name} marker");
         return Normalize(lines.Skip(start + 2).TakeWhile(line => line != "```"));
     }
 
-    private static string SourceBlock()
+    private static string SourceBlock(string marker)
     {
         var lines = File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "ReadMeTests.cs.txt"));
-        var begin = Array.FindIndex(lines, l => l.Trim() == "// README: begin");
-        var end = Array.FindIndex(lines, l => l.Trim() == "// README: end");
+        var begin = Array.FindIndex(lines, l => l.Trim() == $"// {marker}: begin");
+        var end = Array.FindIndex(lines, l => l.Trim() == $"// {marker}: end");
         return Normalize(lines.Skip(begin + 1).Take(end - begin - 1));
     }
 
