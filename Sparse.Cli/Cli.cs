@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Globalization;
 using Sparse.Training;
 using Spectre.Console;
@@ -91,5 +92,41 @@ internal static class Cli
                 fit();
                 task.Value = task.MaxValue;
             });
+    }
+}
+
+/// <summary>
+/// Ctrl+C (SIGINT) and SIGTERM, caught while it lives: the process is not ended, <see cref="Token"/> is cancelled, and
+/// <see cref="ExitCode"/> says what to exit with (130 or 143; 0 while no signal came). Training stops after the
+/// current batch on the token.
+/// </summary>
+internal sealed class SignalStop : IDisposable
+{
+    private readonly CancellationTokenSource _source = new();
+    private readonly PosixSignalRegistration _interrupt;
+    private readonly PosixSignalRegistration _terminate;
+
+    public SignalStop()
+    {
+        _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+    }
+
+    public CancellationToken Token => _source.Token;
+
+    public int ExitCode { get; private set; }
+
+    public void Dispose()
+    {
+        _interrupt.Dispose();
+        _terminate.Dispose();
+        _source.Dispose();
+    }
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        ExitCode = context.Signal == PosixSignal.SIGTERM ? 143 : 130;
+        _source.Cancel();
     }
 }

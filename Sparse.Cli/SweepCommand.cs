@@ -193,17 +193,7 @@ internal static class SweepCommand
             $"({train.FeatureCount}-[{string.Join("-", grid.Network.SparseLayers.Take(grid.Network.SparseLayers.Count() - 1).Select(l => l.OutputSize))}]-{configs.Length} x {schema.OutputSize}), " +
             $"{epochs} epochs of {train.Count:N0} samples in batches of {batchSize}, topology: {evolve}");
 
-        using var interrupt = new CancellationTokenSource();
-        var signal = 0;
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            signal = context.Signal == PosixSignal.SIGTERM ? 143 : 130;
-            interrupt.Cancel();
-        }
-
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = new SignalStop();
         var watch = Stopwatch.StartNew();
         try
         {
@@ -238,7 +228,7 @@ internal static class SweepCommand
         if (!finished)
         {
             Console.Error.WriteLine($"sparse: interrupted in epoch {trainer.StartEpoch + 1}; results.csv holds the last completed epoch of each configuration (a sweep does not resume).");
-            return signal == 0 ? 130 : signal;
+            return interrupt.ExitCode == 0 ? 130 : interrupt.ExitCode;
         }
 
         return 0;

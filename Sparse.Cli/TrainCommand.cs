@@ -316,17 +316,7 @@ internal static partial class TrainCommand
         }
 
         // Ctrl+C and SIGTERM (a scheduler's stop) both end the run after the current batch with a checkpoint.
-        using var interrupt = new CancellationTokenSource();
-        var signal = 0;
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            signal = context.Signal == PosixSignal.SIGTERM ? 143 : 130;
-            interrupt.Cancel();
-        }
-
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = new SignalStop();
         warmup.Wait();
         try
         {
@@ -363,13 +353,13 @@ internal static partial class TrainCommand
                 Console.Error.WriteLine($"sparse: interrupted in epoch {trainer.StartEpoch + 1} after {trainer.StartBatch} batches; resume with --resume {checkpointPath}");
             }
 
-            return signal;
+            return interrupt.ExitCode;
         }
 
         var final = Metrics.Evaluate(network, test, loss, run.Get(BatchSize));
         if (!root)
         {
-            return signal; // rank 0 saves what every rank holds
+            return interrupt.ExitCode; // rank 0 saves what every rank holds
         }
 
         Checkpoint.Save(output, network, history: trainer.History, schema: schema);
@@ -410,10 +400,10 @@ internal static partial class TrainCommand
         {
             say($"communication: {parallel.Reductions:N0} allreduces of {parallel.BytesReduced / (double)parallel.Reductions:N0} bytes each, {parallel.ReduceSeconds:F2} s in them (waits for the slowest rank included)");
         }
-        if (signal != 0)
+        if (interrupt.ExitCode != 0)
         {
             Console.Error.WriteLine($"sparse: interrupted while finishing; the run had ended, so {output} was saved completely first.");
-            return signal;
+            return interrupt.ExitCode;
         }
 
         return 0;
