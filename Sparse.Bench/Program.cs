@@ -7,6 +7,12 @@ if (args is ["quick", .. var shapes])
     return 0;
 }
 
+if (args is ["sweep-step", .. var sweepConfigs])
+{
+    SweepStep.Run(sweepConfigs.Length > 0 ? int.Parse(sweepConfigs[0], System.Globalization.CultureInfo.InvariantCulture) : 18, sweepConfigs.Contains("relu"));
+    return 0;
+}
+
 if (args is ["tables", var tableDirectory])
 {
     Tables.Write(tableDirectory);

@@ -169,6 +169,41 @@ public class ParallelNetworksTests
     }
 
     [Test]
+    public void A_warm_step_of_a_block_network_allocates_nothing()
+    {
+        var grid = ParallelNetworks.Create(64, 10, Grid, Normalization);
+        grid.Network.Compute = new ComputeOptions { Threads = Math.Max(2, Environment.ProcessorCount) };
+        var loss = grid.CreateLoss(new SoftmaxCrossEntropy(), classification: true);
+        var optimizer = new Adam(decoupled: true);
+        grid.ConfigureOptimizer(optimizer, ScheduleOf);
+        var loader = new BatchLoader(DigitsData.Train, 32, grid.Network.Normalization, shuffle: true, seed: 1, grid.Network.Compute);
+        var gradient = new float[grid.Network.OutputSize * 32];
+        void Step()
+        {
+            if (!loader.Next())
+            {
+                loader.StartEpoch(1);
+                loader.Next();
+            }
+
+            var output = grid.Network.Forward(loader.Batch.Features, loader.Batch.Size, training: true);
+            loss.Compute(output, loader.Batch, gradient, grid.Network.Compute);
+            grid.Network.Backward(gradient);
+            optimizer.Step(grid.Network.Parameters, grid.Network.Compute);
+        }
+
+        Step();
+        Step();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var n = 0; n < 10; n++)
+        {
+            Step();
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+
+    [Test]
     public void Configurations_of_different_depths_are_refused()
     {
         NetworkConfig[] configs = [new() { Hidden = [32] }, new() { Hidden = [32, 32] }];

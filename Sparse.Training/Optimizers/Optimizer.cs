@@ -27,6 +27,10 @@ public abstract class Optimizer
     private int[] _rangeCount = [];
     private int[] _rangeGroup = [];
 
+    // Chunk c of a parallel step updates ranges [_chunkStart[c], _chunkStart[c + 1]): consecutive ranges of at most
+    // RangeLength entries together, so the short ranges row groups make (a block's bias) do not each wake a thread.
+    private int[] _chunkStart = [];
+
     // Parameters whose rows train at their own rates (block networks, ParallelNetworks), by parameter.
     private readonly Dictionary<Parameter, RowGroup[]> _groups = [];
 
@@ -83,7 +87,7 @@ public abstract class Optimizer
         else
         {
             var action = new StepAction(this, parameters, options);
-            SparseParallel.Run(ref action, ranges, options);
+            SparseParallel.Run(ref action, Chunk(ranges), options);
         }
 
         Array.Clear(_stepStates);
@@ -147,12 +151,13 @@ public abstract class Optimizer
                 continue;
             }
 
-            long Entry(int row) => parameter.Matrix is { } matrix ? matrix.RowPointers[row] : row;
+            // A matrix's rows start at its row pointers; a vector (a bias) has one entry per row.
+            var pointers = parameter.Matrix?.RowPointers;
             var done = 0;
             for (var g = 0; g < groups.Length; g++)
             {
-                var first = (int)Entry(groups[g].FirstRow);
-                var end = (int)Entry(groups[g].EndRow);
+                var first = pointers is null ? groups[g].FirstRow : (int)pointers[groups[g].FirstRow];
+                var end = pointers is null ? groups[g].EndRow : (int)pointers[groups[g].EndRow];
                 r = AddRanges(r, n, done, first, -1, length);
                 r = AddRanges(r, n, first, end, g, length);
                 done = end;
@@ -188,6 +193,31 @@ public abstract class Optimizer
         return r;
     }
 
+    // Groups consecutive ranges into chunks of at most RangeLength entries (a range is never split); returns how many.
+    private int Chunk(int ranges)
+    {
+        if (_chunkStart.Length < ranges + 1)
+        {
+            _chunkStart = new int[_rangeStart.Length + 1];
+        }
+
+        var chunks = 0;
+        var entries = 0;
+        for (var r = 0; r < ranges; r++)
+        {
+            if (r == 0 || entries + _rangeCount[r] > RangeLength)
+            {
+                _chunkStart[chunks++] = r;
+                entries = 0;
+            }
+
+            entries += _rangeCount[r];
+        }
+
+        _chunkStart[chunks] = ranges;
+        return chunks;
+    }
+
     private void UpdateRange(IReadOnlyList<Parameter> parameters, int range, ComputeOptions options)
     {
         var n = _rangeParameter[range];
@@ -199,7 +229,13 @@ public abstract class Optimizer
 
     private readonly struct StepAction(Optimizer optimizer, IReadOnlyList<Parameter> parameters, ComputeOptions options) : IChunkAction
     {
-        public void Execute(int chunk) => optimizer.UpdateRange(parameters, chunk, options);
+        public void Execute(int chunk)
+        {
+            for (var r = optimizer._chunkStart[chunk]; r < optimizer._chunkStart[chunk + 1]; r++)
+            {
+                optimizer.UpdateRange(parameters, r, options);
+            }
+        }
     }
 
     /// <summary>The state arrays of <paramref name="parameter"/>, created (zero) on first use.</summary>
