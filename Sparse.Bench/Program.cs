@@ -7,6 +7,13 @@ if (args is ["quick", .. var shapes])
     return 0;
 }
 
+if (args is ["dispatch", .. var dispatch])
+{
+    Dispatch.Run(dispatch.Length > 0 ? int.Parse(dispatch[0], System.Globalization.CultureInfo.InvariantCulture) : 16,
+        dispatch.Length > 1 ? int.Parse(dispatch[1], System.Globalization.CultureInfo.InvariantCulture) : 200_000);
+    return 0;
+}
+
 if (args is ["sweep-step", .. var sweepConfigs])
 {
     SweepStep.Run(sweepConfigs.Length > 0 ? int.Parse(sweepConfigs[0], System.Globalization.CultureInfo.InvariantCulture) : 18, sweepConfigs.Contains("relu"));

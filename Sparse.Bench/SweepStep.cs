@@ -8,7 +8,7 @@ namespace Sparse.Bench;
 
 /// <summary>
 /// <c>sweep-step [CONFIGS]</c>: one training step of the block network of a digits-sized grid (256-256 hidden, Adam,
-/// learning rates x epsilons x activations as in scripts/sweep-bench) against the same configurations stepped one
+/// learning rates x epsilons x activations as in scripts/sweep-bench, without dropout) against the same configurations stepped one
 /// network after another in this process, phase by phase (forward, loss, backward, optimizer), so the kernels' share
 /// of a sweep's gain is measured without process start-up.
 /// </summary>
@@ -25,8 +25,9 @@ internal static class SweepStep
         }
 
         var data = Dataset.ForClassification(features, Inputs, [.. Enumerable.Range(0, Samples).Select(s => s % Classes)], Classes);
-        float[] rates = [0.001f, 0.003f, 0.01f, 0.0005f, 0.002f];
-        double[] epsilons = [4, 8, 16, 2, 32];
+        // The grids of scripts/sweep-bench: 3 x 3 x 2 up to 18 configurations, else 5 x 5 x 2.
+        float[] rates = configs <= 18 ? [0.001f, 0.003f, 0.01f] : [0.0005f, 0.001f, 0.002f, 0.003f, 0.01f];
+        double[] epsilons = configs <= 18 ? [4, 8, 16] : [2, 4, 8, 16, 32];
         ActivationKind[] activations = reluOnly ? [ActivationKind.Relu] : [ActivationKind.Relu, ActivationKind.Tanh];
         var grid = (from rate in rates from epsilon in epsilons from activation in activations
                     select new NetworkConfig { Hidden = [256, 256], Activation = activation, Epsilon = epsilon, LearningRate = rate }).Take(configs).ToArray();
