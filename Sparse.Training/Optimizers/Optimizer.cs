@@ -98,7 +98,8 @@ public abstract class Optimizer
     /// entry) at their own learning rates and weight decays: each group's rows take the group's rates in every
     /// <see cref="Step"/>, instead of <see cref="LearningRate"/> and <see cref="WeightDecay"/>. This is how the blocks
     /// of a block-diagonal network train as the separate networks they stand for. Groups must be disjoint and
-    /// sorted; rows outside every group keep the optimizer's rates.
+    /// sorted; rows outside every group keep the optimizer's rates. Checkpoints do not hold row groups: a block
+    /// network is saved as its split-out networks (<c>ParallelNetworks.Split</c>).
     /// </summary>
     public void SetRowGroups(Parameter parameter, IReadOnlyList<RowGroup> groups)
     {
