@@ -245,7 +245,7 @@ internal static class SweepCommand
         foreach (var r in results)
         {
             var c = r.Config;
-            text.Append(CultureInfo.InvariantCulture, $"{r.Index + 1},{string.Join("-", c.Hidden)},{c.Activation.ToString().ToLowerInvariant()},{(c.Density is null ? N(c.Epsilon) : string.Empty)},{N(c.Density)},");
+            text.Append(CultureInfo.InvariantCulture, $"{r.Index + 1},{string.Join("-", c.Hidden)},{NetworkConfig.ActivationName(c.Activation)},{(c.Density is null ? N(c.Epsilon) : string.Empty)},{N(c.Density)},");
             text.Append(CultureInfo.InvariantCulture, $"{F(c.LearningRate)},{F(c.WeightDecay)},{F(c.Dropout)},{N(c.Zeta)},{c.Seed},{r.Connections},{r.Epochs},");
             text.AppendLine(schema.IsClassification
                 ? $"{F(r.TrainLoss)},{F(r.TrainAccuracy)},{F(r.TestLoss)},{F(r.TestAccuracy)},{F(r.BestTestLoss)},{F(r.BestTestAccuracy)},{r.BestEpoch},{r.Status}"

@@ -40,9 +40,13 @@ public sealed record NetworkConfig
     /// <summary>Seed of the initial topology and weights, dropout and evolution.</summary>
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>The activation's name as the command line spells it: relu, leaky-relu, all-relu, tanh, sigmoid.</summary>
+    public static string ActivationName(ActivationKind kind) =>
+        string.Concat(kind.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? $"-{char.ToLowerInvariant(c)}" : $"{char.ToLowerInvariant(c)}"));
+
     /// <summary>A short description, for logs: <c>256-256 relu eps 8 lr 0.003 wd 0 drop 0 zeta 0.3 seed 1</c>.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{string.Join("-", Hidden)} {Activation.ToString().ToLowerInvariant()} {(Density is { } d ? $"density {d}" : $"eps {Epsilon}")} lr {LearningRate} wd {WeightDecay} drop {Dropout} zeta {Zeta} seed {Seed}");
+        $"{string.Join("-", Hidden)} {ActivationName(Activation)} {(Density is { } d ? $"density {d}" : $"eps {Epsilon}")} lr {LearningRate} wd {WeightDecay} drop {Dropout} zeta {Zeta} seed {Seed}");
 }
 
 /// <summary>

@@ -13,7 +13,7 @@ public class SweepCliTests : CliFixture
     [Test]
     public void A_sweep_gives_each_configuration_the_result_of_its_own_train_run()
     {
-        var sweep = Sparse("sweep", "--hidden", "32,32:48,24", "--activation", "relu,tanh", "--learning-rate", "0.003,0.01", "--dropout", "0,0.1",
+        var sweep = Sparse("sweep", "--hidden", "32,32:48,24", "--activation", "all-relu,tanh", "--learning-rate", "0.003,0.01", "--dropout", "0,0.1",
             "--evolve", "set", "--epochs", "4", "--output-dir", "grid", "--save-all");
         Assert.That(sweep.Exit, Is.Zero, sweep.Error);
         Assert.That(sweep.Out, Does.Contain("sweep: 16 configurations as one network"));
