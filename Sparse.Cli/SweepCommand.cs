@@ -15,12 +15,17 @@ namespace Sparse.Cli;
 /// </summary>
 internal static class SweepCommand
 {
-    private static readonly Option<string?> TrainFile = new("--train") { Description = "Training CSV. Default: the bundled 8x8 digits set." };
-    private static readonly Option<string?> TestFile = new("--test") { Description = "Held-out CSV with the same columns (default: a --validation-split of the training file)." };
-    private static readonly Option<double> ValidationSplit = new("--validation-split") { Description = "Fraction of the training file held out when there is no --test.", DefaultValueFactory = _ => 0.2 };
-    private static readonly Option<string?> Label = new("--label") { Description = "Label column: a header name or a 0-based index (default: the last column)." };
-    private static readonly Option<string?> Task = new("--task") { Description = "classification or regression (default: inferred from the labels)." };
-    private static readonly Option<bool> NoHeader = new("--no-header") { Description = "The first line is data (default: detected)." };
+    // Data, threads, precision and momentum are train's options, shared.
+    private static readonly Option<string?> TrainFile = TrainCommand.TrainFile;
+    private static readonly Option<string?> TestFile = TrainCommand.TestFile;
+    private static readonly Option<double> ValidationSplit = TrainCommand.ValidationSplit;
+    private static readonly Option<string?> Label = TrainCommand.Label;
+    private static readonly Option<string?> Task = TrainCommand.Task;
+    private static readonly Option<bool> NoHeader = TrainCommand.NoHeader;
+    private static readonly Option<float> Momentum = TrainCommand.Momentum;
+    private static readonly Option<int?> Threads = TrainCommand.Threads;
+    private static readonly Option<string> PrecisionName = TrainCommand.PrecisionName;
+    private static readonly Option<bool> RawTargets = TrainCommand.RawTargets;
     private static readonly Option<string> Hidden = new("--hidden") { Description = "Hidden sizes of each configuration, comma-separated; configurations separated by ':' (256,256:512,512). All need the same depth.", DefaultValueFactory = _ => "512,512" };
     private static readonly Option<string> ActivationNames = new("--activation") { Description = "relu, leaky-relu, all-relu, tanh or sigmoid; several separated by ','.", DefaultValueFactory = _ => "relu" };
     private static readonly Option<string> Epsilons = new("--epsilon") { Description = "Erdos-Renyi epsilon; several separated by ','.", DefaultValueFactory = _ => "8" };
@@ -35,10 +40,6 @@ internal static class SweepCommand
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs, shared by the grid.", DefaultValueFactory = _ => 40 };
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch, shared by the grid.", DefaultValueFactory = _ => 32 };
     private static readonly Option<string> OptimizerName = new("--optimizer") { Description = "adam or sgd (momentum), shared by the grid.", DefaultValueFactory = _ => "adam" };
-    private static readonly Option<float> Momentum = new("--momentum") { Description = "SGD momentum (with --optimizer sgd).", DefaultValueFactory = _ => 0.9f };
-    private static readonly Option<int?> Threads = new("--threads") { Description = "Kernel threads (default: all cores)." };
-    private static readonly Option<string> PrecisionName = new("--precision") { Description = "fp32, or bf16 activations and gradients in the kernels.", DefaultValueFactory = _ => "fp32" };
-    private static readonly Option<bool> RawTargets = new("--raw-targets") { Description = "Regression: train on the targets as they are (default: standardized)." };
     private static readonly Option<string> OutputDir = new("--output-dir") { Description = "Directory for results.csv, best.sparse and (--save-all) every model; created if missing.", DefaultValueFactory = _ => "sweep" };
     private static readonly Option<bool> SaveAll = new("--save-all") { Description = "Also save every configuration's model as config-N.sparse." };
 
@@ -46,8 +47,6 @@ internal static class SweepCommand
     {
         Evolve.AcceptOnlyFromAmong("none", "set", "rigl", "ctre");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
-        Task.AcceptOnlyFromAmong("classification", "regression");
-        PrecisionName.AcceptOnlyFromAmong("fp32", "bf16");
         var command = new Command("sweep",
             "Train a grid of configurations at once as one block-diagonal sparse network: every combination of the listed --hidden, --activation, " +
             "--epsilon (or --density), --learning-rate, --weight-decay, --dropout, --zeta and --seed values. Each configuration trains as it would " +

@@ -13,12 +13,12 @@ namespace Sparse.Cli;
 /// <summary><c>sparse train</c>: fit a truly sparse MLP to a CSV file and save it.</summary>
 internal static partial class TrainCommand
 {
-    private static readonly Option<string?> TrainFile = new("--train") { Description = "Training CSV. Default: the bundled 8x8 digits set." };
-    private static readonly Option<string?> TestFile = new("--test") { Description = "Held-out CSV with the same columns (default: a --validation-split of the training file)." };
-    private static readonly Option<double> ValidationSplit = new("--validation-split") { Description = "Fraction of the training file held out when there is no --test.", DefaultValueFactory = _ => 0.2 };
-    private static readonly Option<string?> Label = new("--label") { Description = "Label column: a header name or a 0-based index (default: the last column)." };
-    private static readonly Option<string?> Task = new("--task") { Description = "classification or regression (default: inferred from the labels)." };
-    private static readonly Option<bool> NoHeader = new("--no-header") { Description = "The first line is data (default: detected)." };
+    internal static readonly Option<string?> TrainFile = new("--train") { Description = "Training CSV. Default: the bundled 8x8 digits set." };
+    internal static readonly Option<string?> TestFile = new("--test") { Description = "Held-out CSV with the same columns (default: a --validation-split of the training file)." };
+    internal static readonly Option<double> ValidationSplit = new("--validation-split") { Description = "Fraction of the training file held out when there is no --test.", DefaultValueFactory = _ => 0.2 };
+    internal static readonly Option<string?> Label = new("--label") { Description = "Label column: a header name or a 0-based index (default: the last column)." };
+    internal static readonly Option<string?> Task = OneOf(new Option<string?>("--task") { Description = "classification or regression (default: inferred from the labels)." }, "classification", "regression");
+    internal static readonly Option<bool> NoHeader = new("--no-header") { Description = "The first line is data (default: detected)." };
     private static readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer sizes, comma-separated.", DefaultValueFactory = _ => "512,512" };
     private static readonly Option<string> ActivationName = new("--activation") { Description = "relu, leaky-relu, all-relu, tanh or sigmoid.", DefaultValueFactory = _ => "relu" };
     private static readonly Option<double> Epsilon = new("--epsilon") { Description = "Erdos-Renyi sparsity: about epsilon x (in + out) connections per layer.", DefaultValueFactory = _ => 8 };
@@ -54,11 +54,11 @@ internal static partial class TrainCommand
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch.", DefaultValueFactory = _ => 32 };
     private static readonly Option<string> OptimizerName = new("--optimizer") { Description = "adam or sgd (momentum).", DefaultValueFactory = _ => "adam" };
     private static readonly Option<float?> LearningRate = new("--learning-rate") { Description = "Learning rate, cosine-annealed (default: 0.003 for adam; for sgd 0.01, or 0.002 for regression; docs/defaults.md)." };
-    private static readonly Option<float> Momentum = new("--momentum") { Description = "SGD momentum (with --optimizer sgd).", DefaultValueFactory = _ => 0.9f };
+    internal static readonly Option<float> Momentum = new("--momentum") { Description = "SGD momentum (with --optimizer sgd).", DefaultValueFactory = _ => 0.9f };
     private static readonly Option<float> WeightDecay = new("--weight-decay") { Description = "Weight decay (L2 for sgd, decoupled for adam).", DefaultValueFactory = _ => 1e-4f };
     private static readonly Option<float> DropoutRate = new("--dropout") { Description = "Dropout after each hidden activation.", DefaultValueFactory = _ => 0f };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of initialisation, split, shuffles and evolution.", DefaultValueFactory = _ => 1 };
-    private static readonly Option<int?> Threads = new("--threads") { Description = "Kernel threads (default: all cores)." };
+    internal static readonly Option<int?> Threads = new("--threads") { Description = "Kernel threads (default: all cores)." };
     private static readonly Option<int?> SelectFeatures = new("--select-features") { Description = "Train on the K strongest features of the model given by --features-from (sparse features)." };
     private static readonly Option<string?> FeaturesFrom = new("--features-from") { Description = "The trained model whose feature ranking --select-features takes." };
     private static readonly Option<int> SyncEvery = new("--sync-every")
@@ -71,17 +71,24 @@ internal static partial class TrainCommand
         Description = "Write OUTPUT.checkpoint after every epoch (epoch), also every N steps (a number), or only when interrupted (off).",
         DefaultValueFactory = _ => "epoch",
     };
-    private static readonly Option<string> PrecisionName = new("--precision")
+    internal static readonly Option<string> PrecisionName = OneOf(new Option<string>("--precision")
     {
         Description = "How the sparse kernels store the rows they gather: fp32, or bf16 (half the bytes, summed in fp32; faster on layers of 100,000 neurons and more, slower on small ones: docs/performance.md).",
         DefaultValueFactory = _ => "fp32",
-    };
+    }, "fp32", "bf16");
     private static readonly Option<float> ClipNorm = new("--clip-norm") { Description = "Scale gradients so that their global norm is at most this (0: off).", DefaultValueFactory = _ => 0f };
-    private static readonly Option<bool> RawTargets = new("--raw-targets") { Description = "Regression: train on the targets as they are (default: standardized to mean 0 and deviation 1; predictions are always in the original units)." };
+    internal static readonly Option<bool> RawTargets = new("--raw-targets") { Description = "Regression: train on the targets as they are (default: standardized to mean 0 and deviation 1; predictions are always in the original units)." };
     private static readonly Option<string> Output = new("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "model.sparse" };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint written by an interrupted run." };
     private static readonly Option<string?> MetricsPath = new("--metrics") { Description = "Write the per-epoch history as JSON here." };
     private static readonly Option<string?> PlotPath = new("--plot") { Description = "Draw loss, accuracy and connections per layer as a PNG here." };
+
+    // An option that takes only the listed values; set where it is declared, since sweep shares it.
+    private static Option<T> OneOf<T>(Option<T> option, params string[] values)
+    {
+        option.AcceptOnlyFromAmong(values);
+        return option;
+    }
 
     public static Command Create(Option<bool> quiet, Option<bool> verbose)
     {
@@ -90,8 +97,6 @@ internal static partial class TrainCommand
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
-        Task.AcceptOnlyFromAmong("classification", "regression");
-        PrecisionName.AcceptOnlyFromAmong("fp32", "bf16");
         var command = new Command("train", "Train a truly sparse MLP on a CSV file and save the model.")
         {
             TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
