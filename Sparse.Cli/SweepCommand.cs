@@ -159,6 +159,29 @@ internal static class SweepCommand
                 WeightDecay = decay, Dropout = dropout, Zeta = zeta, Seed = seed,
             }).ToArray();
 
+        // Refuse a grid that cannot fit before building any of it: every configuration's training memory, plus the
+        // copy of each one's weights that building the block network holds for a moment. The evolution scratch is
+        // counted as the trainer counts it, for the block network's largest layer (all blocks of it).
+        var evolve = parse.GetValue(Evolve)!;
+        var slots = adam ? 2 : 1;
+        var rewiring = evolve == "none" ? 0 : CreateEvolver(evolve, configs[0]).ScratchBytesPerConnection(slots);
+        var estimates = configs.Select(c =>
+        {
+            int[] sizes = [train.FeatureCount, .. c.Hidden, schema.OutputSize];
+            return MemoryEstimate.ForMlp(sizes, c.Density is { } d ? LayerDensities.Uniform(sizes, d) : LayerDensities.ErdosRenyi(sizes, c.Epsilon), batchSize, slots, c.Dropout > 0, rewiring);
+        }).ToArray();
+        var connections = estimates.Sum(e => e.Connections);
+        var total = new MemoryBreakdown(connections, estimates.Sum(e => e.ConnectionBytes) + (8 * connections), estimates.Sum(e => e.NeuronBytes),
+            estimates.Sum(e => e.ActivationBytes), estimates.Sum(e => e.EvolutionBytes));
+        try
+        {
+            MemoryEstimate.EnsureFits(total);
+        }
+        catch (InsufficientMemoryException e)
+        {
+            throw new UserError($"{e.Message} Fewer configurations per sweep (run the grid in parts), a smaller --batch-size or lower densities would fit.");
+        }
+
         var grid = ParallelNetworks.Create(train.FeatureCount, schema.OutputSize, configs, InputNormalization.Fit(train, NormalizationKind.Standardize));
         grid.Network.Compute = ComputeOptions.Default with { Threads = parse.GetValue(Threads) ?? Environment.ProcessorCount };
         grid.Network.Precision = parse.GetValue(PrecisionName) == "bf16" ? Precision.Bf16 : Precision.Fp32;
@@ -168,17 +191,11 @@ internal static class SweepCommand
         var trainer = new Trainer(grid.Network, loss, optimizer, new TrainerOptions { Epochs = epochs, BatchSize = batchSize, Seed = dataSeed });
         var monitor = new SweepMonitor(grid, loss, epochs, schema, say);
         trainer.Hooks.Add(monitor);
-        var evolve = parse.GetValue(Evolve)!;
         if (evolve != "none")
         {
             var every = parse.GetValue(EvolveEvery);
             monitor.Evolution = grid.CreateEvolutionHook(
-                c => evolve switch
-                {
-                    "set" => TopologyEvolver.Set(c.Seed),
-                    "rigl" => TopologyEvolver.RigL(),
-                    _ => TopologyEvolver.Ctre(CtreVariant.Plain, c.Seed),
-                },
+                c => CreateEvolver(evolve, c),
                 c => every switch
                 {
                     null => EvolutionSchedule.CosineDecayPerEpoch(c.Zeta),
@@ -201,6 +218,10 @@ internal static class SweepCommand
         catch (TrainingDivergedException e)
         {
             throw new UserError($"every configuration diverged ({e.Message}); try lower --learning-rate values.");
+        }
+        catch (InsufficientMemoryException e)
+        {
+            throw new UserError($"{e.Message} Fewer configurations per sweep (run the grid in parts), a smaller --batch-size or lower densities would fit.");
         }
 
         var finished = trainer.StartEpoch >= epochs;
@@ -232,6 +253,14 @@ internal static class SweepCommand
 
         return 0;
     }
+
+    // What `sparse train --evolve METHOD` uses, with the configuration's seed.
+    private static TopologyEvolver CreateEvolver(string method, NetworkConfig config) => method switch
+    {
+        "set" => TopologyEvolver.Set(config.Seed),
+        "rigl" => TopologyEvolver.RigL(),
+        _ => TopologyEvolver.Ctre(CtreVariant.Plain, config.Seed),
+    };
 
     private static void WriteResults(string path, IReadOnlyList<SweepResult> results, TabularSchema schema)
     {
