@@ -90,6 +90,15 @@ public class SweepCliTests : CliFixture
     }
 
     [Test]
+    public void A_grid_that_cannot_fit_is_refused_before_it_is_built()
+    {
+        var run = Sparse("sweep", "--hidden", "3000000,3000000", "--epsilon", "200,300", "--epochs", "1");
+        Assert.That(run.Exit, Is.EqualTo(1));
+        Assert.That(run.Error, Does.Contain("Training needs about").And.Contain("Fewer configurations per sweep"));
+        Assert.That(run.Out, Does.Not.Contain("sweep: 2 configurations"), "refused before the network was built");
+    }
+
+    [Test]
     public void An_output_dir_that_is_a_file_is_refused()
     {
         Write("taken", "x");
