@@ -41,7 +41,7 @@ internal static class SweepCommand
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch, shared by the grid.", DefaultValueFactory = _ => 32 };
     private static readonly Option<string> OptimizerName = new("--optimizer") { Description = "adam or sgd (momentum), shared by the grid.", DefaultValueFactory = _ => "adam" };
     private static readonly Option<string> OutputDir = new("--output-dir") { Description = "Directory for results.csv, best.sparse and (--save-all) every model; created if missing.", DefaultValueFactory = _ => "sweep" };
-    private static readonly Option<bool> SaveAll = new("--save-all") { Description = "Also save every configuration's model as config-N.sparse." };
+    private static readonly Option<bool> SaveAll = new("--save-all") { Description = "Also save every configuration's model as config-N.sparse (those that did not diverge)." };
 
     public static Command Create(Option<bool> quiet)
     {
@@ -235,7 +235,8 @@ internal static class SweepCommand
 
         if (parse.GetValue(SaveAll))
         {
-            for (var k = 0; k < configs.Length; k++)
+            // A diverged configuration was frozen at zero: there is no model of it to save.
+            foreach (var k in results.Where(r => r.TestLoss is not null).Select(r => r.Index))
             {
                 Checkpoint.Save(Path.Combine(outputDir, $"config-{k + 1}.sparse"), grid.Split(k), history: monitor.HistoryOf(k), schema: schema);
             }

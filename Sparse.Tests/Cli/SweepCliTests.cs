@@ -51,7 +51,7 @@ public class SweepCliTests : CliFixture
     [Test]
     public void A_diverging_configuration_is_reported_and_the_sweep_goes_on()
     {
-        var sweep = Sparse("sweep", "--hidden", "32", "--optimizer", "sgd", "--learning-rate", "0.05,1e30", "--evolve", "none", "--epochs", "2", "--output-dir", "d");
+        var sweep = Sparse("sweep", "--hidden", "32", "--optimizer", "sgd", "--learning-rate", "0.05,1e30", "--evolve", "none", "--epochs", "2", "--output-dir", "d", "--save-all");
         Assert.That(sweep.Exit, Is.Zero, sweep.Error);
         Assert.That(sweep.Out, Does.Contain("configuration 2 (32 relu eps 8 lr 1E+30"));
         var rows = Rows(Path.Combine(Dir, "d", "results.csv"));
@@ -59,6 +59,8 @@ public class SweepCliTests : CliFixture
         Assert.That(Row(rows[0], rows[2])["status"], Does.StartWith("diverged in epoch"));
         Assert.That(Row(rows[0], rows[2])["test_accuracy"], Is.Empty);
         Assert.That(sweep.Out, Does.Contain("best: configuration 1 "));
+        Assert.That(File.Exists(Path.Combine(Dir, "d", "config-1.sparse")));
+        Assert.That(File.Exists(Path.Combine(Dir, "d", "config-2.sparse")), Is.False, "no model of a diverged configuration");
     }
 
     [Test]
