@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using Sparse.Core;
 using Sparse.Topology;
@@ -164,7 +163,7 @@ internal static class SweepCommand
         // counted as the trainer counts it, for the block network's largest layer (all blocks of it).
         var evolve = parse.GetValue(Evolve)!;
         var slots = adam ? 2 : 1;
-        var rewiring = evolve == "none" ? 0 : CreateEvolver(evolve, configs[0]).ScratchBytesPerConnection(slots);
+        var rewiring = TrainCommand.CreateEvolver(evolve, configs[0].Seed)?.ScratchBytesPerConnection(slots) ?? 0;
         var estimates = configs.Select(c =>
         {
             int[] sizes = [train.FeatureCount, .. c.Hidden, schema.OutputSize];
@@ -179,7 +178,7 @@ internal static class SweepCommand
         }
         catch (InsufficientMemoryException e)
         {
-            throw new UserError($"{e.Message} Fewer configurations per sweep (run the grid in parts), a smaller --batch-size or lower densities would fit.");
+            throw TooLarge(e);
         }
 
         var grid = ParallelNetworks.Create(train.FeatureCount, schema.OutputSize, configs, InputNormalization.Fit(train, NormalizationKind.Standardize));
@@ -194,14 +193,7 @@ internal static class SweepCommand
         if (evolve != "none")
         {
             var every = parse.GetValue(EvolveEvery);
-            monitor.Evolution = grid.CreateEvolutionHook(
-                c => CreateEvolver(evolve, c),
-                c => every switch
-                {
-                    null => EvolutionSchedule.CosineDecayPerEpoch(c.Zeta),
-                    0 => EvolutionSchedule.EveryEpoch(c.Zeta),
-                    _ => EvolutionSchedule.CosineDecay(c.Zeta, every.Value),
-                });
+            monitor.Evolution = grid.CreateEvolutionHook(c => TrainCommand.CreateEvolver(evolve, c.Seed)!, c => TrainCommand.Schedule(every, c.Zeta));
             trainer.Hooks.Add(monitor.Evolution);
         }
 
@@ -221,7 +213,7 @@ internal static class SweepCommand
         }
         catch (InsufficientMemoryException e)
         {
-            throw new UserError($"{e.Message} Fewer configurations per sweep (run the grid in parts), a smaller --batch-size or lower densities would fit.");
+            throw TooLarge(e);
         }
 
         var finished = trainer.StartEpoch >= epochs;
@@ -255,13 +247,8 @@ internal static class SweepCommand
         return 0;
     }
 
-    // What `sparse train --evolve METHOD` uses, with the configuration's seed.
-    private static TopologyEvolver CreateEvolver(string method, NetworkConfig config) => method switch
-    {
-        "set" => TopologyEvolver.Set(config.Seed),
-        "rigl" => TopologyEvolver.RigL(),
-        _ => TopologyEvolver.Ctre(CtreVariant.Plain, config.Seed),
-    };
+    private static UserError TooLarge(InsufficientMemoryException e) =>
+        new($"{e.Message} Fewer configurations per sweep (run the grid in parts), a smaller --batch-size or lower densities would fit.");
 
     private static void WriteResults(string path, IReadOnlyList<SweepResult> results, TabularSchema schema)
     {
@@ -326,13 +313,6 @@ internal static class SweepCommand
             : throw new UserError($"--hidden must be positive whole numbers separated by ',' within a configuration and ':' between configurations, got '{text}'.");
     }
 
-    private static ActivationKind ParseActivation(string name) => name switch
-    {
-        "relu" => ActivationKind.Relu,
-        "leaky-relu" => ActivationKind.LeakyRelu,
-        "all-relu" => ActivationKind.AllRelu,
-        "tanh" => ActivationKind.Tanh,
-        "sigmoid" => ActivationKind.Sigmoid,
-        _ => throw new UserError($"--activation values must be relu, leaky-relu, all-relu, tanh or sigmoid, got '{name}'."),
-    };
+    private static ActivationKind ParseActivation(string name) => TrainCommand.Activation(name)
+        ?? throw new UserError($"--activation values must be relu, leaky-relu, all-relu, tanh or sigmoid, got '{name}'.");
 }

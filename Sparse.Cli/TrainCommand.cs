@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Sparse.Core;
 using Sparse.Distributed;
@@ -524,14 +523,11 @@ internal static partial class TrainCommand
         return hidden;
     }
 
-    private static ActivationKind ActivationOf(RunOptions run) => run.Get(ActivationName) switch
-    {
-        "leaky-relu" => ActivationKind.LeakyRelu,
-        "all-relu" => ActivationKind.AllRelu,
-        "tanh" => ActivationKind.Tanh,
-        "sigmoid" => ActivationKind.Sigmoid,
-        _ => ActivationKind.Relu,
-    };
+    private static ActivationKind ActivationOf(RunOptions run) => Activation(run.Get(ActivationName)!) ?? ActivationKind.Relu;
+
+    /// <summary>The activation the command line names (<see cref="NetworkConfig.ActivationName"/>), or null.</summary>
+    internal static ActivationKind? Activation(string name) =>
+        Enum.GetValues<ActivationKind>().Where(k => NetworkConfig.ActivationName(k) == name).Select(k => (ActivationKind?)k).FirstOrDefault();
 
     private static SparseNetwork BuildNetwork(RunOptions run, Dataset train, TabularSchema schema, ulong seed, Action<string> say)
     {
@@ -638,17 +634,29 @@ internal static partial class TrainCommand
             : new Sgd(rate, run.Get(Momentum), weightDecay: run.Get(WeightDecay));
     }
 
-    private static TopologyEvolver? CreateEvolver(RunOptions run, ulong seed, ILogger<TopologyEvolver>? logger) => run.Get(Evolve) switch
-    {
-        "set" => TopologyEvolver.Set(seed, logger: logger),
-        "rigl" => TopologyEvolver.RigL(logger, run.Get(RiglSearch) switch
+    private static TopologyEvolver? CreateEvolver(RunOptions run, ulong seed, ILogger<TopologyEvolver>? logger) =>
+        CreateEvolver(run.Get(Evolve)!, seed, run.Get(RiglSearch) switch
         {
             "exact" => long.MaxValue,
             "bounded" => 0,
             _ => GradientRegrower.DefaultExactScores, // auto, and checkpoints saved before the option existed
-        }),
+        }, logger);
+
+    /// <summary>The evolver of <c>--evolve METHOD</c> (null for none); RigL scores exactly up to <paramref name="exactScores"/> a layer.</summary>
+    internal static TopologyEvolver? CreateEvolver(string method, ulong seed, long exactScores = GradientRegrower.DefaultExactScores, ILogger<TopologyEvolver>? logger = null) => method switch
+    {
+        "set" => TopologyEvolver.Set(seed, logger: logger),
+        "rigl" => TopologyEvolver.RigL(logger, exactScores),
         "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, seed, logger),
         _ => null,
+    };
+
+    /// <summary>The schedule of <c>--evolve-every</c> (null: twice an epoch, cosine-decayed; 0: after each epoch) from <paramref name="zeta"/>.</summary>
+    internal static EvolutionSchedule Schedule(int? every, double zeta) => every switch
+    {
+        null => EvolutionSchedule.CosineDecayPerEpoch(zeta),
+        0 => EvolutionSchedule.EveryEpoch(zeta),
+        _ => EvolutionSchedule.CosineDecay(zeta, every.Value),
     };
 
     private static void AddHooks(RunOptions run, Trainer trainer, ulong seed, ILoggerFactory loggers)
@@ -656,12 +664,7 @@ internal static partial class TrainCommand
         var evolver = CreateEvolver(run, seed, loggers.CreateLogger<TopologyEvolver>());
         if (evolver is not null)
         {
-            trainer.Hooks.Add(new EvolutionHook(evolver, run.Get(EvolveEvery) switch
-            {
-                null => EvolutionSchedule.CosineDecayPerEpoch(run.Get(Zeta)),
-                0 => EvolutionSchedule.EveryEpoch(run.Get(Zeta)),
-                var every => EvolutionSchedule.CosineDecay(run.Get(Zeta), every.Value),
-            }));
+            trainer.Hooks.Add(new EvolutionHook(evolver, Schedule(run.Get(EvolveEvery), run.Get(Zeta))));
         }
 
         if (run.Get(PruneNeurons))
