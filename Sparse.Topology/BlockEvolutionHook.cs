@@ -17,12 +17,17 @@ public sealed class BlockEvolutionHook : ITrainingHook
     private readonly EvolutionSchedule[] _schedules;
     private readonly List<TopologyChange>[] _changes;
 
+    // Each configuration's fraction to rewire after the current step or epoch (null: not now), reused: the hook is
+    // asked after every training step.
+    private readonly double?[] _fractions;
+
     internal BlockEvolutionHook(ParallelNetworks grid, TopologyEvolver[] evolvers, EvolutionSchedule[] schedules)
     {
         _grid = grid;
         _evolvers = evolvers;
         _schedules = schedules;
         _changes = [.. evolvers.Select(_ => new List<TopologyChange>())];
+        _fractions = new double?[evolvers.Length];
         Signals = evolvers.Aggregate(SignalKinds.None, (kinds, e) => kinds | e.Signals);
     }
 
@@ -39,14 +44,50 @@ public sealed class BlockEvolutionHook : ITrainingHook
     public long RewiringBytesPerConnection(int optimizerSlots) => _evolvers.Max(e => e.ScratchBytesPerConnection(optimizerSlots));
 
     /// <inheritdoc/>
-    public bool ReadsSignalsOf(long stepNumber, bool endsEpoch, TrainingContext context) =>
-        _schedules.Any(s => s.MayEvolveAfter(stepNumber, endsEpoch, context));
+    public bool ReadsSignalsOf(long stepNumber, bool endsEpoch, TrainingContext context)
+    {
+        foreach (var schedule in _schedules)
+        {
+            if (schedule.MayEvolveAfter(stepNumber, endsEpoch, context))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <inheritdoc/>
-    public void OnStepEnd(TrainingContext context) => Run(context, _schedules.Select(s => s.AfterStep(context)).ToArray());
+    public void OnStepEnd(TrainingContext context)
+    {
+        var any = false;
+        for (var k = 0; k < _schedules.Length; k++)
+        {
+            _fractions[k] = _schedules[k].AfterStep(context);
+            any |= _fractions[k] is not null;
+        }
+
+        if (any)
+        {
+            Run(context, _fractions);
+        }
+    }
 
     /// <inheritdoc/>
-    public void OnEpochEnd(TrainingContext context) => Run(context, _schedules.Select(s => s.AfterEpoch(context)).ToArray());
+    public void OnEpochEnd(TrainingContext context)
+    {
+        var any = false;
+        for (var k = 0; k < _schedules.Length; k++)
+        {
+            _fractions[k] = _schedules[k].AfterEpoch(context);
+            any |= _fractions[k] is not null;
+        }
+
+        if (any)
+        {
+            Run(context, _fractions);
+        }
+    }
 
     /// <summary>Passes each configuration's held-out accuracy to its regrower (CTRE's sequential variant reads it).</summary>
     public void ObserveValidationAccuracies(IReadOnlyList<float?> accuracies)
@@ -63,11 +104,6 @@ public sealed class BlockEvolutionHook : ITrainingHook
 
     private void Run(TrainingContext context, double?[] fractions)
     {
-        if (!fractions.Any(f => f is not null))
-        {
-            return;
-        }
-
         var layers = context.Network.SparseLayers.ToArray();
         var recorder = context.Signals is { IsCurrent: true } ? context.Signals : null;
 

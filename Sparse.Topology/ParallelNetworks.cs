@@ -191,9 +191,7 @@ public sealed class ParallelNetworks
         var l = 0;
         foreach (var layer in Network.SparseLayers)
         {
-            var pointers = layer.Weights.RowPointers;
-            sum += pointers[_rowStarts[l][index + 1]] - pointers[_rowStarts[l][index]];
-            l++;
+            sum += EntriesOf(layer.Weights, l++, index).Count;
         }
 
         return sum;
@@ -258,11 +256,10 @@ public sealed class ParallelNetworks
         var l = 0;
         foreach (var layer in Network.SparseLayers)
         {
-            var pointers = layer.Weights.RowPointers;
-            var (first, end) = (_rowStarts[l][index], _rowStarts[l][index + 1]);
-            Clear(layer.WeightParameter, (int)pointers[first], (int)pointers[end]);
+            var (start, count) = EntriesOf(layer.Weights, l, index);
+            var (first, end) = RowsOf(l++, index);
+            Clear(layer.WeightParameter, start, start + count);
             Clear(layer.BiasParameter, first, end);
-            l++;
         }
 
         foreach (var group in _groups[index])
@@ -290,15 +287,12 @@ public sealed class ParallelNetworks
         var l = 0;
         foreach (var layer in Network.SparseLayers)
         {
-            var pointers = layer.Weights.RowPointers;
-            var (first, end) = (_rowStarts[l][index], _rowStarts[l][index + 1]);
-            var weights = layer.Weights.Values.AsSpan((int)pointers[first], (int)(pointers[end] - pointers[first]));
-            if (!float.IsFinite(TensorSum(weights)) || !float.IsFinite(TensorSum(layer.Bias.AsSpan(first, end - first))))
+            var (start, count) = EntriesOf(layer.Weights, l, index);
+            var (first, end) = RowsOf(l++, index);
+            if (!float.IsFinite(TensorSum(layer.Weights.Values.AsSpan(start, count))) || !float.IsFinite(TensorSum(layer.Bias.AsSpan(first, end - first))))
             {
                 return true;
             }
-
-            l++;
         }
 
         return false;
@@ -321,7 +315,7 @@ public sealed class ParallelNetworks
         var sparse = Network.SparseLayers.ToArray();
         foreach (var layer in sparse)
         {
-            var (first, end) = (_rowStarts[l][index], _rowStarts[l][index + 1]);
+            var (first, end) = RowsOf(l, index);
             layers.Add(new SparseLinear(Block(layer.Weights, l, index), layer.Bias.AsSpan(first, end - first).ToArray()));
             if (l + 1 < sparse.Length)
             {
@@ -359,21 +353,28 @@ public sealed class ParallelNetworks
     {
         var (first, end) = RowsOf(layer, block);
         var (firstColumn, endColumn) = ColumnsOf(layer, block);
-        var start = weights.RowPointers[first];
-        var count = (int)(weights.RowPointers[end] - start);
+        var (start, count) = EntriesOf(weights, layer, block);
         var pointers = new long[end - first + 1];
         for (var r = 0; r < pointers.Length; r++)
         {
             pointers[r] = weights.RowPointers[first + r] - start;
         }
 
-        var columns = weights.ColumnIndices.AsSpan((int)start, count).ToArray();
+        var columns = weights.ColumnIndices.AsSpan(start, count).ToArray();
         for (var k = 0; k < columns.Length; k++)
         {
             columns[k] -= firstColumn;
         }
 
-        return new CsrMatrix(end - first, endColumn - firstColumn, pointers, columns, weights.Values.AsSpan((int)start, count).ToArray());
+        return new CsrMatrix(end - first, endColumn - firstColumn, pointers, columns, weights.Values.AsSpan(start, count).ToArray());
+    }
+
+    // Block `block`'s stored entries of sparse layer `layer`: its rows' entries are contiguous in CSR.
+    private (int Start, int Count) EntriesOf(CsrMatrix weights, int layer, int block)
+    {
+        var (first, end) = RowsOf(layer, block);
+        var start = (int)weights.RowPointers[first];
+        return (start, (int)weights.RowPointers[end] - start);
     }
 
     private static int[] Starts(IEnumerable<int> sizes)
