@@ -27,8 +27,8 @@ public sealed class SignalRecorder
 {
     private Memory<float>[] _gradients = [];
 
-    // By layer index, signals that Of serves for the recorded step instead of the network's buffers (in data
-    // parallelism, the global batch's, gathered from every rank); null where the layer's own buffers serve.
+    // By layer index, the recorded step's signals that Of serves when they are not the network's own buffers (in
+    // data parallelism, the global batch's, gathered from every rank); null where the layer's own buffers serve.
     private LayerSignals?[] _replaced = [];
     private SparseNetwork? _network;
     private long _pass;
