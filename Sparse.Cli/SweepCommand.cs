@@ -134,11 +134,7 @@ internal static class SweepCommand
         }
         else
         {
-            (train, test) = all.Split(split, dataSeed);
-            if (train.Count == 0 || test.Count == 0)
-            {
-                throw new UserError($"--validation-split {split.ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.");
-            }
+            (train, test) = TrainCommand.HoldOut(all, split, dataSeed);
         }
 
         rates ??= [adam ? 0.003f : schema.IsClassification ? 0.01f : 0.002f];

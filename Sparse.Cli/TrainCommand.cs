@@ -82,6 +82,15 @@ internal static partial class TrainCommand
     private static readonly Option<string?> MetricsPath = new("--metrics") { Description = "Write the per-epoch history as JSON here." };
     private static readonly Option<string?> PlotPath = new("--plot") { Description = "Draw loss, accuracy and connections per layer as a PNG here." };
 
+    /// <summary>The <c>--validation-split</c> of <paramref name="all"/>: training and held-out rows, both non-empty.</summary>
+    internal static (Dataset Train, Dataset Test) HoldOut(Dataset all, double split, ulong seed)
+    {
+        var (train, test) = all.Split(split, seed);
+        return train.Count == 0 || test.Count == 0
+            ? throw new UserError($"--validation-split {split.ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.")
+            : (train, test);
+    }
+
     // An option that takes only the listed values; set where it is declared, since sweep shares it.
     private static Option<T> OneOf<T>(Option<T> option, params string[] values)
     {
@@ -256,11 +265,7 @@ internal static partial class TrainCommand
         }
         else
         {
-            (train, test) = all.Split(run.Get(ValidationSplit), seed);
-            if (train.Count == 0 || test.Count == 0)
-            {
-                throw new UserError($"--validation-split {run.Get(ValidationSplit).ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.");
-            }
+            (train, test) = HoldOut(all, run.Get(ValidationSplit), seed);
         }
 
         if (resumed is not null && resumed.Network.InputSize != train.FeatureCount)
