@@ -58,36 +58,10 @@ public sealed class BlockEvolutionHook : ITrainingHook
     }
 
     /// <inheritdoc/>
-    public void OnStepEnd(TrainingContext context)
-    {
-        var any = false;
-        for (var k = 0; k < _schedules.Length; k++)
-        {
-            _fractions[k] = _schedules[k].AfterStep(context);
-            any |= _fractions[k] is not null;
-        }
-
-        if (any)
-        {
-            Run(context, _fractions);
-        }
-    }
+    public void OnStepEnd(TrainingContext context) => Evolve(context, afterStep: true);
 
     /// <inheritdoc/>
-    public void OnEpochEnd(TrainingContext context)
-    {
-        var any = false;
-        for (var k = 0; k < _schedules.Length; k++)
-        {
-            _fractions[k] = _schedules[k].AfterEpoch(context);
-            any |= _fractions[k] is not null;
-        }
-
-        if (any)
-        {
-            Run(context, _fractions);
-        }
-    }
+    public void OnEpochEnd(TrainingContext context) => Evolve(context, afterStep: false);
 
     /// <summary>Passes each configuration's held-out accuracy to its regrower (CTRE's sequential variant reads it).</summary>
     public void ObserveValidationAccuracies(IReadOnlyList<float?> accuracies)
@@ -99,6 +73,22 @@ public sealed class BlockEvolutionHook : ITrainingHook
             {
                 _evolvers[k].Regrower.ObserveValidationAccuracy(accuracy);
             }
+        }
+    }
+
+    // Asks every configuration's schedule for its fraction now, and rewires the blocks that have one.
+    private void Evolve(TrainingContext context, bool afterStep)
+    {
+        var any = false;
+        for (var k = 0; k < _schedules.Length; k++)
+        {
+            _fractions[k] = afterStep ? _schedules[k].AfterStep(context) : _schedules[k].AfterEpoch(context);
+            any |= _fractions[k] is not null;
+        }
+
+        if (any)
+        {
+            Run(context, _fractions);
         }
     }
 
