@@ -5,13 +5,12 @@ using System.Text.Json.Nodes;
 namespace Sparse.Bench;
 
 /// <summary>
-/// <c>perf-compare</c>: the regression gate against another build, measured in the same job. Runs the base
-/// build's and this build's <c>perf-check</c> in alternating processes (base, candidate, base, ...), so both see
-/// the same machine at nearly the same time; per figure, each process gives one sample (its median ratio to the
-/// in-process GEMM calibration), and each round pairs the two builds' samples. The change is the median of the
-/// rounds' candidate-over-base ratios, with a one-sided 95 % bootstrap bound; a figure is flagged when the change
-/// is beyond the threshold and the bound is above 1, and fails only when a second series of rounds of that figure
-/// alone flags it again.
+/// <c>perf-compare</c>: the regression gate against another build, measured in the same job. Each round is one
+/// <c>perf-pair</c> process that loads both builds and times their calls in alternating blocks, so both see the same
+/// machine within a tenth of a second (a base build without that mode is timed in alternating <c>perf-check</c>
+/// processes instead). Per figure and round, the candidate's seconds over the base's; the change is the median over
+/// rounds, with a one-sided 95 % bootstrap bound. A figure is flagged when the change is beyond the threshold and the
+/// bound is above zero, and fails only when a second series of rounds of that figure alone flags it again.
 /// </summary>
 internal static class PerfCompare
 {
@@ -19,6 +18,9 @@ internal static class PerfCompare
 
     // Rounds of the second series that a flagged figure must fail again.
     private const int ConfirmationRounds = 8;
+
+    // Whether rounds run both builds in one process (perf-pair); off for good once a build turns out to predate it.
+    private static bool _paired = true;
 
     public static int Run(string[] args)
     {
@@ -44,11 +46,14 @@ internal static class PerfCompare
                 case "--filter":
                     filter = args[++n];
                     break;
+                case "--separate-processes":
+                    _paired = false;
+                    break;
                 case "--inject-slowdown":
                     inject = args[++n];
                     break;
                 default:
-                    Console.Error.WriteLine($"perf-compare: unknown option '{args[n]}'. Options: --base DLL --candidate DLL [--rounds 5] [--threshold 0.05] [--filter TEXT] [--inject-slowdown FIGURE:FRACTION]");
+                    Console.Error.WriteLine($"perf-compare: unknown option '{args[n]}'. Options: --base DLL --candidate DLL [--rounds 5] [--threshold 0.05] [--filter TEXT] [--inject-slowdown FIGURE:FRACTION] [--separate-processes]");
                     return 2;
             }
         }
@@ -60,8 +65,10 @@ internal static class PerfCompare
         }
 
         var samples = Sample(baseDll, candidateDll, rounds, filter, inject);
-        Console.WriteLine($"{rounds} alternating rounds; per round, the candidate's ratio to the GEMM calibration over the base's (the two processes ran back to back);");
-        Console.WriteLine($"change: the median over rounds; lower: its one-sided 95 % bootstrap bound. A figure is slower when change > {threshold:P0} and lower > 0 %;");
+        Console.WriteLine(_paired
+            ? $"{rounds} rounds, each one process timing both builds in alternating blocks of calls; per round, the candidate's seconds over the base's (the 10th percentile of each build's calls);"
+            : $"{rounds} alternating rounds; per round, the candidate's seconds over the base's (the 10th percentile of each process's timed calls; the two processes ran back to back);");
+        Console.WriteLine($"change: the median over rounds; lower: its one-sided 95 % bootstrap bound; rounds: the lowest and highest round. A figure is slower when change > {threshold:P0} and lower > 0 %;");
         Console.WriteLine($"it fails when a second series of {Math.Max(rounds, ConfirmationRounds)} rounds of that figure alone says so again.");
         var flagged = Judge(samples, rounds, threshold, "");
 
@@ -96,6 +103,23 @@ internal static class PerfCompare
         {
             for (var round = 0; round < rounds; round++)
             {
+                if (_paired && MeasurePair(baseDll, candidateDll, round, Path.Combine(directory, $"{round}-pair.json"), filter, inject) is { } pairs)
+                {
+                    foreach (var (name, b, c) in pairs)
+                    {
+                        if (!samples.TryGetValue(name, out var lists))
+                        {
+                            samples[name] = lists = ([], []);
+                        }
+
+                        lists.Base.Add(b);
+                        lists.Candidate.Add(c);
+                    }
+
+                    Console.Error.WriteLine($"perf-compare: {(filter is null ? string.Empty : filter + ": ")}round {round + 1}/{rounds} done (paired in one process)");
+                    continue;
+                }
+
                 // Alternate which build goes first, so neither always runs on the warmer (or colder) machine.
                 var order = round % 2 == 0 ? new[] { false, true } : [true, false];
                 foreach (var candidate in order)
@@ -126,14 +150,14 @@ internal static class PerfCompare
     // Prints a row per figure and returns the figures whose slowdown is beyond the threshold with a bound above zero.
     private static List<string> Judge(Dictionary<string, (List<double> Base, List<double> Candidate)> samples, int rounds, double threshold, string prefix)
     {
-        Console.WriteLine($"{prefix}{"figure",-28} {"base",9} {"candidate",9} {"change",8} {"lower",8}  status");
+        Console.WriteLine($"{prefix}{"figure",-28} {"base",9} {"candidate",9} {"change",8} {"lower",8} {"rounds",15}  status");
         var slower = new List<string>();
         var random = new Random(20261201);
         foreach (var (name, (baseSamples, candidateSamples)) in samples.OrderBy(s => s.Key, StringComparer.Ordinal))
         {
             if (baseSamples.Count != rounds || candidateSamples.Count != rounds)
             {
-                Console.WriteLine($"{prefix}{name,-28} {"-",9} {"-",9} {"-",8} {"-",8}  only in the {(baseSamples.Count == 0 ? "candidate" : "base")}");
+                Console.WriteLine($"{prefix}{name,-28} {"-",9} {"-",9} {"-",8} {"-",8} {"-",15}  only in the {(baseSamples.Count == 0 ? "candidate" : "base")}");
                 continue;
             }
 
@@ -147,7 +171,7 @@ internal static class PerfCompare
                 slower.Add(name);
             }
 
-            Console.WriteLine($"{prefix}{name,-28} {PerfCheck.Median([.. baseSamples]),9:F3} {PerfCheck.Median([.. candidateSamples]),9:F3} {Percent(change),8} {Percent(lower),8}  {(isSlower ? "SLOWER" : "ok")}");
+            Console.WriteLine($"{prefix}{name,-28} {Duration(PerfCheck.Median([.. baseSamples])),9} {Duration(PerfCheck.Median([.. candidateSamples])),9} {Percent(change),8} {Percent(lower),8} {Percent(ratios.Min() - 1) + ".." + Percent(ratios.Max() - 1),15}  {(isSlower ? "SLOWER" : "ok")}");
         }
 
         return slower;
@@ -171,22 +195,53 @@ internal static class PerfCompare
         return PerfCheck.Quantile(medians, 0.05);
     }
 
+    private static string Duration(double seconds) => seconds switch
+    {
+        < 1e-3 => (seconds * 1e6).ToString("F1", CultureInfo.InvariantCulture) + " us",
+        < 1 => (seconds * 1e3).ToString("F2", CultureInfo.InvariantCulture) + " ms",
+        _ => seconds.ToString("F3", CultureInfo.InvariantCulture) + " s",
+    };
+
     private static string Percent(double value) => (value >= 0 ? "+" : string.Empty) + (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
-    // One perf-check process of one build; its figures' ratios to the calibration. The threshold is set out of
-    // reach: here a build is compared with the other build, not with its own committed baseline.
-    private static List<(string Name, double Relative)> Measure(string dll, string output, string? filter, string? inject)
+    // One perf-pair process: both builds' figures, timed in alternating blocks of calls; null when a build predates
+    // the paired mode (after which every round times whole processes).
+    private static List<(string Name, double Base, double Candidate)>? MeasurePair(string baseDll, string candidateDll, int round, string output, string? filter, string? inject)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { dll, "perf-check", "--threshold", "1000", "--output", output })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
+        var arguments = new List<string> { candidateDll, "perf-pair", "--base", baseDll, "--candidate", candidateDll, "--round", round.ToString(CultureInfo.InvariantCulture), "--output", output };
         if (filter is not null)
         {
-            start.ArgumentList.Add("--filter");
-            start.ArgumentList.Add(filter);
+            arguments.AddRange(["--filter", filter]);
+        }
+
+        if (inject is not null)
+        {
+            arguments.AddRange(["--inject-slowdown", inject]);
+        }
+
+        var (exitCode, text) = RunBench(arguments, null);
+        if (exitCode == PerfPair.NoPairedMode)
+        {
+            Console.Error.WriteLine("perf-compare: the base build has no paired mode; each round times the two builds in processes of their own.");
+            _paired = false;
+            return null;
+        }
+
+        if (exitCode != 0 || !File.Exists(output))
+        {
+            throw new InvalidOperationException($"perf-pair failed (exit {exitCode}): {text}");
+        }
+
+        var figures = JsonNode.Parse(File.ReadAllText(output))!["figures"]!.AsObject();
+        return [.. figures.Select(f => (f.Key, f.Value!["base"]!.GetValue<double>(), f.Value!["candidate"]!.GetValue<double>()))];
+    }
+
+    private static (int ExitCode, string Output) RunBench(IEnumerable<string> arguments, string? inject)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in arguments)
+        {
+            start.ArgumentList.Add(arg);
         }
 
         if (inject is not null)
@@ -198,12 +253,26 @@ internal static class PerfCompare
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode != 0 || !File.Exists(output))
+        return (process.ExitCode, stderr + stdout.Result);
+    }
+
+    // One perf-check process of one build; its figures' ratios to the calibration. The threshold is set out of
+    // reach: here a build is compared with the other build, not with its own committed baseline.
+    private static List<(string Name, double Seconds)> Measure(string dll, string output, string? filter, string? inject)
+    {
+        var arguments = new List<string> { dll, "perf-check", "--threshold", "1000", "--output", output };
+        if (filter is not null)
         {
-            throw new InvalidOperationException($"{dll} perf-check failed (exit {process.ExitCode}): {stderr}{stdout.Result}");
+            arguments.AddRange(["--filter", filter]);
+        }
+
+        var (exitCode, text) = RunBench(arguments, inject);
+        if (exitCode != 0 || !File.Exists(output))
+        {
+            throw new InvalidOperationException($"{dll} perf-check failed (exit {exitCode}): {text}");
         }
 
         var figures = JsonNode.Parse(File.ReadAllText(output))!["figures"]!.AsObject();
-        return [.. figures.Select(f => (f.Key, f.Value!["relative"]!.GetValue<double>()))];
+        return [.. figures.Select(f => (f.Key, f.Value!["seconds"]!.GetValue<double>()))];
     }
 }

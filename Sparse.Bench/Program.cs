@@ -59,6 +59,11 @@ if (args is ["perf-compare", .. var compareOptions])
     return PerfCompare.Run(compareOptions);
 }
 
+if (args is ["perf-pair", .. var pairOptions])
+{
+    return PerfPair.Run(pairOptions);
+}
+
 if (args is ["perf-check", .. var options])
 {
     return PerfCheck.Run(options);
