@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -40,26 +39,17 @@ internal sealed class FirstEpoch : IDisposable
     public double Run()
     {
         var metrics = Path.Combine(_directory, "metrics.json");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[]
-        {
-            _cli, "train", "--train", _data, "--hidden", "1000,1000,1000", "--epsilon", "20", "--epochs", "2",
-            "--batch-size", "128", "--optimizer", "sgd", "--learning-rate", "0.01", "--evolve", "set", "--seed", "1",
-            "--metrics", metrics, "--output", Path.Combine(_directory, "model.sparse"), "--quiet",
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
         // The child compiles as the CLI ships, whatever this process was started with.
-        start.Environment.Remove("DOTNET_TieredCompilation");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
+        var (exitCode, output) = DotnetProcess.Run(
+            [
+                _cli, "train", "--train", _data, "--hidden", "1000,1000,1000", "--epsilon", "20", "--epochs", "2",
+                "--batch-size", "128", "--optimizer", "sgd", "--learning-rate", "0.01", "--evolve", "set", "--seed", "1",
+                "--metrics", metrics, "--output", Path.Combine(_directory, "model.sparse"), "--quiet",
+            ],
+            new Dictionary<string, string?> { ["DOTNET_TieredCompilation"] = null });
+        if (exitCode != 0)
         {
-            throw new InvalidOperationException($"sparse train failed (exit {process.ExitCode}): {stderr}{stdout.Result}");
+            throw new InvalidOperationException($"sparse train failed (exit {exitCode}): {output}");
         }
 
         return JsonNode.Parse(File.ReadAllText(metrics))!["epochs"]![0]!["train_seconds"]!.GetValue<double>();

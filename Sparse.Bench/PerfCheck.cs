@@ -18,9 +18,9 @@ namespace Sparse.Bench;
 internal static class PerfCheck
 {
     // The quantile of a figure's call times that stands for it.
-    internal const double FastQuantile = 0.1;
+    private const double FastQuantile = 0.1;
 
-    // Seconds of calls between two calibration calls.
+    // Seconds of one block of calls: between two calibration calls here, and between the two builds' turns in perf-pair.
     private const double BlockSeconds = 0.05;
 
     /// <summary>
@@ -68,11 +68,10 @@ internal static class PerfCheck
         // Warm every path first, so compilation has settled before anything is timed.
         var slowdown = Environment.GetEnvironmentVariable(SlowdownVariable);
         var figures = Wanted(filter).Select(f => Slowed(f, slowdown)).ToList();
-        Time(Calibration, 3, 0.05);
+        Repeat(Calibration, 3, 0.05);
         foreach (var figure in figures)
         {
-            // Long calls (budget 0) get two: one to compile and touch their memory, one more to settle.
-            Time(figure.Call, figure.BudgetSeconds > 0 ? 3 : 1, Math.Min(figure.BudgetSeconds / 4, 0.1));
+            Warm(figure.Call, figure.BudgetSeconds);
         }
 
         // Memory-bound figures also get a probe of their own kind: random 128-byte row gathers over 256 MiB, which a
@@ -80,7 +79,7 @@ internal static class PerfCheck
         var gathers = figures.Any(f => f.MemoryBound) ? new GatherProbe(256) : null;
         if (gathers is not null)
         {
-            Time(gathers.Run, 3, 0.05);
+            Repeat(gathers.Run, 3, 0.05);
         }
 
         Thread.Sleep(300);
@@ -94,12 +93,10 @@ internal static class PerfCheck
         var results = new List<(string Name, double Seconds, double Relative, double Spread, double? RelativeToGathers, int Calls)>();
         foreach (var figure in figures)
         {
-            var calls = new List<double>();
+            var calls = new CallTimes(figure.Calls, figure.BudgetSeconds);
             var units = new List<double>();
             var gatherUnits = new List<double>();
-            var spent = 0.0;
-            bool More() => calls.Count < figure.Calls || spent < figure.BudgetSeconds;
-            while (More())
+            while (calls.More)
             {
                 units.Add(TimeCall(Calibration));
                 if (figure.MemoryBound)
@@ -107,21 +104,14 @@ internal static class PerfCheck
                     gatherUnits.Add(TimeCall(gathers!.Run));
                 }
 
-                var block = Stopwatch.StartNew();
-                do
-                {
-                    var seconds = figure.Seconds is { } own ? own() : TimeCall(figure.Call);
-                    calls.Add(seconds);
-                    spent += seconds;
-                }
-                while (block.Elapsed.TotalSeconds < BlockSeconds && More());
+                calls.Block(figure.Timed);
             }
 
             calibration.AddRange(units);
-            var fast = Quantile([.. calls], FastQuantile);
-            var median = Quantile([.. calls], 0.5);
+            var fast = calls.Fast;
+            var median = Quantile([.. calls.Seconds], 0.5);
             results.Add((figure.Name, fast, fast / Quantile([.. units], FastQuantile), (median - fast) / fast,
-                figure.MemoryBound ? fast / Quantile([.. gatherUnits], FastQuantile) : null, calls.Count));
+                figure.MemoryBound ? fast / Quantile([.. gatherUnits], FastQuantile) : null, calls.Seconds.Count));
         }
 
         foreach (var figure in figures)
@@ -196,7 +186,47 @@ internal static class PerfCheck
     /// disposed after the run.
     /// </summary>
     private sealed record Figure(string Name, Action Call, double BudgetSeconds, int Calls = 10, bool MemoryBound = false,
-        Func<double>? Seconds = null, IDisposable? Resources = null);
+        Func<double>? Seconds = null, IDisposable? Resources = null)
+    {
+        /// <summary>One call, returning the seconds that count.</summary>
+        public Func<double> Timed => Seconds ?? (() => TimeCall(Call));
+    }
+
+    /// <summary>
+    /// A figure's timed calls: how many it still needs (<see cref="More"/>), blocks of them, and their 10th percentile.
+    /// </summary>
+    internal sealed class CallTimes(int calls, double budgetSeconds)
+    {
+        private double _spent;
+
+        public List<double> Seconds { get; } = [];
+
+        /// <summary>Whether the figure still lacks its least number of calls or its budget of seconds.</summary>
+        public bool More => Seconds.Count < calls || _spent < budgetSeconds;
+
+        /// <summary>The figure's value: the 10th percentile of its calls.</summary>
+        public double Fast => Quantile([.. Seconds], FastQuantile);
+
+        /// <summary>Times calls for one block of about <see cref="BlockSeconds"/>: at least one call, and none once the figure has enough.</summary>
+        public void Block(Func<double> call)
+        {
+            var block = Stopwatch.StartNew();
+            do
+            {
+                var seconds = call();
+                Seconds.Add(seconds);
+                _spent += seconds;
+            }
+            while (block.Elapsed.TotalSeconds < BlockSeconds && More);
+        }
+    }
+
+    /// <summary>
+    /// Runs a figure's call until compilation has settled: short calls for three samples of up to 0.1 s, long calls
+    /// (budget 0) twice, once to compile and touch their memory and once more to settle.
+    /// </summary>
+    internal static void Warm(Action call, double budgetSeconds) =>
+        Repeat(call, budgetSeconds > 0 ? 3 : 1, Math.Min(budgetSeconds / 4, 0.1));
 
     /// <summary>Random 128-byte row gathers over a buffer in huge pages, on all cores: the unit of memory-bound figures.</summary>
     private sealed unsafe class GatherProbe
@@ -234,7 +264,7 @@ internal static class PerfCheck
     /// <param name="filter">Only figures whose name contains it; null for all.</param>
     /// <param name="slowdown">A <see cref="SlowdownVariable"/> setting for this build alone, or null.</param>
     internal static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> Load(string? filter, string? slowdown) =>
-        [.. Wanted(filter).Select(f => Slowed(f, slowdown)).Select(f => (f.Name, f.Seconds ?? (() => TimeCall(f.Call)), f.BudgetSeconds, f.Calls, f.Resources))];
+        [.. Wanted(filter).Select(f => Slowed(f, slowdown)).Select(f => (f.Name, f.Timed, f.BudgetSeconds, f.Calls, f.Resources))];
 
     private static IEnumerable<Figure> Wanted(string? filter)
     {
@@ -386,29 +416,19 @@ internal static class PerfCheck
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
-    /// <summary>Seconds per call: <paramref name="repeats"/> samples, each at least <paramref name="minimumSeconds"/> long.</summary>
-    internal static double[] Time(Action call, int repeats, double minimumSeconds, bool warm = true)
+    /// <summary>Warms <paramref name="call"/>: one call, then <paramref name="repeats"/> runs of calls, each at least <paramref name="minimumSeconds"/> long.</summary>
+    private static void Repeat(Action call, int repeats, double minimumSeconds)
     {
-        if (warm)
-        {
-            call();
-        }
-
-        var samples = new double[repeats];
+        call();
         for (var r = 0; r < repeats; r++)
         {
-            var calls = 0;
             var watch = Stopwatch.StartNew();
             do
             {
                 call();
-                calls++;
             }
             while (watch.Elapsed.TotalSeconds < minimumSeconds);
-            samples[r] = watch.Elapsed.TotalSeconds / calls;
         }
-
-        return samples;
     }
 
     internal static double Quantile(double[] samples, double q)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 
@@ -98,6 +97,8 @@ internal static class PerfCompare
     private static Dictionary<string, (List<double> Base, List<double> Candidate)> Sample(string baseDll, string candidateDll, int rounds, string? filter, string? inject)
     {
         var samples = new Dictionary<string, (List<double> Base, List<double> Candidate)>(StringComparer.Ordinal);
+        (List<double> Base, List<double> Candidate) Lists(string name) =>
+            samples.TryGetValue(name, out var lists) ? lists : samples[name] = ([], []);
         var directory = Directory.CreateTempSubdirectory("perf-compare-").FullName;
         try
         {
@@ -107,13 +108,8 @@ internal static class PerfCompare
                 {
                     foreach (var (name, b, c) in pairs)
                     {
-                        if (!samples.TryGetValue(name, out var lists))
-                        {
-                            samples[name] = lists = ([], []);
-                        }
-
-                        lists.Base.Add(b);
-                        lists.Candidate.Add(c);
+                        Lists(name).Base.Add(b);
+                        Lists(name).Candidate.Add(c);
                     }
 
                     Console.Error.WriteLine($"perf-compare: {(filter is null ? string.Empty : filter + ": ")}round {round + 1}/{rounds} done (paired in one process)");
@@ -125,14 +121,9 @@ internal static class PerfCompare
                 foreach (var candidate in order)
                 {
                     var figures = Measure(candidate ? candidateDll : baseDll, Path.Combine(directory, $"{round}-{(candidate ? "candidate" : "base")}.json"), filter, candidate ? inject : null);
-                    foreach (var (name, relative) in figures)
+                    foreach (var (name, seconds) in figures)
                     {
-                        if (!samples.TryGetValue(name, out var lists))
-                        {
-                            samples[name] = lists = ([], []);
-                        }
-
-                        (candidate ? lists.Candidate : lists.Base).Add(relative);
+                        (candidate ? Lists(name).Candidate : Lists(name).Base).Add(seconds);
                     }
                 }
 
@@ -219,7 +210,7 @@ internal static class PerfCompare
             arguments.AddRange(["--inject-slowdown", inject]);
         }
 
-        var (exitCode, text) = RunBench(arguments, null);
+        var (exitCode, text) = DotnetProcess.Run(arguments);
         if (exitCode == PerfPair.NoPairedMode)
         {
             Console.Error.WriteLine("perf-compare: the base build has no paired mode; each round times the two builds in processes of their own.");
@@ -236,27 +227,7 @@ internal static class PerfCompare
         return [.. figures.Select(f => (f.Key, f.Value!["base"]!.GetValue<double>(), f.Value!["candidate"]!.GetValue<double>()))];
     }
 
-    private static (int ExitCode, string Output) RunBench(IEnumerable<string> arguments, string? inject)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in arguments)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        if (inject is not null)
-        {
-            start.Environment[PerfCheck.SlowdownVariable] = inject;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stderr + stdout.Result);
-    }
-
-    // One perf-check process of one build; its figures' ratios to the calibration. The threshold is set out of
+    // One perf-check process of one build; its figures' seconds. The threshold is set out of
     // reach: here a build is compared with the other build, not with its own committed baseline.
     private static List<(string Name, double Seconds)> Measure(string dll, string output, string? filter, string? inject)
     {
@@ -266,7 +237,7 @@ internal static class PerfCompare
             arguments.AddRange(["--filter", filter]);
         }
 
-        var (exitCode, text) = RunBench(arguments, inject);
+        var (exitCode, text) = DotnetProcess.Run(arguments, inject is null ? null : new Dictionary<string, string?> { [PerfCheck.SlowdownVariable] = inject });
         if (exitCode != 0 || !File.Exists(output))
         {
             throw new InvalidOperationException($"{dll} perf-check failed (exit {exitCode}): {text}");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.Loader;
@@ -18,9 +17,6 @@ namespace Sparse.Bench;
 /// </summary>
 internal static class PerfPair
 {
-    // Seconds of one build's calls before the other build's turn.
-    private const double BlockSeconds = 0.05;
-
     public const int NoPairedMode = 3;
 
     public static int Run(string[] args)
@@ -72,7 +68,7 @@ internal static class PerfPair
         {
             foreach (var figure in build)
             {
-                PerfCheck.Time(() => figure.Call(), figure.BudgetSeconds > 0 ? 3 : 1, Math.Min(figure.BudgetSeconds / 4, 0.1));
+                PerfCheck.Warm(() => figure.Call(), figure.BudgetSeconds);
             }
         }
 
@@ -88,28 +84,19 @@ internal static class PerfPair
 
             var candidate = builds[1][other];
             var calls = new[] { figure.Call, candidate.Call };
-            var times = new[] { new List<double>(), new List<double>() };
-            var spent = new double[2];
-            bool More(int b) => times[b].Count < Math.Max(figure.Calls, candidate.Calls) || spent[b] < Math.Max(figure.BudgetSeconds, candidate.BudgetSeconds);
+            var times = calls.Select(_ => new PerfCheck.CallTimes(Math.Max(figure.Calls, candidate.Calls), Math.Max(figure.BudgetSeconds, candidate.BudgetSeconds))).ToArray();
 
             // Alternate which build opens, so neither always follows the other's (cache-evicting) block.
-            for (var turn = round % 2; More(0) || More(1); turn ^= 1)
+            for (var turn = round % 2; times[0].More || times[1].More; turn ^= 1)
             {
-                var block = Stopwatch.StartNew();
-                do
-                {
-                    var seconds = calls[turn]();
-                    times[turn].Add(seconds);
-                    spent[turn] += seconds;
-                }
-                while (block.Elapsed.TotalSeconds < BlockSeconds && More(turn));
+                times[turn].Block(calls[turn]);
             }
 
             figures[figure.Name] = new JsonObject
             {
-                ["base"] = PerfCheck.Quantile([.. times[0]], PerfCheck.FastQuantile),
-                ["candidate"] = PerfCheck.Quantile([.. times[1]], PerfCheck.FastQuantile),
-                ["calls"] = times[0].Count,
+                ["base"] = times[0].Fast,
+                ["candidate"] = times[1].Fast,
+                ["calls"] = times[0].Seconds.Count,
             };
         }
 
