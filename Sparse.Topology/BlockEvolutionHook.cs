@@ -95,6 +95,14 @@ public sealed class BlockEvolutionHook : ITrainingHook
     private void Run(TrainingContext context, double?[] fractions)
     {
         var layers = context.Network.SparseLayers.ToArray();
+
+        // CTRE's sample of the whole block network, sliced per block like a step's signals (one pass serves every block).
+        var sample = (Signals & SignalKinds.TrainingSample) != 0 && context.TrainingData is { Count: > 0 } data
+            ? ActivationSample.Record(context.Network, data, ActivationSample.RowsWithin(context.Network, ActivationSample.DefaultBytes, data.Count),
+                Math.Clamp(context.Network.LastBatchSize, 32, 256), (ulong)context.Step, softmaxOutput: false)
+            : null;
+
+        // After a sample's pass the step's recording is stale, and reads as none.
         var recorder = context.Signals is { IsCurrent: true } ? context.Signals : null;
 
         // Hidden layers only: the output layer is each configuration's head.
@@ -112,7 +120,8 @@ public sealed class BlockEvolutionHook : ITrainingHook
                 }
 
                 var block = new SparseLinear(_grid.Block(weights, l, k));
-                var part = _evolvers[k].Plan(block, fraction, signals is { } s ? Slice(s, l, k) : null, new int[block.Weights.NonZeroCount]);
+                var part = _evolvers[k].Plan(block, fraction, signals is { } s ? Slice(s, l, k) : null, new int[block.Weights.NonZeroCount],
+                    sample is null ? null : Slice(sample.Of(layer), l, k));
                 parts[k] = part;
                 _changes[k].Add(TopologyEvolver.Describe(block, l, part.Pruned, part.Grown) with { Epoch = context.Epoch, Step = context.Step });
             }

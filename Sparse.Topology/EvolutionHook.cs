@@ -17,6 +17,19 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
     /// <summary>When and how much to rewire.</summary>
     public EvolutionSchedule Schedule { get; } = schedule ?? EvolutionSchedule.CosineDecayPerEpoch();
 
+    /// <summary>
+    /// For rules that read <see cref="SignalKinds.TrainingSample"/> (CTRE): the most training rows an evolution's
+    /// <see cref="ActivationSample"/> holds; 0 (the default) takes every row that fits in <see cref="SampleBytes"/>.
+    /// Below the training set's size, each evolution draws its own subset.
+    /// </summary>
+    public int SampleRows { get; init; }
+
+    /// <summary>The byte budget of an evolution's <see cref="ActivationSample"/> (default <see cref="ActivationSample.DefaultBytes"/>).</summary>
+    public long SampleBytes { get; init; } = ActivationSample.DefaultBytes;
+
+    /// <summary>Rows of the last evolution's <see cref="ActivationSample"/>, 0 before any.</summary>
+    public int LastSampleRows { get; private set; }
+
     /// <summary>Every evolution's per-layer records (also added to the trainer's <see cref="TrainingHistory.TopologyChanges"/>).</summary>
     public List<IReadOnlyList<TopologyChange>> History { get; } = [];
 
@@ -88,8 +101,30 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
 
     private void Run(TrainingContext context, double fraction)
     {
-        var changes = Evolver.Evolve(context.Network, context.Optimizer, fraction, context.Signals, context.Epoch, context.Step);
+        var sample = (Evolver.Signals & SignalKinds.TrainingSample) != 0 ? RecordSample(context) : null;
+        var changes = Evolver.Evolve(context.Network, context.Optimizer, fraction, context.Signals, context.Epoch, context.Step, sample);
         History.Add(changes);
         context.History.TopologyChanges.AddRange(changes);
+    }
+
+    // One inference pass over the training rows (or a subset drawn from the step number), as CTRE's reference does
+    // after each epoch. Every rank of a data-parallel run holds the whole training set and draws the same subset.
+    private ActivationSample? RecordSample(TrainingContext context)
+    {
+        if (context.TrainingData is not { Count: > 0 } data)
+        {
+            return null;
+        }
+
+        var rows = ActivationSample.RowsWithin(context.Network, SampleBytes, data.Count);
+        if (SampleRows > 0)
+        {
+            rows = Math.Min(rows, SampleRows);
+        }
+
+        var batch = Math.Clamp(context.Network.LastBatchSize, 32, 256);
+        var sample = ActivationSample.Record(context.Network, data, rows, batch, (ulong)context.Step, context.Loss is SoftmaxCrossEntropy);
+        LastSampleRows = sample.Rows;
+        return sample;
     }
 }

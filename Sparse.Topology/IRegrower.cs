@@ -10,7 +10,14 @@ namespace Sparse.Topology;
 /// <param name="Pruned">Positions (<c>row * columns + column</c>) dropped in this step; empty unless
 /// the regrower says <see cref="IRegrower.NeedsPrunedPositions"/>.</param>
 /// <param name="Signals">The layer's last input, activation and output gradient, when recorded.</param>
-public sealed record GrowthRequest(SparseLinear Layer, CsrMatrix Kept, int Count, IReadOnlySet<long> Pruned, LayerSignals? Signals);
+public sealed record GrowthRequest(SparseLinear Layer, CsrMatrix Kept, int Count, IReadOnlySet<long> Pruned, LayerSignals? Signals)
+{
+    /// <summary>
+    /// The layer's input and activation over many training rows (<see cref="ActivationSample"/>), when the rule reads
+    /// <see cref="SignalKinds.TrainingSample"/> and the caller recorded one; <see cref="LayerSignals.Batch"/> is its row count.
+    /// </summary>
+    public LayerSignals? Sample { get; init; }
+}
 
 /// <summary>Picks missing connections of a layer to add.</summary>
 public interface IRegrower

@@ -5,7 +5,20 @@ namespace Sparse.Topology;
 /// <summary>Scores every position of one row: <c>scores[i]</c> for column <c>i</c>. Rows are scored on several threads at once.</summary>
 internal interface IBlockScorer
 {
+    /// <summary>Rows a worker scores in one call (<see cref="ScoreRows"/>), for scorers that share reads across rows.</summary>
+    int RowsPerTask => 1;
+
     void ScoreRow(int row, Span<float> scores);
+
+    /// <summary>Rows <c>first .. first + count - 1</c>, one after another in <paramref name="scores"/> (<c>count x columns</c>).</summary>
+    void ScoreRows(int first, int count, Span<float> scores)
+    {
+        var columns = scores.Length / count;
+        for (var r = 0; r < count; r++)
+        {
+            ScoreRow(first + r, scores.Slice(r * columns, columns));
+        }
+    }
 }
 
 /// <summary>
@@ -46,8 +59,9 @@ internal static class MissingTopK
         {
             var rows = Math.Min(blockRows, kept.Rows - first);
             var block = scores.AsSpan(0, rows * columns);
-            var action = new ScoreRows(scorer, first, columns, scores);
-            SparseParallel.Run(ref action, rows);
+            var perTask = Math.Max(1, scorer.RowsPerTask);
+            var action = new ScoreRows(scorer, first, rows, perTask, columns, scores);
+            SparseParallel.Run(ref action, (rows + perTask - 1) / perTask);
             for (var r = 0; r < rows; r++)
             {
                 var row = first + r;
@@ -83,10 +97,15 @@ internal static class MissingTopK
         return result;
     }
 
-    // One row of a block per chunk, on the kernels' worker threads; each row is written by one thread.
-    private readonly struct ScoreRows(IBlockScorer scorer, int first, int columns, float[] scores) : IChunkAction
+    // A few rows of a block per chunk, on the kernels' worker threads; each row is written by one thread.
+    private readonly struct ScoreRows(IBlockScorer scorer, int first, int rows, int perTask, int columns, float[] scores) : IChunkAction
     {
-        public void Execute(int r) => scorer.ScoreRow(first + r, scores.AsSpan(r * columns, columns));
+        public void Execute(int task)
+        {
+            var r = task * perTask;
+            var count = Math.Min(perTask, rows - r);
+            scorer.ScoreRows(first + r, count, scores.AsSpan(r * columns, count * columns));
+        }
     }
 
     /// <summary>Buffered candidates in position order, cut back to the best k whenever the buffer fills.</summary>

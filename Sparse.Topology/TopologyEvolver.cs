@@ -41,9 +41,13 @@ public sealed partial class TopologyEvolver
     public static TopologyEvolver RigL(ILogger<TopologyEvolver>? logger = null, long exactScores = GradientRegrower.DefaultExactScores) =>
         new(new MagnitudePruner(separateSigns: false), new GradientRegrower(exactScores: exactScores), logger);
 
-    /// <summary>CTRE: prune by magnitude, regrow the missing pairs of most similar neurons (cosine).</summary>
-    public static TopologyEvolver Ctre(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ILogger<TopologyEvolver>? logger = null) =>
-        new(new MagnitudePruner(), new CosineRegrower(variant, seed), logger);
+    /// <summary>
+    /// CTRE as its reference code runs it: prune by |w| (both signs together), regrow the missing pairs of most similar
+    /// neurons (cosine over a sample of the training rows, <see cref="CosineRegrower"/>), every layer including the
+    /// output layer (compared on the softmax outputs).
+    /// </summary>
+    public static TopologyEvolver Ctre(CtreVariant variant = CtreVariant.Plain, ulong seed = 1, ILogger<TopologyEvolver>? logger = null, int patience = CosineRegrower.DefaultPatience) =>
+        new(new MagnitudePruner(separateSigns: false), new CosineRegrower(variant, seed, patience: patience), logger) { IncludeOutputLayer = true };
 
     /// <summary>What to drop.</summary>
     public IPruner Pruner { get; }
@@ -55,9 +59,12 @@ public sealed partial class TopologyEvolver
     /// Scratch of one evolution step, per connection of the layer it rewires: drop flags 1 B, the kept connections
     /// copied (column, value, origin) 12 B, the new ones (row, column, value, sorted rank; at most half the layer)
     /// 10 B, where each entry came from 4 B, the moved optimizer state 4 B per slot, and the regrower's own scratch
-    /// per new connection (<see cref="IRegrower.ScratchBytesPerGrown"/>, at most half the layer). Freed after the step.
+    /// per new connection (<see cref="IRegrower.ScratchBytesPerGrown"/>, at most half the layer), and the set of pruned
+    /// positions when the regrower reads it (a hash set sized once: 20 B a slot, up to 24 B per pruned connection).
+    /// Freed after the step.
     /// </summary>
-    public long ScratchBytesPerConnection(int optimizerSlots) => 27 + (4L * optimizerSlots) + ((Regrower.ScratchBytesPerGrown + 1) / 2);
+    public long ScratchBytesPerConnection(int optimizerSlots) =>
+        27 + (4L * optimizerSlots) + ((Regrower.ScratchBytesPerGrown + 1) / 2) + (Regrower.NeedsPrunedPositions ? 12 : 0);
 
     /// <summary>What the pruner and the regrower read of the last training step.</summary>
     public SignalKinds Signals => Pruner.Signals | Regrower.Signals;
@@ -72,7 +79,15 @@ public sealed partial class TopologyEvolver
     /// a stale or missing recording reaches them as no signals. <paramref name="epoch"/> and <paramref name="step"/>
     /// only label the returned records.
     /// </summary>
-    public IReadOnlyList<TopologyChange> Evolve(SparseNetwork network, Optimizer? optimizer, double fraction, SignalRecorder? signals = null, int epoch = 0, long step = 0)
+    /// <param name="network">The network.</param>
+    /// <param name="optimizer">Its optimizer, whose per-connection state moves with the connections; null for none.</param>
+    /// <param name="fraction">The fraction of each layer's connections to drop (and regrow).</param>
+    /// <param name="signals">The last training step's recording, for rules that read one.</param>
+    /// <param name="epoch">Labels the records.</param>
+    /// <param name="step">Labels the records.</param>
+    /// <param name="sample">Activations over many training rows, for rules that read <see cref="SignalKinds.TrainingSample"/>
+    /// (<see cref="EvolutionHook"/> records one before each evolution); without it they fall back to <paramref name="signals"/>.</param>
+    public IReadOnlyList<TopologyChange> Evolve(SparseNetwork network, Optimizer? optimizer, double fraction, SignalRecorder? signals = null, int epoch = 0, long step = 0, ActivationSample? sample = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         var layers = network.SparseLayers.ToArray();
@@ -82,7 +97,7 @@ public sealed partial class TopologyEvolver
         {
             // Only a current recording: after another forward pass it would mix two batches.
             LayerSignals? layerSignals = signals is { IsCurrent: true } ? signals.Of(layers[n]) : null;
-            var report = EvolveLayer(layers[n], optimizer, fraction, layerSignals, n) with { Epoch = epoch, Step = step };
+            var report = EvolveLayer(layers[n], optimizer, fraction, layerSignals, n, sample?.Of(layers[n])) with { Epoch = epoch, Step = step };
             reports.Add(report);
             Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
 
@@ -104,13 +119,13 @@ public sealed partial class TopologyEvolver
     /// and the layer applies the map, moving <paramref name="optimizer"/>'s state along.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public TopologyChange EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0)
+    public TopologyChange EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0, LayerSignals? sample = null)
     {
         ArgumentNullException.ThrowIfNull(layer);
 
         // The budget is constant, so the new structure has as many entries as the old.
         using var source = new ScratchArray<int>((int)layer.Weights.NonZeroCount);
-        var (map, pruned, grown) = Plan(layer, fraction, signals, source.Array);
+        var (map, pruned, grown) = Plan(layer, fraction, signals, source.Array, sample);
         layer.Rewire(map, optimizer);
         return Describe(layer, index, pruned, grown);
     }
@@ -122,7 +137,7 @@ public sealed partial class TopologyEvolver
     /// network evolves each block's part of a layer this way and applies all parts as one map.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal (ConnectionMap Map, int Pruned, int Grown) Plan(SparseLinear layer, double fraction, LayerSignals? signals, int[] source)
+    internal (ConnectionMap Map, int Pruned, int Grown) Plan(SparseLinear layer, double fraction, LayerSignals? signals, int[] source, LayerSignals? sample = null)
     {
         var weights = layer.Weights;
         var nnz = (int)weights.NonZeroCount;
@@ -138,13 +153,13 @@ public sealed partial class TopologyEvolver
             var drop = dropBuffer.Span;
             drop.Clear();
             pruned = Pruner.SelectDrops(layer, fraction, signals, drop);
-            prunedPositions = Regrower.NeedsPrunedPositions ? DroppedPositions(weights, drop) : null;
+            prunedPositions = Regrower.NeedsPrunedPositions ? DroppedPositions(weights, drop, pruned) : null;
             kept = ConnectionMap.Keep(weights, drop, keptSource.Array, nnz - pruned);
         }
 
         var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, kept.RowPointers, kept.ColumnIndices, kept.Values);
         var grown = new CooMatrix(weights.Rows, weights.Columns, pruned);
-        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions ?? NoPositions, signals), grown);
+        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions ?? NoPositions, signals) { Sample = sample }, grown);
         if (grown.Count != pruned)
         {
             throw new InvalidOperationException($"{Regrower.GetType().Name} grew {grown.Count} connections for {pruned} pruned.");
@@ -157,9 +172,9 @@ public sealed partial class TopologyEvolver
     }
 
     // The dropped positions (row x columns + column), for regrowers that avoid regrowing them at once.
-    private static HashSet<long> DroppedPositions(CsrMatrix weights, ReadOnlySpan<bool> drop)
+    private static HashSet<long> DroppedPositions(CsrMatrix weights, ReadOnlySpan<bool> drop, int count)
     {
-        var dropped = new HashSet<long>();
+        var dropped = new HashSet<long>(count);
         for (var row = 0; row < weights.Rows; row++)
         {
             for (var k = (int)weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)

@@ -23,7 +23,8 @@ public class ParallelNetworksTests
     {
         "set" => TopologyEvolver.Set(config.Seed),
         "rigl" => TopologyEvolver.RigL(),
-        "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, config.Seed),
+        // A block network evolves hidden layers only (each configuration's head is its own), so the network alone does too.
+        "ctre" => new TopologyEvolver(new MagnitudePruner(separateSigns: false), new CosineRegrower(CtreVariant.Plain, config.Seed)),
         _ => throw new ArgumentException(method),
     };
 

@@ -123,14 +123,20 @@ public class RegrowthTests
     }
 
     [Test]
-    public void Ctre_seq_turns_random_once_validation_accuracy_stalls()
+    public void Ctre_seq_turns_random_once_validation_accuracy_has_not_improved_for_its_patience()
     {
-        var regrower = new CosineRegrower(CtreVariant.Seq);
-        regrower.ObserveValidationAccuracy(0.8f);
-        regrower.ObserveValidationAccuracy(0.85f);
-        Assert.That(regrower.GrowingRandomly, Is.False);
-        regrower.ObserveValidationAccuracy(0.85f);
-        Assert.That(regrower.GrowingRandomly, Is.True);
+        var regrower = new CosineRegrower(CtreVariant.Seq, patience: 3);
+        Assert.That(new CosineRegrower(CtreVariant.Seq).Patience, Is.EqualTo(40), "the reference's early_stop_epoch");
+        foreach (var accuracy in new[] { 0.8f, 0.85f, 0.85f, 0.84f, 0.86f, 0.86f, 0.85f })
+        {
+            regrower.ObserveValidationAccuracy(accuracy);
+            Assert.That(regrower.GrowingRandomly, Is.False, $"after {accuracy}: an improvement resets the count");
+        }
+
+        regrower.ObserveValidationAccuracy(0.86f);
+        Assert.That(regrower.GrowingRandomly, Is.True, "three evaluations in a row without beating 0.86");
+        regrower.ObserveValidationAccuracy(0.99f);
+        Assert.That(regrower.GrowingRandomly, Is.True, "for good");
     }
 
     [Test]

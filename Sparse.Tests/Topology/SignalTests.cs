@@ -52,7 +52,7 @@ public class SignalTests
         // SET needs no signals and evolves; CTRE says what it lacks.
         Assert.DoesNotThrow(() => TopologyEvolver.Set(seed: 1).Evolve(network, optimizer, 0.3, recorder));
         var ctre = Assert.Throws<InvalidOperationException>(() => TopologyEvolver.Ctre(seed: 1).Evolve(network, optimizer, 0.3, recorder));
-        Assert.That(ctre!.Message, Does.Contain("before any evaluation"));
+        Assert.That(ctre!.Message, Does.Contain("ActivationSample"));
 
         // Recording the backward pass of an evaluation is refused.
         var outputGradient = new float[10 * test.Batch.Size];
@@ -83,7 +83,7 @@ public class SignalTests
         {
             Assert.That(hook.Signals, Is.EqualTo(SignalKinds.OutputGradients));
             Assert.That(new EvolutionHook(TopologyEvolver.Set()).Signals, Is.EqualTo(SignalKinds.None));
-            Assert.That(new EvolutionHook(TopologyEvolver.Ctre()).Signals, Is.EqualTo(SignalKinds.Activations));
+            Assert.That(new EvolutionHook(TopologyEvolver.Ctre()).Signals, Is.EqualTo(SignalKinds.TrainingSample), "CTRE reads a sample of the training rows, recorded apart");
         });
         trainer.Fit(DigitsData.Train);
         Assert.That(hook.History[0][0].Step, Is.EqualTo(1), "RigL evolved after the very first step");

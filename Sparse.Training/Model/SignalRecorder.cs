@@ -12,6 +12,12 @@ public enum SignalKinds
 
     /// <summary>Each sparse layer's output gradient as well (RigL's gradient regrowth); costs one activation-sized copy per sparse layer and step.</summary>
     OutputGradients = 2,
+
+    /// <summary>
+    /// Each sparse layer's input and activation over many training rows (<see cref="ActivationSample"/>), recorded by an
+    /// inference pass right before an evolution rather than during the training steps (CTRE's cosine importance).
+    /// </summary>
+    TrainingSample = 4,
 }
 
 /// <summary>
@@ -37,8 +43,12 @@ public sealed class SignalRecorder
     /// <summary>A recorder of <paramref name="kinds"/>; <see cref="SignalKinds.OutputGradients"/> implies activations.</summary>
     public SignalRecorder(SignalKinds kinds = SignalKinds.Activations)
     {
+        kinds &= StepKinds;
         Kinds = kinds == SignalKinds.None ? SignalKinds.Activations : kinds | SignalKinds.Activations;
     }
+
+    /// <summary>The kinds a training step's backward pass records (a <see cref="SignalKinds.TrainingSample"/> is recorded apart).</summary>
+    public const SignalKinds StepKinds = SignalKinds.Activations | SignalKinds.OutputGradients;
 
     /// <summary>What is recorded.</summary>
     public SignalKinds Kinds { get; }

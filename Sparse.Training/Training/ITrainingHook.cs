@@ -81,4 +81,10 @@ public sealed class TrainingContext
     /// during <see cref="ITrainingHook.OnStepEnd"/> and <see cref="ITrainingHook.OnEpochEnd"/>, stale after the epoch's evaluation.
     /// </summary>
     public SignalRecorder? Signals { get; internal set; }
+
+    /// <summary>
+    /// The rows being trained on (every rank's whole set in data-parallel training), for a hook that records an
+    /// <see cref="ActivationSample"/> of them; null when the hook is driven outside <see cref="Trainer.Fit"/>.
+    /// </summary>
+    public Dataset? TrainingData { get; internal set; }
 }

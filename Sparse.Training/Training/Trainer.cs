@@ -211,7 +211,8 @@ public sealed class Trainer
             Step = Optimizer.StepCount,
             StepsPerEpoch = loader.BatchesPerEpoch,
             History = History,
-            Signals = signalKinds == SignalKinds.None ? null : new SignalRecorder(signalKinds),
+            Signals = (signalKinds & SignalRecorder.StepKinds) == SignalKinds.None ? null : new SignalRecorder(signalKinds),
+            TrainingData = train,
         };
         var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots, Hooks.Select(h => h.RewiringBytesPerConnection(Optimizer.StateSlots)).DefaultIfEmpty(0).Max());
         TrainerLog.Starting(_logger, Network.ConnectionCount, Options.Epochs, train.Count, memory);
@@ -460,7 +461,7 @@ public sealed class Trainer
 
         for (var h = 0; h < Hooks.Count; h++)
         {
-            if (Hooks[h].Signals != SignalKinds.None && Hooks[h].ReadsSignalsOf(context.Step + 1, endsEpoch, context))
+            if ((Hooks[h].Signals & SignalRecorder.StepKinds) != SignalKinds.None && Hooks[h].ReadsSignalsOf(context.Step + 1, endsEpoch, context))
             {
                 return true;
             }
