@@ -18,8 +18,9 @@ namespace Sparse.Bench;
 /// </summary>
 /// <remarks>
 /// <code>
-/// quality [--data digits | fashion-mnist:DIR | mnist:DIR | wide:FILE] [--budget short|long] [--seeds 3]
-///         [--epsilons 20,2] [--methods static,set,...] [--json FILE] [--markdown FILE] [--gate BASELINE]
+/// quality [--data digits | fashion-mnist:DIR | mnist:DIR | wide:FILE | madelon[:EPOCHS[:COLUMNS:WIDTH]]] [--budget short|long]
+///         [--seeds 3] [--epsilons 20,2] [--methods static,set,...] [--json FILE] [--markdown FILE] [--gate BASELINE]
+///         [--require ctre>static,ctre>set]
 /// </code>
 /// Methods: <c>static</c>; <c>set</c>, <c>rigl</c>, <c>ctre</c>, <c>ctre-sim</c>, <c>ctre-seq</c> after every epoch
 /// but the last (zeta 0.3); <c>set-steps</c>, <c>rigl-steps</c> twice an epoch with RigL's cosine-decayed fraction
@@ -55,8 +56,9 @@ internal static class Quality
 
         var setup = Setup.For(data, budget == "long");
         Console.WriteLine($"# {setup.Name}: {string.Join("-", setup.Sizes)}, {setup.Activation}, {setup.Epochs} epochs, batch {setup.BatchSize}, " +
-            $"Adam {setup.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine), dropout {setup.Dropout.ToString(CultureInfo.InvariantCulture)}, " +
-            $"weight decay {setup.WeightDecay.ToString(CultureInfo.InvariantCulture)}; {setup.Train.Count:N0} training and {setup.Test.Count:N0} test rows; {seeds} seeds");
+            $"{(setup.Sgd ? "SGD with Nesterov momentum 0.9, L2" : "Adam (cosine), decoupled weight decay")} {setup.WeightDecay.ToString(CultureInfo.InvariantCulture)}, " +
+            $"learning rate {setup.LearningRate.ToString(CultureInfo.InvariantCulture)}, dropout {setup.Dropout.ToString(CultureInfo.InvariantCulture)}, zeta {setup.Zeta.ToString(CultureInfo.InvariantCulture)}; " +
+            $"{setup.Train.Count:N0} training and {setup.Test.Count:N0} test rows; {seeds} seeds");
         var rows = new List<Row>();
         Console.WriteLine("| data | epsilon | connections | epochs | method | final accuracy | best accuracy | seconds | evolving |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
@@ -89,7 +91,39 @@ internal static class Quality
             File.WriteAllLines(markdownPath, rows.Select(r => r.Markdown()));
         }
 
-        return Option("--gate", string.Empty) is { Length: > 0 } baseline ? Gate(rows, baseline) : 0;
+        var failed = Option("--gate", string.Empty) is { Length: > 0 } baseline ? Gate(rows, baseline) : 0;
+        return Option("--require", string.Empty) is { Length: > 0 } requirements ? Math.Max(failed, Require(rows, requirements)) : failed;
+    }
+
+    // "a>b,c>d": at every epsilon, method a's mean beats method b's by more than the larger seed spread of the two (at
+    // least MinimumSpread): what keeps a method that does nothing (a CTRE that grows at random) from passing the gate.
+    private static int Require(List<Row> rows, string requirements)
+    {
+        var failed = 0;
+        Console.WriteLine();
+        Console.WriteLine("requirement                                    better   worse    margin  needed  status");
+        foreach (var requirement in requirements.Split(','))
+        {
+            var (better, worse) = requirement.Split('>') is [var a, var b] ? (a, b) : throw new ArgumentException($"--require {requirement}: write BETTER>WORSE");
+            foreach (var group in rows.GroupBy(r => r.Epsilon))
+            {
+                var high = group.SingleOrDefault(r => r.Method == better) ?? throw new ArgumentException($"--require {requirement}: {better} was not run");
+                var low = group.SingleOrDefault(r => r.Method == worse) ?? throw new ArgumentException($"--require {requirement}: {worse} was not run");
+                var margin = high.Mean - low.Mean;
+                var needed = Math.Max(MinimumSpread, Math.Max(high.Std, low.Std));
+                var ok = margin > needed;
+                failed += ok ? 0 : 1;
+                Console.WriteLine($"{high.Data}/eps{group.Key.ToString(CultureInfo.InvariantCulture)}: {better} > {worse}".PadRight(46) +
+                    $" {high.Mean,7:P2} {low.Mean,7:P2} {margin,8:P2} {needed,7:P2}  {(ok ? "ok" : "NOT AHEAD")}");
+            }
+        }
+
+        if (failed > 0)
+        {
+            Console.Error.WriteLine($"quality: {failed} requirement(s) not met: a method is not ahead of the one it must beat by more than the seed spread");
+        }
+
+        return failed > 0 ? 1 : 0;
     }
 
     private static int Gate(List<Row> rows, string baselinePath)
@@ -126,10 +160,18 @@ internal static class Quality
     {
         var network = SparseNetwork.CreateMlp(setup.Sizes, setup.Activation, epsilon, seed, setup.Dropout,
             normalization: InputNormalization.Fit(setup.Train, NormalizationKind.Standardize));
-        var optimizer = new Adam(setup.LearningRate, weightDecay: setup.WeightDecay, decoupled: true);
-        var options = new TrainerOptions { Epochs = setup.Epochs, BatchSize = setup.BatchSize, Seed = seed, Schedule = LearningRateSchedule.Cosine(setup.LearningRate / 50) };
+        Optimizer optimizer = setup.Sgd
+            ? new Sgd(setup.LearningRate, momentum: 0.9f, nesterov: true, weightDecay: setup.WeightDecay)
+            : new Adam(setup.LearningRate, weightDecay: setup.WeightDecay, decoupled: true);
+        var options = new TrainerOptions
+        {
+            Epochs = setup.Epochs,
+            BatchSize = setup.BatchSize,
+            Seed = seed,
+            Schedule = setup.Sgd ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(setup.LearningRate / 50),
+        };
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, options);
-        EvolutionHook Epochly(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.EveryEpoch(0.3));
+        EvolutionHook Epochly(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.EveryEpoch(setup.Zeta));
         EvolutionHook Stepwise(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.CosineDecayPerEpoch(0.3, timesPerEpoch: 2, endFraction: 0.75));
         ITrainingHook[] hooks = method switch
         {
@@ -200,6 +242,12 @@ internal static class Quality
 
     private sealed record Setup(string Name, Dataset Train, Dataset Test, int[] Sizes, ActivationKind Activation, int Epochs, int BatchSize, float LearningRate, float Dropout, float WeightDecay)
     {
+        /// <summary>SGD with Nesterov momentum 0.9, L2 <see cref="WeightDecay"/> and a constant rate, instead of Adam with a cosine schedule.</summary>
+        public bool Sgd { get; init; }
+
+        /// <summary>The fraction the per-epoch methods rewire.</summary>
+        public double Zeta { get; init; } = 0.3;
+
         public static Setup For(string data, bool longBudget)
         {
             var factor = longBudget ? 5 : 1;
@@ -227,8 +275,24 @@ internal static class Quality
                     return new Setup("wide", train, test, [5000, 256, 256, 3], ActivationKind.Relu, 20 * factor, 32, 0.003f, 0f, 1e-4f);
                 }
 
+                case "madelon":
+                {
+                    // CTRE's reference script (run.sbatch): 3 x 1,000 ReLU, SGD 0.01 with Nesterov momentum 0.9, L2 1e-4,
+                    // batch 100, zeta 0.2 after every epoch, 500 epochs. MADELON's 2,000 training and 600 test rows of 500 columns.
+                    // madelon:EPOCHS:COLUMNS:WIDTH shrinks it (scripts/quality-check: a smaller table and network in seconds).
+                    var parts = path.Split(':', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+                    var epochs = parts.Length > 0 ? parts[0] : 100 * factor;
+                    var columns = parts.Length > 1 ? parts[1] : 500;
+                    var width = parts.Length > 2 ? parts[2] : 1000;
+                    var (all, _) = Madelon.Generate(2600, columns, 11);
+                    var train = all.Subset([.. Enumerable.Range(0, 2000)]);
+                    var test = all.Subset([.. Enumerable.Range(2000, 600)]);
+                    var name = parts.Length > 1 ? $"madelon{columns}x{width}" : "madelon";
+                    return new Setup(name, train, test, [columns, width, width, width, 2], ActivationKind.Relu, epochs, 100, 0.01f, 0f, 1e-4f) { Sgd = true, Zeta = 0.2 };
+                }
+
                 default:
-                    throw new ArgumentException($"unknown data {data}: digits, fashion-mnist:DIR, mnist:DIR or wide:FILE");
+                    throw new ArgumentException($"unknown data {data}: digits, fashion-mnist:DIR, mnist:DIR, wide:FILE or madelon[:EPOCHS]");
             }
         }
     }

@@ -34,7 +34,7 @@ internal static class SweepCommand
     private static readonly Option<string> Dropouts = new("--dropout") { Description = "Dropout rates after each hidden activation, separated by ','.", DefaultValueFactory = _ => "0" };
     private static readonly Option<string> Zetas = new("--zeta") { Description = "Fractions rewired per evolution step (RigL: the starting fraction), separated by ','.", DefaultValueFactory = _ => "0.3" };
     private static readonly Option<string> Seeds = new("--seed") { Description = "Seeds of initialisation, dropout and evolution, separated by ','. The first also splits and shuffles the data, which every configuration shares.", DefaultValueFactory = _ => "1" };
-    private static readonly Option<string> Evolve = new("--evolve") { Description = "Topology evolution of every configuration: none, set, rigl or ctre.", DefaultValueFactory = _ => "rigl" };
+    private static readonly Option<string> Evolve = new("--evolve") { Description = "Topology evolution of every configuration: none, set, rigl, ctre, ctre-sim or ctre-seq.", DefaultValueFactory = _ => "rigl" };
     private static readonly Option<int?> EvolveEvery = new("--evolve-every") { Description = "Steps between evolutions, cosine-decayed until 75 % of training (default: twice an epoch); 0: after every epoch." };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs, shared by the grid.", DefaultValueFactory = _ => 40 };
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch, shared by the grid.", DefaultValueFactory = _ => 32 };
@@ -44,7 +44,7 @@ internal static class SweepCommand
 
     public static Command Create(Option<bool> quiet)
     {
-        Evolve.AcceptOnlyFromAmong("none", "set", "rigl", "ctre");
+        Evolve.AcceptOnlyFromAmong(TrainCommand.EvolveMethods);
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         var command = new Command("sweep",
             "Train a grid of configurations at once as one block-diagonal sparse network: every combination of the listed --hidden, --activation, " +

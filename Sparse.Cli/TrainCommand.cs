@@ -25,7 +25,8 @@ internal static partial class TrainCommand
     private static readonly Option<double?> Erk = new("--erk") { Description = "Overall density spread by ERK (instead of --epsilon)." };
     private static readonly Option<string> Evolve = new("--evolve")
     {
-        Description = "Topology evolution: rigl (prune by magnitude, regrow where the gradient is largest), set (regrow at random), ctre or none.",
+        Description = "Topology evolution: rigl (prune by magnitude, regrow where the gradient is largest), set (regrow at random), " +
+            "ctre (regrow between the neurons whose activations over the training rows are most alike; ctre-sim and ctre-seq are its variants) or none.",
         DefaultValueFactory = _ => "rigl",
     };
     private static readonly Option<double> Zeta = new("--zeta") { Description = "Fraction rewired per evolution step (RigL: the starting fraction).", DefaultValueFactory = _ => 0.3 };
@@ -101,7 +102,7 @@ internal static partial class TrainCommand
     public static Command Create(Option<bool> quiet, Option<bool> verbose)
     {
         ActivationName.AcceptOnlyFromAmong("relu", "leaky-relu", "all-relu", "tanh", "sigmoid");
-        Evolve.AcceptOnlyFromAmong("none", "set", "rigl", "ctre");
+        Evolve.AcceptOnlyFromAmong(EvolveMethods);
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
@@ -316,6 +317,12 @@ internal static partial class TrainCommand
                   0 => "after every epoch but the last",
                   var every => $"every {every} steps (cosine-decayed, until 75 % of training)",
               }));
+        if (evolve.StartsWith("ctre", StringComparison.Ordinal))
+        {
+            var rows = ActivationSample.RowsWithin(network, ActivationSample.DefaultBytes, train.Count);
+            say($"{evolve} compares neurons over {rows:N0} of {train.Count:N0} training rows: an inference pass and " +
+                $"{4.0 * rows * network.SparseLayers.Sum(l => (long)l.InputSize + l.OutputSize) / (1 << 20):N0} MiB of activations per evolution");
+        }
         say($"network {string.Join("-", new[] { network.InputSize }.Concat(network.SparseLayers.Select(l => l.OutputSize)))}: {network.ConnectionCount:N0} connections, {network.ParameterBytes:N0} bytes of parameters");
         if (mpi is not null)
         {
@@ -653,8 +660,13 @@ internal static partial class TrainCommand
         "set" => TopologyEvolver.Set(seed, logger: logger),
         "rigl" => TopologyEvolver.RigL(logger, exactScores),
         "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, seed, logger),
+        "ctre-sim" => TopologyEvolver.Ctre(CtreVariant.Sim, seed, logger),
+        "ctre-seq" => TopologyEvolver.Ctre(CtreVariant.Seq, seed, logger),
         _ => null,
     };
+
+    /// <summary>The values of <c>--evolve</c>, for train and sweep.</summary>
+    internal static readonly string[] EvolveMethods = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];
 
     /// <summary>The schedule of <c>--evolve-every</c> (null: twice an epoch, cosine-decayed; 0: after each epoch) from <paramref name="zeta"/>.</summary>
     internal static EvolutionSchedule Schedule(int? every, double zeta) => every switch
