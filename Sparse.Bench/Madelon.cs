@@ -21,7 +21,12 @@ internal static class Madelon
     /// <paramref name="rows"/> rows of <paramref name="features"/> columns, seeded; also the positions of the 20
     /// informative and redundant columns after the column shuffle.
     /// </summary>
-    public static (Dataset Data, int[] Relevant) Generate(int rows, int features, int seed)
+    /// <param name="rows">Rows.</param>
+    /// <param name="features">Columns, at least 20.</param>
+    /// <param name="seed">Seeds everything.</param>
+    /// <param name="probeFactors">0: the distractors are independent noise (MADELON); otherwise each is a random mixture
+    /// of this many shared noise factors plus its own noise, so the distractors correlate with each other.</param>
+    public static (Dataset Data, int[] Relevant) Generate(int rows, int features, int seed, int probeFactors = 0)
     {
         var random = new Random(seed);
         double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
@@ -71,6 +76,16 @@ internal static class Madelon
             }
         }
 
+        // Each distractor's loadings on the shared noise factors, uniform in [-1, 1].
+        var loadings = probeFactors > 0 ? new double[features, probeFactors] : null;
+        for (var c = Informative + Redundant; c < features && loadings is not null; c++)
+        {
+            for (var f = 0; f < probeFactors; f++)
+            {
+                loadings[c, f] = (2 * random.NextDouble()) - 1;
+            }
+        }
+
         for (var r = 0; r < rows; r++)
         {
             for (var b = 0; b < Redundant; b++)
@@ -84,9 +99,14 @@ internal static class Madelon
                 x[r, Informative + b] = sum;
             }
 
+            var factors = Enumerable.Range(0, probeFactors).Select(_ => Normal()).ToArray();
             for (var c = Informative + Redundant; c < features; c++)
             {
                 x[r, c] = Normal();
+                for (var f = 0; f < probeFactors; f++)
+                {
+                    x[r, c] += loadings![c, f] * factors[f];
+                }
             }
 
             if (random.NextDouble() < 0.01)

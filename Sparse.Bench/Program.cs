@@ -38,6 +38,11 @@ if (args is ["rigl-scale", .. var riglWidths])
     return 0;
 }
 
+if (args is ["feature-recall", .. var recallOptions])
+{
+    return FeatureRecall.Run(recallOptions);
+}
+
 if (args is ["quality", .. var qualityOptions])
 {
     return Quality.Run(qualityOptions);

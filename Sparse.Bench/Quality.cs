@@ -20,12 +20,14 @@ namespace Sparse.Bench;
 /// <code>
 /// quality [--data digits | fashion-mnist:DIR | mnist:DIR | wide:FILE | madelon[:EPOCHS[:COLUMNS:WIDTH]]] [--budget short|long]
 ///         [--seeds 3] [--epsilons 20,2] [--methods static,set,...] [--json FILE] [--markdown FILE] [--gate BASELINE]
-///         [--require ctre>static,ctre>set]
+///         [--require ctre>static,ctre>set] [--optimizer sgd|adam] [--epochs N] [--zeta Z]
 /// </code>
 /// Methods: <c>static</c>; <c>set</c>, <c>rigl</c>, <c>ctre</c>, <c>ctre-sim</c>, <c>ctre-seq</c> after every epoch
 /// but the last (zeta 0.3); <c>set-steps</c>, <c>rigl-steps</c> twice an epoch with RigL's cosine-decayed fraction
 /// (alpha 0.3), ending at 75 % of training, and <c>rigl-bounded</c> the same with the norm-bounded search at every
-/// width; <c>neurons</c>: SET plus importance pruning of hidden neurons.
+/// width; <c>neurons</c>: SET plus importance pruning of hidden neurons. <c>--optimizer sgd</c> trains any data set in CTRE's
+/// recipe (ReLU, SGD 0.01 with Nesterov momentum 0.9, L2 1e-4, constant rate, no dropout); <c>--epochs</c> and <c>--zeta</c>
+/// override the data set's.
 /// </remarks>
 internal static class Quality
 {
@@ -55,6 +57,23 @@ internal static class Quality
         }
 
         var setup = Setup.For(data, budget == "long");
+
+        // A data set's recipe with some of it changed: CTRE's regime on images is SGD, long training, zeta 0.2.
+        if (Option("--optimizer", string.Empty) is { Length: > 0 } optimizerName)
+        {
+            setup = optimizerName switch
+            {
+                "sgd" => setup with { Sgd = true, LearningRate = 0.01f, WeightDecay = 1e-4f, Dropout = 0f, Activation = ActivationKind.Relu },
+                "adam" => setup with { Sgd = false },
+                _ => throw new ArgumentException($"--optimizer {optimizerName}: sgd or adam"),
+            };
+        }
+
+        setup = setup with
+        {
+            Epochs = int.Parse(Option("--epochs", setup.Epochs.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+            Zeta = double.Parse(Option("--zeta", setup.Zeta.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+        };
         Console.WriteLine($"# {setup.Name}: {string.Join("-", setup.Sizes)}, {setup.Activation}, {setup.Epochs} epochs, batch {setup.BatchSize}, " +
             $"{(setup.Sgd ? "SGD with Nesterov momentum 0.9, L2" : "Adam (cosine), decoupled weight decay")} {setup.WeightDecay.ToString(CultureInfo.InvariantCulture)}, " +
             $"learning rate {setup.LearningRate.ToString(CultureInfo.InvariantCulture)}, dropout {setup.Dropout.ToString(CultureInfo.InvariantCulture)}, zeta {setup.Zeta.ToString(CultureInfo.InvariantCulture)}; " +

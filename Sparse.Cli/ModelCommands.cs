@@ -86,29 +86,76 @@ internal static class ModelCommands
 
     public static Command Features()
     {
+        var model = new Option<string?>("--model") { Description = "A model file written by 'sparse train' (--method model)." };
+        var data = new Option<string?>("--data") { Description = "CSV whose feature columns QuickSelection trains on (--method quickselection); the label column is left out." };
+        var label = new Option<string?>("--label") { Description = "With --data: the label column to leave out, a header name or a 0-based index (default: the last column)." };
+        var method = new Option<string>("--method")
+        {
+            Description = "model: rank by the trained model's connections; quickselection: train QuickSelection's sparse denoising autoencoder on --data " +
+                "(unsupervised; 1,000 hidden neurons, SET, 100 epochs) and rank by its first layer.",
+            DefaultValueFactory = _ => "model",
+        };
+        method.AcceptOnlyFromAmong("model", "quickselection");
+        var measure = new Option<string>("--measure")
+        {
+            Description = "paths: |w| summed over each input's paths to the outputs; strength: |w| summed over its first-layer connections (QuickSelection's node strength).",
+            DefaultValueFactory = _ => "paths",
+        };
+        measure.AcceptOnlyFromAmong("paths", "strength");
+        var epochs = new Option<int>("--epochs") { Description = "QuickSelection's training epochs.", DefaultValueFactory = _ => new QuickSelectionOptions().Epochs };
         var top = new Option<int>("--top") { Description = "How many features to print, strongest first.", DefaultValueFactory = _ => 20 };
         var output = new Option<string?>("--output") { Description = "Write every feature's rank, name, strength and connections here as CSV." };
         var command = new Command(
             "features",
-            "Rank the model's input features by the connections they kept in its first layer: the sum of their absolute weights (QuickSelection's node strength; docs/features.md). Train on the best K with 'train --select-features K --features-from MODEL'.")
+            "Rank input features by the connections they kept: of a trained model (--model), or of QuickSelection's sparse denoising autoencoder trained on a data file " +
+            "(--method quickselection --data FILE); docs/features.md. Train on the best K with 'train --select-features K --features-from MODEL'.")
         {
-            Model, top, output,
+            model, data, label, NoHeader, method, measure, epochs, top, output,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
             var path = parse.GetValue(output);
             var count = parse.GetValue(top);
+            var byModel = parse.GetValue(method) == "model";
             if (count < 1)
             {
                 throw new UserError($"--top {count}: give 1 or more.");
             }
 
-            if (path is not null)
+            if (parse.GetValue(epochs) < 1)
             {
-                OutputPaths.Check([("--output", path)], [("--model", parse.GetValue(Model))]);
+                throw new UserError($"--epochs {parse.GetValue(epochs)}: give 1 or more.");
             }
 
-            var ranking = Rank(parse.GetValue(Model)!);
+            var source = byModel
+                ? parse.GetValue(model) ?? throw new UserError("--method model ranks a trained model: give --model FILE.")
+                : parse.GetValue(data) ?? throw new UserError("--method quickselection trains on a data file: give --data FILE.");
+            if (byModel ? parse.GetValue(data) is not null : parse.GetValue(model) is not null)
+            {
+                throw new UserError(byModel ? "--data is read by --method quickselection only." : "--model is read by --method model only.");
+            }
+
+            if (path is not null)
+            {
+                OutputPaths.Check([("--output", path)], [(byModel ? "--model" : "--data", source)]);
+            }
+
+            var featureMeasure = parse.GetValue(measure) == "strength" ? FeatureMeasure.NodeStrength : FeatureMeasure.PathStrength;
+            IReadOnlyList<FeatureScore> ranking;
+            if (byModel)
+            {
+                ranking = Rank(source, featureMeasure);
+            }
+            else
+            {
+                var table = CsvTableReader.Read(source, parse.GetValue(NoHeader) ? false : null, parse.GetValue(label), Console.Error.WriteLine);
+                var rows = Dataset.ForRegression(table.Features, table.FeatureNames.Length, new float[table.Rows], 1);
+                var options = new QuickSelectionOptions { Epochs = parse.GetValue(epochs) };
+                Console.Error.WriteLine($"training QuickSelection's autoencoder on {table.Rows:N0} rows of {table.FeatureNames.Length:N0} columns: " +
+                    $"{table.FeatureNames.Length:N0}-{options.Hidden}-{table.FeatureNames.Length:N0} at epsilon {options.Epsilon}, {options.Epochs} epochs");
+                ranking = FeatureRanking.Rank(QuickSelection.TrainAutoencoder(rows, options), table.FeatureNames, featureMeasure);
+            }
+
             Console.WriteLine($"{"rank",5}  {"feature",-24} {"strength",10} {"connections",11}");
             foreach (var feature in ranking.Take(count))
             {
@@ -135,12 +182,12 @@ internal static class ModelCommands
     }
 
     /// <summary>The features of the model at <paramref name="path"/>, ranked by <see cref="FeatureRanking"/>.</summary>
-    public static IReadOnlyList<FeatureScore> Rank(string path)
+    public static IReadOnlyList<FeatureScore> Rank(string path, FeatureMeasure measure = FeatureMeasure.PathStrength)
     {
         var checkpoint = Cli.LoadModel(path);
         try
         {
-            return FeatureRanking.Rank(checkpoint.Network, Cli.SchemaOf(checkpoint).FeatureNames);
+            return FeatureRanking.Rank(checkpoint.Network, Cli.SchemaOf(checkpoint).FeatureNames, measure);
         }
         catch (ArgumentException e)
         {

@@ -40,6 +40,27 @@ public class FeaturesCliTests : CliFixture
     }
 
     [Test]
+    public void Features_trains_quickselection_on_a_data_file_and_leaves_its_label_out()
+    {
+        // Columns a and b share a factor; c and d are constant but for one row in 200. The label column is text.
+        var random = new Random(2);
+        var text = new System.Text.StringBuilder("a,b,c,d,label\n");
+        for (var r = 0; r < 2000; r++)
+        {
+            var factor = random.NextDouble();
+            text.Append(string.Create(CultureInfo.InvariantCulture, $"{factor + (0.05 * random.NextDouble()):F4},{factor:F4},{(r % 200 == 0 ? 1 : 0)},{(r % 200 == 7 ? 1 : 0)},{(factor > 0.5 ? "yes" : "no")}\n"));
+        }
+
+        Write("table.csv", text.ToString());
+        var run = Sparse("features", "--method", "quickselection", "--data", "table.csv", "--output", "qs.csv");
+        Assert.That(run.Exit, Is.Zero, run.Error);
+        Assert.That(run.Error, Does.Contain("training QuickSelection's autoencoder on 2,000 rows of 4 columns"));
+        var ranking = File.ReadAllLines(Path.Combine(Dir, "qs.csv")).Skip(1).Select(l => l.Split(',')[1]).ToArray();
+        Assert.That(ranking, Has.Length.EqualTo(4), "the label is not a feature");
+        Assert.That(ranking.Take(2), Is.EquivalentTo(new[] { "a", "b" }), string.Join(", ", ranking));
+    }
+
+    [Test]
     public void Feature_options_are_checked()
     {
         var missing = Sparse("train", "--select-features", "5");
@@ -52,5 +73,14 @@ public class FeaturesCliTests : CliFixture
         var none = Sparse("features", "--model", "nothing.sparse");
         Assert.That(none.Exit, Is.EqualTo(1));
         Assert.That(none.Error, Does.Contain("nothing.sparse: no such model file"));
+        var noModel = Sparse("features");
+        Assert.That(noModel.Error, Does.Contain("--method model ranks a trained model: give --model FILE."));
+        var noData = Sparse("features", "--method", "quickselection");
+        Assert.That(noData.Error, Does.Contain("--method quickselection trains on a data file: give --data FILE."));
+        var both = Sparse("features", "--method", "quickselection", "--data", "d.csv", "--model", "m.sparse");
+        Assert.That(both.Error, Does.Contain("--model is read by --method model only."));
+        var measure = Sparse("features", "--model", "m.sparse", "--measure", "weights");
+        Assert.That(measure.Exit, Is.EqualTo(1));
+        Assert.That(measure.Error, Does.Contain("weights"));
     }
 }
