@@ -25,7 +25,8 @@ namespace Sparse.Bench;
 /// Methods: <c>static</c>; <c>set</c>, <c>rigl</c>, <c>ctre</c>, <c>ctre-sim</c>, <c>ctre-seq</c> after every epoch
 /// but the last (zeta 0.3); <c>set-steps</c>, <c>rigl-steps</c> twice an epoch with RigL's cosine-decayed fraction
 /// (alpha 0.3), ending at 75 % of training, and <c>rigl-bounded</c> the same with the norm-bounded search at every
-/// width; <c>neurons</c>: SET plus importance pruning of hidden neurons. <c>--optimizer sgd</c> trains any data set in CTRE's
+/// width; <c>ctre-batch</c> is <c>ctre</c> scoring its similarities over one batch's worth of training rows instead of
+/// all of them; <c>neurons</c>: SET plus importance pruning of hidden neurons. <c>--optimizer sgd</c> trains any data set in CTRE's
 /// recipe (ReLU, SGD 0.01 with Nesterov momentum 0.9, L2 1e-4, constant rate, no dropout); <c>--epochs</c> and <c>--zeta</c>
 /// override the data set's.
 /// </remarks>
@@ -34,7 +35,7 @@ internal static class Quality
     /// <summary>The least drop the gate treats as real: one test sample of the bundled digits is 0.28 points.</summary>
     public const double MinimumSpread = 0.006;
 
-    private static readonly string[] AllMethods = ["static", "set", "set-steps", "rigl", "rigl-steps", "rigl-bounded", "ctre", "ctre-sim", "ctre-seq", "neurons"];
+    private static readonly string[] AllMethods = ["static", "set", "set-steps", "rigl", "rigl-steps", "rigl-bounded", "ctre", "ctre-sim", "ctre-seq", "ctre-batch", "neurons"];
 
     public static int Run(string[] args)
     {
@@ -203,6 +204,7 @@ internal static class Quality
             "ctre" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Plain, seed))],
             "ctre-sim" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Sim, seed))],
             "ctre-seq" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Seq, seed))],
+            "ctre-batch" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Plain, seed), EvolutionSchedule.EveryEpoch(setup.Zeta)) { SampleRows = setup.BatchSize }],
             "neurons" => [Epochly(TopologyEvolver.Set(seed)), new NeuronPruningHook(new NeuronImportancePruner(), Math.Max(1, setup.Epochs / 4), Math.Max(1, setup.Epochs / 4))],
             _ => throw new ArgumentException(method),
         };
