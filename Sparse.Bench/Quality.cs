@@ -20,7 +20,8 @@ namespace Sparse.Bench;
 /// <code>
 /// quality [--data digits | fashion-mnist:DIR | mnist:DIR | wide:FILE | madelon[:EPOCHS[:COLUMNS:WIDTH]]] [--budget short|long]
 ///         [--seeds 3] [--epsilons 20,2] [--methods static,set,...] [--json FILE] [--markdown FILE] [--gate BASELINE]
-///         [--require ctre>static,ctre>set] [--optimizer sgd|adam] [--epochs N] [--zeta Z]
+///         [--require ctre>static,rigl-steps>static@2] [--optimizer sgd|adam] [--epochs N] [--zeta Z] [--first-seed 1]
+///         [--inject none|no-rewiring|random-growth|shuffled-scores]
 /// </code>
 /// Methods: <c>static</c>; <c>set</c>, <c>rigl</c>, <c>ctre</c>, <c>ctre-sim</c>, <c>ctre-seq</c> after every epoch
 /// but the last (zeta 0.3); <c>set-steps</c>, <c>rigl-steps</c> twice an epoch with RigL's cosine-decayed fraction
@@ -48,6 +49,18 @@ internal static class Quality
         var data = Option("--data", "digits");
         var budget = Option("--budget", "short");
         var seeds = int.Parse(Option("--seeds", "3"), CultureInfo.InvariantCulture);
+        var firstSeed = int.Parse(Option("--first-seed", "1"), CultureInfo.InvariantCulture);
+        var inject = Option("--inject", "none");
+        if (!BrokenEvolver.Kinds.Contains(inject))
+        {
+            Console.Error.WriteLine($"quality: --inject {inject}: one of {string.Join(", ", BrokenEvolver.Kinds)}");
+            return 2;
+        }
+
+        if (inject != "none")
+        {
+            Console.WriteLine($"# every evolution method broken on purpose: {inject}");
+        }
         var epsilons = Option("--epsilons", "20,2").Split(',').Select(e => double.Parse(e, CultureInfo.InvariantCulture)).ToArray();
         var methods = Option("--methods", string.Join(",", AllMethods)).Split(',');
         var unknown = methods.Except(AllMethods).ToArray();
@@ -86,7 +99,7 @@ internal static class Quality
         {
             foreach (var method in methods)
             {
-                var runs = Enumerable.Range(1, seeds).Select(seed => Train(setup, epsilon, method, (ulong)seed)).ToArray();
+                var runs = Enumerable.Range(firstSeed, seeds).Select(seed => Train(setup, epsilon, method, (ulong)seed, inject)).ToArray();
                 var row = new Row(setup.Name, epsilon, setup.Epochs, method, runs);
                 rows.Add(row);
                 Console.WriteLine(row.Markdown());
@@ -115,8 +128,9 @@ internal static class Quality
         return Option("--require", string.Empty) is { Length: > 0 } requirements ? Math.Max(failed, Require(rows, requirements)) : failed;
     }
 
-    // "a>b,c>d": at every epsilon, method a's mean beats method b's by more than the larger seed spread of the two (at
-    // least MinimumSpread): what keeps a method that does nothing (a CTRE that grows at random) from passing the gate.
+    // "a>b,c>d@2": method a's mean beats method b's by more than the larger seed spread of the two (at least
+    // MinimumSpread), at every epsilon of the run or at the one after '@': what keeps a method that does nothing (a
+    // CTRE that grows at random) from passing the gate.
     private static int Require(List<Row> rows, string requirements)
     {
         var failed = 0;
@@ -124,8 +138,9 @@ internal static class Quality
         Console.WriteLine("requirement                                    better   worse    margin  needed  status");
         foreach (var requirement in requirements.Split(','))
         {
-            var (better, worse) = requirement.Split('>') is [var a, var b] ? (a, b) : throw new ArgumentException($"--require {requirement}: write BETTER>WORSE");
-            foreach (var group in rows.GroupBy(r => r.Epsilon))
+            var (pair, at) = requirement.Split('@') is [var p, var e] ? (p, (double?)double.Parse(e, CultureInfo.InvariantCulture)) : (requirement, null);
+            var (better, worse) = pair.Split('>') is [var a, var b] ? (a, b) : throw new ArgumentException($"--require {requirement}: write BETTER>WORSE or BETTER>WORSE@EPSILON");
+            foreach (var group in rows.GroupBy(r => r.Epsilon).Where(g => at is null || g.Key == at))
             {
                 var high = group.SingleOrDefault(r => r.Method == better) ?? throw new ArgumentException($"--require {requirement}: {better} was not run");
                 var low = group.SingleOrDefault(r => r.Method == worse) ?? throw new ArgumentException($"--require {requirement}: {worse} was not run");
@@ -176,7 +191,7 @@ internal static class Quality
         return 0;
     }
 
-    private static RunResult Train(Setup setup, double epsilon, string method, ulong seed)
+    private static RunResult Train(Setup setup, double epsilon, string method, ulong seed, string inject)
     {
         var network = SparseNetwork.CreateMlp(setup.Sizes, setup.Activation, epsilon, seed, setup.Dropout,
             normalization: InputNormalization.Fit(setup.Train, NormalizationKind.Standardize));
@@ -191,8 +206,8 @@ internal static class Quality
             Schedule = setup.Sgd ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(setup.LearningRate / 50),
         };
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, options);
-        EvolutionHook Epochly(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.EveryEpoch(setup.Zeta));
-        EvolutionHook Stepwise(TopologyEvolver evolver) => new(evolver, EvolutionSchedule.CosineDecayPerEpoch(0.3, timesPerEpoch: 2, endFraction: 0.75));
+        EvolutionHook Epochly(TopologyEvolver evolver) => new(BrokenEvolver.Break(evolver, inject, seed), EvolutionSchedule.EveryEpoch(setup.Zeta));
+        EvolutionHook Stepwise(TopologyEvolver evolver) => new(BrokenEvolver.Break(evolver, inject, seed), EvolutionSchedule.CosineDecayPerEpoch(0.3, timesPerEpoch: 2, endFraction: 0.75));
         ITrainingHook[] hooks = method switch
         {
             "static" => [],
@@ -204,7 +219,7 @@ internal static class Quality
             "ctre" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Plain, seed))],
             "ctre-sim" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Sim, seed))],
             "ctre-seq" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Seq, seed))],
-            "ctre-batch" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Plain, seed), EvolutionSchedule.EveryEpoch(setup.Zeta)) { SampleRows = setup.BatchSize }],
+            "ctre-batch" => [new EvolutionHook(BrokenEvolver.Break(TopologyEvolver.Ctre(CtreVariant.Plain, seed), inject, seed), EvolutionSchedule.EveryEpoch(setup.Zeta)) { SampleRows = setup.BatchSize }],
             "neurons" => [Epochly(TopologyEvolver.Set(seed)), new NeuronPruningHook(new NeuronImportancePruner(), Math.Max(1, setup.Epochs / 4), Math.Max(1, setup.Epochs / 4))],
             _ => throw new ArgumentException(method),
         };

@@ -35,7 +35,7 @@ internal static class SweepCommand
     private static readonly Option<string> Zetas = new("--zeta") { Description = "Fractions rewired per evolution step (RigL: the starting fraction), separated by ','.", DefaultValueFactory = _ => "0.3" };
     private static readonly Option<string> Seeds = new("--seed") { Description = "Seeds of initialisation, dropout and evolution, separated by ','. The first also splits and shuffles the data, which every configuration shares.", DefaultValueFactory = _ => "1" };
     private static readonly Option<string> Evolve = new("--evolve") { Description = "Topology evolution of every configuration: none, set, rigl, ctre, ctre-sim or ctre-seq.", DefaultValueFactory = _ => "rigl" };
-    private static readonly Option<int?> EvolveEvery = new("--evolve-every") { Description = "Steps between evolutions, cosine-decayed until 75 % of training (default: twice an epoch); 0: after every epoch." };
+    private static readonly Option<int?> EvolveEvery = new("--evolve-every") { Description = "Steps between evolutions, cosine-decayed until 75 % of training (default: twice an epoch; for ctre, after each epoch); 0: after every epoch." };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs, shared by the grid.", DefaultValueFactory = _ => 40 };
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch, shared by the grid.", DefaultValueFactory = _ => 32 };
     private static readonly Option<string> OptimizerName = new("--optimizer") { Description = "adam or sgd (momentum), shared by the grid.", DefaultValueFactory = _ => "adam" };
@@ -189,7 +189,7 @@ internal static class SweepCommand
         if (evolve != "none")
         {
             var every = parse.GetValue(EvolveEvery);
-            monitor.Evolution = grid.CreateEvolutionHook(c => TrainCommand.CreateEvolver(evolve, c.Seed)!, c => TrainCommand.Schedule(every, c.Zeta));
+            monitor.Evolution = grid.CreateEvolutionHook(c => TrainCommand.CreateEvolver(evolve, c.Seed)!, c => TrainCommand.Schedule(every, c.Zeta, evolve));
             trainer.Hooks.Add(monitor.Evolution);
         }
 

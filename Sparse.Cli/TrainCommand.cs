@@ -39,8 +39,8 @@ internal static partial class TrainCommand
 
     private static readonly Option<int?> EvolveEvery = new("--evolve-every")
     {
-        Description = "Evolve every N steps with a fraction cosine-decayed from --zeta, until 75 % of training (default: twice an epoch); " +
-            "0 evolves after each epoch with a constant --zeta.",
+        Description = "Evolve every N steps with a fraction cosine-decayed from --zeta, until 75 % of training (default: twice an epoch; " +
+            "for ctre, after each epoch); 0 evolves after each epoch with a constant --zeta.",
     };
     private static readonly Option<bool> PruneNeurons = new("--prune-neurons") { Description = "Prune hidden neurons at or below the 20th importance percentile every 5 epochs from epoch 5." };
     private static readonly Option<string> LogFormat = new("--log-format")
@@ -311,7 +311,7 @@ internal static partial class TrainCommand
         say(evolve == "none"
             ? "topology: fixed (--evolve none)"
             : $"topology: {evolve}, rewiring {run.Get(Zeta).ToString(CultureInfo.InvariantCulture)} of each layer " +
-              (run.Get(EvolveEvery) switch
+              ((run.Get(EvolveEvery) ?? DefaultEvery(evolve)) switch
               {
                   null => "twice an epoch (cosine-decayed, until 75 % of training)",
                   0 => "after every epoch but the last",
@@ -668,20 +668,27 @@ internal static partial class TrainCommand
     /// <summary>The values of <c>--evolve</c>, for train and sweep.</summary>
     internal static readonly string[] EvolveMethods = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];
 
-    /// <summary>The schedule of <c>--evolve-every</c> (null: twice an epoch, cosine-decayed; 0: after each epoch) from <paramref name="zeta"/>.</summary>
-    internal static EvolutionSchedule Schedule(int? every, double zeta) => every switch
+    /// <summary>
+    /// The schedule of <c>--evolve-every</c> from <paramref name="zeta"/>: 0 after each epoch; N every N steps,
+    /// cosine-decayed; unset, twice an epoch, cosine-decayed, except for CTRE, which rewires after each epoch as its
+    /// reference does (each of its steps costs an inference pass over the training rows).
+    /// </summary>
+    internal static EvolutionSchedule Schedule(int? every, double zeta, string method) => (every ?? DefaultEvery(method)) switch
     {
         null => EvolutionSchedule.CosineDecayPerEpoch(zeta),
         0 => EvolutionSchedule.EveryEpoch(zeta),
-        _ => EvolutionSchedule.CosineDecay(zeta, every.Value),
+        var steps => EvolutionSchedule.CosineDecay(zeta, steps.Value),
     };
+
+    // null: twice an epoch; 0: after each epoch.
+    private static int? DefaultEvery(string method) => method.StartsWith("ctre", StringComparison.Ordinal) ? 0 : null;
 
     private static void AddHooks(RunOptions run, Trainer trainer, ulong seed, ILoggerFactory loggers)
     {
         var evolver = CreateEvolver(run, seed, loggers.CreateLogger<TopologyEvolver>());
         if (evolver is not null)
         {
-            trainer.Hooks.Add(new EvolutionHook(evolver, Schedule(run.Get(EvolveEvery), run.Get(Zeta))));
+            trainer.Hooks.Add(new EvolutionHook(evolver, Schedule(run.Get(EvolveEvery), run.Get(Zeta), run.Get(Evolve)!)));
         }
 
         if (run.Get(PruneNeurons))

@@ -7,6 +7,9 @@ public class SweepCliTests : CliFixture
 {
     private static string[] Rows(string path) => File.ReadAllLines(path);
 
+    // The bundled digits, which `sweep` and `train` read by default.
+    private static string Digits => Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz");
+
     private static Dictionary<string, string> Row(string header, string line) =>
         header.Split(',').Zip(line.Split(',')).ToDictionary(p => p.First, p => p.Second);
 
@@ -36,8 +39,10 @@ public class SweepCliTests : CliFixture
             var loss = float.Parse(r["test_loss"], CultureInfo.InvariantCulture);
             Assert.That(train.Out, Does.Contain(string.Create(CultureInfo.InvariantCulture, $"test accuracy {accuracy:P2}, test loss {loss:F4}; {long.Parse(r["connections"], CultureInfo.InvariantCulture):N0} connections")),
                 $"configuration {index + 1}");
-            var evaluateAlone = Sparse("evaluate", "--model", $"alone{index}.sparse");
-            var evaluateSplit = Sparse("evaluate", "--model", Path.Combine("grid", $"config-{index + 1}.sparse"));
+            var evaluateAlone = Sparse("evaluate", "--model", $"alone{index}.sparse", "--data", Digits);
+            var evaluateSplit = Sparse("evaluate", "--model", Path.Combine("grid", $"config-{index + 1}.sparse"), "--data", Digits);
+            Assert.That(evaluateAlone.Exit, Is.Zero, evaluateAlone.Error);
+            Assert.That(evaluateSplit.Out, Does.Contain("accuracy"));
             Assert.That(evaluateSplit.Out, Is.EqualTo(evaluateAlone.Out), "the split model predicts as the one trained alone");
         }
 
@@ -46,6 +51,11 @@ public class SweepCliTests : CliFixture
         var info = Sparse("info", "--model", Path.Combine("grid", "best.sparse"));
         Assert.That(info.Exit, Is.Zero, info.Error);
         Assert.That(sweep.Out, Does.Contain($"best: configuration {best["config"]} "));
+        var evaluateBest = Sparse("evaluate", "--model", Path.Combine("grid", "best.sparse"), "--data", Digits);
+        var evaluateItsConfiguration = Sparse("evaluate", "--model", Path.Combine("grid", $"config-{best["config"]}.sparse"), "--data", Digits);
+        Assert.That(evaluateBest.Exit, Is.Zero, evaluateBest.Error);
+        Assert.That(evaluateBest.Out, Does.Contain("accuracy"));
+        Assert.That(evaluateBest.Out, Is.EqualTo(evaluateItsConfiguration.Out), "best.sparse is that configuration's model");
     }
 
     [Test]

@@ -98,6 +98,22 @@ public class OptimizerTests
     }
 
     [Test]
+    public void Adam_l2_and_adamw_part_where_the_gradient_is_not_zero()
+    {
+        // w = 2, g = 1, lr 0.1, wd 0.5. L2: g' = 1 + 0.5 x 2 = 2, and Adam's first step moves by lr whatever the
+        // gradient's size: 1.9. AdamW: w x (1 - 0.1 x 0.5) = 1.9, then the step on g = 1: 1.8.
+        var l2 = Weights([2f], [1f]);
+        new Adam(0.1f, weightDecay: 0.5f).Step([l2]);
+        var decoupled = Weights([2f], [1f]);
+        Adam.W(0.1f, weightDecay: 0.5f).Step([decoupled]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(l2.Values[0], Is.EqualTo(1.9f).Within(1e-5), "Adam with L2");
+            Assert.That(decoupled.Values[0], Is.EqualTo(1.8f).Within(1e-5), "AdamW");
+        });
+    }
+
+    [Test]
     public void State_follows_remapped_connections_and_new_ones_start_at_zero()
     {
         var p = Weights([1f, 2f, 3f], [1f, 2f, 3f]);
