@@ -21,6 +21,24 @@ public sealed record ComputeOptions
     /// <summary>Every core, the widest accelerated SIMD path, 8 MiB column tiles.</summary>
     public static ComputeOptions Default { get; } = new();
 
+    /// <summary>The default options.</summary>
+    public ComputeOptions()
+    {
+    }
+
+    // A SIMD level the machine may not accelerate: .NET runs its vector operations in software, so the tests can run a
+    // path the CPU lacks (slowly) and a broken AVX-512 path cannot pass unnoticed on an AVX2 machine.
+    private ComputeOptions(SimdLevel emulated) => _simd = emulated;
+
+    /// <summary>
+    /// Options whose <see cref="Simd"/> is <paramref name="level"/> even when this machine does not accelerate it (then in
+    /// software emulation, many times slower): for tests of every SIMD path on any machine.
+    /// </summary>
+    internal static ComputeOptions WithAnySimd(SimdLevel level) => new(level);
+
+    /// <summary>Whether <paramref name="level"/> would run in software emulation here.</summary>
+    internal static bool IsEmulated(SimdLevel level) => level > BestSimd;
+
     /// <summary>The widest path this machine accelerates.</summary>
     public static SimdLevel BestSimd
     {

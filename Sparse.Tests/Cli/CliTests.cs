@@ -194,12 +194,32 @@ public class ReadMeCliTests
             const string prefix = "dotnet run -c Release --project Sparse.Cli -- ";
             var examples = lines.Skip(start + 2).TakeWhile(l => l != "```").ToArray();
             Assert.That(examples.Select(e => e[prefix.Length..].Split(' ')[0]), Is.EquivalentTo(new[] { "train", "evaluate", "predict", "info", "export", "features", "sweep" }));
+            var outputs = new Dictionary<string, string>();
             foreach (var example in examples)
             {
                 Assert.That(example, Does.StartWith(prefix));
                 var run = CliRunner.Run(dir, example[prefix.Length..].Split(' '));
                 Assert.That(run.Exit, Is.Zero, $"{example}\n{run.Error}");
+                outputs[example[prefix.Length..].Split(' ')[0]] = run.Out;
             }
+
+            // Each example does what the README says it does, not only exits 0.
+            string At(string name) => Path.Combine(dir, name);
+            double Figure(string text, string label) =>
+                double.Parse(text.Split('\n').First(l => l.StartsWith(label, StringComparison.Ordinal))[label.Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Multiple(() =>
+            {
+                Assert.That(outputs["train"], Does.Contain("test accuracy"));
+                Assert.That(new[] { "digits.sparse", "metrics.json", "curves.png" }.Select(f => new FileInfo(At(f)).Length), Has.All.GreaterThan(0), "train's model, metrics and plot");
+                Assert.That(outputs["evaluate"], Does.Contain("samples 1797"));
+                Assert.That(Figure(outputs["evaluate"], "accuracy "), Is.GreaterThan(0.9), outputs["evaluate"]);
+                Assert.That(File.ReadAllLines(At("predictions.csv")), Has.Length.EqualTo(1798), "a header and one prediction per row");
+                Assert.That(outputs["info"], Does.Contain("64 inputs -> 10 outputs"));
+                Assert.That(new FileInfo(At("digits.onnx")).Length, Is.GreaterThan(0));
+                Assert.That(File.ReadAllLines(At("ranking.csv")), Has.Length.EqualTo(65), "a header and every one of the 64 pixels");
+                Assert.That(File.ReadAllLines(At(Path.Combine("sweep", "results.csv"))), Has.Length.EqualTo(9), "a header and the 8 configurations");
+                Assert.That(File.Exists(At(Path.Combine("sweep", "best.sparse"))), "the sweep's best model");
+            });
         }
         finally
         {

@@ -42,7 +42,7 @@ public class BFloat16Tests
         foreach (var level in KernelTests.Levels())
         {
             var back = new BFloat16[all.Length];
-            BFloat16.Convert(widened, back, new ComputeOptions { Simd = level });
+            BFloat16.Convert(widened, back, KernelTests.Options(level));
             for (var n = 0; n < all.Length; n++)
             {
                 if (float.IsNaN(widened[n]))
@@ -87,7 +87,7 @@ public class BFloat16Tests
 
         foreach (var (level, threads, tiles, prefetch) in from l in KernelTests.Levels() from t in KernelTests.ThreadCounts() from c in new[] { 0, 3 } from p in new[] { false, true } select (l, t, c, p))
         {
-            var o = new ComputeOptions { Simd = level, Threads = threads, ForcedTiles = tiles, PrefetchAboveBytes = prefetch ? 0 : long.MaxValue };
+            var o = KernelTests.Options(level) with { Threads = threads, ForcedTiles = tiles, PrefetchAboveBytes = prefetch ? 0 : long.MaxValue };
             var what = $"{level}, {threads} threads, {tiles} tiles{(prefetch ? ", prefetching" : string.Empty)}";
             float[] single = new float[rows * batch], half = new float[rows * batch];
             SparseOps.Multiply(w, x, bias, single, batch, o);

@@ -6,8 +6,33 @@ namespace Sparse.Tests.Core;
 [TestFixture]
 public class KernelTests
 {
-    public static IEnumerable<SimdLevel> Levels() =>
-        Enum.GetValues<SimdLevel>().Where(level => level <= ComputeOptions.BestSimd);
+    // Cases run on a SIMD path this CPU does not accelerate (in software emulation), reported once the fixture ends.
+    private static int _emulated;
+
+    /// <summary>Every SIMD level: the ones this machine lacks run in software emulation (<see cref="Options"/>).</summary>
+    public static IEnumerable<SimdLevel> Levels() => Enum.GetValues<SimdLevel>();
+
+    /// <summary>Options at <paramref name="level"/>, emulated in software where the CPU lacks it.</summary>
+    public static ComputeOptions Options(SimdLevel level)
+    {
+        if (ComputeOptions.IsEmulated(level))
+        {
+            Interlocked.Increment(ref _emulated);
+            return ComputeOptions.WithAnySimd(level);
+        }
+
+        return new ComputeOptions { Simd = level };
+    }
+
+    [OneTimeTearDown]
+    public static void ReportEmulated()
+    {
+        if (_emulated > 0)
+        {
+            TestContext.Progress.WriteLine($"KernelTests: this CPU's widest accelerated path is {ComputeOptions.BestSimd}; " +
+                $"{_emulated} kernel runs used a wider path in software emulation.");
+        }
+    }
 
     public static IEnumerable<int> ThreadCounts() => new[] { 1, Math.Max(2, Environment.ProcessorCount) }.Distinct();
 
@@ -58,7 +83,7 @@ public class KernelTests
         {
             {
                 // PrefetchAboveBytes 0: every kernel runs its prefetching loops, which read indices up to the last entry.
-                var o = new ComputeOptions { Simd = level, Threads = threads, ForcedTiles = tiles, PrefetchAboveBytes = prefetch ? 0 : long.MaxValue };
+                var o = Options(level) with { Threads = threads, ForcedTiles = tiles, PrefetchAboveBytes = prefetch ? 0 : long.MaxValue };
                 var what = $"{level}, {threads} threads, {(tiles == 0 ? "untiled" : $"{tiles} column tiles")}{(prefetch ? ", prefetching" : string.Empty)}";
 
                 // Outputs start as garbage: every kernel overwrites.
@@ -109,7 +134,7 @@ public class KernelTests
     {
         foreach (var level in Levels())
         {
-            var o = new ComputeOptions { Simd = level, ForcedTiles = tiles };
+            var o = Options(level) with { ForcedTiles = tiles };
 
             // Row 0 sums to NaN, row 1 has no entries and a bias of -0, row 2 is negative, row 3 positive.
             var w = new CsrMatrix(4, 2, [0, 1, 1, 2, 4], [0, 1, 0, 1], [1f, -1f, 1f, 1f]);
@@ -222,7 +247,7 @@ public class KernelTests
     public void Results_are_bitwise_identical_for_any_thread_count(SimdLevel level, int tiles)
     {
         // Tiles are passes; each output is still computed by one thread.
-        var options = new ComputeOptions { Simd = level, ForcedTiles = tiles };
+        var options = Options(level) with { ForcedTiles = tiles };
         const int batch = 67;
         var w = RandomSparse.ErdosRenyi(700, 500, 20, ValueDistribution.Normal(0.1f), 5);
         var x = DenseReference.RandomDense(500 * batch, 6);

@@ -193,6 +193,66 @@ public class WholeStepTests
         });
     }
 
+    [Test]
+    public void Neuron_pruning_removes_the_least_important_hidden_neurons_in_and_out_and_moves_the_rest_state()
+    {
+        var network = SparseNetwork.CreateMlp([30, 40, 20, 5], ActivationKind.Relu, epsilon: 3, seed: 8);
+        var layers = network.SparseLayers.ToArray();
+        var optimizer = new Sgd(0.1f, momentum: 0.9f);
+        var before = new List<Dictionary<(int, int), float>>();
+        foreach (var layer in layers)
+        {
+            var state = optimizer.StateOf(layer.WeightParameter)[0];
+            var map = new Dictionary<(int, int), float>();
+            for (var row = 0; row < layer.Weights.Rows; row++)
+            {
+                for (var k = (int)layer.Weights.RowPointers[row]; k < layer.Weights.RowPointers[row + 1]; k++)
+                {
+                    state[k] = layer.Weights.Values[k] * 10;
+                    map[(row, layer.Weights.ColumnIndices[k])] = layer.Weights.Values[k];
+                }
+            }
+
+            before.Add(map);
+        }
+
+        // Importance of hidden neuron j of layer n: the sum of |w| into it, layer by layer, after the layer below lost its
+        // dead neurons' outgoing connections; the 20th percentile, interpolated as numpy does.
+        var dead = new List<HashSet<int>>();
+        for (var n = 0; n + 1 < layers.Length; n++)
+        {
+            var into = before[n].Where(p => n == 0 || !dead[n - 1].Contains(p.Key.Item2)).ToList();
+            var importance = Enumerable.Range(0, layers[n].OutputSize).Select(j => into.Where(p => p.Key.Item1 == j).Sum(p => Math.Abs((double)p.Value))).ToArray();
+            var sorted = importance.Order().ToArray();
+            var position = 0.2 * (sorted.Length - 1);
+            var threshold = sorted[(int)position] + ((position - (int)position) * (sorted[(int)position + 1] - sorted[(int)position]));
+            var connected = Enumerable.Range(0, importance.Length).Where(j => into.Any(p => p.Key.Item1 == j) || before[n + 1].Keys.Any(k => k.Item2 == j));
+            dead.Add([.. connected.Where(j => importance[j] <= threshold)]);
+        }
+
+        var removed = new NeuronImportancePruner(20).Prune(network, optimizer);
+        Assert.Multiple(() =>
+        {
+            Assert.That(removed, Is.EqualTo(dead.Select(d => d.Count)), "neurons removed per hidden layer");
+            for (var n = 0; n < layers.Length; n++)
+            {
+                // A connection survives unless it enters a dead neuron of this layer or leaves one of the layer before.
+                var expected = before[n].Where(p => !(n < dead.Count && dead[n].Contains(p.Key.Item1)) && !(n > 0 && dead[n - 1].Contains(p.Key.Item2))).ToList();
+                var w = layers[n].Weights;
+                var state = optimizer.StateOf(layers[n].WeightParameter)[0];
+                Assert.That(w.NonZeroCount, Is.EqualTo(expected.Count), $"layer {n}: connections left");
+                foreach (var ((row, column), value) in expected)
+                {
+                    var start = (int)w.RowPointers[row];
+                    var at = w.ColumnIndices.AsSpan(start, w.RowLength(row)).IndexOf(column);
+                    Assert.That(at, Is.GreaterThanOrEqualTo(0), $"layer {n}: ({row}, {column}) kept");
+                    Assert.That(w.Values[start + at], Is.EqualTo(value));
+                    Assert.That(state[start + at], Is.EqualTo(value * 10), "its momentum moved with it");
+                }
+            }
+        });
+    }
+
     [TestCase(WeightScaling.He)]
     [TestCase(WeightScaling.Xavier)]
     public void Initial_weights_have_the_deviation_of_their_formula(WeightScaling scaling)
