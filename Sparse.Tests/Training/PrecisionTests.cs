@@ -120,6 +120,99 @@ public class PrecisionTests
         }
     }
 
+    // What bf16 changes is which operands the kernels read: each sparse layer's input is rounded for the forward product
+    // and the weight gradient, and its upstream gradient for the input gradient. With those same rounded operands (from
+    // the step's own recorded float activations and gradients) a double-precision computation leaves only the float
+    // sums' rounding, at most (terms + 1) x 2^-24 of the sum of |terms| per value: the tolerance here, not a percentage.
+    [TestCase(0f)]
+    [TestCase(0.3f)]
+    public void Bf16_gradients_are_the_gradients_of_the_rounded_operands_to_float_summation_error(float dropout)
+    {
+        var network = SparseNetwork.CreateMlp([12, 20, 16, 5], ActivationKind.Relu, epsilon: 3, seed: 41, dropout: dropout);
+        network.Precision = Precision.Bf16;
+        var (batch, features) = RandomBatch();
+        var recorder = new SignalRecorder(SignalKinds.OutputGradients);
+        var output = network.Forward(features, Batch, training: true).ToArray();
+        var gradient = new float[output.Length];
+        new SoftmaxCrossEntropy().Compute(output, batch, gradient);
+        network.Backward(gradient, recorder);
+        static double Rounded(float value) => (float)(BFloat16)value;
+        const double Unit = 1.0 / (1 << 24);
+        var layers = network.SparseLayers.ToArray();
+        var checkedValues = 0;
+        Assert.Multiple(() =>
+        {
+            for (var l = 0; l < layers.Length; l++)
+            {
+                var signals = recorder.Of(layers[l]);
+                var x = signals.Input.Span;
+                var dy = signals.OutputGradient.Span;
+                var w = layers[l].Weights;
+
+                // dW[j, i] = sum_b dy[j, b] x~[i, b], x~ the rounded input.
+                for (var row = 0; row < w.Rows; row++)
+                {
+                    for (var k = (int)w.RowPointers[row]; k < w.RowPointers[row + 1]; k++)
+                    {
+                        double sum = 0, magnitude = 0;
+                        for (var b = 0; b < Batch; b++)
+                        {
+                            var term = dy[(row * Batch) + b] * Rounded(x[(w.ColumnIndices[k] * Batch) + b]);
+                            sum += term;
+                            magnitude += Math.Abs(term);
+                        }
+
+                        Assert.That(layers[l].WeightParameter.Gradient[k], Is.EqualTo(sum).Within(((Batch + 1) * Unit * magnitude) + 1e-30), $"layer {l}, entry {k}: dW");
+                        checkedValues++;
+                    }
+                }
+
+                if (l == 0)
+                {
+                    continue;
+                }
+
+                // The layer below's dLoss/dZ: (W^T dy~)[i, b] where its ReLU passed the value (dy~ the rounded upstream).
+                var below = recorder.Of(layers[l - 1]);
+                for (var i = 0; i < w.Columns; i++)
+                {
+                    for (var b = 0; b < Batch; b++)
+                    {
+                        double sum = 0, magnitude = 0;
+                        var terms = 0;
+                        for (var row = 0; row < w.Rows; row++)
+                        {
+                            for (var k = (int)w.RowPointers[row]; k < w.RowPointers[row + 1]; k++)
+                            {
+                                if (w.ColumnIndices[k] == i)
+                                {
+                                    var term = w.Values[k] * Rounded(dy[(row * Batch) + b]);
+                                    sum += term;
+                                    magnitude += Math.Abs(term);
+                                    terms++;
+                                }
+                            }
+                        }
+
+                        // Dropout between the layers scales the gradient by its mask; the mask is what the forward pass kept.
+                        var kept = dropout == 0 ? 1.0 : Mask(i, b, below.Activation.Span, x);
+                        var expected = below.Activation.Span[(i * Batch) + b] > 0 ? sum * kept : 0;
+                        Assert.That(below.OutputGradient.Span[(i * Batch) + b], Is.EqualTo(expected).Within(((terms + 2) * Unit * magnitude * Math.Max(1, kept)) + 1e-30), $"layer {l - 1}, ({i}, {b}): dLoss/dZ");
+                        checkedValues++;
+                    }
+                }
+            }
+        });
+        Assert.That(checkedValues, Is.GreaterThan(1000));
+    }
+
+    // The dropout factor on activation (i, b) of a sparse layer's output: what reached the next layer over what left this one.
+    private static double Mask(int i, int b, ReadOnlySpan<float> activation, ReadOnlySpan<float> nextInput)
+    {
+        var before = activation[(i * Batch) + b];
+        return before == 0 ? 0 : nextInput[(i * Batch) + b] / (double)before;
+    }
+
     private static (Batch Batch, float[] Features) RandomBatch()
     {
         var batch = new Batch(12, 0, Batch);
