@@ -6,17 +6,19 @@ using Sparse.Training;
 namespace Sparse.Bench;
 
 /// <summary>
-/// <c>feature-recall [--tables shift,correlated,regression] [--methods model,model-set,quickselection,univariate] [--seeds 3]
-/// [--csv DIR]</c>: how many of a generated table's informative columns each ranking puts in its top K (K = their
-/// count), on tables of several kinds: <c>shift</c> (600 rows, 4,000 columns, 40 of them shifted by 0.8 deviations
-/// for one of three classes each), <c>correlated</c> (600 rows, 2,000 columns: MADELON's 5 informative columns and 15
-/// combinations of them, among 1,980 distractors that are mixtures of 10 shared noise factors, so the distractors are
-/// correlated with each other), <c>regression</c> (600 rows, 2,000 columns; the target is a linear function of 20 of
-/// them plus two products and noise). Rankings: <c>model</c> (node strength of a classifier or regressor trained as
-/// <c>sparse train</c> does by default: 512-512 ReLU at epsilon 8, RigL twice an epoch, Adam, 40 epochs),
-/// <c>model-set</c> (the same with SET after every epoch), <c>quickselection</c> (<see cref="QuickSelection"/> with the
-/// reference's settings) and <c>univariate</c> (the ANOVA F statistic of each column for classes, |Pearson correlation|
-/// with a regression target). <c>--csv DIR</c> writes the tables (seed 1) for the CLI.
+/// <c>feature-recall [--tables shift,correlated,regression,madelon] [--methods model,model-paths,set-paths,ctre-paths,quickselection,univariate]
+/// [--seeds 3] [--csv DIR]</c>: how many of a generated table's informative columns each ranking puts in its top K (K =
+/// their count), on tables of several kinds: <c>shift</c> (600 rows, 4,000 columns, 40 of them shifted by 0.8
+/// deviations for one of three classes each), <c>correlated</c> (600 rows, 2,000 columns, two classes: 20 columns share a
+/// factor and are shifted by 0.5 for one class, among 1,980 distractors that are mixtures of 10 other shared factors),
+/// <c>regression</c> (600 rows, 2,000 columns; the target is a linear function of 20 of them plus two products and
+/// noise), <c>madelon</c> (MADELON's 20 relevant columns among 1,980 distractors mixed from 10 shared factors). Rankings:
+/// <c>model</c> and <c>model-paths</c> (node and path strength of a classifier or regressor trained as <c>sparse
+/// train</c> does by default: 512-512 ReLU at epsilon 8, RigL twice an epoch, Adam, 40 epochs), <c>set-paths</c> and
+/// <c>ctre-paths</c> (the same network with SET or CTRE after every epoch), <c>quickselection</c>
+/// (<see cref="QuickSelection"/> with the reference's settings) and <c>univariate</c> (the ANOVA F statistic of each
+/// column for classes, |Pearson correlation| with a regression target). <c>--csv DIR</c> writes the tables (seed 1) for
+/// the CLI.
 /// </summary>
 internal static class FeatureRecall
 {
@@ -80,7 +82,7 @@ internal static class FeatureRecall
         "ctre-paths" => FeatureRanking.Rank(Model(data, seed, "ctre"), measure: FeatureMeasure.PathStrength).Select(f => f.Index),
         "quickselection" => QuickSelection.Rank(data, new QuickSelectionOptions { Seed = seed }).Select(f => f.Index),
         "univariate" => Univariate(data),
-        _ => throw new ArgumentException($"unknown ranking {method}: model, model-set, quickselection or univariate"),
+        _ => throw new ArgumentException($"unknown ranking {method}: model, model-paths, set-paths, ctre-paths, quickselection or univariate"),
     };
 
     // As `sparse train` with its defaults trains it (docs/defaults.md), with RigL (the default) or SET or CTRE after every epoch.
@@ -168,10 +170,8 @@ internal static class FeatureRecall
         "correlated" => Correlated(600, 2000, 20, seed),
         "madelon" => Madelon.Generate(600, 2000, 100 + seed, probeFactors: 10),
         "regression" => Regression(600, 2000, 20, seed),
-        _ => throw new ArgumentException($"unknown table {kind}: shift, correlated or regression"),
+        _ => throw new ArgumentException($"unknown table {kind}: shift, correlated, regression or madelon"),
     };
-
-    private static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     // Three classes; informative column i (at a random place) is shifted by 0.8 for the rows of class i mod 3.
     private static (Dataset, int[]) Shift(int rows, int columns, int informative, int seed)
@@ -185,7 +185,7 @@ internal static class FeatureRecall
             labels[r] = random.Next(3);
             for (var c = 0; c < columns; c++)
             {
-                x[(r * columns) + c] = (float)Normal(random);
+                x[(r * columns) + c] = (float)Tables.Normal(random);
             }
 
             for (var i = 0; i < informative; i++)
@@ -228,18 +228,18 @@ internal static class FeatureRecall
         for (var r = 0; r < rows; r++)
         {
             labels[r] = random.Next(2);
-            var shared = Normal(random);
-            var factors = Enumerable.Range(0, 10).Select(_ => Normal(random)).ToArray();
+            var shared = Tables.Normal(random);
+            var factors = Enumerable.Range(0, 10).Select(_ => Tables.Normal(random)).ToArray();
             for (var c = 0; c < columns; c++)
             {
                 double value;
                 if (isRelevant[c])
                 {
-                    value = Normal(random) + (0.5 * shared) + (labels[r] == 1 ? 0.5 : 0);
+                    value = Tables.Normal(random) + (0.5 * shared) + (labels[r] == 1 ? 0.5 : 0);
                 }
                 else
                 {
-                    value = Normal(random);
+                    value = Tables.Normal(random);
                     for (var f = 0; f < 10; f++)
                     {
                         value += loadings[c, f] * factors[f];
@@ -265,7 +265,7 @@ internal static class FeatureRecall
         {
             for (var c = 0; c < columns; c++)
             {
-                x[(r * columns) + c] = (float)Normal(random);
+                x[(r * columns) + c] = (float)Tables.Normal(random);
             }
 
             double target = 0;
@@ -275,7 +275,7 @@ internal static class FeatureRecall
             }
 
             target += (x[(r * columns) + relevant[0]] * x[(r * columns) + relevant[1]]) + (x[(r * columns) + relevant[2]] * x[(r * columns) + relevant[3]]);
-            y[r] = (float)(target + (0.5 * Normal(random)));
+            y[r] = (float)(target + (0.5 * Tables.Normal(random)));
         }
 
         return (Dataset.ForRegression(x, columns, y, 1), relevant);

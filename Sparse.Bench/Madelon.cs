@@ -29,7 +29,7 @@ internal static class Madelon
     public static (Dataset Data, int[] Relevant) Generate(int rows, int features, int seed, int probeFactors = 0)
     {
         var random = new Random(seed);
-        double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        double Normal() => Tables.Normal(random);
         const int clusters = 2 * ClustersPerClass;
         var x = new double[rows, features];
         var y = new int[rows];

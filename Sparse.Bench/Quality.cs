@@ -206,7 +206,8 @@ internal static class Quality
             Schedule = setup.Sgd ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(setup.LearningRate / 50),
         };
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, options);
-        EvolutionHook Epochly(TopologyEvolver evolver) => new(BrokenEvolver.Break(evolver, inject, seed), EvolutionSchedule.EveryEpoch(setup.Zeta));
+        EvolutionHook Epochly(TopologyEvolver evolver, int sampleRows = 0) =>
+            new(BrokenEvolver.Break(evolver, inject, seed), EvolutionSchedule.EveryEpoch(setup.Zeta)) { SampleRows = sampleRows };
         EvolutionHook Stepwise(TopologyEvolver evolver) => new(BrokenEvolver.Break(evolver, inject, seed), EvolutionSchedule.CosineDecayPerEpoch(0.3, timesPerEpoch: 2, endFraction: 0.75));
         ITrainingHook[] hooks = method switch
         {
@@ -219,7 +220,7 @@ internal static class Quality
             "ctre" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Plain, seed))],
             "ctre-sim" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Sim, seed))],
             "ctre-seq" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Seq, seed))],
-            "ctre-batch" => [new EvolutionHook(BrokenEvolver.Break(TopologyEvolver.Ctre(CtreVariant.Plain, seed), inject, seed), EvolutionSchedule.EveryEpoch(setup.Zeta)) { SampleRows = setup.BatchSize }],
+            "ctre-batch" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Plain, seed), sampleRows: setup.BatchSize)],
             "neurons" => [Epochly(TopologyEvolver.Set(seed)), new NeuronPruningHook(new NeuronImportancePruner(), Math.Max(1, setup.Epochs / 4), Math.Max(1, setup.Epochs / 4))],
             _ => throw new ArgumentException(method),
         };

@@ -49,5 +49,6 @@ internal static class Tables
         Console.WriteLine($"{path}: 300 rows, 5000 features, 3 classes");
     }
 
-    private static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+    /// <summary>A standard normal draw (Box-Muller), for the generated tables of Sparse.Bench.</summary>
+    internal static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

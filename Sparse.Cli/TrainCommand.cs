@@ -321,7 +321,7 @@ internal static partial class TrainCommand
         {
             var rows = ActivationSample.RowsWithin(network, ActivationSample.DefaultBytes, train.Count);
             say($"{evolve} compares neurons over {rows:N0} of {train.Count:N0} training rows: an inference pass and " +
-                $"{4.0 * rows * network.SparseLayers.Sum(l => (long)l.InputSize + l.OutputSize) / (1 << 20):N0} MiB of activations per evolution");
+                $"{(double)rows * ActivationSample.BytesPerRow(network) / (1 << 20):N0} MiB of activations per evolution");
         }
         say($"network {string.Join("-", new[] { network.InputSize }.Concat(network.SparseLayers.Select(l => l.OutputSize)))}: {network.ConnectionCount:N0} connections, {network.ParameterBytes:N0} bytes of parameters");
         if (mpi is not null)

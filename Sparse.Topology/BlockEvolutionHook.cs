@@ -97,9 +97,8 @@ public sealed class BlockEvolutionHook : ITrainingHook
         var layers = context.Network.SparseLayers.ToArray();
 
         // CTRE's sample of the whole block network, sliced per block like a step's signals (one pass serves every block).
-        var sample = (Signals & SignalKinds.TrainingSample) != 0 && context.TrainingData is { Count: > 0 } data
-            ? ActivationSample.Record(context.Network, data, ActivationSample.RowsWithin(context.Network, ActivationSample.DefaultBytes, data.Count),
-                Math.Clamp(context.Network.LastBatchSize, 32, 256), (ulong)context.Step, softmaxOutput: false)
+        var sample = (Signals & SignalKinds.TrainingSample) != 0
+            ? ActivationSample.Record(context, ActivationSample.DefaultBytes, maxRows: 0, softmaxOutput: false)
             : null;
 
         // After a sample's pass the step's recording is stale, and reads as none.

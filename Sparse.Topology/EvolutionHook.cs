@@ -107,24 +107,11 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
         context.History.TopologyChanges.AddRange(changes);
     }
 
-    // One inference pass over the training rows (or a subset drawn from the step number), as CTRE's reference does
-    // after each epoch. Every rank of a data-parallel run holds the whole training set and draws the same subset.
+    // One inference pass over the training rows, as CTRE's reference does after each epoch.
     private ActivationSample? RecordSample(TrainingContext context)
     {
-        if (context.TrainingData is not { Count: > 0 } data)
-        {
-            return null;
-        }
-
-        var rows = ActivationSample.RowsWithin(context.Network, SampleBytes, data.Count);
-        if (SampleRows > 0)
-        {
-            rows = Math.Min(rows, SampleRows);
-        }
-
-        var batch = Math.Clamp(context.Network.LastBatchSize, 32, 256);
-        var sample = ActivationSample.Record(context.Network, data, rows, batch, (ulong)context.Step, context.Loss is SoftmaxCrossEntropy);
-        LastSampleRows = sample.Rows;
+        var sample = ActivationSample.Record(context, SampleBytes, SampleRows, context.Loss is SoftmaxCrossEntropy);
+        LastSampleRows = sample?.Rows ?? LastSampleRows;
         return sample;
     }
 }

@@ -7,7 +7,7 @@ namespace Sparse.Training;
 /// the current network: what CTRE's cosine importance reads (Atashgahi et al.; the reference code scores the
 /// similarity of two neurons over a whole pass of the training rows after each epoch). Feature-major like every
 /// activation here: row <c>f</c> of a layer's input holds feature <c>f</c> for each of the <see cref="Rows"/> samples.
-/// The output layer's activation is its softmax when the network is a classifier (<see cref="Record"/>'s
+/// The output layer's activation is its softmax when the network is a classifier (<see cref="Record(SparseNetwork, Dataset, int, int, ulong, bool)"/>'s
 /// <c>softmaxOutput</c>), as in the reference. Memory: <c>4 x Rows x (in + out)</c> bytes per sparse layer, never
 /// weight-shaped; <see cref="RowsWithin"/> sizes the sample to a byte budget.
 /// </summary>
@@ -30,12 +30,39 @@ public sealed class ActivationSample
     /// <summary>Bytes held: <c>4 x Rows x (in + out)</c> summed over the sparse layers.</summary>
     public long Bytes => _layers.Values.Sum(s => 4L * (s.Input.Length + s.Activation.Length));
 
-    /// <summary>The rows of <paramref name="network"/>'s activations that fit in <paramref name="bytes"/>, at most <paramref name="available"/>.</summary>
-    public static int RowsWithin(SparseNetwork network, long bytes, int available)
+    /// <summary>Bytes one row of a sample of <paramref name="network"/> takes: 4 x (in + out), summed over its sparse layers.</summary>
+    public static long BytesPerRow(SparseNetwork network)
     {
         ArgumentNullException.ThrowIfNull(network);
-        var perRow = 4L * network.SparseLayers.Sum(l => (long)l.InputSize + l.OutputSize);
-        return (int)Math.Clamp(bytes / Math.Max(1, perRow), Math.Min(1, available), available);
+        return 4L * network.SparseLayers.Sum(l => (long)l.InputSize + l.OutputSize);
+    }
+
+    /// <summary>The rows of <paramref name="network"/>'s activations that fit in <paramref name="bytes"/>, at most <paramref name="available"/>.</summary>
+    public static int RowsWithin(SparseNetwork network, long bytes, int available) =>
+        (int)Math.Clamp(bytes / Math.Max(1, BytesPerRow(network)), Math.Min(1, available), available);
+
+    /// <summary>
+    /// The sample a training hook records before an evolution: of the rows being trained on
+    /// (<see cref="TrainingContext.TrainingData"/>), as many as fit in <paramref name="bytes"/> and at most
+    /// <paramref name="maxRows"/> when that is positive, the subset drawn from the step number (so every rank of a
+    /// data-parallel run, holding the whole training set, draws the same), in batches of the last step's size (32 to
+    /// 256). Null when the context has no training rows (a hook driven outside <see cref="Trainer.Fit"/>).
+    /// </summary>
+    public static ActivationSample? Record(TrainingContext context, long bytes, int maxRows, bool softmaxOutput)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.TrainingData is not { Count: > 0 } data)
+        {
+            return null;
+        }
+
+        var rows = RowsWithin(context.Network, bytes, data.Count);
+        if (maxRows > 0)
+        {
+            rows = Math.Min(rows, maxRows);
+        }
+
+        return Record(context.Network, data, rows, Math.Clamp(context.Network.LastBatchSize, 32, 256), (ulong)context.Step, softmaxOutput);
     }
 
     /// <summary>
