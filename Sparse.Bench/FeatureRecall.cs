@@ -7,14 +7,15 @@ namespace Sparse.Bench;
 
 /// <summary>
 /// <c>feature-recall [--tables shift,correlated,regression,madelon] [--methods model,model-paths,set-paths,ctre-paths,quickselection,univariate]
-/// [--seeds 3] [--csv DIR]</c>: how many of a generated table's informative columns each ranking puts in its top K (K =
+/// [--seeds 3] [--weight-decay 0.0001] [--csv DIR]</c>: how many of a generated table's informative columns each ranking puts in its top K (K =
 /// their count), on tables of several kinds: <c>shift</c> (600 rows, 4,000 columns, 40 of them shifted by 0.8
 /// deviations for one of three classes each), <c>correlated</c> (600 rows, 2,000 columns, two classes: 20 columns share a
 /// factor and are shifted by 0.5 for one class, among 1,980 distractors that are mixtures of 10 other shared factors),
 /// <c>regression</c> (600 rows, 2,000 columns; the target is a linear function of 20 of them plus two products and
 /// noise), <c>madelon</c> (MADELON's 20 relevant columns among 1,980 distractors mixed from 10 shared factors). Rankings:
 /// <c>model</c> and <c>model-paths</c> (node and path strength of a classifier or regressor trained as <c>sparse
-/// train</c> does by default: 512-512 ReLU at epsilon 8, RigL twice an epoch, Adam, 40 epochs), <c>set-paths</c> and
+/// train</c> does by default: 512-512 ReLU at epsilon 8, RigL twice an epoch, Adam with decoupled weight decay
+/// <c>--weight-decay</c>, 40 epochs), <c>set-paths</c> and
 /// <c>ctre-paths</c> (the same network with SET or CTRE after every epoch), <c>quickselection</c>
 /// (<see cref="QuickSelection"/> with the reference's settings) and <c>univariate</c> (the ANOVA F statistic of each
 /// column for classes, |Pearson correlation| with a regression target). <c>--csv DIR</c> writes the tables (seed 1) for
@@ -33,6 +34,7 @@ internal static class FeatureRecall
         var tables = Option("--tables", "shift,correlated,regression").Split(',');
         var methods = Option("--methods", "model,model-paths,set-paths,ctre-paths,quickselection,univariate").Split(',');
         var seeds = int.Parse(Option("--seeds", "3"), CultureInfo.InvariantCulture);
+        var weightDecay = float.Parse(Option("--weight-decay", "0.0001"), CultureInfo.InvariantCulture);
         if (Option("--csv", string.Empty) is { Length: > 0 } directory)
         {
             Directory.CreateDirectory(directory);
@@ -61,7 +63,7 @@ internal static class FeatureRecall
                 {
                     var (data, relevant) = Table(kind, seed);
                     (columns, informative) = (data.FeatureCount, relevant.Length);
-                    var order = Rank(method, data, (ulong)seed);
+                    var order = Rank(method, data, (ulong)seed, weightDecay);
                     recalls.Add(order.Take(relevant.Length).Count(relevant.Contains) / (double)relevant.Length);
                 }
 
@@ -74,23 +76,23 @@ internal static class FeatureRecall
         return 0;
     }
 
-    private static IEnumerable<int> Rank(string method, Dataset data, ulong seed) => method switch
+    private static IEnumerable<int> Rank(string method, Dataset data, ulong seed, float weightDecay) => method switch
     {
-        "model" => FeatureRanking.Rank(Model(data, seed, "rigl"), measure: FeatureMeasure.NodeStrength).Select(f => f.Index),
-        "model-paths" => FeatureRanking.Rank(Model(data, seed, "rigl"), measure: FeatureMeasure.PathStrength).Select(f => f.Index),
-        "set-paths" => FeatureRanking.Rank(Model(data, seed, "set"), measure: FeatureMeasure.PathStrength).Select(f => f.Index),
-        "ctre-paths" => FeatureRanking.Rank(Model(data, seed, "ctre"), measure: FeatureMeasure.PathStrength).Select(f => f.Index),
+        "model" => FeatureRanking.Rank(Model(data, seed, "rigl", weightDecay), measure: FeatureMeasure.NodeStrength).Select(f => f.Index),
+        "model-paths" => FeatureRanking.Rank(Model(data, seed, "rigl", weightDecay), measure: FeatureMeasure.PathStrength).Select(f => f.Index),
+        "set-paths" => FeatureRanking.Rank(Model(data, seed, "set", weightDecay), measure: FeatureMeasure.PathStrength).Select(f => f.Index),
+        "ctre-paths" => FeatureRanking.Rank(Model(data, seed, "ctre", weightDecay), measure: FeatureMeasure.PathStrength).Select(f => f.Index),
         "quickselection" => QuickSelection.Rank(data, new QuickSelectionOptions { Seed = seed }).Select(f => f.Index),
         "univariate" => Univariate(data),
         _ => throw new ArgumentException($"unknown ranking {method}: model, model-paths, set-paths, ctre-paths, quickselection or univariate"),
     };
 
-    // As `sparse train` with its defaults trains it (docs/defaults.md), with RigL (the default) or SET or CTRE after every epoch.
-    private static SparseNetwork Model(Dataset data, ulong seed, string evolve)
+    // As `sparse train --weight-decay DECAY` trains it with its other defaults (docs/defaults.md), with RigL (the default) or SET or CTRE after every epoch.
+    private static SparseNetwork Model(Dataset data, ulong seed, string evolve, float weightDecay)
     {
         var network = SparseNetwork.CreateMlp([data.FeatureCount, 512, 512, data.OutputCount], ActivationKind.Relu, 8, seed,
             normalization: InputNormalization.Fit(data, NormalizationKind.Standardize));
-        var trainer = new Trainer(network, data.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError(), new Adam(0.003f, weightDecay: 1e-4f, decoupled: true),
+        var trainer = new Trainer(network, data.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError(), new Adam(0.003f, weightDecay, decoupled: true),
             new TrainerOptions { Epochs = 40, BatchSize = 32, Seed = seed, Schedule = LearningRateSchedule.Cosine(0.003f / 50) });
         trainer.Hooks.Add(evolve switch
         {

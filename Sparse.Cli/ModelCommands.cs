@@ -108,7 +108,8 @@ internal static class ModelCommands
         var command = new Command(
             "features",
             "Rank input features by the connections they kept: of a trained model (--model), or of QuickSelection's sparse denoising autoencoder trained on a data file " +
-            "(--method quickselection --data FILE); docs/features.md. Train on the best K with 'train --select-features K --features-from MODEL'.")
+            "(--method quickselection --data FILE); docs/features.md. A model trained with --weight-decay 1 ranks more of the informative columns first. " +
+            "Train on the best K with 'train --select-features K --features-from MODEL'.")
         {
             model, data, label, NoHeader, method, measure, epochs, top, output,
         };

@@ -12,7 +12,7 @@ public class FeaturesCliTests : CliFixture
         const int Width = 300, Informative = 8;
         var (x, labels, signal) = FeatureRankingTests.WideTable(2000, Width, Informative, seed: 11);
         Write("wide.csv", FeatureRankingTests.ToCsv(x, labels, Width));
-        var train = Sparse("train", "--train", "wide.csv", "--hidden", "64", "--epsilon", "4", "--evolve", "set", "--epochs", "25", "--output", "wide.sparse");
+        var train = Sparse("train", "--train", "wide.csv", "--hidden", "64", "--epsilon", "4", "--evolve", "set", "--weight-decay", "1", "--epochs", "25", "--output", "wide.sparse");
         Assert.That(train.Exit, Is.Zero, train.Error);
 
         var features = Sparse("features", "--model", "wide.sparse", "--top", "5", "--output", "ranking.csv");
