@@ -118,11 +118,13 @@ public sealed class BlockEvolutionHook : ITrainingHook
                     continue;
                 }
 
+                // The block is a copy of the layer's part: rewiring it leaves the layer alone until the composed map.
                 var block = new SparseLinear(_grid.Block(weights, l, k));
-                var part = _evolvers[k].Plan(block, fraction, signals is { } s ? Slice(s, l, k) : null, new int[block.Weights.NonZeroCount],
-                    sample is null ? null : Slice(sample.Of(layer), l, k));
-                parts[k] = part;
-                _changes[k].Add(TopologyEvolver.Describe(block, l, part.Pruned, part.Grown) with { Epoch = context.Epoch, Step = context.Step });
+                var (kept, grown, pruned) = _evolvers[k].Plan(block, fraction, signals is { } s ? Slice(s, l, k) : null,
+                    sample is null ? null : Slice(sample.Of(layer), l, k), context.Network.Compute, new int[block.Weights.NonZeroCount]);
+                var map = ConnectionMap.Merge(kept, grown, block.Weights.RowPointers, block.Weights.ColumnIndices, block.Weights.Values);
+                parts[k] = (map, pruned, grown.Count);
+                _changes[k].Add(TopologyEvolver.Describe(block, l, pruned, grown.Count) with { Epoch = context.Epoch, Step = context.Step });
             }
 
             if (parts.All(p => p is null))
@@ -153,54 +155,25 @@ public sealed class BlockEvolutionHook : ITrainingHook
     // numbering), the others kept as they are.
     private ConnectionMap Compose(CsrMatrix weights, int layer, (ConnectionMap Map, int Pruned, int Grown)?[] parts)
     {
-        var total = (int)weights.NonZeroCount;
-        var pointers = new long[weights.Rows + 1];
-        var columns = new int[total];
-        var values = new float[total];
-        var source = new int[total];
-        var at = 0;
+        var maps = new ConnectionMap[parts.Length];
+        var columnOffsets = new int[parts.Length];
+        var sourceOffsets = new int[parts.Length];
         for (var k = 0; k < parts.Length; k++)
         {
-            var (first, end) = _grid.RowsOf(layer, k);
-            var (firstColumn, _) = _grid.ColumnsOf(layer, k);
-            var oldStart = (int)weights.RowPointers[first];
+            var (first, _) = _grid.RowsOf(layer, k);
+            columnOffsets[k] = _grid.ColumnsOf(layer, k).First;
+            sourceOffsets[k] = (int)weights.RowPointers[first];
             if (parts[k] is { } part)
             {
-                var map = part.Map;
-                var from = map.Source.Span;
-                for (var r = 0; r < end - first; r++)
-                {
-                    pointers[first + r + 1] = at + map.RowPointers[r + 1];
-                }
-
-                for (var e = 0; e < map.Count; e++)
-                {
-                    columns[at + e] = map.ColumnIndices[e] + firstColumn;
-                    source[at + e] = from[e] < 0 ? -1 : from[e] + oldStart;
-                }
-
-                map.Values.AsSpan(0, map.Count).CopyTo(values.AsSpan(at));
-                at += map.Count;
+                maps[k] = part.Map;
             }
             else
             {
-                var count = (int)weights.RowPointers[end] - oldStart;
-                for (var r = first; r < end; r++)
-                {
-                    pointers[r + 1] = at + (weights.RowPointers[r + 1] - oldStart);
-                }
-
-                weights.ColumnIndices.AsSpan(oldStart, count).CopyTo(columns.AsSpan(at));
-                weights.Values.AsSpan(oldStart, count).CopyTo(values.AsSpan(at));
-                for (var e = 0; e < count; e++)
-                {
-                    source[at + e] = oldStart + e;
-                }
-
-                at += count;
+                var block = _grid.Block(weights, layer, k);
+                maps[k] = ConnectionMap.Keep(block, new bool[block.NonZeroCount]);
             }
         }
 
-        return new ConnectionMap(pointers, columns, values, source);
+        return ConnectionMap.Stack(maps, columnOffsets, sourceOffsets);
     }
 }

@@ -129,7 +129,7 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
         var replaced = 0;
         var columnCount = request.Kept.Columns;
         var old = request.Layer.Weights;
-        foreach (var (row, column, _) in MissingTopK.Select(request.Kept, request.Count, new Scorer(signals), BlockRows))
+        foreach (var (row, column, _) in MissingTopK.Select(request.Kept, request.Count, new Scorer(signals), request.Compute, BlockRows))
         {
             if (request.Pruned.Contains(((long)row * columnCount) + column))
             {

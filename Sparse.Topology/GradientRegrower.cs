@@ -51,7 +51,7 @@ public sealed class GradientRegrower(int blockRows = 0, long exactScores = Gradi
             return;
         }
 
-        foreach (var (row, column, _) in MissingTopK.Select(request.Kept, request.Count, new Scorer(signals), BlockRows))
+        foreach (var (row, column, _) in MissingTopK.Select(request.Kept, request.Count, new Scorer(signals), request.Compute, BlockRows))
         {
             grown.Add(row, column, 0f);
         }

@@ -17,6 +17,12 @@ public sealed record GrowthRequest(SparseLinear Layer, CsrMatrix Kept, int Count
     /// <see cref="SignalKinds.TrainingSample"/> and the caller recorded one; <see cref="LayerSignals.Batch"/> is its row count.
     /// </summary>
     public LayerSignals? Sample { get; init; }
+
+    /// <summary>
+    /// The threads and SIMD level of the run (the network's <see cref="SparseNetwork.Compute"/>): a rule that scores
+    /// in parallel stays within them, so <c>--threads 1</c> or an MPI rank's share holds during evolution too.
+    /// </summary>
+    public ComputeOptions Compute { get; init; } = ComputeOptions.Default;
 }
 
 /// <summary>Picks missing connections of a layer to add.</summary>

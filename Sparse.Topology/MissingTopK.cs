@@ -40,7 +40,7 @@ internal static class MissingTopK
     /// <summary>Scores per block when the caller does not choose.</summary>
     public const int DefaultBlockScores = 1 << 18;
 
-    public static List<(int Row, int Column, float Score)> Select(Sparse.Core.CsrMatrix kept, int k, IBlockScorer scorer, int blockRows = 0)
+    public static List<(int Row, int Column, float Score)> Select(Sparse.Core.CsrMatrix kept, int k, IBlockScorer scorer, ComputeOptions options, int blockRows = 0)
     {
         var columns = kept.Columns;
         if (k <= 0)
@@ -61,7 +61,7 @@ internal static class MissingTopK
             var block = scores.AsSpan(0, rows * columns);
             var perTask = Math.Max(1, scorer.RowsPerTask);
             var action = new ScoreRows(scorer, first, rows, perTask, columns, scores);
-            SparseParallel.Run(ref action, (rows + perTask - 1) / perTask);
+            SparseParallel.Run(ref action, (rows + perTask - 1) / perTask, options);
             for (var r = 0; r < rows; r++)
             {
                 var row = first + r;

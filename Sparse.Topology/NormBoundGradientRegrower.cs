@@ -57,7 +57,7 @@ public sealed class NormBoundGradientRegrower(double oversampling = 4) : IRegrow
             Array.Sort(blockRows);
             Array.Sort(blockColumns);
             var whole = rows == kept.Rows && columns == kept.Columns;
-            if (TryGrow(kept, signals, blockRows, blockColumns, k, grown) || whole)
+            if (TryGrow(kept, signals, blockRows, blockColumns, k, grown, request.Compute) || whole)
             {
                 return;
             }
@@ -116,13 +116,13 @@ public sealed class NormBoundGradientRegrower(double oversampling = 4) : IRegrow
 
     // Scores the block, and adds its k best missing positions to `grown` in (row, column) order; false when the
     // block holds fewer than k missing positions.
-    private static bool TryGrow(CsrMatrix kept, LayerSignals signals, int[] rows, int[] columns, int k, CooMatrix grown)
+    private static bool TryGrow(CsrMatrix kept, LayerSignals signals, int[] rows, int[] columns, int k, CooMatrix grown, ComputeOptions options)
     {
         var count = (long)rows.Length * columns.Length;
         using var buffer = new ScratchArray<float>((int)count);
         var scores = buffer.Array;
         var action = new ScoreBlock(kept, signals, rows, columns, scores);
-        SparseParallel.Run(ref action, rows.Length);
+        SparseParallel.Run(ref action, rows.Length, options);
         var threshold = KthLargest(scores.AsSpan(0, (int)count), k, out var above, out var available);
         if (available < k)
         {

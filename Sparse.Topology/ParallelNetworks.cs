@@ -353,20 +353,7 @@ public sealed class ParallelNetworks
     {
         var (first, end) = RowsOf(layer, block);
         var (firstColumn, endColumn) = ColumnsOf(layer, block);
-        var (start, count) = EntriesOf(weights, layer, block);
-        var pointers = new long[end - first + 1];
-        for (var r = 0; r < pointers.Length; r++)
-        {
-            pointers[r] = weights.RowPointers[first + r] - start;
-        }
-
-        var columns = weights.ColumnIndices.AsSpan(start, count).ToArray();
-        for (var k = 0; k < columns.Length; k++)
-        {
-            columns[k] -= firstColumn;
-        }
-
-        return new CsrMatrix(end - first, endColumn - firstColumn, pointers, columns, weights.Values.AsSpan(start, count).ToArray());
+        return weights.RowBlock(first, end, firstColumn, endColumn);
     }
 
     // Block `block`'s stored entries of sparse layer `layer`: its rows' entries are contiguous in CSR.
@@ -391,35 +378,14 @@ public sealed class ParallelNetworks
     // The block-diagonal layer: block k's rows after block k-1's, its columns shifted to its inputs.
     private static SparseLinear Stitch(SparseLinear[] parts, int[] rowStarts, int[] columnStarts, int columns)
     {
-        var total = parts.Sum(p => p.Weights.NonZeroCount);
-        if (total > CsrMatrix.MaxNonZeros)
-        {
-            throw new ArgumentException($"The grid's layer would hold {total:N0} connections, more than the {CsrMatrix.MaxNonZeros:N0} one layer can.");
-        }
-
-        var pointers = new long[rowStarts[^1] + 1];
-        var indices = new int[total];
-        var values = new float[total];
+        var whole = ConnectionMap.Stack([.. parts.Select(p => new ConnectionMap(p.Weights.RowPointers, p.Weights.ColumnIndices, p.Weights.Values, ReadOnlyMemory<int>.Empty))],
+            columnStarts, []);
         var bias = new float[rowStarts[^1]];
-        long at = 0;
         for (var k = 0; k < parts.Length; k++)
         {
-            var w = parts[k].Weights;
-            for (var r = 0; r < w.Rows; r++)
-            {
-                pointers[rowStarts[k] + r + 1] = at + w.RowPointers[r + 1];
-            }
-
-            for (var e = 0; e < w.NonZeroCount; e++)
-            {
-                indices[at + e] = w.ColumnIndices[e] + columnStarts[k];
-            }
-
-            w.Values.AsSpan(0, (int)w.NonZeroCount).CopyTo(values.AsSpan((int)at));
             parts[k].Bias.CopyTo(bias, rowStarts[k]);
-            at += w.NonZeroCount;
         }
 
-        return new SparseLinear(new CsrMatrix(rowStarts[^1], columns, pointers, indices, values), bias);
+        return new SparseLinear(new CsrMatrix(rowStarts[^1], columns, whole.RowPointers, whole.ColumnIndices, whole.Values), bias);
     }
 }

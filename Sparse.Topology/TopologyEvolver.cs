@@ -97,7 +97,7 @@ public sealed partial class TopologyEvolver
         {
             // Only a current recording: after another forward pass it would mix two batches.
             LayerSignals? layerSignals = signals is { IsCurrent: true } ? signals.Of(layers[n]) : null;
-            var report = EvolveLayer(layers[n], optimizer, fraction, layerSignals, n, sample?.Of(layers[n])) with { Epoch = epoch, Step = step };
+            var report = EvolveLayer(layers[n], optimizer, fraction, layerSignals, n, sample?.Of(layers[n]), network.Compute) with { Epoch = epoch, Step = step };
             reports.Add(report);
             Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
 
@@ -115,29 +115,36 @@ public sealed partial class TopologyEvolver
 
     /// <summary>
     /// One prune-and-regrow step on <paramref name="layer"/>: the pruner's drop flags filter the structure
-    /// (<see cref="ConnectionMap.Keep(CsrMatrix, ReadOnlySpan{bool})"/>), the regrower's triplets are merged in (<see cref="ConnectionMap.Merge(ConnectionMap, CooMatrix, long[], int[], float[])"/>),
-    /// and the layer applies the map, moving <paramref name="optimizer"/>'s state along.
+    /// (<see cref="ConnectionMap.Keep(CsrMatrix, ReadOnlySpan{bool})"/>), the regrower chooses new connections, and the
+    /// layer merges them in (<see cref="SparseLinear.Rewire(ConnectionMap, CooMatrix, Optimizer?)"/>), moving
+    /// <paramref name="optimizer"/>'s state along. Until that last call nothing of the layer changes, so a rule that
+    /// fails leaves the layer as it was.
     /// </summary>
+    /// <param name="layer">The layer to rewire.</param>
+    /// <param name="optimizer">Its optimizer, whose per-connection state moves with the connections; null for none.</param>
+    /// <param name="fraction">The fraction of its connections to drop (and regrow).</param>
+    /// <param name="signals">The last training step's signals of the layer, for rules that read them.</param>
+    /// <param name="index">Labels the record.</param>
+    /// <param name="sample">Activations over many training rows, for rules that read <see cref="SignalKinds.TrainingSample"/>.</param>
+    /// <param name="compute">Threads for the rules that score in parallel (<see cref="ComputeOptions.Default"/> when null); <see cref="Evolve"/> passes the network's.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public TopologyChange EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0, LayerSignals? sample = null)
+    public TopologyChange EvolveLayer(SparseLinear layer, Optimizer? optimizer, double fraction, LayerSignals? signals = null, int index = 0, LayerSignals? sample = null, ComputeOptions? compute = null)
     {
         ArgumentNullException.ThrowIfNull(layer);
-
-        // The budget is constant, so the new structure has as many entries as the old.
-        using var source = new ScratchArray<int>((int)layer.Weights.NonZeroCount);
-        var (map, pruned, grown) = Plan(layer, fraction, signals, source.Array, sample);
-        layer.Rewire(map, optimizer);
-        return Describe(layer, index, pruned, grown);
+        using var keptSource = new ScratchArray<int>((int)layer.Weights.NonZeroCount);
+        var (kept, grown, pruned) = Plan(layer, fraction, signals, sample, compute ?? ComputeOptions.Default, keptSource.Array);
+        layer.Rewire(kept, grown, optimizer);
+        return Describe(layer, index, pruned, grown.Count);
     }
 
     /// <summary>
-    /// The rewiring <see cref="EvolveLayer"/> would apply to <paramref name="layer"/>, without applying it: its map
-    /// (written over the layer's own structure arrays, which nothing reads afterwards but the map; the sources into
-    /// <paramref name="source"/>, at least one entry per connection), and the connections pruned and grown. A block
-    /// network evolves each block's part of a layer this way and applies all parts as one map.
+    /// The rewiring <see cref="EvolveLayer"/> would apply to <paramref name="layer"/>, without applying it or touching the
+    /// layer: the kept part of its structure (its sources, into the layer's entries, written to <paramref name="keptSource"/>,
+    /// one entry per connection), the new connections (as many as were pruned), and the count pruned. A block network
+    /// evolves each block's part of a layer this way and applies all parts as one map.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal (ConnectionMap Map, int Pruned, int Grown) Plan(SparseLinear layer, double fraction, LayerSignals? signals, int[] source, LayerSignals? sample = null)
+    internal (ConnectionMap Kept, CooMatrix Grown, int Pruned) Plan(SparseLinear layer, double fraction, LayerSignals? signals, LayerSignals? sample, ComputeOptions compute, int[] keptSource)
     {
         var weights = layer.Weights;
         var nnz = (int)weights.NonZeroCount;
@@ -147,28 +154,24 @@ public sealed partial class TopologyEvolver
         ConnectionMap kept;
         int pruned;
         HashSet<long>? prunedPositions;
-        using var keptSource = new ScratchArray<int>(nnz);
         using (var dropBuffer = new ScratchArray<bool>(nnz))
         {
             var drop = dropBuffer.Span;
             drop.Clear();
             pruned = Pruner.SelectDrops(layer, fraction, signals, drop);
             prunedPositions = Regrower.NeedsPrunedPositions ? DroppedPositions(weights, drop, pruned) : null;
-            kept = ConnectionMap.Keep(weights, drop, keptSource.Array, nnz - pruned);
+            kept = ConnectionMap.Keep(weights, drop, keptSource, nnz - pruned);
         }
 
         var keptMatrix = new CsrMatrix(weights.Rows, weights.Columns, kept.RowPointers, kept.ColumnIndices, kept.Values);
         var grown = new CooMatrix(weights.Rows, weights.Columns, pruned);
-        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions ?? NoPositions, signals) { Sample = sample }, grown);
+        Regrower.Grow(new GrowthRequest(layer, keptMatrix, pruned, prunedPositions ?? NoPositions, signals) { Sample = sample, Compute = compute }, grown);
         if (grown.Count != pruned)
         {
             throw new InvalidOperationException($"{Regrower.GetType().Name} grew {grown.Count} connections for {pruned} pruned.");
         }
 
-        // The merged entries fit the old arrays exactly, and nothing reads them after the kept copy was made: writing
-        // into them saves the largest allocation of the step (and the page faults of touching it) on layers of
-        // hundreds of millions of connections.
-        return (ConnectionMap.Merge(kept, grown, weights.RowPointers, weights.ColumnIndices, weights.Values, source), pruned, grown.Count);
+        return (kept, grown, pruned);
     }
 
     // The dropped positions (row x columns + column), for regrowers that avoid regrowing them at once.

@@ -44,7 +44,7 @@ public sealed class Parameter
     /// <summary>Whether weight decay applies (weights yes, biases no).</summary>
     public bool Decays { get; }
 
-    /// <summary>Resizes <see cref="Gradient"/> after the connection count changed (<see cref="SparseLinear.Rewire"/>).</summary>
+    /// <summary>Resizes <see cref="Gradient"/> after the connection count changed (<see cref="SparseLinear.Rewire(ConnectionMap, Optimizer?)"/>).</summary>
     internal void SyncGradient()
     {
         if (Gradient.Length != Values.Length)

@@ -31,6 +31,9 @@ internal sealed unsafe class WorkerPool
     private long _generation;
     private int _sleepers;
 
+    /// <summary>Calls that ran on more than the calling thread since the process started: a test sees from it whether work stayed on one thread.</summary>
+    public long ParallelCalls => Volatile.Read(ref _generation);
+
     /// <summary>
     /// Runs <c>action.Execute(c)</c> for every <c>c</c> in <c>[0, chunkCount)</c> on up to
     /// <paramref name="threads"/> threads (the caller included) and returns when all are done.

@@ -180,6 +180,7 @@ public readonly record struct ConnectionMap(long[] RowPointers, int[] ColumnIndi
         var keptValues = kept.Values;
         var keptSource = kept.Source.Span;
         var keptPointers = kept.RowPointers;
+        CheckAdditions(keptPointers, keptColumns, newStart, newColumns);
         var written = 0;
         rowPointers[0] = 0;
         for (var row = 0; row < rows; row++)
@@ -187,7 +188,6 @@ public readonly record struct ConnectionMap(long[] RowPointers, int[] ColumnIndi
             int a = (int)keptPointers[row], aEnd = (int)keptPointers[row + 1];
             int b = (int)newStart[row], bEnd = (int)newStart[row + 1];
             var end = written + (aEnd - a) + (bEnd - b);
-            var previousNew = -1;
 
             // Row by row, the kept entries and the new ones (both sorted by column) merged by column. An exhausted
             // run reads as column int.MaxValue.
@@ -204,15 +204,9 @@ public readonly record struct ConnectionMap(long[] RowPointers, int[] ColumnIndi
                 }
                 else
                 {
-                    if (fromKept == fromNew || fromNew == previousNew)
-                    {
-                        ThrowHelper.Argument($"The new connection at row {row}, column {fromNew} is already {(fromKept == fromNew ? "kept" : "added")}.", nameof(added));
-                    }
-
                     columns[written] = fromNew;
                     values[written] = newValues[b];
                     source[written] = -1;
-                    previousNew = fromNew;
                     b++;
                 }
             }
@@ -221,5 +215,80 @@ public readonly record struct ConnectionMap(long[] RowPointers, int[] ColumnIndi
         }
 
         return new ConnectionMap(rowPointers, columns, values, source.AsMemory(0, total));
+    }
+
+    /// <summary>
+    /// Row blocks one after another, as a block-diagonal matrix is made of its blocks: block k's rows follow block
+    /// k-1's, its columns shifted by <paramref name="columnOffsets"/>[k], its sources by <paramref name="sourceOffsets"/>[k]
+    /// (a new connection's -1 stays -1). With no source offsets the result has no sources (a structure, not a rewiring).
+    /// </summary>
+    /// <param name="blocks">The blocks, each numbered from 0.</param>
+    /// <param name="columnOffsets">Where each block's columns start in the whole.</param>
+    /// <param name="sourceOffsets">Where each block's old entries start in the whole's old structure, or empty.</param>
+    /// <exception cref="ArgumentException">The whole would pass <see cref="CsrMatrix.MaxNonZeros"/> entries.</exception>
+    internal static ConnectionMap Stack(IReadOnlyList<ConnectionMap> blocks, ReadOnlySpan<int> columnOffsets, ReadOnlySpan<int> sourceOffsets)
+    {
+        var total = blocks.Sum(b => (long)b.Count);
+        if (total > CsrMatrix.MaxNonZeros)
+        {
+            ThrowHelper.Argument($"The blocks hold {total:N0} entries together, more than the {CsrMatrix.MaxNonZeros:N0} one matrix can.", nameof(blocks));
+        }
+
+        var withSources = !sourceOffsets.IsEmpty;
+        var pointers = new long[blocks.Sum(b => b.Rows) + 1];
+        var columns = new int[total];
+        var values = new float[total];
+        var source = withSources ? new int[total] : [];
+        int row = 0, at = 0;
+        for (var k = 0; k < blocks.Count; k++)
+        {
+            var block = blocks[k];
+            for (var r = 0; r < block.Rows; r++)
+            {
+                pointers[row + r + 1] = at + block.RowPointers[r + 1];
+            }
+
+            var from = block.Source.Span;
+            for (var e = 0; e < block.Count; e++)
+            {
+                columns[at + e] = block.ColumnIndices[e] + columnOffsets[k];
+                if (withSources)
+                {
+                    source[at + e] = from[e] < 0 ? -1 : from[e] + sourceOffsets[k];
+                }
+            }
+
+            block.Values.AsSpan(0, block.Count).CopyTo(values.AsSpan(at));
+            row += block.Rows;
+            at += block.Count;
+        }
+
+        return new ConnectionMap(pointers, columns, values, source);
+    }
+
+    // Every new connection against the kept ones of its row and the one before it, before anything is written: the
+    // destination may be the very structure the kept entries were copied from, which must stay whole if this throws.
+    private static void CheckAdditions(long[] keptPointers, int[] keptColumns, long[] newStart, ReadOnlySpan<int> newColumns)
+    {
+        for (var row = 0; row + 1 < keptPointers.Length; row++)
+        {
+            int a = (int)keptPointers[row], aEnd = (int)keptPointers[row + 1];
+            var previous = -1;
+            for (var b = (int)newStart[row]; b < newStart[row + 1]; b++)
+            {
+                var column = newColumns[b];
+                while (a < aEnd && keptColumns[a] < column)
+                {
+                    a++;
+                }
+
+                if (column == previous || (a < aEnd && keptColumns[a] == column))
+                {
+                    ThrowHelper.Argument($"The new connection at row {row}, column {column} is already {(column == previous ? "added" : "kept")}.", "added");
+                }
+
+                previous = column;
+            }
+        }
     }
 }

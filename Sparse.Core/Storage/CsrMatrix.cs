@@ -91,6 +91,35 @@ public sealed partial class CsrMatrix
     public int RowLength(int row) => (int)(RowPointers[row + 1] - RowPointers[row]);
 
     /// <summary>
+    /// Rows <c>[firstRow, endRow)</c> and columns <c>[firstColumn, endColumn)</c> as a matrix of their own, renumbered
+    /// from 0 (a copy): one block of a block-diagonal matrix, whose rows hold entries of their block's columns only.
+    /// <see cref="ConnectionMap.Stack"/> puts blocks back together.
+    /// </summary>
+    /// <exception cref="ArgumentException">A row of the block holds an entry outside its columns.</exception>
+    internal CsrMatrix RowBlock(int firstRow, int endRow, int firstColumn, int endColumn)
+    {
+        var start = (int)RowPointers[firstRow];
+        var count = (int)RowPointers[endRow] - start;
+        var pointers = new long[endRow - firstRow + 1];
+        for (var r = 0; r < pointers.Length; r++)
+        {
+            pointers[r] = RowPointers[firstRow + r] - start;
+        }
+
+        var columns = ColumnIndices.AsSpan(start, count).ToArray();
+        for (var k = 0; k < columns.Length; k++)
+        {
+            columns[k] -= firstColumn;
+            if ((uint)columns[k] >= (uint)(endColumn - firstColumn))
+            {
+                ThrowHelper.Argument($"Rows {firstRow}-{endRow - 1} hold column {columns[k] + firstColumn}, outside their block's columns {firstColumn}-{endColumn - 1}.", nameof(firstColumn));
+            }
+        }
+
+        return new CsrMatrix(endRow - firstRow, endColumn - firstColumn, pointers, columns, Values.AsSpan(start, count).ToArray());
+    }
+
+    /// <summary>
     /// Replaces the sparsity pattern and values (arrays taken, not copied) after checking every invariant,
     /// and marks the transposed view stale. The shape stays. Internal: a layer's structure changes only through
     /// its rewiring method, which moves every per-connection array along.

@@ -129,6 +129,44 @@ public class ConnectionMapTests
         Assert.That(() => coo.AddRange([0], [0, 1], [1f]), Throws.ArgumentException);
     }
 
+    // Blocks of 3, 1, 0 and 5 rows over 4, 1, 2 and 6 columns (an empty block, a one-column one) cut out and stacked again.
+    [Test]
+    public void Row_blocks_cut_from_a_block_diagonal_matrix_stack_back_into_it()
+    {
+        int[] rowStarts = [0, 3, 4, 4, 9], columnStarts = [0, 4, 5, 7, 13];
+        var random = new Random(3);
+        var whole = new CooMatrix(9, 13, 0);
+        for (var k = 0; k < 4; k++)
+        {
+            for (var row = rowStarts[k]; row < rowStarts[k + 1]; row++)
+            {
+                for (var column = columnStarts[k]; column < columnStarts[k + 1]; column++)
+                {
+                    if (random.NextDouble() < 0.6)
+                    {
+                        whole.Add(row, column, (float)random.NextDouble());
+                    }
+                }
+            }
+        }
+
+        var matrix = whole.ToCsr();
+        var blocks = Enumerable.Range(0, 4).Select(k => matrix.RowBlock(rowStarts[k], rowStarts[k + 1], columnStarts[k], columnStarts[k + 1])).ToArray();
+        Assert.That(blocks.Select(b => (b.Rows, b.Columns)), Is.EqualTo(new[] { (3, 4), (1, 1), (0, 2), (5, 6) }));
+
+        var structure = ConnectionMap.Stack([.. blocks.Select(b => new ConnectionMap(b.RowPointers, b.ColumnIndices, b.Values, ReadOnlyMemory<int>.Empty))], columnStarts, []);
+        Assert.That((structure.RowPointers, structure.ColumnIndices, structure.Values), Is.EqualTo((matrix.RowPointers, matrix.ColumnIndices, matrix.Values)));
+        Assert.That(structure.Source.Length, Is.Zero);
+
+        // As a rewiring: each block's kept entries point back into the whole's old structure, new ones stay -1.
+        var maps = blocks.Select(b => ConnectionMap.Keep(b, new bool[b.NonZeroCount])).ToArray();
+        var sources = blocks.Select((b, k) => (int)matrix.RowPointers[rowStarts[k]]).ToArray();
+        var identity = ConnectionMap.Stack(maps, columnStarts, sources);
+        Assert.That(identity.Source.ToArray(), Is.EqualTo(Enumerable.Range(0, (int)matrix.NonZeroCount)));
+
+        Assert.That(() => matrix.RowBlock(0, 3, 0, 2), Throws.ArgumentException.With.Message.Contains("outside their block's columns"));
+    }
+
     private static bool IsStored(CsrMatrix m, int row, int column) =>
         Array.BinarySearch(m.ColumnIndices, (int)m.RowPointers[row], m.RowLength(row), column) >= 0;
 }

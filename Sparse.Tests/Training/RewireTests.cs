@@ -3,7 +3,7 @@ using Sparse.Training;
 
 namespace Sparse.Tests.Training;
 
-/// <summary><see cref="SparseLinear.Rewire"/>: the one way connections change, moving every per-connection array along.</summary>
+/// <summary><see cref="SparseLinear.Rewire(ConnectionMap, Optimizer?)"/>: the one way connections change, moving every per-connection array along.</summary>
 [TestFixture]
 public class RewireTests
 {

@@ -81,10 +81,47 @@ public sealed class SparseLinear : Layer
     /// is not -1 or an entry of the current structure; nothing is changed.</exception>
     public void Rewire(ConnectionMap map, Optimizer? optimizer)
     {
-        var source = map.Source.Span;
-        if (map.Values.Length != map.Count || source.Length != map.Count)
+        if (map.Values.Length != map.Count)
         {
-            throw new ArgumentException($"A map of {map.Count} connections needs as many values and sources, got {map.Values.Length} and {source.Length}.", nameof(map));
+            throw new ArgumentException($"A map of {map.Count} connections needs as many values, got {map.Values.Length}.", nameof(map));
+        }
+
+        CheckSources(map.Source.Span, map.Count, nameof(map));
+        Apply(map, optimizer);
+    }
+
+    /// <summary>
+    /// Applies a rewiring given as the kept part of the structure and the connections added to it, merged row by row
+    /// (<see cref="ConnectionMap.Merge(ConnectionMap, CooMatrix, long[], int[], float[])"/>). At a constant budget the
+    /// merge is written over the layer's own arrays, which saves the step's largest allocation on layers of hundreds of
+    /// millions of connections; it checks the additions against the kept entries before it writes anything.
+    /// </summary>
+    /// <param name="kept">The connections kept, each with its entry in the current structure as its source.</param>
+    /// <param name="added">The new connections (state starts at zero), none at a kept position and none twice.</param>
+    /// <param name="optimizer">Its per-connection state moves with the connections; null for none.</param>
+    /// <exception cref="ArgumentException">An added connection is already kept or added twice, the shapes differ, or a
+    /// source is not an entry of the current structure; nothing is changed.</exception>
+    public void Rewire(ConnectionMap kept, CooMatrix added, Optimizer? optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(added);
+        if (added.Columns != Weights.Columns || kept.Rows != Weights.Rows)
+        {
+            throw new ArgumentException($"A rewiring of {kept.Rows} rows and {added.Columns} columns for a layer of {Weights.Rows} x {Weights.Columns}.", nameof(added));
+        }
+
+        CheckSources(kept.Source.Span, kept.Count, nameof(kept));
+        var total = kept.Count + added.Count;
+        using var source = new ScratchArray<int>(total);
+        var same = total == Weights.NonZeroCount;
+        var map = ConnectionMap.Merge(kept, added, same ? Weights.RowPointers : null, same ? Weights.ColumnIndices : null, same ? Weights.Values : null, source.Array);
+        Apply(map, optimizer);
+    }
+
+    private void CheckSources(ReadOnlySpan<int> source, int count, string paramName)
+    {
+        if (source.Length != count)
+        {
+            throw new ArgumentException($"A map of {count} connections needs as many sources, got {source.Length}.", paramName);
         }
 
         var old = (uint)Weights.NonZeroCount;
@@ -93,13 +130,16 @@ public sealed class SparseLinear : Layer
             // -1 passes as the largest uint plus one; anything else must index an old entry.
             if ((uint)(source[k] + 1) > old)
             {
-                throw new ArgumentException($"Entry {k} of the map keeps old entry {source[k]}, but the layer has {old} entries.", nameof(map));
+                throw new ArgumentException($"Entry {k} of the map keeps old entry {source[k]}, but the layer has {old} entries.", paramName);
             }
         }
+    }
 
+    private void Apply(ConnectionMap map, Optimizer? optimizer)
+    {
         Weights.ReplaceStructure(map.RowPointers, map.ColumnIndices, map.Values);
         WeightParameter.SyncGradient();
-        optimizer?.RemapState(WeightParameter, source);
+        optimizer?.RemapState(WeightParameter, map.Source.Span);
     }
 
     /// <summary>This layer and a ReLU after it in one pass: <c>output = max(W x + b, 0)</c>, the pre-activation never stored.</summary>

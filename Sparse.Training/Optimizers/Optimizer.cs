@@ -241,7 +241,7 @@ public abstract class Optimizer
 
     /// <summary>The state arrays of <paramref name="parameter"/>, created (zero) on first use.</summary>
     /// <exception cref="InvalidOperationException">The parameter's length changed without its state being moved
-    /// (a structure changed other than through <see cref="SparseLinear.Rewire"/>).</exception>
+    /// (a structure changed other than through <see cref="SparseLinear.Rewire(ConnectionMap, Optimizer?)"/>).</exception>
     public float[][] StateOf(Parameter parameter)
     {
         ArgumentNullException.ThrowIfNull(parameter);
@@ -268,7 +268,7 @@ public abstract class Optimizer
     /// <summary>
     /// Moves state after the connections of <paramref name="parameter"/> changed: new entry <c>k</c> takes the
     /// state of old entry <c>source[k]</c>, or zero state when <c>source[k]</c> is negative (a new connection).
-    /// Called by <see cref="SparseLinear.Rewire"/>, which has checked every source against the old entries.
+    /// Called by <see cref="SparseLinear.Rewire(ConnectionMap, Optimizer?)"/>, which has checked every source against the old entries.
     /// </summary>
     // Fully optimised from the first call: it runs once per evolution step, too rarely for tiered compilation.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
