@@ -86,7 +86,7 @@ internal static partial class TrainCommand
     /// <summary>The <c>--validation-split</c> of <paramref name="all"/>: training and held-out rows, both non-empty.</summary>
     internal static (Dataset Train, Dataset Test) HoldOut(Dataset all, double split, ulong seed)
     {
-        var (train, test) = all.Split(split, seed);
+        var (train, test) = all.Split(split, RandomStreams.Derive(seed, RandomPurpose.Split));
         return train.Count == 0 || test.Count == 0
             ? throw new UserError($"--validation-split {split.ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.")
             : (train, test);
@@ -654,16 +654,23 @@ internal static partial class TrainCommand
             _ => GradientRegrower.DefaultExactScores, // auto, and checkpoints saved before the option existed
         }, logger);
 
-    /// <summary>The evolver of <c>--evolve METHOD</c> (null for none); RigL scores exactly up to <paramref name="exactScores"/> a layer.</summary>
-    internal static TopologyEvolver? CreateEvolver(string method, ulong seed, long exactScores = GradientRegrower.DefaultExactScores, ILogger<TopologyEvolver>? logger = null) => method switch
+    /// <summary>
+    /// The evolver of <c>--evolve METHOD</c> (null for none), its random choices on the run's <see cref="RandomPurpose.Regrowth"/>
+    /// stream; RigL scores exactly up to <paramref name="exactScores"/> a layer.
+    /// </summary>
+    internal static TopologyEvolver? CreateEvolver(string method, ulong seed, long exactScores = GradientRegrower.DefaultExactScores, ILogger<TopologyEvolver>? logger = null)
     {
-        "set" => TopologyEvolver.Set(seed, logger: logger),
-        "rigl" => TopologyEvolver.RigL(logger, exactScores),
-        "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, seed, logger),
-        "ctre-sim" => TopologyEvolver.Ctre(CtreVariant.Sim, seed, logger),
-        "ctre-seq" => TopologyEvolver.Ctre(CtreVariant.Seq, seed, logger),
-        _ => null,
-    };
+        var regrowth = RandomStreams.Derive(seed, RandomPurpose.Regrowth);
+        return method switch
+        {
+            "set" => TopologyEvolver.Set(regrowth, logger: logger),
+            "rigl" => TopologyEvolver.RigL(logger, exactScores),
+            "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, regrowth, logger),
+            "ctre-sim" => TopologyEvolver.Ctre(CtreVariant.Sim, regrowth, logger),
+            "ctre-seq" => TopologyEvolver.Ctre(CtreVariant.Seq, regrowth, logger),
+            _ => null,
+        };
+    }
 
     /// <summary>The values of <c>--evolve</c>, for train and sweep.</summary>
     internal static readonly string[] EvolveMethods = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];

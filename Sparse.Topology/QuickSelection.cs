@@ -90,10 +90,10 @@ public static class QuickSelection
         network.Compute = compute ?? ComputeOptions.Default;
         var optimizer = new Sgd(options.LearningRate, options.Momentum, weightDecay: options.WeightDecay);
         var loss = new MeanSquaredError();
-        var evolver = TopologyEvolver.Set(options.Seed + 2);
-        var loader = new BatchLoader(autoencoder, options.BatchSize, normalization: null, shuffle: true, options.Seed + 1, network.Compute);
+        var evolver = TopologyEvolver.Set(RandomStreams.Derive(options.Seed, RandomPurpose.Regrowth));
+        var loader = new BatchLoader(autoencoder, options.BatchSize, normalization: null, shuffle: true, options.Seed, network.Compute);
         var gradient = new float[d * loader.Batch.Capacity];
-        var noise = new SparseRandom(options.Seed + 3);
+        var noise = new SparseRandom(RandomStreams.Derive(options.Seed, RandomPurpose.Noise));
         for (var epoch = 0; epoch < options.Epochs; epoch++)
         {
             loader.StartEpoch(epoch);

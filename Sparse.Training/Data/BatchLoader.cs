@@ -82,7 +82,7 @@ public sealed class BatchLoader
 
         if (Shuffles)
         {
-            Dataset.Shuffle(_order, _seed + (0x9E3779B97F4A7C15UL * (ulong)(epoch + 1)));
+            Dataset.Shuffle(_order, RandomStreams.Derive(_seed, RandomPurpose.Shuffle, (ulong)epoch));
         }
 
         _position = 0;

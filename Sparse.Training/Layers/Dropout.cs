@@ -57,7 +57,7 @@ public sealed class Dropout : Layer
             _mask = new float[n];
         }
 
-        var random = new SparseRandom(Seed ^ (0x9E3779B97F4A7C15UL * (ulong)++Calls));
+        var random = new SparseRandom(RandomStreams.Derive(Seed, RandomPurpose.Dropout, (ulong)++Calls));
         var keep = 1f / (1f - Rate);
 
         // Four 16-bit uniforms per 64 random bits: the rate is resolved to 1/65536, and the generator, not the

@@ -44,8 +44,8 @@ public sealed class ActivationSample
     /// <summary>
     /// The sample a training hook records before an evolution: of the rows being trained on
     /// (<see cref="TrainingContext.TrainingData"/>), as many as fit in <paramref name="bytes"/> and at most
-    /// <paramref name="maxRows"/> when that is positive, the subset drawn from the step number (so every rank of a
-    /// data-parallel run, holding the whole training set, draws the same), in batches of the last step's size (32 to
+    /// <paramref name="maxRows"/> when that is positive, the subset drawn from the run's <see cref="RandomPurpose.Sample"/>
+    /// stream for the step (so every rank of a data-parallel run, holding the whole training set, draws the same), in batches of the last step's size (32 to
     /// 256). Null when the context has no training rows (a hook driven outside <see cref="Trainer.Fit"/>).
     /// </summary>
     public static ActivationSample? Record(TrainingContext context, long bytes, int maxRows, bool softmaxOutput)
@@ -62,7 +62,8 @@ public sealed class ActivationSample
             rows = Math.Min(rows, maxRows);
         }
 
-        return Record(context.Network, data, rows, Math.Clamp(context.Network.LastBatchSize, 32, 256), (ulong)context.Step, softmaxOutput);
+        return Record(context.Network, data, rows, Math.Clamp(context.Network.LastBatchSize, 32, 256),
+            RandomStreams.Derive(context.Seed, RandomPurpose.Sample, (ulong)context.Step), softmaxOutput);
     }
 
     /// <summary>

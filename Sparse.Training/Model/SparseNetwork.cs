@@ -87,8 +87,8 @@ public sealed class SparseNetwork
         for (var n = 0; n + 1 < sizes.Count; n++)
         {
             layers.Add(densities is null
-                ? SparseLinear.ErdosRenyi(sizes[n], sizes[n + 1], epsilon, seed + (ulong)n, scaling)
-                : SparseLinear.WithDensity(sizes[n], sizes[n + 1], densities[n], seed + (ulong)n, scaling));
+                ? SparseLinear.ErdosRenyi(sizes[n], sizes[n + 1], epsilon, RandomStreams.Derive(seed, RandomPurpose.Initialization, (ulong)n), scaling)
+                : SparseLinear.WithDensity(sizes[n], sizes[n + 1], densities[n], RandomStreams.Derive(seed, RandomPurpose.Initialization, (ulong)n), scaling));
             if (n + 2 < sizes.Count)
             {
                 layers.Add(activation == ActivationKind.AllRelu
@@ -96,7 +96,7 @@ public sealed class SparseNetwork
                     : new Activation(activation, sizes[n + 1], activation == ActivationKind.LeakyRelu ? slope : 0.01f));
                 if (dropout > 0)
                 {
-                    layers.Add(new Dropout(sizes[n + 1], dropout, seed + 1000 + (ulong)n));
+                    layers.Add(new Dropout(sizes[n + 1], dropout, RandomStreams.Derive(seed, RandomPurpose.Dropout, (ulong)n)));
                 }
             }
         }

@@ -58,6 +58,9 @@ public sealed class TrainingContext
     /// <summary>The loss.</summary>
     public ILoss Loss { get; }
 
+    /// <summary>The run's seed (<see cref="TrainerOptions.Seed"/>), from which a hook derives its own streams (<see cref="Sparse.Core.RandomStreams"/>).</summary>
+    public ulong Seed { get; internal set; }
+
     /// <summary>Total epochs of the run.</summary>
     public int Epochs { get; }
 

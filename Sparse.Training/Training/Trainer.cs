@@ -213,6 +213,7 @@ public sealed class Trainer
             History = History,
             Signals = (signalKinds & SignalRecorder.StepKinds) == SignalKinds.None ? null : new SignalRecorder(signalKinds),
             TrainingData = train,
+            Seed = Options.Seed,
         };
         var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots, Hooks.Select(h => h.RewiringBytesPerConnection(Optimizer.StateSlots)).DefaultIfEmpty(0).Max());
         TrainerLog.Starting(_logger, Network.ConnectionCount, Options.Epochs, train.Count, memory);
