@@ -5,6 +5,7 @@ using System.Text;
 using Sparse.Core;
 using Sparse.Topology;
 using Sparse.Training;
+using static Sparse.Cli.SharedOptions;
 
 namespace Sparse.Cli;
 
@@ -14,17 +15,6 @@ namespace Sparse.Cli;
 /// </summary>
 internal static class SweepCommand
 {
-    // Data, threads, precision and momentum are train's options, shared.
-    private static readonly Option<string?> TrainFile = TrainCommand.TrainFile;
-    private static readonly Option<string?> TestFile = TrainCommand.TestFile;
-    private static readonly Option<double> ValidationSplit = TrainCommand.ValidationSplit;
-    private static readonly Option<string?> Label = TrainCommand.Label;
-    private static readonly Option<string?> Task = TrainCommand.Task;
-    private static readonly Option<bool> NoHeader = TrainCommand.NoHeader;
-    private static readonly Option<float> Momentum = TrainCommand.Momentum;
-    private static readonly Option<int?> Threads = TrainCommand.Threads;
-    private static readonly Option<string> PrecisionName = TrainCommand.PrecisionName;
-    private static readonly Option<bool> RawTargets = TrainCommand.RawTargets;
     private static readonly Option<string> Hidden = new("--hidden") { Description = "Hidden sizes of each configuration, comma-separated; configurations separated by ':' (256,256:512,512). All need the same depth.", DefaultValueFactory = _ => "512,512" };
     private static readonly Option<string> ActivationNames = new("--activation") { Description = "relu, leaky-relu, all-relu, tanh or sigmoid; several separated by ','.", DefaultValueFactory = _ => "relu" };
     private static readonly Option<string> Epsilons = new("--epsilon") { Description = "Erdos-Renyi epsilon; several separated by ','.", DefaultValueFactory = _ => "8" };
@@ -44,14 +34,14 @@ internal static class SweepCommand
 
     public static Command Create(Option<bool> quiet)
     {
-        Evolve.AcceptOnlyFromAmong(TrainCommand.EvolveMethods);
+        Evolve.AcceptOnlyFromAmong([.. TrainingRecipe.EvolutionNames]);
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         var command = new Command("sweep",
             "Train a grid of configurations at once as one block-diagonal sparse network: every combination of the listed --hidden, --activation, " +
             "--epsilon (or --density), --learning-rate, --weight-decay, --dropout, --zeta and --seed values. Each configuration trains as it would " +
             "alone with `sparse train`; batch size, epochs, optimizer, evolution method and the data are shared by the grid.")
         {
-            TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationNames, Epsilons, Densities, LearningRates, WeightDecays, Dropouts, Zetas, Seeds,
+            TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, Hidden, ActivationNames, Epsilons, Densities, LearningRates, WeightDecays, Dropouts, Zetas, Seeds,
             Evolve, EvolveEvery, Epochs, BatchSize, OptimizerName, Momentum, Threads, PrecisionName, RawTargets, OutputDir, SaveAll,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet))));
@@ -124,7 +114,7 @@ internal static class SweepCommand
         var dataSeed = seeds[0];
         bool? header = parse.GetValue(NoHeader) ? false : null;
         var table = CsvTableReader.Read(trainPath, header, parse.GetValue(Label), say);
-        var schema = TabularSchema.Infer(table, parse.GetValue(Task), standardizeTargets: !parse.GetValue(RawTargets));
+        var schema = TabularSchema.Infer(table, parse.GetValue(TaskName), standardizeTargets: !parse.GetValue(RawTargets));
         var all = schema.ToDataset(table);
         Dataset train, test;
         if (testPath is not null)
@@ -134,10 +124,20 @@ internal static class SweepCommand
         }
         else
         {
-            (train, test) = TrainCommand.HoldOut(all, split, dataSeed);
+            (train, test) = HoldOut(all, split, dataSeed);
         }
 
-        rates ??= [adam ? 0.003f : schema.IsClassification ? 0.01f : 0.002f];
+        // The grid's shared choices; each configuration sets its own rate, decay, zeta and seed (Recipe).
+        var evolve = parse.GetValue(Evolve)!;
+        var shared = new TrainingRecipe
+        {
+            Optimizer = adam ? OptimizerKind.Adam : OptimizerKind.Sgd,
+            Momentum = momentum,
+            Evolution = TrainingRecipe.ParseEvolution(evolve),
+            EvolveEvery = parse.GetValue(EvolveEvery),
+        };
+        TrainingRecipe Recipe(NetworkConfig c) => shared with { LearningRate = c.LearningRate, WeightDecay = c.WeightDecay, Zeta = c.Zeta, Seed = c.Seed };
+        rates ??= [shared.BaseLearningRate(schema.IsClassification)];
         var configs = (
             from h in hidden
             from activation in activations
@@ -157,9 +157,8 @@ internal static class SweepCommand
         // Refuse a grid that cannot fit before building any of it: every configuration's training memory, plus the
         // copy of each one's weights that building the block network holds for a moment. The evolution scratch is
         // counted as the trainer counts it, for the block network's largest layer (all blocks of it).
-        var evolve = parse.GetValue(Evolve)!;
-        var slots = adam ? 2 : 1;
-        var rewiring = TrainCommand.CreateEvolver(evolve, configs[0].Seed)?.ScratchBytesPerConnection(slots) ?? 0;
+        var slots = shared.OptimizerSlots;
+        var rewiring = Recipe(configs[0]).CreateEvolver()?.ScratchBytesPerConnection(slots) ?? 0;
         var estimates = configs.Select(c =>
         {
             int[] sizes = [train.FeatureCount, .. c.Hidden, schema.OutputSize];
@@ -182,14 +181,13 @@ internal static class SweepCommand
         grid.Network.Precision = parse.GetValue(PrecisionName) == "bf16" ? Precision.Bf16 : Precision.Fp32;
         var loss = grid.CreateLoss(schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError(), schema.IsClassification);
         Optimizer optimizer = adam ? new Adam(rates[0], decoupled: true) : new Sgd(rates[0], momentum);
-        grid.ConfigureOptimizer(optimizer, rate => LearningRateSchedule.Cosine(rate / 50));
+        grid.ConfigureOptimizer(optimizer, TrainingRecipe.CreateSchedule);
         var trainer = new Trainer(grid.Network, loss, optimizer, new TrainerOptions { Epochs = epochs, BatchSize = batchSize, Seed = dataSeed });
         var monitor = new SweepMonitor(grid, loss, epochs, schema, say);
         trainer.Hooks.Add(monitor);
-        if (evolve != "none")
+        if (shared.Evolution != EvolutionMethod.None)
         {
-            var every = parse.GetValue(EvolveEvery);
-            monitor.Evolution = grid.CreateEvolutionHook(c => TrainCommand.CreateEvolver(evolve, c.Seed)!, c => TrainCommand.Schedule(every, c.Zeta, evolve));
+            monitor.Evolution = grid.CreateEvolutionHook(c => Recipe(c).CreateEvolver()!, c => Recipe(c).CreateEvolutionSchedule());
             trainer.Hooks.Add(monitor.Evolution);
         }
 
@@ -309,6 +307,6 @@ internal static class SweepCommand
             : throw new UserError($"--hidden must be positive whole numbers separated by ',' within a configuration and ':' between configurations, got '{text}'.");
     }
 
-    private static ActivationKind ParseActivation(string name) => TrainCommand.Activation(name)
+    private static ActivationKind ParseActivation(string name) => Activation(name)
         ?? throw new UserError($"--activation values must be relu, leaky-relu, all-relu, tanh or sigmoid, got '{name}'.");
 }

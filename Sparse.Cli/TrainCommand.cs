@@ -6,18 +6,13 @@ using Sparse.Distributed;
 using Sparse.Topology;
 using Sparse.Training;
 using Spectre.Console;
+using static Sparse.Cli.SharedOptions;
 
 namespace Sparse.Cli;
 
 /// <summary><c>sparse train</c>: fit a truly sparse MLP to a CSV file and save it.</summary>
 internal static partial class TrainCommand
 {
-    internal static readonly Option<string?> TrainFile = new("--train") { Description = "Training CSV. Default: the bundled 8x8 digits set." };
-    internal static readonly Option<string?> TestFile = new("--test") { Description = "Held-out CSV with the same columns (default: a --validation-split of the training file)." };
-    internal static readonly Option<double> ValidationSplit = new("--validation-split") { Description = "Fraction of the training file held out when there is no --test.", DefaultValueFactory = _ => 0.2 };
-    internal static readonly Option<string?> Label = new("--label") { Description = "Label column: a header name or a 0-based index (default: the last column)." };
-    internal static readonly Option<string?> Task = OneOf(new Option<string?>("--task") { Description = "classification or regression (default: inferred from the labels)." }, "classification", "regression");
-    internal static readonly Option<bool> NoHeader = new("--no-header") { Description = "The first line is data (default: detected)." };
     private static readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer sizes, comma-separated.", DefaultValueFactory = _ => "512,512" };
     private static readonly Option<string> ActivationName = new("--activation") { Description = "relu, leaky-relu, all-relu, tanh or sigmoid.", DefaultValueFactory = _ => "relu" };
     private static readonly Option<double> Epsilon = new("--epsilon") { Description = "Erdos-Renyi sparsity: about epsilon x (in + out) connections per layer.", DefaultValueFactory = _ => 8 };
@@ -54,11 +49,9 @@ internal static partial class TrainCommand
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch.", DefaultValueFactory = _ => 32 };
     private static readonly Option<string> OptimizerName = new("--optimizer") { Description = "adam or sgd (momentum).", DefaultValueFactory = _ => "adam" };
     private static readonly Option<float?> LearningRate = new("--learning-rate") { Description = "Learning rate, cosine-annealed (default: 0.003 for adam; for sgd 0.01, or 0.002 for regression; docs/defaults.md)." };
-    internal static readonly Option<float> Momentum = new("--momentum") { Description = "SGD momentum (with --optimizer sgd).", DefaultValueFactory = _ => 0.9f };
     private static readonly Option<float> WeightDecay = new("--weight-decay") { Description = "Weight decay (L2 for sgd, decoupled for adam).", DefaultValueFactory = _ => 1e-4f };
     private static readonly Option<float> DropoutRate = new("--dropout") { Description = "Dropout after each hidden activation.", DefaultValueFactory = _ => 0f };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of initialisation, split, shuffles and evolution.", DefaultValueFactory = _ => 1 };
-    internal static readonly Option<int?> Threads = new("--threads") { Description = "Kernel threads (default: all cores)." };
     private static readonly Option<int?> SelectFeatures = new("--select-features") { Description = "Train on the K strongest features of the model given by --features-from (sparse features)." };
     private static readonly Option<string?> FeaturesFrom = new("--features-from") { Description = "The trained model whose feature ranking --select-features takes." };
     private static readonly Option<int> SyncEvery = new("--sync-every")
@@ -71,44 +64,23 @@ internal static partial class TrainCommand
         Description = "Write OUTPUT.checkpoint after every epoch (epoch), also every N steps (a number), or only when interrupted (off).",
         DefaultValueFactory = _ => "epoch",
     };
-    internal static readonly Option<string> PrecisionName = OneOf(new Option<string>("--precision")
-    {
-        Description = "How the sparse kernels store the rows they gather: fp32, or bf16 (half the bytes, summed in fp32; faster on layers of 100,000 neurons and more, slower on small ones: docs/performance.md).",
-        DefaultValueFactory = _ => "fp32",
-    }, "fp32", "bf16");
     private static readonly Option<float> ClipNorm = new("--clip-norm") { Description = "Scale gradients so that their global norm is at most this (0: off).", DefaultValueFactory = _ => 0f };
-    internal static readonly Option<bool> RawTargets = new("--raw-targets") { Description = "Regression: train on the targets as they are (default: standardized to mean 0 and deviation 1; predictions are always in the original units)." };
     private static readonly Option<string> Output = new("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "model.sparse" };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint written by an interrupted run." };
     private static readonly Option<string?> MetricsPath = new("--metrics") { Description = "Write the per-epoch history as JSON here." };
     private static readonly Option<string?> PlotPath = new("--plot") { Description = "Draw loss, accuracy and connections per layer as a PNG here." };
 
-    /// <summary>The <c>--validation-split</c> of <paramref name="all"/>: training and held-out rows, both non-empty.</summary>
-    internal static (Dataset Train, Dataset Test) HoldOut(Dataset all, double split, ulong seed)
-    {
-        var (train, test) = all.Split(split, RandomStreams.Derive(seed, RandomPurpose.Split));
-        return train.Count == 0 || test.Count == 0
-            ? throw new UserError($"--validation-split {split.ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.")
-            : (train, test);
-    }
-
-    // An option that takes only the listed values; set where it is declared, since sweep shares it.
-    private static Option<T> OneOf<T>(Option<T> option, params string[] values)
-    {
-        option.AcceptOnlyFromAmong(values);
-        return option;
-    }
 
     public static Command Create(Option<bool> quiet, Option<bool> verbose)
     {
         ActivationName.AcceptOnlyFromAmong("relu", "leaky-relu", "all-relu", "tanh", "sigmoid");
-        Evolve.AcceptOnlyFromAmong(EvolveMethods);
+        Evolve.AcceptOnlyFromAmong([.. TrainingRecipe.EvolutionNames]);
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         var command = new Command("train", "Train a truly sparse MLP on a CSV file and save the model.")
         {
-            TrainFile, TestFile, ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
+            TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads, PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, MetricsPath, PlotPath, LogFormat,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet), parse.GetValue(verbose))));
@@ -120,7 +92,7 @@ internal static partial class TrainCommand
     // the new command's.
     private static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
-    private static readonly Option[] Fixed = [ValidationSplit, Label, Task, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
+    private static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
         RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery, SelectFeatures, FeaturesFrom];
 
     private static int Run(ParseResult parse, bool quiet, bool verbose)
@@ -240,7 +212,7 @@ internal static partial class TrainCommand
         else
         {
             table = CsvTableReader.Read(trainPath, header, run.Get(Label), say);
-            schema = TabularSchema.Infer(table, run.Get(Task), standardizeTargets: !run.Get(RawTargets));
+            schema = TabularSchema.Infer(table, run.Get(TaskName), standardizeTargets: !run.Get(RawTargets));
         }
 
         // The table as the file has it, and the features the run trains on: the strongest K of another model's ranking
@@ -252,7 +224,7 @@ internal static partial class TrainCommand
             var from = run.Get(FeaturesFrom)!;
             selected = [.. ModelCommands.Rank(from).Take(count).Select(f => f.Name)];
             table = table.SelectFeatures(selected);
-            schema = TabularSchema.Infer(table, run.Get(Task), standardizeTargets: !run.Get(RawTargets));
+            schema = TabularSchema.Infer(table, run.Get(TaskName), standardizeTargets: !run.Get(RawTargets));
             say($"features: the {selected.Count} strongest of {fileSchema.FeatureNames.Count} by {from}: {string.Join(", ", selected.Take(10))}{(selected.Count > 10 ? ", ..." : string.Empty)}");
         }
 
@@ -277,7 +249,7 @@ internal static partial class TrainCommand
         var network = resumed?.Network ?? BuildNetwork(run, train, schema, seed, say);
         network.Compute = compute;
         network.Precision = PrecisionOf(run);
-        var optimizer = resumed?.Optimizer ?? BuildOptimizer(run, schema);
+        var optimizer = resumed?.Optimizer ?? Recipe(run, seed).CreateOptimizer(schema.IsClassification);
         ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         var baseRate = resumed?.BaseLearningRate ?? optimizer.LearningRate;
         var options = new TrainerOptions
@@ -285,7 +257,7 @@ internal static partial class TrainCommand
             Epochs = run.Get(Epochs),
             BatchSize = run.Get(BatchSize),
             Seed = seed,
-            Schedule = LearningRateSchedule.Cosine(baseRate / 50),
+            Schedule = TrainingRecipe.CreateSchedule(baseRate),
             ClipNorm = run.Get(ClipNorm),
             CheckpointPath = run.Get(CheckpointEvery) == "off" ? null : checkpointPath,
             CheckpointEverySteps = int.TryParse(run.Get(CheckpointEvery), NumberStyles.None, CultureInfo.InvariantCulture, out var everySteps) ? everySteps : 0,
@@ -311,7 +283,7 @@ internal static partial class TrainCommand
         say(evolve == "none"
             ? "topology: fixed (--evolve none)"
             : $"topology: {evolve}, rewiring {run.Get(Zeta).ToString(CultureInfo.InvariantCulture)} of each layer " +
-              ((run.Get(EvolveEvery) ?? DefaultEvery(evolve)) switch
+              (Recipe(run, seed).EvolutionInterval switch
               {
                   null => "twice an epoch (cosine-decayed, until 75 % of training)",
                   0 => "after every epoch but the last",
@@ -460,18 +432,15 @@ internal static partial class TrainCommand
             throw new UserError($"{string.Join(" and ", explicitSparsity)} both set the sparsity; give one.");
         }
 
-        var zeta = run.Get(Zeta);
-        Require(zeta is > 0 and < 1, "--zeta", "between 0 and 1 (exclusive)", zeta);
-        Require(run.Get(EvolveEvery) is null or >= 0, "--evolve-every", "0 (after each epoch) or a positive number of steps", run.Get(EvolveEvery));
-        if (run.Get(LearningRate) is { } rate)
+        try
         {
-            Require(float.IsFinite(rate) && rate > 0, "--learning-rate", "a positive number", rate);
+            Recipe(run, run.Get(Seed)).Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserError(e.Message);
         }
 
-        var momentum = run.Get(Momentum);
-        Require(momentum is >= 0 and < 1, "--momentum", "in [0, 1)", momentum);
-        var decay = run.Get(WeightDecay);
-        Require(float.IsFinite(decay) && decay >= 0, "--weight-decay", "0 or a positive number", decay);
         var dropout = run.Get(DropoutRate);
         Require(dropout is >= 0 and < 1, "--dropout", "in [0, 1)", dropout);
         var clip = run.Get(ClipNorm);
@@ -537,10 +506,6 @@ internal static partial class TrainCommand
 
     private static ActivationKind ActivationOf(RunOptions run) => Activation(run.Get(ActivationName)!) ?? ActivationKind.Relu;
 
-    /// <summary>The activation the command line names (<see cref="NetworkConfig.ActivationName"/>), or null.</summary>
-    internal static ActivationKind? Activation(string name) =>
-        Enum.GetValues<ActivationKind>().Where(k => NetworkConfig.ActivationName(k) == name).Select(k => (ActivationKind?)k).FirstOrDefault();
-
     private static SparseNetwork BuildNetwork(RunOptions run, Dataset train, TabularSchema schema, ulong seed, Action<string> say)
     {
         var hidden = HiddenSizes(run);
@@ -553,7 +518,7 @@ internal static partial class TrainCommand
         var slots = run.Get(OptimizerName) == "adam" ? 2 : 1;
         MemoryBreakdown Estimate(int batch) => MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, run.Get(Epsilon)), batch, slots,
             run.Get(DropoutRate) > 0, Math.Max(
-                CreateEvolver(run, seed, null)?.ScratchBytesPerConnection(slots) ?? 0,
+                Recipe(run, seed).CreateEvolver()?.ScratchBytesPerConnection(slots) ?? 0,
                 run.Get(PruneNeurons) ? NeuronImportancePruner.ScratchBytesPerConnection(slots) : 0));
         var estimate = Estimate(run.Get(BatchSize));
         try
@@ -619,7 +584,7 @@ internal static partial class TrainCommand
                 network.Precision = PrecisionOf(run);
                 var optimizer = run.Get(OptimizerName) == "adam" ? (Optimizer)new Adam(1e-3f, decoupled: true) : new Sgd(1e-3f, 0.9f);
                 var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 2, BatchSize = batch, Seed = seed });
-                if (CreateEvolver(run, seed, null) is { } evolver)
+                if (Recipe(run, seed).CreateEvolver() is { } evolver)
                 {
                     trainer.Hooks.Add(new EvolutionHook(evolver, EvolutionSchedule.EveryEpoch(0.3)));
                 }
@@ -634,68 +599,30 @@ internal static partial class TrainCommand
         });
     }
 
-    private static Optimizer BuildOptimizer(RunOptions run, TabularSchema schema)
+    /// <summary>The run's optimization and evolution choices, with the library's defaults for what the command line leaves out.</summary>
+    private static TrainingRecipe Recipe(RunOptions run, ulong seed) => new()
     {
-        var adam = run.Get(OptimizerName) == "adam";
-        // The defaults that trained every activation on digits, Fashion-MNIST, a wide table and regression tables
-        // (scripts/check-defaults, docs/defaults.md). SGD with momentum on a regression output needs a smaller
-        // step: the squared loss does not saturate as softmax does, and at 0.01 it diverges in the first epoch.
-        var rate = run.Get(LearningRate) ?? (adam ? 0.003f : schema.IsClassification ? 0.01f : 0.002f);
-        return adam
-            ? new Adam(rate, weightDecay: run.Get(WeightDecay), decoupled: true)
-            : new Sgd(rate, run.Get(Momentum), weightDecay: run.Get(WeightDecay));
-    }
-
-    private static TopologyEvolver? CreateEvolver(RunOptions run, ulong seed, ILogger<TopologyEvolver>? logger) =>
-        CreateEvolver(run.Get(Evolve)!, seed, run.Get(RiglSearch) switch
+        Optimizer = run.Get(OptimizerName) == "adam" ? OptimizerKind.Adam : OptimizerKind.Sgd,
+        LearningRate = run.Get(LearningRate),
+        Momentum = run.Get(Momentum),
+        WeightDecay = run.Get(WeightDecay),
+        Evolution = TrainingRecipe.ParseEvolution(run.Get(Evolve)!),
+        Zeta = run.Get(Zeta),
+        EvolveEvery = run.Get(EvolveEvery),
+        RigLSearch = run.Get(RiglSearch) switch
         {
-            "exact" => long.MaxValue,
-            "bounded" => 0,
-            _ => GradientRegrower.DefaultExactScores, // auto, and checkpoints saved before the option existed
-        }, logger);
-
-    /// <summary>
-    /// The evolver of <c>--evolve METHOD</c> (null for none), its random choices on the run's <see cref="RandomPurpose.Regrowth"/>
-    /// stream; RigL scores exactly up to <paramref name="exactScores"/> a layer.
-    /// </summary>
-    internal static TopologyEvolver? CreateEvolver(string method, ulong seed, long exactScores = GradientRegrower.DefaultExactScores, ILogger<TopologyEvolver>? logger = null)
-    {
-        var regrowth = RandomStreams.Derive(seed, RandomPurpose.Regrowth);
-        return method switch
-        {
-            "set" => TopologyEvolver.Set(regrowth, logger: logger),
-            "rigl" => TopologyEvolver.RigL(logger, exactScores),
-            "ctre" => TopologyEvolver.Ctre(CtreVariant.Plain, regrowth, logger),
-            "ctre-sim" => TopologyEvolver.Ctre(CtreVariant.Sim, regrowth, logger),
-            "ctre-seq" => TopologyEvolver.Ctre(CtreVariant.Seq, regrowth, logger),
-            _ => null,
-        };
-    }
-
-    /// <summary>The values of <c>--evolve</c>, for train and sweep.</summary>
-    internal static readonly string[] EvolveMethods = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];
-
-    /// <summary>
-    /// The schedule of <c>--evolve-every</c> from <paramref name="zeta"/>: 0 after each epoch; N every N steps,
-    /// cosine-decayed; unset, twice an epoch, cosine-decayed, except for CTRE, which rewires after each epoch as its
-    /// reference does (each of its steps costs an inference pass over the training rows).
-    /// </summary>
-    internal static EvolutionSchedule Schedule(int? every, double zeta, string method) => (every ?? DefaultEvery(method)) switch
-    {
-        null => EvolutionSchedule.CosineDecayPerEpoch(zeta),
-        0 => EvolutionSchedule.EveryEpoch(zeta),
-        var steps => EvolutionSchedule.CosineDecay(zeta, steps.Value),
+            "exact" => RigLSearch.Exact,
+            "bounded" => RigLSearch.Bounded,
+            _ => RigLSearch.Auto, // auto, and checkpoints saved before the option existed
+        },
+        Seed = seed,
     };
-
-    // null: twice an epoch; 0: after each epoch.
-    private static int? DefaultEvery(string method) => method.StartsWith("ctre", StringComparison.Ordinal) ? 0 : null;
 
     private static void AddHooks(RunOptions run, Trainer trainer, ulong seed, ILoggerFactory loggers)
     {
-        var evolver = CreateEvolver(run, seed, loggers.CreateLogger<TopologyEvolver>());
-        if (evolver is not null)
+        if (Recipe(run, seed).CreateEvolutionHook(loggers.CreateLogger<TopologyEvolver>()) is { } evolution)
         {
-            trainer.Hooks.Add(new EvolutionHook(evolver, Schedule(run.Get(EvolveEvery), run.Get(Zeta), run.Get(Evolve)!)));
+            trainer.Hooks.Add(evolution);
         }
 
         if (run.Get(PruneNeurons))

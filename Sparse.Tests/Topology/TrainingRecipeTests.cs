@@ -1,0 +1,95 @@
+using Sparse.Core;
+using Sparse.Topology;
+using Sparse.Training;
+
+namespace Sparse.Tests.Topology;
+
+/// <summary>The library's defaults for optimization and evolution, in the one place train and sweep read them.</summary>
+[TestFixture]
+public class TrainingRecipeTests
+{
+    [TestCase(OptimizerKind.Adam, true, 0.003f)]
+    [TestCase(OptimizerKind.Adam, false, 0.003f)]
+    [TestCase(OptimizerKind.Sgd, true, 0.01f)]
+    [TestCase(OptimizerKind.Sgd, false, 0.002f)]
+    public void The_learning_rate_defaults_by_optimizer_and_task_and_anneals_to_a_fiftieth(OptimizerKind kind, bool classification, float rate)
+    {
+        var recipe = new TrainingRecipe { Optimizer = kind, WeightDecay = 0.01f };
+        var optimizer = recipe.CreateOptimizer(classification);
+        Assert.Multiple(() =>
+        {
+            Assert.That(optimizer.LearningRate, Is.EqualTo(rate));
+            Assert.That(optimizer, kind == OptimizerKind.Adam ? Is.InstanceOf<Adam>().With.Property(nameof(Adam.Decoupled)).True : Is.InstanceOf<Sgd>());
+            Assert.That(optimizer.StateSlots, Is.EqualTo(recipe.OptimizerSlots));
+            Assert.That((recipe with { LearningRate = 0.5f }).CreateOptimizer(classification).LearningRate, Is.EqualTo(0.5f));
+            Assert.That(TrainingRecipe.CreateSchedule(rate).RateAt(rate, 99, 100), Is.EqualTo(rate / 50).Within(rate * 1e-3));
+            Assert.That(TrainingRecipe.CreateSchedule(rate).RateAt(rate, 0, 100), Is.EqualTo(rate));
+        });
+    }
+
+    [TestCase(EvolutionMethod.None, null, null)]
+    [TestCase(EvolutionMethod.Set, typeof(RandomRegrower), null)]
+    [TestCase(EvolutionMethod.RigL, typeof(GradientRegrower), null)]
+    [TestCase(EvolutionMethod.Ctre, typeof(CosineRegrower), 0)]
+    [TestCase(EvolutionMethod.CtreSim, typeof(CosineRegrower), 0)]
+    [TestCase(EvolutionMethod.CtreSeq, typeof(CosineRegrower), 0)]
+    public void Each_method_builds_its_evolver_and_rewires_on_its_default_schedule(EvolutionMethod method, Type? regrower, int? interval)
+    {
+        var recipe = new TrainingRecipe { Evolution = method };
+        var evolver = recipe.CreateEvolver();
+        Assert.Multiple(() =>
+        {
+            Assert.That(evolver?.Regrower.GetType(), Is.EqualTo(regrower));
+            Assert.That(recipe.EvolutionInterval, Is.EqualTo(interval), "null: twice an epoch; 0: after each epoch");
+            Assert.That((recipe with { EvolveEvery = 7 }).EvolutionInterval, Is.EqualTo(7));
+            Assert.That(recipe.CreateEvolutionHook() is null, Is.EqualTo(method == EvolutionMethod.None));
+            Assert.That(TrainingRecipe.ParseEvolution(TrainingRecipe.EvolutionNames[(int)method]), Is.EqualTo(method));
+        });
+        if (evolver?.Regrower is CosineRegrower cosine)
+        {
+            Assert.That(cosine.Variant, Is.EqualTo(method switch { EvolutionMethod.CtreSim => CtreVariant.Sim, EvolutionMethod.CtreSeq => CtreVariant.Seq, _ => CtreVariant.Plain }));
+        }
+    }
+
+    [Test]
+    public void Rigl_search_sets_how_many_scores_a_layer_is_searched_exactly_up_to()
+    {
+        long Exact(RigLSearch search) => ((GradientRegrower)new TrainingRecipe { RigLSearch = search }.CreateEvolver()!.Regrower).ExactScores;
+        Assert.That((Exact(RigLSearch.Auto), Exact(RigLSearch.Exact), Exact(RigLSearch.Bounded)), Is.EqualTo((GradientRegrower.DefaultExactScores, long.MaxValue, 0L)));
+    }
+
+    [Test]
+    public void Set_regrows_from_the_seeds_regrowth_stream()
+    {
+        // Two recipes with one seed regrow the same positions; another seed, others.
+        CsrMatrix Step(ulong seed)
+        {
+            var layer = new SparseLinear(RandomSparse.Bernoulli(30, 30, 0.2, ValueDistribution.Normal(1), 9));
+            new TrainingRecipe { Evolution = EvolutionMethod.Set, Seed = seed }.CreateEvolver()!.EvolveLayer(layer, null, 0.3);
+            return layer.Weights;
+        }
+
+        var (first, again, other) = (Step(4), Step(4), Step(5));
+        Assert.That(again.ColumnIndices, Is.EqualTo(first.ColumnIndices));
+        Assert.That(other.ColumnIndices, Is.Not.EqualTo(first.ColumnIndices));
+    }
+
+    [TestCase("Zeta", "--zeta must be between 0 and 1 (exclusive), got 1.")]
+    [TestCase("LearningRate", "--learning-rate must be a positive number, got 0.")]
+    [TestCase("Momentum", "--momentum must be in [0, 1), got 1.")]
+    [TestCase("WeightDecay", "--weight-decay must be 0 or a positive number, got -1.")]
+    [TestCase("EvolveEvery", "--evolve-every must be 0 (after each epoch) or a positive number of steps, got -1.")]
+    public void Validation_names_the_option(string property, string message)
+    {
+        var recipe = property switch
+        {
+            "Zeta" => new TrainingRecipe { Zeta = 1 },
+            "LearningRate" => new TrainingRecipe { LearningRate = 0 },
+            "Momentum" => new TrainingRecipe { Momentum = 1 },
+            "WeightDecay" => new TrainingRecipe { WeightDecay = -1 },
+            _ => new TrainingRecipe { EvolveEvery = -1 },
+        };
+        Assert.That(recipe.Validate, Throws.ArgumentException.With.Message.EqualTo(message));
+        Assert.That(new TrainingRecipe().Validate, Throws.Nothing);
+    }
+}

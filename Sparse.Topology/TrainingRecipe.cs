@@ -1,0 +1,186 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Sparse.Core;
+using Sparse.Training;
+
+namespace Sparse.Topology;
+
+/// <summary>The optimizer a <see cref="TrainingRecipe"/> builds.</summary>
+public enum OptimizerKind
+{
+    /// <summary>Adam with decoupled weight decay (AdamW).</summary>
+    Adam,
+
+    /// <summary>SGD with momentum and L2 weight decay.</summary>
+    Sgd,
+}
+
+/// <summary>The topology evolution a <see cref="TrainingRecipe"/> builds.</summary>
+public enum EvolutionMethod
+{
+    /// <summary>A fixed topology.</summary>
+    None,
+
+    /// <summary>SET: magnitude pruning, random regrowth (<see cref="TopologyEvolver.Set"/>).</summary>
+    Set,
+
+    /// <summary>RigL: magnitude pruning, regrowth by gradient (<see cref="TopologyEvolver.RigL"/>).</summary>
+    RigL,
+
+    /// <summary>CTRE: regrowth by cosine similarity over a sample of training rows (<see cref="TopologyEvolver.Ctre"/>).</summary>
+    Ctre,
+
+    /// <summary>CTRE_sim: a pair pruned and chosen again in one step is replaced by a random one.</summary>
+    CtreSim,
+
+    /// <summary>CTRE_seq: cosine regrowth until the validation accuracy stalls, then random.</summary>
+    CtreSeq,
+}
+
+/// <summary>How RigL finds the missing connections with the largest gradients.</summary>
+public enum RigLSearch
+{
+    /// <summary>Every missing connection up to <see cref="GradientRegrower.DefaultExactScores"/> scores a layer, the norm-bounded block beyond.</summary>
+    Auto,
+
+    /// <summary>Every missing connection, at any width.</summary>
+    Exact,
+
+    /// <summary>The block of the neurons with the largest gradient and activation norms (<see cref="NormBoundGradientRegrower"/>).</summary>
+    Bounded,
+}
+
+/// <summary>
+/// The optimization and topology-evolution choices of a run, with the library's defaults, and the objects they build:
+/// the optimizer and its learning rate (by optimizer and task when not given), the cosine schedule and its floor, the
+/// evolver with its random choices on the run's <see cref="RandomPurpose.Regrowth"/> stream, and its schedule.
+/// <c>sparse train</c> and <c>sparse sweep</c> parse their options into one; docs/defaults.md measures the defaults
+/// (<c>scripts/check-defaults</c>).
+/// </summary>
+public sealed record TrainingRecipe
+{
+    /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
+    public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];
+
+    /// <summary>The optimizer; Adam by default.</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    /// <summary>The starting learning rate, or null for the default of <see cref="BaseLearningRate"/>.</summary>
+    public float? LearningRate { get; init; }
+
+    /// <summary>SGD's momentum.</summary>
+    public float Momentum { get; init; } = 0.9f;
+
+    /// <summary>Weight decay: decoupled for Adam, L2 for SGD.</summary>
+    public float WeightDecay { get; init; } = 1e-4f;
+
+    /// <summary>The topology evolution; RigL by default.</summary>
+    public EvolutionMethod Evolution { get; init; } = EvolutionMethod.RigL;
+
+    /// <summary>The fraction rewired per evolution step (RigL's schedule: the starting fraction).</summary>
+    public double Zeta { get; init; } = 0.3;
+
+    /// <summary>
+    /// Steps between evolutions, cosine-decayed; 0 after each epoch; null for the method's default: after each epoch for
+    /// CTRE (each step costs an inference pass over the training rows, as in its reference), else twice an epoch.
+    /// </summary>
+    public int? EvolveEvery { get; init; }
+
+    /// <summary>RigL's search.</summary>
+    public RigLSearch RigLSearch { get; init; }
+
+    /// <summary>The run's seed, from which every random stream derives (<see cref="RandomStreams"/>).</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>The cosine schedule's floor is the starting rate over this.</summary>
+    public const float FloorDivisor = 50;
+
+    /// <summary>State arrays per connection of the optimizer (<see cref="Training.Optimizer.StateSlots"/>).</summary>
+    public int OptimizerSlots => Optimizer == OptimizerKind.Adam ? 2 : 1;
+
+    /// <summary>
+    /// The starting learning rate: <see cref="LearningRate"/>, or 0.003 for Adam; for SGD 0.01, or 0.002 for a regression,
+    /// whose squared loss does not saturate as softmax does (at 0.01 SGD with momentum diverges in the first epoch).
+    /// </summary>
+    /// <param name="classification">Whether the task is a classification.</param>
+    public float BaseLearningRate(bool classification) => LearningRate ?? (Optimizer == OptimizerKind.Adam ? 0.003f : classification ? 0.01f : 0.002f);
+
+    /// <summary>The optimizer at <see cref="BaseLearningRate"/>.</summary>
+    public Optimizer CreateOptimizer(bool classification)
+    {
+        var rate = BaseLearningRate(classification);
+        return Optimizer == OptimizerKind.Adam
+            ? new Adam(rate, weightDecay: WeightDecay, decoupled: true)
+            : new Sgd(rate, Momentum, weightDecay: WeightDecay);
+    }
+
+    /// <summary>The learning-rate schedule from <paramref name="baseRate"/>: cosine annealing to a floor of <c>baseRate / </c><see cref="FloorDivisor"/>.</summary>
+    public static LearningRateSchedule CreateSchedule(float baseRate) => LearningRateSchedule.Cosine(baseRate / FloorDivisor);
+
+    /// <summary>The evolver of <see cref="Evolution"/> (null for none), its random choices on the <see cref="RandomPurpose.Regrowth"/> stream of <see cref="Seed"/>.</summary>
+    public TopologyEvolver? CreateEvolver(ILogger<TopologyEvolver>? logger = null)
+    {
+        var regrowth = RandomStreams.Derive(Seed, RandomPurpose.Regrowth);
+        var exactScores = RigLSearch switch
+        {
+            RigLSearch.Exact => long.MaxValue,
+            RigLSearch.Bounded => 0,
+            _ => GradientRegrower.DefaultExactScores,
+        };
+        return Evolution switch
+        {
+            EvolutionMethod.Set => TopologyEvolver.Set(regrowth, logger: logger),
+            EvolutionMethod.RigL => TopologyEvolver.RigL(logger, exactScores),
+            EvolutionMethod.Ctre => TopologyEvolver.Ctre(CtreVariant.Plain, regrowth, logger),
+            EvolutionMethod.CtreSim => TopologyEvolver.Ctre(CtreVariant.Sim, regrowth, logger),
+            EvolutionMethod.CtreSeq => TopologyEvolver.Ctre(CtreVariant.Seq, regrowth, logger),
+            _ => null,
+        };
+    }
+
+    /// <summary><see cref="EvolveEvery"/> with the method's default filled in: null twice an epoch, 0 after each epoch, else steps.</summary>
+    public int? EvolutionInterval => EvolveEvery ?? (Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq ? 0 : null);
+
+    /// <summary>When the evolver runs and how much it rewires: see <see cref="EvolveEvery"/>.</summary>
+    public EvolutionSchedule CreateEvolutionSchedule() => EvolutionInterval switch
+        {
+            null => EvolutionSchedule.CosineDecayPerEpoch(Zeta),
+            0 => EvolutionSchedule.EveryEpoch(Zeta),
+            var steps => EvolutionSchedule.CosineDecay(Zeta, steps.Value),
+        };
+
+    /// <summary>The training hook that evolves the topology as this recipe says, or null for <see cref="EvolutionMethod.None"/>.</summary>
+    public EvolutionHook? CreateEvolutionHook(ILogger<TopologyEvolver>? logger = null) =>
+        CreateEvolver(logger) is { } evolver ? new EvolutionHook(evolver, CreateEvolutionSchedule()) : null;
+
+    /// <summary>The method named <paramref name="name"/> in <see cref="EvolutionNames"/>.</summary>
+    /// <exception cref="ArgumentException">No method has that name.</exception>
+    public static EvolutionMethod ParseEvolution(string name)
+    {
+        var at = EvolutionNames.ToList().IndexOf(name);
+        return at >= 0 ? (EvolutionMethod)at : throw new ArgumentException($"Unknown evolution method '{name}': {string.Join(", ", EvolutionNames)}.", nameof(name));
+    }
+
+    /// <summary>
+    /// Checks every choice, naming the first wrong one by its command-line option.
+    /// </summary>
+    /// <exception cref="ArgumentException">A learning rate that is not positive, a negative momentum or weight decay, a
+    /// zeta outside (0, 1), or a negative evolution interval.</exception>
+    public void Validate()
+    {
+        static void Require(bool valid, string option, string range, object? value)
+        {
+            if (!valid)
+            {
+                throw new ArgumentException($"{option} must be {range}, got {Convert.ToString(value, CultureInfo.InvariantCulture)}.");
+            }
+        }
+
+        Require(Zeta is > 0 and < 1, "--zeta", "between 0 and 1 (exclusive)", Zeta);
+        Require(EvolveEvery is null or >= 0, "--evolve-every", "0 (after each epoch) or a positive number of steps", EvolveEvery);
+        Require(LearningRate is null || (float.IsFinite(LearningRate.Value) && LearningRate > 0), "--learning-rate", "a positive number", LearningRate);
+        Require(Momentum is >= 0 and < 1, "--momentum", "in [0, 1)", Momentum);
+        Require(float.IsFinite(WeightDecay) && WeightDecay >= 0, "--weight-decay", "0 or a positive number", WeightDecay);
+        Require(Enum.IsDefined(Evolution), "--evolve", string.Join(", ", EvolutionNames), Evolution);
+    }
+}
