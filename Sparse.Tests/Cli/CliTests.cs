@@ -156,6 +156,26 @@ public class CliTests : CliFixture
     }
 
     [Test]
+    public void A_checkpoint_written_by_format_version_2_still_resumes()
+    {
+        var fixture = Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "checkpoint-v2.sparse.checkpoint");
+        File.Copy(fixture, Path.Combine(Dir, "old.checkpoint"));
+        Assert.That(BitConverter.ToInt32(File.ReadAllBytes(fixture), 8), Is.EqualTo(2), "the fixture is a version-2 file");
+
+        var info = Sparse("info", "--model", "old.checkpoint");
+        Assert.That(info.Exit, Is.Zero, info.Error);
+        Assert.That(info.Out, Does.Contain("64 inputs -> 10 outputs").And.Contain("connections 1,652"));
+
+        // Its saved options (hidden 32,32, SET, dropout 0.1) apply; --epochs may shorten the run.
+        var resumed = Sparse("train", "--resume", "old.checkpoint", "--epochs", "6", "--output", "resumed.sparse", "--metrics", "resumed.json");
+        Assert.That(resumed.Exit, Is.Zero, resumed.Error);
+        Assert.That(resumed.Out, Does.Contain("resuming at epoch 3, batch 41").And.Contain("topology: set"));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "resumed.json")));
+        Assert.That(metrics.RootElement.GetProperty("epochs").GetArrayLength(), Is.EqualTo(6), "the two epochs before the interruption and four after");
+        Assert.That(metrics.RootElement.GetProperty("final").GetProperty("test_accuracy").GetDouble(), Is.GreaterThan(0.85));
+    }
+
+    [Test]
     public void Ctrl_c_writes_a_checkpoint_that_resumes()
     {
         var run = CliRunner.RunUntilSignal(Dir, ["train", "--epochs", "400", "--hidden", "256,256", "--precision", "bf16", "--output", "long.sparse"], "Epoch 2/", CliRunner.SigInt);
