@@ -246,7 +246,7 @@ internal static partial class TrainCommand
             throw new UserError($"{resumePath}: the model takes {resumed.Network.InputSize} features, {trainPath} has {train.FeatureCount}.");
         }
 
-        var network = resumed?.Network ?? BuildNetwork(run, train, schema, seed, say);
+        var network = resumed?.Network ?? BuildNetwork(run, train, schema, seed);
         network.Compute = compute;
         network.Precision = PrecisionOf(run);
         var optimizer = resumed?.Optimizer ?? Recipe(run, seed).CreateOptimizer(schema.IsClassification);
@@ -413,25 +413,6 @@ internal static partial class TrainCommand
         Require(run.Get(BatchSize) >= 1, "--batch-size", "1 or more", run.Get(BatchSize));
         var split = run.Get(ValidationSplit);
         Require(split is > 0 and < 1, "--validation-split", "between 0 and 1 (exclusive)", split);
-        var epsilon = run.Get(Epsilon);
-        Require(double.IsFinite(epsilon) && epsilon > 0, "--epsilon", "a positive number", epsilon);
-        if (run.Get(Density) is { } density)
-        {
-            Require(density is > 0 and <= 1, "--density", "in (0, 1]", density);
-        }
-
-        if (run.Get(Erk) is { } erk)
-        {
-            Require(erk is > 0 and <= 1, "--erk", "in (0, 1]", erk);
-        }
-
-        var explicitSparsity = new[] { ("--epsilon", Explicit(parse, Epsilon)), ("--density", run.Get(Density) is not null), ("--erk", run.Get(Erk) is not null) }
-            .Where(o => o.Item2).Select(o => o.Item1).ToArray();
-        if (explicitSparsity.Length > 1)
-        {
-            throw new UserError($"{string.Join(" and ", explicitSparsity)} both set the sparsity; give one.");
-        }
-
         try
         {
             Recipe(run, run.Get(Seed)).Validate();
@@ -441,8 +422,13 @@ internal static partial class TrainCommand
             throw new UserError(e.Message);
         }
 
-        var dropout = run.Get(DropoutRate);
-        Require(dropout is >= 0 and < 1, "--dropout", "in [0, 1)", dropout);
+        var explicitSparsity = new[] { ("--epsilon", Explicit(parse, Epsilon)), ("--density", run.Get(Density) is not null), ("--erk", run.Get(Erk) is not null) }
+            .Where(o => o.Item2).Select(o => o.Item1).ToArray();
+        if (explicitSparsity.Length > 1)
+        {
+            throw new UserError($"{string.Join(" and ", explicitSparsity)} both set the sparsity; give one.");
+        }
+
         var clip = run.Get(ClipNorm);
         Require(float.IsFinite(clip) && clip >= 0, "--clip-norm", "0 (off) or a positive number", clip);
         if (run.Get(Threads) is { } threads)
@@ -506,21 +492,11 @@ internal static partial class TrainCommand
 
     private static ActivationKind ActivationOf(RunOptions run) => Activation(run.Get(ActivationName)!) ?? ActivationKind.Relu;
 
-    private static SparseNetwork BuildNetwork(RunOptions run, Dataset train, TabularSchema schema, ulong seed, Action<string> say)
+    private static SparseNetwork BuildNetwork(RunOptions run, Dataset train, TabularSchema schema, ulong seed)
     {
-        var hidden = HiddenSizes(run);
-        int[] sizes = [train.FeatureCount, .. hidden, schema.OutputSize];
-        var densities = run.Get(Density) is { } d ? LayerDensities.Uniform(sizes, d)
-            : run.Get(Erk) is { } overall ? LayerDensities.ErdosRenyiKernel(sizes, overall)
-            : null;
-
         // Refuse a network that cannot fit before allocating any of it, with the arithmetic.
-        var slots = run.Get(OptimizerName) == "adam" ? 2 : 1;
-        MemoryBreakdown Estimate(int batch) => MemoryEstimate.ForMlp(sizes, densities ?? LayerDensities.ErdosRenyi(sizes, run.Get(Epsilon)), batch, slots,
-            run.Get(DropoutRate) > 0, Math.Max(
-                Recipe(run, seed).CreateEvolver()?.ScratchBytesPerConnection(slots) ?? 0,
-                run.Get(PruneNeurons) ? NeuronImportancePruner.ScratchBytesPerConnection(slots) : 0));
-        var estimate = Estimate(run.Get(BatchSize));
+        var recipe = Recipe(run, seed);
+        var estimate = recipe.EstimateMemory(train.FeatureCount, schema.OutputSize, run.Get(BatchSize));
         try
         {
             MemoryEstimate.EnsureFits(estimate);
@@ -529,7 +505,7 @@ internal static partial class TrainCommand
         {
             // Activations grow with the batch; with layers of millions of neurons they are what does not fit.
             var batch = run.Get(BatchSize) / 2;
-            while (batch >= 1 && Estimate(batch).TotalBytes > MemoryEstimate.AvailableBytes())
+            while (batch >= 1 && recipe.EstimateMemory(train.FeatureCount, schema.OutputSize, batch).TotalBytes > MemoryEstimate.AvailableBytes())
             {
                 batch /= 2;
             }
@@ -537,8 +513,7 @@ internal static partial class TrainCommand
             throw new UserError(e.Message + (batch >= 1 ? $" It fits with --batch-size {batch}." : " Fewer or narrower layers, or a lower density, would fit."));
         }
 
-        return SparseNetwork.CreateMlp(sizes, ActivationOf(run), run.Get(Epsilon), seed, run.Get(DropoutRate),
-            normalization: InputNormalization.Fit(train, NormalizationKind.Standardize), densities: densities);
+        return recipe.CreateNetwork(train, schema.OutputSize);
     }
 
     /// <summary>
@@ -602,6 +577,13 @@ internal static partial class TrainCommand
     /// <summary>The run's optimization and evolution choices, with the library's defaults for what the command line leaves out.</summary>
     private static TrainingRecipe Recipe(RunOptions run, ulong seed) => new()
     {
+        Hidden = HiddenSizes(run),
+        Activation = ActivationOf(run),
+        Epsilon = run.Get(Epsilon),
+        Density = run.Get(Density),
+        Erk = run.Get(Erk),
+        Dropout = run.Get(DropoutRate),
+        PruneNeurons = run.Get(PruneNeurons),
         Optimizer = run.Get(OptimizerName) == "adam" ? OptimizerKind.Adam : OptimizerKind.Sgd,
         LearningRate = run.Get(LearningRate),
         Momentum = run.Get(Momentum),
@@ -620,14 +602,9 @@ internal static partial class TrainCommand
 
     private static void AddHooks(RunOptions run, Trainer trainer, ulong seed, ILoggerFactory loggers)
     {
-        if (Recipe(run, seed).CreateEvolutionHook(loggers.CreateLogger<TopologyEvolver>()) is { } evolution)
+        foreach (var hook in Recipe(run, seed).CreateHooks(loggers.CreateLogger<TopologyEvolver>()))
         {
-            trainer.Hooks.Add(evolution);
-        }
-
-        if (run.Get(PruneNeurons))
-        {
-            trainer.Hooks.Add(new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 5, everyEpochs: 5));
+            trainer.Hooks.Add(hook);
         }
     }
 

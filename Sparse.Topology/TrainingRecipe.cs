@@ -51,9 +51,11 @@ public enum RigLSearch
 }
 
 /// <summary>
-/// The optimization and topology-evolution choices of a run, with the library's defaults, and the objects they build:
-/// the optimizer and its learning rate (by optimizer and task when not given), the cosine schedule and its floor, the
-/// evolver with its random choices on the run's <see cref="RandomPurpose.Regrowth"/> stream, and its schedule.
+/// The network, optimization and topology-evolution choices of a run, with the library's defaults, and the objects they
+/// build: the network (layer sizes, activation, sparsity, dropout, initialization from the run's seed), the memory it
+/// needs, the optimizer and its learning rate (by optimizer and task when not given), the cosine schedule and its floor,
+/// the evolver with its random choices on the run's <see cref="RandomPurpose.Regrowth"/> stream, and the training hooks
+/// that evolve and prune neurons.
 /// <c>sparse train</c> and <c>sparse sweep</c> parse their options into one; docs/defaults.md measures the defaults
 /// (<c>scripts/check-defaults</c>).
 /// </summary>
@@ -61,6 +63,27 @@ public sealed record TrainingRecipe
 {
     /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
     public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];
+
+    /// <summary>Hidden layer sizes; 512-512 by default.</summary>
+    public IReadOnlyList<int> Hidden { get; init; } = [512, 512];
+
+    /// <summary>The hidden activation.</summary>
+    public ActivationKind Activation { get; init; } = ActivationKind.Relu;
+
+    /// <summary>Erdos-Renyi sparsity: about epsilon x (in + out) connections a layer, unless <see cref="Density"/> or <see cref="Erk"/> is set.</summary>
+    public double Epsilon { get; init; } = 8;
+
+    /// <summary>One density for every layer, instead of <see cref="Epsilon"/>.</summary>
+    public double? Density { get; init; }
+
+    /// <summary>An overall density spread over the layers by ERK, instead of <see cref="Epsilon"/>.</summary>
+    public double? Erk { get; init; }
+
+    /// <summary>Dropout after each hidden activation.</summary>
+    public float Dropout { get; init; }
+
+    /// <summary>Whether hidden neurons at or below the 20th importance percentile are pruned every 5 epochs from epoch 5.</summary>
+    public bool PruneNeurons { get; init; }
 
     /// <summary>The optimizer; Adam by default.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
@@ -153,6 +176,55 @@ public sealed record TrainingRecipe
     public EvolutionHook? CreateEvolutionHook(ILogger<TopologyEvolver>? logger = null) =>
         CreateEvolver(logger) is { } evolver ? new EvolutionHook(evolver, CreateEvolutionSchedule()) : null;
 
+    /// <summary>The sizes of every layer's inputs and of the last one's outputs: <paramref name="inputs"/>, <see cref="Hidden"/>, <paramref name="outputs"/>.</summary>
+    public int[] LayerSizes(int inputs, int outputs) => [inputs, .. Hidden, outputs];
+
+    /// <summary>Each layer's density for <paramref name="sizes"/>: uniform, ERK or Erdos-Renyi, as the recipe says.</summary>
+    public double[] Densities(IReadOnlyList<int> sizes) =>
+        Density is { } density ? LayerDensities.Uniform(sizes, density)
+        : Erk is { } overall ? LayerDensities.ErdosRenyiKernel(sizes, overall)
+        : LayerDensities.ErdosRenyi(sizes, Epsilon);
+
+    /// <summary>
+    /// What training the recipe's network on <paramref name="inputs"/> features and <paramref name="outputs"/> outputs
+    /// in batches of <paramref name="batch"/> needs, evolution and neuron pruning included (<see cref="MemoryEstimate.ForMlp"/>).
+    /// </summary>
+    public MemoryBreakdown EstimateMemory(int inputs, int outputs, int batch)
+    {
+        var sizes = LayerSizes(inputs, outputs);
+        var rewiring = Math.Max(
+            CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0,
+            PruneNeurons ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) : 0);
+        return MemoryEstimate.ForMlp(sizes, Densities(sizes), batch, OptimizerSlots, Dropout > 0, rewiring);
+    }
+
+    /// <summary>
+    /// The recipe's network for <paramref name="train"/>'s features and <paramref name="outputs"/> outputs, reading
+    /// inputs standardized with <paramref name="train"/>'s means and deviations, initialized from <see cref="Seed"/>.
+    /// </summary>
+    public SparseNetwork CreateNetwork(Dataset train, int outputs)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var sizes = LayerSizes(train.FeatureCount, outputs);
+        return SparseNetwork.CreateMlp(sizes, Activation, Epsilon, Seed, Dropout,
+            normalization: InputNormalization.Fit(train, NormalizationKind.Standardize),
+            densities: Density is null && Erk is null ? null : Densities(sizes));
+    }
+
+    /// <summary>The hooks the recipe trains with: evolution (<see cref="CreateEvolutionHook"/>) and neuron pruning, each when asked for.</summary>
+    public IEnumerable<ITrainingHook> CreateHooks(ILogger<TopologyEvolver>? logger = null)
+    {
+        if (CreateEvolutionHook(logger) is { } evolution)
+        {
+            yield return evolution;
+        }
+
+        if (PruneNeurons)
+        {
+            yield return new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 5, everyEpochs: 5);
+        }
+    }
+
     /// <summary>The method named <paramref name="name"/> in <see cref="EvolutionNames"/>.</summary>
     /// <exception cref="ArgumentException">No method has that name.</exception>
     public static EvolutionMethod ParseEvolution(string name)
@@ -176,11 +248,16 @@ public sealed record TrainingRecipe
             }
         }
 
+        Require(Hidden.All(h => h > 0), "--hidden", "positive sizes", string.Join(",", Hidden));
+        Require(double.IsFinite(Epsilon) && Epsilon > 0, "--epsilon", "a positive number", Epsilon);
+        Require(Density is null or > 0 and <= 1, "--density", "in (0, 1]", Density);
+        Require(Erk is null or > 0 and <= 1, "--erk", "in (0, 1]", Erk);
         Require(Zeta is > 0 and < 1, "--zeta", "between 0 and 1 (exclusive)", Zeta);
         Require(EvolveEvery is null or >= 0, "--evolve-every", "0 (after each epoch) or a positive number of steps", EvolveEvery);
         Require(LearningRate is null || (float.IsFinite(LearningRate.Value) && LearningRate > 0), "--learning-rate", "a positive number", LearningRate);
         Require(Momentum is >= 0 and < 1, "--momentum", "in [0, 1)", Momentum);
         Require(float.IsFinite(WeightDecay) && WeightDecay >= 0, "--weight-decay", "0 or a positive number", WeightDecay);
+        Require(Dropout is >= 0 and < 1, "--dropout", "in [0, 1)", Dropout);
         Require(Enum.IsDefined(Evolution), "--evolve", string.Join(", ", EvolutionNames), Evolution);
     }
 }

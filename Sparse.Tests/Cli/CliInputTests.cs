@@ -52,6 +52,14 @@ public class CliInputTests : CliFixture
     }
 
     [Test]
+    public void Hidden_sizes_are_checked_before_the_data_is_read()
+    {
+        var run = Sparse("train", "--train", "missing.csv", "--hidden", "0");
+        RefusedCleanly(run, "--hidden sizes must be positive");
+        Assert.That(run.Error, Does.Not.Contain("missing.csv"));
+    }
+
+    [Test]
     public void Two_ways_of_setting_the_sparsity_are_refused()
     {
         RefusedCleanly(Sparse("train", "--epsilon", "4", "--density", "0.1"), "--epsilon and --density both set the sparsity");

@@ -74,6 +74,44 @@ public class TrainingRecipeTests
         Assert.That(other.ColumnIndices, Is.Not.EqualTo(first.ColumnIndices));
     }
 
+    [Test]
+    public void The_network_has_the_recipes_shape_sparsity_and_seed_and_its_memory_is_estimated_with_the_hooks()
+    {
+        var random = new Random(3);
+        var x = new float[200 * 30];
+        for (var k = 0; k < x.Length; k++)
+        {
+            x[k] = (float)random.NextDouble();
+        }
+
+        var data = Dataset.ForClassification(x, 30, [.. Enumerable.Range(0, 200).Select(r => r % 4)], 4);
+        var recipe = new TrainingRecipe { Hidden = [40, 20], Activation = ActivationKind.Tanh, Density = 0.3, Dropout = 0.2f, Seed = 7, PruneNeurons = true };
+        var network = recipe.CreateNetwork(data, 4);
+        var layers = network.SparseLayers.ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(layers.Select(l => (l.InputSize, l.OutputSize)), Is.EqualTo(new[] { (30, 40), (40, 20), (20, 4) }));
+            Assert.That(layers[0].Weights.Density, Is.EqualTo(0.3).Within(0.05));
+            Assert.That(network.Layers.OfType<Dropout>().Count(), Is.EqualTo(2));
+            Assert.That(network.Normalization, Is.Not.Null);
+            Assert.That(recipe.CreateNetwork(data, 4).SparseLayers.First().Weights.ColumnIndices, Is.EqualTo(layers[0].Weights.ColumnIndices), "the seed fixes it");
+            Assert.That((recipe with { Seed = 8 }).CreateNetwork(data, 4).SparseLayers.First().Weights.ColumnIndices, Is.Not.EqualTo(layers[0].Weights.ColumnIndices));
+            Assert.That(recipe.CreateHooks().Select(h => h.GetType()), Is.EqualTo(new[] { typeof(EvolutionHook), typeof(NeuronPruningHook) }));
+            Assert.That((recipe with { Evolution = EvolutionMethod.None, PruneNeurons = false }).CreateHooks(), Is.Empty);
+        });
+
+        var sizes = recipe.LayerSizes(30, 4);
+        var expected = MemoryEstimate.ForMlp(sizes, LayerDensities.Uniform(sizes, 0.3), 32, 2, dropout: true,
+            Math.Max(recipe.CreateEvolver()!.ScratchBytesPerConnection(2), NeuronImportancePruner.ScratchBytesPerConnection(2)));
+        Assert.That(recipe.EstimateMemory(30, 4, 32), Is.EqualTo(expected));
+        Assert.That(new TrainingRecipe { Hidden = [10] }.Densities([30, 10, 4]), Is.EqualTo(LayerDensities.ErdosRenyi([30, 10, 4], 8)));
+        Assert.That(new TrainingRecipe { Erk = 0.1 }.Densities([30, 10, 4]), Is.EqualTo(LayerDensities.ErdosRenyiKernel([30, 10, 4], 0.1)));
+    }
+
+    [TestCase("Epsilon", "--epsilon must be a positive number, got 0.")]
+    [TestCase("Density", "--density must be in (0, 1], got 2.")]
+    [TestCase("Dropout", "--dropout must be in [0, 1), got 1.")]
+    [TestCase("Hidden", "--hidden must be positive sizes, got 10,0.")]
     [TestCase("Zeta", "--zeta must be between 0 and 1 (exclusive), got 1.")]
     [TestCase("LearningRate", "--learning-rate must be a positive number, got 0.")]
     [TestCase("Momentum", "--momentum must be in [0, 1), got 1.")]
@@ -83,6 +121,10 @@ public class TrainingRecipeTests
     {
         var recipe = property switch
         {
+            "Epsilon" => new TrainingRecipe { Epsilon = 0 },
+            "Density" => new TrainingRecipe { Density = 2 },
+            "Dropout" => new TrainingRecipe { Dropout = 1 },
+            "Hidden" => new TrainingRecipe { Hidden = [10, 0] },
             "Zeta" => new TrainingRecipe { Zeta = 1 },
             "LearningRate" => new TrainingRecipe { LearningRate = 0 },
             "Momentum" => new TrainingRecipe { Momentum = 1 },
