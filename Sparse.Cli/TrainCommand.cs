@@ -199,9 +199,12 @@ internal static partial class TrainCommand
             CheckPaths();
         }
 
+        // The options were checked (CheckOptions), so the recipe builds; a resumed run's are the checkpoint's.
+        var recipe = Recipe(run, seed);
+
         // Ranks on one machine share its cores.
         var compute = ComputeOptions.Default with { Threads = run.Get(Threads) ?? Math.Max(1, Environment.ProcessorCount / (mpi is null ? 1 : Mpi.LocalSize())) };
-        var warmup = Warmup(run, seed, compute, verbose ? say : _ => { });
+        var warmup = Warmup(recipe, run.Get(BatchSize), PrecisionOf(run), compute, verbose ? say : _ => { });
         TabularSchema schema;
         CsvTable table;
         if (resumed?.Schema is { } saved)
@@ -246,10 +249,10 @@ internal static partial class TrainCommand
             throw new UserError($"{resumePath}: the model takes {resumed.Network.InputSize} features, {trainPath} has {train.FeatureCount}.");
         }
 
-        var network = resumed?.Network ?? BuildNetwork(run, train, schema, seed);
+        var network = resumed?.Network ?? BuildNetwork(recipe, train, schema, run.Get(BatchSize));
         network.Compute = compute;
         network.Precision = PrecisionOf(run);
-        var optimizer = resumed?.Optimizer ?? Recipe(run, seed).CreateOptimizer(schema.IsClassification);
+        var optimizer = resumed?.Optimizer ?? recipe.CreateOptimizer(schema.IsClassification);
         ILoss loss = schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
         var baseRate = resumed?.BaseLearningRate ?? optimizer.LearningRate;
         var options = new TrainerOptions
@@ -278,12 +281,12 @@ internal static partial class TrainCommand
             say($"resuming at epoch {trainer.StartEpoch + 1}, batch {trainer.StartBatch}");
         }
 
-        AddHooks(run, trainer, seed, loggers);
+        AddHooks(recipe, trainer, loggers);
         var evolve = run.Get(Evolve)!;
         say(evolve == "none"
             ? "topology: fixed (--evolve none)"
             : $"topology: {evolve}, rewiring {run.Get(Zeta).ToString(CultureInfo.InvariantCulture)} of each layer " +
-              (Recipe(run, seed).EvolutionInterval switch
+              (recipe.EvolutionInterval switch
               {
                   null => "twice an epoch (cosine-decayed, until 75 % of training)",
                   0 => "after every epoch but the last",
@@ -492,11 +495,10 @@ internal static partial class TrainCommand
 
     private static ActivationKind ActivationOf(RunOptions run) => Activation(run.Get(ActivationName)!) ?? ActivationKind.Relu;
 
-    private static SparseNetwork BuildNetwork(RunOptions run, Dataset train, TabularSchema schema, ulong seed)
+    private static SparseNetwork BuildNetwork(TrainingRecipe recipe, Dataset train, TabularSchema schema, int batchSize)
     {
         // Refuse a network that cannot fit before allocating any of it, with the arithmetic.
-        var recipe = Recipe(run, seed);
-        var estimate = recipe.EstimateMemory(train.FeatureCount, schema.OutputSize, run.Get(BatchSize));
+        var estimate = recipe.EstimateMemory(train.FeatureCount, schema.OutputSize, batchSize);
         try
         {
             MemoryEstimate.EnsureFits(estimate);
@@ -504,7 +506,7 @@ internal static partial class TrainCommand
         catch (InsufficientMemoryException e)
         {
             // Activations grow with the batch; with layers of millions of neurons they are what does not fit.
-            var batch = run.Get(BatchSize) / 2;
+            var batch = batchSize / 2;
             while (batch >= 1 && recipe.EstimateMemory(train.FeatureCount, schema.OutputSize, batch).TotalBytes > MemoryEstimate.AvailableBytes())
             {
                 batch /= 2;
@@ -523,27 +525,16 @@ internal static partial class TrainCommand
     /// compilation (about 200 methods compiled fully optimized, since the tool runs without tiered compilation) out
     /// of the first epoch. Nothing it builds is shared with the run; evolver and random streams are its own.
     /// </summary>
-    private static System.Threading.Tasks.Task Warmup(RunOptions run, ulong seed, ComputeOptions compute, Action<string> note)
-    {
-        int[] hidden;
-        try
-        {
-            hidden = HiddenSizes(run);
-        }
-        catch (UserError)
-        {
-            return System.Threading.Tasks.Task.CompletedTask; // the run itself reports the option
-        }
-
-        return System.Threading.Tasks.Task.Run(() =>
+    private static System.Threading.Tasks.Task Warmup(TrainingRecipe recipe, int batchSize, Precision precision, ComputeOptions compute, Action<string> note) =>
+        System.Threading.Tasks.Task.Run(() =>
         {
             try
             {
                 // Small layers: the compiled methods are the same at any width.
                 const int Inputs = 64, Classes = 10;
-                var batch = Math.Min(run.Get(BatchSize), 256);
-                int[] sizes = [Inputs, .. hidden.Select(h => Math.Min(h, 256)), Classes];
-                var random = new SparseRandom(seed);
+                var batch = Math.Min(batchSize, 256);
+                int[] sizes = [Inputs, .. recipe.Hidden.Select(h => Math.Min(h, 256)), Classes];
+                var random = new SparseRandom(recipe.Seed);
                 var rows = (2 * batch) + 1; // two full batches and a short one
                 var features = new float[rows * Inputs];
                 for (var k = 0; k < features.Length; k++)
@@ -553,13 +544,13 @@ internal static partial class TrainCommand
 
                 var labels = Enumerable.Range(0, rows).Select(r => r % Classes).ToArray();
                 var data = Dataset.ForClassification(features, Inputs, labels, Classes);
-                var network = SparseNetwork.CreateMlp(sizes, ActivationOf(run), epsilon: 2, seed, run.Get(DropoutRate),
+                var network = SparseNetwork.CreateMlp(sizes, recipe.Activation, epsilon: 2, recipe.Seed, recipe.Dropout,
                     normalization: InputNormalization.Fit(data, NormalizationKind.Standardize));
                 network.Compute = compute;
-                network.Precision = PrecisionOf(run);
-                var optimizer = run.Get(OptimizerName) == "adam" ? (Optimizer)new Adam(1e-3f, decoupled: true) : new Sgd(1e-3f, 0.9f);
-                var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 2, BatchSize = batch, Seed = seed });
-                if (Recipe(run, seed).CreateEvolver() is { } evolver)
+                network.Precision = precision;
+                var optimizer = recipe.Optimizer == OptimizerKind.Adam ? (Optimizer)new Adam(1e-3f, decoupled: true) : new Sgd(1e-3f, 0.9f);
+                var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 2, BatchSize = batch, Seed = recipe.Seed });
+                if (recipe.CreateEvolver() is { } evolver)
                 {
                     trainer.Hooks.Add(new EvolutionHook(evolver, EvolutionSchedule.EveryEpoch(0.3)));
                 }
@@ -572,7 +563,6 @@ internal static partial class TrainCommand
                 note($"warm-up skipped: {e.Message}");
             }
         });
-    }
 
     /// <summary>The run's optimization and evolution choices, with the library's defaults for what the command line leaves out.</summary>
     private static TrainingRecipe Recipe(RunOptions run, ulong seed) => new()
@@ -600,9 +590,9 @@ internal static partial class TrainCommand
         Seed = seed,
     };
 
-    private static void AddHooks(RunOptions run, Trainer trainer, ulong seed, ILoggerFactory loggers)
+    private static void AddHooks(TrainingRecipe recipe, Trainer trainer, ILoggerFactory loggers)
     {
-        foreach (var hook in Recipe(run, seed).CreateHooks(loggers.CreateLogger<TopologyEvolver>()))
+        foreach (var hook in recipe.CreateHooks(loggers.CreateLogger<TopologyEvolver>()))
         {
             trainer.Hooks.Add(hook);
         }

@@ -169,8 +169,9 @@ public sealed class BlockEvolutionHook : ITrainingHook
             }
             else
             {
+                // The block's own copy, each entry keeping itself.
                 var block = _grid.Block(weights, layer, k);
-                maps[k] = ConnectionMap.Keep(block, new bool[block.NonZeroCount]);
+                maps[k] = new ConnectionMap(block.RowPointers, block.ColumnIndices, block.Values, Enumerable.Range(0, (int)block.NonZeroCount).ToArray());
             }
         }
 
