@@ -9,10 +9,10 @@ namespace Sparse.Cli;
 /// checkpoint for every option that shapes the run (the fixed options), so <c>--resume</c> needs no other
 /// flag; a flag that contradicts the checkpoint is an error naming both values.
 /// </summary>
-internal sealed class RunOptions
+internal sealed class RunOptions : Sparse.Training.ICheckpointPart
 {
-    /// <summary>The checkpoint metadata entry that holds the saved values.</summary>
-    public const string MetadataKey = "cli.options";
+    /// <summary>The checkpoint section that holds the saved values (and the metadata entry that held them in format versions 1 and 2).</summary>
+    public const string SectionName = "cli.options";
 
     private readonly ParseResult _parse;
     private readonly IReadOnlyList<Option> _fixed;
@@ -35,16 +35,19 @@ internal sealed class RunOptions
         }
 
         // A checkpoint saved from the library (Trainer.SaveCheckpoint) holds no options: the command line's apply.
-        if (!checkpoint.Metadata.TryGetValue(MetadataKey, out var json))
-        {
-            return;
-        }
-
+        string? json;
         try
         {
+            json = checkpoint.Sections.TryGetValue(SectionName, out var section) ? section.Read(1, (r, _) => r.ReadString())
+                : checkpoint.Metadata.GetValueOrDefault(SectionName);
+            if (json is null)
+            {
+                return;
+            }
+
             _saved = JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [];
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidDataException)
         {
             throw new UserError($"{checkpointPath}: damaged training options ({e.Message}).");
         }
@@ -75,8 +78,14 @@ internal sealed class RunOptions
         return _parse.GetValue(option);
     }
 
-    /// <summary>The fixed and overridable options' values as JSON, to save in a checkpoint.</summary>
-    public string ToJson()
+    /// <summary>The fixed and overridable options' values as JSON, in the section <see cref="SectionName"/>.</summary>
+    public Sparse.Training.CheckpointSection ToCheckpointSection()
+    {
+        var json = ToJson();
+        return Sparse.Training.CheckpointSection.Write(SectionName, 1, w => w.Write(json));
+    }
+
+    private string ToJson()
     {
         var values = new Dictionary<string, string>();
         foreach (var option in _fixed.Concat(_overridable))

@@ -264,10 +264,10 @@ internal static partial class TrainCommand
             ClipNorm = run.Get(ClipNorm),
             CheckpointPath = run.Get(CheckpointEvery) == "off" ? null : checkpointPath,
             CheckpointEverySteps = int.TryParse(run.Get(CheckpointEvery), NumberStyles.None, CultureInfo.InvariantCulture, out var everySteps) ? everySteps : 0,
-            CheckpointMetadata = new Dictionary<string, string> { [RunOptions.MetadataKey] = run.ToJson() },
         };
         var parallel = mpi is null ? null : new MpiDataParallel(mpi, run.Get(SyncEvery));
         var trainer = new Trainer(network, loss, optimizer, options, loggers.CreateLogger<Trainer>()) { Schema = schema, DataParallel = parallel };
+        trainer.CheckpointParts.Add(run);
         if (resumed is not null)
         {
             trainer.Resume(resumed);
@@ -333,7 +333,7 @@ internal static partial class TrainCommand
         var finished = trainer.StartEpoch >= options.Epochs || trainer.History.StoppedEarly;
         if (!finished)
         {
-            trainer.SaveCheckpoint(checkpointPath, options.CheckpointMetadata);
+            trainer.SaveCheckpoint(checkpointPath);
             if (json)
             {
                 CliLog.Saved(events, "checkpoint", checkpointPath, trainer.StartEpoch, trainer.StartBatch);

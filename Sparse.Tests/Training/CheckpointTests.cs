@@ -98,6 +98,30 @@ public class CheckpointTests
     }
 
     [Test]
+    public void A_trainer_refuses_a_checkpoint_of_another_batch_size_seed_or_loss()
+    {
+        var network = SparseNetwork.CreateMlp([64, 32, 10], ActivationKind.Relu, epsilon: 4, seed: 3);
+        var path = Path.Combine(_directory, "settings.sparse");
+        var first = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.05f), new TrainerOptions { Epochs = 1, BatchSize = 50, Seed = 8 });
+        first.Fit(DigitsData.Train);
+        first.SaveCheckpoint(path);
+        var checkpoint = Checkpoint.Load(path);
+        Assert.That(checkpoint.Progress!.Options!.BatchSize, Is.EqualTo(50));
+
+        Trainer With(TrainerOptions options, ILoss? loss = null) => new(checkpoint.Network, loss ?? new SoftmaxCrossEntropy(), checkpoint.Optimizer!, options);
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => With(new TrainerOptions { Epochs = 2, BatchSize = 64, Seed = 8 }).Resume(checkpoint),
+                Throws.InvalidOperationException.With.Message.Contains("batch size 50, this trainer's is 64"));
+            Assert.That(() => With(new TrainerOptions { Epochs = 2, BatchSize = 50, Seed = 9 }).Resume(checkpoint),
+                Throws.InvalidOperationException.With.Message.Contains("seed 8, this trainer's is 9"));
+            Assert.That(() => With(new TrainerOptions { Epochs = 2, BatchSize = 50, Seed = 8 }, new MeanSquaredError()).Resume(checkpoint),
+                Throws.InvalidOperationException.With.Message.Contains("loss SoftmaxCrossEntropy, this trainer's is MeanSquaredError"));
+            Assert.That(() => With(new TrainerOptions { Epochs = 2, BatchSize = 50, Seed = 8 }).Resume(checkpoint), Throws.Nothing, "more epochs extend the run");
+        });
+    }
+
+    [Test]
     public void A_truncated_file_is_reported_as_truncated()
     {
         var path = SaveSmall();

@@ -29,12 +29,11 @@ public class ModelFileTests
         return (network, optimizer, schema);
     }
 
-    private string SaveSmall(string name, IReadOnlyDictionary<string, string>? metadata = null, int epoch = 1, bool withSchema = true, Action<SparseNetwork>? spoil = null)
+    private string SaveSmall(string name)
     {
         var (network, optimizer, schema) = Small();
-        spoil?.Invoke(network);
         var path = Path.Combine(_directory, name);
-        Checkpoint.Save(path, network, optimizer, epoch, history: new TrainingHistory(), metadata: metadata, schema: withSchema ? schema : null);
+        Checkpoint.Save(path, network, optimizer, epoch: 1, history: new TrainingHistory(), schema: schema);
         return path;
     }
 
@@ -120,32 +119,63 @@ public class ModelFileTests
         Assert.That(refused, Is.GreaterThan(tried / 2));
     }
 
+    private static CheckpointSection SchemaSection(string json) => CheckpointSection.Write("schema", 1, w => w.Write(json));
+
     public static IEnumerable<TestCaseData> CraftedFiles()
     {
-        yield return new TestCaseData(new Dictionary<string, string> { [Checkpoint.SchemaKey] = new TabularSchema(["a", "b", "c", "d", "e", "f"], "kind", 6, ["x", "y"]).ToJson() }, 1, null,
+        yield return new TestCaseData(SchemaSection(new TabularSchema(["a", "b", "c", "d", "e", "f"], "kind", 6, ["x", "y"]).ToJson()), null, null,
             "the schema names 2 classes but the network has 3 outputs").SetName("class count differs from the output layer");
-        yield return new TestCaseData(new Dictionary<string, string> { [Checkpoint.SchemaKey] = """{"task":"classification","features":["a","b","c","d","e","f"],"label":"kind","label_index":6,"classes":["x","x","y"],"target_mean":0,"target_scale":1}""" }, 1, null,
+        yield return new TestCaseData(SchemaSection("""{"task":"classification","features":["a","b","c","d","e","f"],"label":"kind","label_index":6,"classes":["x","x","y"],"target_mean":0,"target_scale":1}"""), null, null,
             "Class names must be unique").SetName("duplicate class names");
-        yield return new TestCaseData(new Dictionary<string, string> { [Checkpoint.SchemaKey] = """{"task":"classification","features":["a","b"],"label":"kind","label_index":6,"classes":["x","y","z"],"target_mean":0,"target_scale":1}""" }, 1, null,
+        yield return new TestCaseData(SchemaSection("""{"task":"classification","features":["a","b"],"label":"kind","label_index":6,"classes":["x","y","z"],"target_mean":0,"target_scale":1}"""), null, null,
             "the schema names 2 features but the network takes 6 inputs").SetName("feature count differs from the input layer");
-        yield return new TestCaseData(new Dictionary<string, string> { [Trainer.ResumeBatchKey] = "many" }, 1, null, "resume batch 'many'").SetName("resume batch not a number");
-        yield return new TestCaseData(new Dictionary<string, string> { [Trainer.ResumeBatchKey] = "-4" }, 1, null, "resume batch '-4'").SetName("negative resume batch");
-        yield return new TestCaseData(null, -3, null, "epoch -3 is out of range").SetName("negative epoch");
-        yield return new TestCaseData(null, 1, "weights", "holds weight NaN").SetName("NaN weight");
-        yield return new TestCaseData(null, 1, "bias", "holds bias Infinity").SetName("infinite bias");
+        yield return new TestCaseData(null, new TrainerState { Epoch = 1, Batch = -4 }, null, "resume batch -4").SetName("negative resume batch");
+        yield return new TestCaseData(null, new TrainerState { Epoch = -3 }, null, "epoch -3 is out of range").SetName("negative epoch");
+        yield return new TestCaseData(null, new TrainerState { Epoch = 1, EpochCorrect = 9, EpochSeen = 4 }, null, "9 correct of 4").SetName("more correct than seen");
+        yield return new TestCaseData(new TrainerState { Epoch = 1 }.ToSection() with { Name = "trainer", Version = 2 }, null, null,
+            "the trainer section has layout version 2; this build reads versions 1 to 1, so the file was written by a newer build").SetName("a section from a newer build");
+        yield return new TestCaseData(new CheckpointSection("trainer", 1, [1, 0, 0]), null, null, "the trainer section is truncated").SetName("truncated section");
+        yield return new TestCaseData(null, null, "weights", "holds weight NaN").SetName("NaN weight");
+        yield return new TestCaseData(null, null, "bias", "holds bias Infinity").SetName("infinite bias");
     }
 
     [TestCaseSource(nameof(CraftedFiles))]
-    public void Crafted_files_with_a_valid_checksum_are_refused_for_what_they_hold(Dictionary<string, string>? metadata, int epoch, string? spoil, string message)
+    public void Crafted_files_with_a_valid_checksum_are_refused_for_what_they_hold(CheckpointSection? section, TrainerState? progress, string? spoil, string message)
     {
-        var path = SaveSmall("crafted.sparse", metadata, epoch, withSchema: metadata?.ContainsKey(Checkpoint.SchemaKey) != true, spoil switch
+        var (network, optimizer, schema) = Small();
+        if (spoil == "weights")
         {
-            "weights" => n => n.SparseLayers.First().Weights.Values[1] = float.NaN,
-            "bias" => n => n.SparseLayers.Last().Bias[0] = float.PositiveInfinity,
-            _ => null,
-        });
+            network.SparseLayers.First().Weights.Values[1] = float.NaN;
+        }
+        else if (spoil == "bias")
+        {
+            network.SparseLayers.Last().Bias[0] = float.PositiveInfinity;
+        }
+
+        var path = Path.Combine(_directory, "crafted.sparse");
+        Checkpoint.Save(path, network, section?.Name == "trainer" ? null : optimizer, history: new TrainingHistory(), schema: section is null ? schema : null,
+            progress: progress, sections: section is null ? null : [section]);
         var error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
         Assert.That(error!.Message, Does.StartWith(path).And.Contain(message));
+    }
+
+    [Test]
+    public void A_section_this_build_does_not_know_is_kept_and_the_rest_loads()
+    {
+        var (network, optimizer, schema) = Small();
+        var path = Path.Combine(_directory, "newer.sparse");
+        var extra = CheckpointSection.Write("from-a-newer-build", 7, w => w.Write("anything"));
+        Checkpoint.Save(path, network, optimizer, epoch: 2, schema: schema, metadata: new Dictionary<string, string> { ["note"] = "kept" }, sections: [extra]);
+        var loaded = Checkpoint.Load(path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(loaded.Sections["from-a-newer-build"].Data, Is.EqualTo(extra.Data));
+            Assert.That(loaded.Sections["from-a-newer-build"].Version, Is.EqualTo(7));
+            Assert.That(loaded.Epoch, Is.EqualTo(2));
+            Assert.That(loaded.Metadata["note"], Is.EqualTo("kept"));
+            Assert.That(loaded.Schema!.ToJson(), Is.EqualTo(schema.ToJson()));
+            Assert.That(loaded.Optimizer!.StateOf(loaded.Network.Parameters[0])[0], Is.EqualTo(optimizer.StateOf(network.Parameters[0])[0]));
+        });
     }
 
     [Test]

@@ -153,7 +153,7 @@ public static class OnnxExport
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
         if (schema is not null)
         {
-            model.MetadataProps.Add(new StringStringEntryProto { Key = Checkpoint.SchemaKey, Value = schema.ToJson() });
+            model.MetadataProps.Add(new StringStringEntryProto { Key = "schema", Value = schema.ToJson() });
         }
 
         return model;

@@ -7,6 +7,9 @@ namespace Sparse.Training;
 /// </summary>
 public interface IResumableState
 {
+    /// <summary>The layout <see cref="WriteState"/> writes, saved with it; raise it when the layout changes, so a newer file is refused by name.</summary>
+    int StateVersion => 1;
+
     /// <summary>Writes the state.</summary>
     void WriteState(BinaryWriter writer);
 

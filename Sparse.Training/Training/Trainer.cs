@@ -65,56 +65,78 @@ public sealed class Trainer
     /// <summary>The records so far (carried over when resuming).</summary>
     public TrainingHistory History { get; set; } = new();
 
-    /// <summary>The checkpoint metadata entry that holds <see cref="StartBatch"/>.</summary>
-    public const string ResumeBatchKey = "resume_batch";
+    /// <summary>
+    /// Components whose state goes into every checkpoint this trainer writes, each in its own section (for example the
+    /// training recipe, so a checkpoint alone rebuilds the run).
+    /// </summary>
+    public IList<ICheckpointPart> CheckpointParts { get; } = new List<ICheckpointPart>();
 
-    // Checkpoint entries: the interrupted epoch's sums so far, and each resumable hook's state ("hook.N").
-    private const string EpochSumsKey = "resume_epoch_sums";
-    private const string HookKeyPrefix = "hook.";
+    /// <summary>The name of the checkpoint section that holds hook <paramref name="index"/>'s state.</summary>
+    public static string HookSection(int index) => HookPrefix + index.ToString(CultureInfo.InvariantCulture);
+
+    private const string HookPrefix = "hook.";
 
     // The interrupted epoch's loss sum, correct count and samples seen, continued by the next Fit.
     private (double Loss, long Correct, long Seen) _epochSums;
 
-    // Hook states read by Resume, applied to the hooks when Fit starts (hooks may be added after Resume).
-    private Dictionary<int, (string Type, byte[] State)> _pendingHookStates = [];
+    // Hook sections read by Resume, applied to the hooks when Fit starts (hooks may be added after Resume).
+    private List<CheckpointSection> _pendingHookStates = [];
 
-    /// <summary>Continues from <paramref name="checkpoint"/>: its epoch (and batch), base learning rate and history.</summary>
+    /// <summary>Where this trainer stands and the settings it trains with, as <see cref="SaveCheckpoint"/> saves them.</summary>
+    public TrainerState State => new()
+    {
+        Epoch = StartEpoch,
+        Batch = StartBatch,
+        BaseLearningRate = BaseLearningRate,
+        EpochLossSum = StartBatch > 0 ? _epochSums.Loss : 0,
+        EpochCorrect = StartBatch > 0 ? _epochSums.Correct : 0,
+        EpochSeen = StartBatch > 0 ? _epochSums.Seen : 0,
+        Options = Options,
+        Loss = Loss.GetType().Name,
+    };
+
+    /// <summary>
+    /// Continues from <paramref name="checkpoint"/>: its epoch (and batch), base learning rate, history and the interrupted
+    /// epoch's sums; each resumable hook's state is restored when <see cref="Fit"/> starts.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The checkpoint was trained with another batch size, seed, gradient clipping
+    /// or loss: continuing would not be the same run. The message names both values.</exception>
     public void Resume(Checkpoint checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        StartEpoch = checkpoint.Epoch;
-        StartBatch = checkpoint.ResumeBatch;
-        BaseLearningRate = checkpoint.BaseLearningRate;
+        var saved = checkpoint.Progress ?? new TrainerState { BaseLearningRate = checkpoint.BaseLearningRate };
+        if (saved.Options is { } o)
+        {
+            Require(o.BatchSize == Options.BatchSize, "batch size", o.BatchSize, Options.BatchSize);
+            Require(o.Seed == Options.Seed, "seed", o.Seed, Options.Seed);
+            Require(o.ClipNorm.Equals(Options.ClipNorm), "gradient clipping norm", o.ClipNorm, Options.ClipNorm);
+        }
+
+        if (saved.Loss is { } savedLoss)
+        {
+            Require(savedLoss == Loss.GetType().Name, "loss", savedLoss, Loss.GetType().Name);
+        }
+
+        StartEpoch = saved.Epoch;
+        StartBatch = saved.Batch;
+        BaseLearningRate = saved.BaseLearningRate;
         History = checkpoint.History;
         Schema ??= checkpoint.Schema;
-        _epochSums = default;
-        _pendingHookStates = [];
-        try
-        {
-            if (checkpoint.Metadata.TryGetValue(EpochSumsKey, out var sums))
-            {
-                var parts = sums.Split(' ');
-                _epochSums = (double.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
-            }
+        _epochSums = (saved.EpochLossSum, saved.EpochCorrect, saved.EpochSeen);
+        _pendingHookStates = [.. checkpoint.Sections.Values.Where(s => s.Name.StartsWith(HookPrefix, StringComparison.Ordinal))];
 
-            foreach (var (key, value) in checkpoint.Metadata)
-            {
-                if (key.StartsWith(HookKeyPrefix, StringComparison.Ordinal))
-                {
-                    var colon = value.IndexOf(':', StringComparison.Ordinal);
-                    _pendingHookStates[int.Parse(key.AsSpan(HookKeyPrefix.Length), CultureInfo.InvariantCulture)] = (value[..colon], Convert.FromBase64String(value[(colon + 1)..]));
-                }
-            }
-        }
-        catch (Exception e) when (e is FormatException or OverflowException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        static void Require<T>(bool same, string what, T saved, T current)
         {
-            throw new InvalidDataException($"The checkpoint's resume state is damaged ({e.Message}).", e);
+            if (!same)
+            {
+                throw new InvalidOperationException($"The checkpoint was trained with {what} {saved}, this trainer's is {current}; resume with the settings of the run that saved it.");
+            }
         }
     }
 
     /// <summary>
-    /// Writes a resumable checkpoint (network, optimizer state, <see cref="StartEpoch"/>, <see cref="StartBatch"/>,
-    /// history) atomically to <paramref name="path"/>, with <paramref name="metadata"/> beside.
+    /// Writes a resumable checkpoint (network, optimizer state, <see cref="State"/>, history, schema, each resumable hook's
+    /// state and each of <see cref="CheckpointParts"/>) atomically to <paramref name="path"/>, with <paramref name="metadata"/> beside.
     /// </summary>
     public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -123,51 +145,41 @@ public sealed class Trainer
             return; // every rank holds the same state; rank 0 writes it
         }
 
-        var entries = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
-        {
-            [ResumeBatchKey] = StartBatch.ToString(CultureInfo.InvariantCulture),
-        };
-        if (StartBatch > 0)
-        {
-            entries[EpochSumsKey] = string.Create(CultureInfo.InvariantCulture, $"{_epochSums.Loss:R} {_epochSums.Correct} {_epochSums.Seen}");
-        }
-
+        var sections = new List<CheckpointSection>();
         for (var h = 0; h < Hooks.Count; h++)
         {
             if (Hooks[h] is IResumableState state)
             {
-                using var bytes = new MemoryStream();
-                using (var writer = new BinaryWriter(bytes, System.Text.Encoding.UTF8, leaveOpen: true))
+                sections.Add(CheckpointSection.Write(HookSection(h), state.StateVersion, w =>
                 {
-                    state.WriteState(writer);
-                }
-
-                entries[HookKeyPrefix + h.ToString(CultureInfo.InvariantCulture)] = $"{Hooks[h].GetType().Name}:{Convert.ToBase64String(bytes.ToArray())}";
+                    w.Write(Hooks[h].GetType().Name);
+                    state.WriteState(w);
+                }));
             }
         }
 
-        Checkpoint.Save(path, Network, Optimizer, StartEpoch, BaseLearningRate, History, entries, Schema);
+        sections.AddRange(CheckpointParts.Select(p => p.ToCheckpointSection()));
+        Checkpoint.Save(path, Network, Optimizer, history: History, metadata: metadata, schema: Schema, progress: State, sections: sections);
     }
 
     private void RestoreHookStates()
     {
-        foreach (var (index, (type, bytes)) in _pendingHookStates)
+        foreach (var section in _pendingHookStates)
         {
-            if (index >= Hooks.Count || Hooks[index] is not IResumableState state || Hooks[index].GetType().Name != type)
+            var index = int.Parse(section.Name.AsSpan(HookPrefix.Length), CultureInfo.InvariantCulture);
+            var hook = index < Hooks.Count ? Hooks[index] : null;
+            section.Read(hook is IResumableState resumable ? resumable.StateVersion : 1, (reader, _) =>
             {
-                throw new InvalidOperationException($"The checkpoint holds the state of a {type} as hook {index}, but this trainer's hook {index} is " +
-                    $"{(index < Hooks.Count ? Hooks[index].GetType().Name : "missing")}; add the same hooks in the same order to resume.");
-            }
+                var type = reader.ReadString();
+                if (hook is not IResumableState state || hook.GetType().Name != type)
+                {
+                    throw new InvalidOperationException($"The checkpoint holds the state of a {type} as hook {index}, but this trainer's hook {index} is " +
+                        $"{hook?.GetType().Name ?? "missing"}; add the same hooks in the same order to resume.");
+                }
 
-            using var reader = new BinaryReader(new MemoryStream(bytes));
-            try
-            {
                 state.ReadState(reader);
-            }
-            catch (EndOfStreamException e)
-            {
-                throw new InvalidDataException($"The checkpoint's state of hook {index} ({type}) is truncated.", e);
-            }
+                return 0;
+            });
         }
 
         _pendingHookStates = [];
@@ -323,7 +335,7 @@ public sealed class Trainer
                 if (Options.CheckpointPath is { } stepCheckpoint && Options.CheckpointEverySteps > 0 && context.Step % Options.CheckpointEverySteps == 0 && batchIndex < loader.BatchesPerEpoch)
                 {
                     MarkPosition(epoch, batchIndex, lossSum, correct, seen);
-                    SaveCheckpoint(stepCheckpoint, Options.CheckpointMetadata);
+                    SaveCheckpoint(stepCheckpoint);
                 }
 
                 Progress?.Invoke(new TrainingProgress(epoch, batchIndex, loader.BatchesPerEpoch, (float)(lossSum / seen),
@@ -389,7 +401,7 @@ public sealed class Trainer
             StartBatch = 0;
             if (Options.CheckpointPath is not null)
             {
-                SaveCheckpoint(Options.CheckpointPath, Options.CheckpointMetadata);
+                SaveCheckpoint(Options.CheckpointPath);
             }
 
             if (Options.EarlyStoppingPatience > 0 && evaluation is { } e)

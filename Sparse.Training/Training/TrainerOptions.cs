@@ -60,8 +60,6 @@ public sealed class TrainerOptions
     /// <summary>Steps between checkpoints within an epoch (besides the one after every epoch); 0 writes only after epochs.</summary>
     public int CheckpointEverySteps { get; set; }
 
-    /// <summary>Entries saved beside every checkpoint <see cref="CheckpointPath"/> gets (for example the options that resume the run).</summary>
-    public IReadOnlyDictionary<string, string>? CheckpointMetadata { get; set; }
 }
 
 /// <summary>Progress of a run, reported after every batch.</summary>
