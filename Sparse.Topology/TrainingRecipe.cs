@@ -59,8 +59,14 @@ public enum RigLSearch
 /// <c>sparse train</c> and <c>sparse sweep</c> parse their options into one; docs/defaults.md measures the defaults
 /// (<c>scripts/check-defaults</c>).
 /// </summary>
-public sealed record TrainingRecipe
+public sealed record TrainingRecipe : ICheckpointPart
 {
+    /// <summary>The name of the checkpoint section that holds a recipe.</summary>
+    public const string SectionName = "recipe";
+
+    /// <summary>The layout this build writes and the newest it reads.</summary>
+    public const int SectionVersion = 1;
+
     /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
     public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];
 
@@ -114,6 +120,21 @@ public sealed record TrainingRecipe
 
     /// <summary>The run's seed, from which every random stream derives (<see cref="RandomStreams"/>).</summary>
     public ulong Seed { get; init; } = 1;
+
+    /// <summary>Epochs to train.</summary>
+    public int Epochs { get; init; } = 40;
+
+    /// <summary>Samples per batch.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>When positive, gradients are scaled to a global norm of at most this before each step.</summary>
+    public float ClipNorm { get; init; }
+
+    /// <summary>The precision of the gathered activations and gradients (<see cref="SparseNetwork.Precision"/>).</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
+
+    /// <summary>Threads per process, or null for every core. Results are the same for any count.</summary>
+    public int? Threads { get; init; }
 
     /// <summary>The cosine schedule's floor is the starting rate over this.</summary>
     public const float FloorDivisor = 50;
@@ -225,6 +246,193 @@ public sealed record TrainingRecipe
         }
     }
 
+    /// <summary>How the recipe's network computes: <see cref="Threads"/> (every core when null) with the default kernels.</summary>
+    public ComputeOptions Compute => ComputeOptions.Default with { Threads = Threads ?? Environment.ProcessorCount };
+
+    /// <summary>The trainer's settings: epochs, batch size, seed, clipping and the cosine schedule from <paramref name="baseRate"/>.</summary>
+    public TrainerOptions CreateTrainerOptions(float baseRate) => new()
+    {
+        Epochs = Epochs,
+        BatchSize = BatchSize,
+        Seed = Seed,
+        ClipNorm = ClipNorm,
+        Schedule = CreateSchedule(baseRate),
+    };
+
+    /// <summary>
+    /// A trainer of a new run on <paramref name="train"/>: the recipe's network (<see cref="CreateNetwork"/>), optimizer,
+    /// loss (softmax cross-entropy for a classification, mean squared error otherwise), schedule, hooks and compute
+    /// settings. The recipe goes into every checkpoint the trainer writes, so <see cref="Resume"/> rebuilds the run from
+    /// the file alone.
+    /// </summary>
+    /// <param name="train">The training data: its feature and output counts size the network, its means and deviations standardize the inputs.</param>
+    /// <param name="loggers">Where the trainer and evolver log, or null.</param>
+    /// <exception cref="ArgumentException">A choice is out of range (<see cref="Validate"/>).</exception>
+    public Trainer CreateTrainer(Dataset train, ILoggerFactory? loggers = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        Validate();
+        var optimizer = CreateOptimizer(train.IsClassification);
+        return CreateTrainer(CreateNetwork(train, train.OutputCount), optimizer, train.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError(),
+            optimizer.LearningRate, loggers);
+    }
+
+    /// <summary>
+    /// A trainer that continues the run <paramref name="checkpoint"/> saved, with this recipe (the saved one, or one changed
+    /// where a change keeps the run the same: more <see cref="Epochs"/>, other <see cref="Threads"/>). Fitting it on the
+    /// same data gives the parameters an uninterrupted run would have.
+    /// </summary>
+    /// <exception cref="ArgumentException">The checkpoint holds no optimizer state (a finished model).</exception>
+    /// <exception cref="InvalidOperationException">The checkpoint was trained with another batch size, seed, clipping or loss.</exception>
+    public Trainer ResumeTrainer(Checkpoint checkpoint, ILoggerFactory? loggers = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        Validate();
+        var optimizer = checkpoint.Optimizer ?? throw new ArgumentException("The checkpoint holds no optimizer state: it is a finished model, not a run to resume.", nameof(checkpoint));
+        ILoss loss = (checkpoint.Progress?.Loss ?? (checkpoint.Schema?.IsClassification == false ? nameof(MeanSquaredError) : nameof(SoftmaxCrossEntropy))) switch
+        {
+            nameof(MeanSquaredError) => new MeanSquaredError(),
+            nameof(SoftmaxCrossEntropy) => new SoftmaxCrossEntropy(),
+            var other => throw new InvalidOperationException($"The checkpoint was trained with the loss {other}, which a recipe does not build; resume it with a Trainer of that loss."),
+        };
+        var trainer = CreateTrainer(checkpoint.Network, optimizer, loss, checkpoint.BaseLearningRate, loggers);
+        trainer.Resume(checkpoint);
+        return trainer;
+    }
+
+    /// <summary>A trainer that continues the run <paramref name="checkpoint"/> saved, with the recipe saved in it (<see cref="ResumeTrainer"/>).</summary>
+    /// <exception cref="ArgumentException">The checkpoint holds no recipe or no optimizer state.</exception>
+    public static Trainer Resume(Checkpoint checkpoint, ILoggerFactory? loggers = null) =>
+        (FromCheckpoint(checkpoint) ?? throw new ArgumentException("The checkpoint holds no training recipe; resume it with a Trainer and its Resume method.", nameof(checkpoint)))
+            .ResumeTrainer(checkpoint, loggers);
+
+    /// <summary>
+    /// A trainer of <paramref name="network"/> with <paramref name="optimizer"/> and <paramref name="loss"/>, set up as the
+    /// recipe says: its compute settings and precision on the network, <see cref="CreateTrainerOptions"/> from
+    /// <paramref name="baseRate"/>, <see cref="CreateHooks"/>, and the recipe itself among the checkpoint parts.
+    /// </summary>
+    public Trainer CreateTrainer(SparseNetwork network, Optimizer optimizer, ILoss loss, float baseRate, ILoggerFactory? loggers = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        network.Compute = Compute;
+        network.Precision = Precision;
+        var trainer = new Trainer(network, loss, optimizer, CreateTrainerOptions(baseRate), loggers?.CreateLogger<Trainer>()) { BaseLearningRate = baseRate };
+        foreach (var hook in CreateHooks(loggers?.CreateLogger<TopologyEvolver>()))
+        {
+            trainer.Hooks.Add(hook);
+        }
+
+        trainer.CheckpointParts.Add(this);
+        return trainer;
+    }
+
+    /// <summary>The recipe saved in <paramref name="checkpoint"/>, or null when it holds none.</summary>
+    /// <exception cref="InvalidDataException">The saved recipe is damaged, out of range or from a newer build.</exception>
+    public static TrainingRecipe? FromCheckpoint(Checkpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (!checkpoint.Sections.TryGetValue(SectionName, out var section))
+        {
+            return null;
+        }
+
+        var recipe = section.Read(SectionVersion, (r, _) => new TrainingRecipe
+        {
+            Hidden = ReadInts(r),
+            Activation = (ActivationKind)r.ReadInt32(),
+            Epsilon = r.ReadDouble(),
+            Density = ReadOptional(r, r.ReadDouble),
+            Erk = ReadOptional(r, r.ReadDouble),
+            Dropout = r.ReadSingle(),
+            PruneNeurons = r.ReadBoolean(),
+            Optimizer = (OptimizerKind)r.ReadInt32(),
+            LearningRate = ReadOptional(r, r.ReadSingle),
+            Momentum = r.ReadSingle(),
+            WeightDecay = r.ReadSingle(),
+            Evolution = (EvolutionMethod)r.ReadInt32(),
+            Zeta = r.ReadDouble(),
+            EvolveEvery = ReadOptional(r, r.ReadInt32),
+            RigLSearch = (RigLSearch)r.ReadInt32(),
+            Seed = r.ReadUInt64(),
+            Epochs = r.ReadInt32(),
+            BatchSize = r.ReadInt32(),
+            ClipNorm = r.ReadSingle(),
+            Precision = (Precision)r.ReadInt32(),
+            Threads = ReadOptional(r, r.ReadInt32),
+        });
+        try
+        {
+            recipe.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"the saved recipe is out of range ({e.Message})", e);
+        }
+
+        return recipe;
+    }
+
+    /// <summary>The recipe as the checkpoint section <see cref="SectionName"/>.</summary>
+    public CheckpointSection ToCheckpointSection() => CheckpointSection.Write(SectionName, SectionVersion, w =>
+    {
+        w.Write(Hidden.Count);
+        foreach (var h in Hidden)
+        {
+            w.Write(h);
+        }
+
+        w.Write((int)Activation);
+        w.Write(Epsilon);
+        WriteOptional(w, Density, w.Write);
+        WriteOptional(w, Erk, w.Write);
+        w.Write(Dropout);
+        w.Write(PruneNeurons);
+        w.Write((int)Optimizer);
+        WriteOptional(w, LearningRate, w.Write);
+        w.Write(Momentum);
+        w.Write(WeightDecay);
+        w.Write((int)Evolution);
+        w.Write(Zeta);
+        WriteOptional(w, EvolveEvery, w.Write);
+        w.Write((int)RigLSearch);
+        w.Write(Seed);
+        w.Write(Epochs);
+        w.Write(BatchSize);
+        w.Write(ClipNorm);
+        w.Write((int)Precision);
+        WriteOptional(w, Threads, w.Write);
+    });
+
+    private static void WriteOptional<T>(BinaryWriter w, T? value, Action<T> write)
+        where T : struct
+    {
+        w.Write(value.HasValue);
+        if (value is { } v)
+        {
+            write(v);
+        }
+    }
+
+    private static T? ReadOptional<T>(BinaryReader r, Func<T> read)
+        where T : struct => r.ReadBoolean() ? read() : null;
+
+    private static int[] ReadInts(BinaryReader r)
+    {
+        var count = r.ReadInt32();
+        if (count is < 0 or > 100_000)
+        {
+            throw new InvalidDataException($"hidden layer count {count} is not plausible");
+        }
+
+        var values = new int[count];
+        for (var n = 0; n < count; n++)
+        {
+            values[n] = r.ReadInt32();
+        }
+
+        return values;
+    }
+
     /// <summary>The method named <paramref name="name"/> in <see cref="EvolutionNames"/>.</summary>
     /// <exception cref="ArgumentException">No method has that name.</exception>
     public static EvolutionMethod ParseEvolution(string name)
@@ -259,5 +467,13 @@ public sealed record TrainingRecipe
         Require(float.IsFinite(WeightDecay) && WeightDecay >= 0, "--weight-decay", "0 or a positive number", WeightDecay);
         Require(Dropout is >= 0 and < 1, "--dropout", "in [0, 1)", Dropout);
         Require(Enum.IsDefined(Evolution), "--evolve", string.Join(", ", EvolutionNames), Evolution);
+        Require(Enum.IsDefined(RigLSearch), "--rigl-search", "auto, exact or bounded", RigLSearch);
+        Require(Enum.IsDefined(Optimizer), "--optimizer", "adam or sgd", Optimizer);
+        Require(Enum.IsDefined(Activation), "--activation", "relu, leaky-relu, all-relu, tanh or sigmoid", Activation);
+        Require(Epochs >= 1, "--epochs", "1 or more", Epochs);
+        Require(BatchSize >= 1, "--batch-size", "1 or more", BatchSize);
+        Require(float.IsFinite(ClipNorm) && ClipNorm >= 0, "--clip-norm", "0 (off) or a positive number", ClipNorm);
+        Require(Enum.IsDefined(Precision), "--precision", "fp32 or bf16", Precision);
+        Require(Threads is null or >= 1, "--threads", "1 or more", Threads);
     }
 }

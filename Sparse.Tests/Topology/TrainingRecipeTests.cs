@@ -134,4 +134,35 @@ public class TrainingRecipeTests
         Assert.That(recipe.Validate, Throws.ArgumentException.With.Message.EqualTo(message));
         Assert.That(new TrainingRecipe().Validate, Throws.Nothing);
     }
+
+    [Test]
+    public void A_recipe_round_trips_through_its_checkpoint_section_and_a_damaged_one_is_named()
+    {
+        var recipe = new TrainingRecipe
+        {
+            Hidden = [7, 5, 3], Activation = ActivationKind.Tanh, Erk = 0.2, Dropout = 0.1f, PruneNeurons = true, Optimizer = OptimizerKind.Sgd,
+            LearningRate = 0.04f, Momentum = 0.8f, WeightDecay = 0.5f, Evolution = EvolutionMethod.CtreSeq, Zeta = 0.2, EvolveEvery = 17,
+            RigLSearch = RigLSearch.Bounded, Seed = 99, Epochs = 3, BatchSize = 9, ClipNorm = 2, Precision = Precision.Bf16, Threads = 1,
+        };
+        var network = SparseNetwork.CreateMlp([4, 3], ActivationKind.Relu, epsilon: 1, seed: 1);
+        var path = Path.Combine(Path.GetTempPath(), $"recipe-{Guid.NewGuid():N}.sparse");
+        try
+        {
+            Checkpoint.Save(path, network, sections: [recipe.ToCheckpointSection()]);
+            var loaded = TrainingRecipe.FromCheckpoint(Checkpoint.Load(path))!;
+            Assert.That(loaded with { Hidden = recipe.Hidden }, Is.EqualTo(recipe));
+            Assert.That(loaded.Hidden, Is.EqualTo(recipe.Hidden));
+
+            Checkpoint.Save(path, network);
+            Assert.That(TrainingRecipe.FromCheckpoint(Checkpoint.Load(path)), Is.Null, "a checkpoint without a recipe");
+
+            Checkpoint.Save(path, network, sections: [(recipe with { Zeta = 3 }).ToCheckpointSection()]);
+            Assert.That(() => TrainingRecipe.FromCheckpoint(Checkpoint.Load(path)),
+                Throws.InstanceOf<InvalidDataException>().With.Message.EqualTo("the saved recipe is out of range (--zeta must be between 0 and 1 (exclusive), got 3.)"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

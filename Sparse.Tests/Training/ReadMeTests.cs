@@ -73,6 +73,42 @@ public class ReadMeTests
         Assert.That(ReadMeBlock("grid"), Is.EqualTo(SourceBlock("README grid")), "README.md's grid example differs from this test's code");
     }
 
+    [Test]
+    public void The_resume_example_in_the_readme_continues_to_the_bit_of_an_uninterrupted_run()
+    {
+        Directory.SetCurrentDirectory(TestContext.CurrentContext.TestDirectory);
+
+        // README resume: begin
+        var (train, test) = CsvDataset.LoadClassification("data/digits.csv.gz").Data.Split(0.2, seed: 42);
+        var recipe = new TrainingRecipe { Hidden = [256, 256], Epochs = 6 }; // RigL, Adam at 0.003, cosine-annealed
+        var trainer = recipe.CreateTrainer(train);
+        using var stop = new CancellationTokenSource();
+        trainer.Progress += p => { if (p.Epoch == 2 && p.Batch == 10) stop.Cancel(); }; // an interrupt in epoch 3
+        trainer.Fit(train, test, stop.Token);
+        trainer.SaveCheckpoint("digits.checkpoint"); // recipe, network, optimizer, evolver, position, history
+
+        var resumed = TrainingRecipe.Resume(Checkpoint.Load("digits.checkpoint"));
+        resumed.Fit(train, test);
+        Console.WriteLine($"test accuracy {resumed.History.Epochs[^1].TestAccuracy:P1}");
+        // README resume: end
+
+        File.Delete("digits.checkpoint");
+        var straight = recipe.CreateTrainer(train);
+        straight.Fit(train, test);
+        Assert.Multiple(() =>
+        {
+            Assert.That((trainer.StartEpoch, trainer.StartBatch), Is.EqualTo((2, 10)), "the interrupt came where the example says");
+            for (var n = 0; n < straight.Network.Parameters.Count; n++)
+            {
+                Assert.That(resumed.Network.Parameters[n].Values, Is.EqualTo(straight.Network.Parameters[n].Values).AsCollection, straight.Network.Parameters[n].Name);
+            }
+
+            Assert.That(resumed.History.Epochs.Select(e => e.TestLoss), Is.EqualTo(straight.History.Epochs.Select(e => e.TestLoss)));
+            Assert.That(resumed.History.Epochs[^1].TestAccuracy, Is.GreaterThan(0.9f));
+            Assert.That(ReadMeBlock("resume"), Is.EqualTo(SourceBlock("README resume")), "README.md's resume example differs from this test's code");
+        });
+    }
+
     private static string ReadMeBlock(string name)
     {
         var lines = File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "README.md"));
