@@ -252,11 +252,23 @@ internal static class ModelCommands
             Console.WriteLine($"columns: features {string.Join(", ", schema.FeatureNames.Take(8))}{(schema.FeatureNames.Count > 8 ? $", ... ({schema.FeatureNames.Count} in all)" : string.Empty)}; label '{schema.LabelName}'" +
                 (schema.IsClassification ? string.Empty : $", standardized with mean {schema.TargetMean.ToString("G6", CultureInfo.InvariantCulture)} and deviation {schema.TargetScale.ToString("G6", CultureInfo.InvariantCulture)}"));
             Console.WriteLine($"connections {network.ConnectionCount:N0}, parameter bytes {network.ParameterBytes:N0}");
-            Console.WriteLine($"training memory at batch 128 with SGD momentum: {MemoryEstimate.For(network, 128, 1)}; " +
-                $"{MemoryEstimate.BytesPerConnection(1)} B per connection (value, column, transposed row and permutation, gradient, momentum)");
-            var (set, rigl) = (TopologyEvolver.Set().ScratchBytesPerConnection(1), TopologyEvolver.RigL().ScratchBytesPerConnection(1));
-            Console.WriteLine($"with topology evolution (SET): {MemoryEstimate.For(network, 128, 1, set)}; " +
-                $"a step needs {set} B per connection of the largest layer ({rigl} B with RigL or CTRE), freed after it");
+            if (TrainingRecipe.FromCheckpoint(checkpoint) is { } recipe)
+            {
+                // The model's own settings: its batch, optimizer state and evolution scratch.
+                Console.WriteLine($"trained with {string.Join(" ", TrainOptions.RecipeValues(recipe).Select(o => o.Value == "False" ? null : o.Value == "True" ? o.Key : $"{o.Key} {o.Value}").OfType<string>())}");
+                var rewiring = recipe.CreateEvolver()?.ScratchBytesPerConnection(recipe.OptimizerSlots) ?? 0;
+                Console.WriteLine($"training memory at these settings: {MemoryEstimate.For(network, recipe.BatchSize, recipe.OptimizerSlots, rewiring)}; " +
+                    $"{MemoryEstimate.BytesPerConnection(recipe.OptimizerSlots)} B per connection, and {rewiring} B per connection of the largest layer during an evolution step");
+            }
+            else
+            {
+                Console.WriteLine($"training memory at batch 128 with SGD momentum: {MemoryEstimate.For(network, 128, 1)}; " +
+                    $"{MemoryEstimate.BytesPerConnection(1)} B per connection (value, column, transposed row and permutation, gradient, momentum)");
+                var (set, rigl) = (TopologyEvolver.Set().ScratchBytesPerConnection(1), TopologyEvolver.RigL().ScratchBytesPerConnection(1));
+                Console.WriteLine($"with topology evolution (SET): {MemoryEstimate.For(network, 128, 1, set)}; " +
+                    $"a step needs {set} B per connection of the largest layer ({rigl} B with RigL or CTRE), freed after it");
+            }
+
             var index = 0;
             foreach (var layer in network.Layers)
             {

@@ -17,18 +17,23 @@ internal sealed class RunOptions : Sparse.Training.ICheckpointPart
     private readonly ParseResult _parse;
     private readonly IReadOnlyList<Option> _fixed;
     private readonly IReadOnlyList<Option> _overridable;
+    private readonly IReadOnlyCollection<Option> _savedElsewhere;
     private readonly Dictionary<string, string>? _saved;
 
     /// <summary>
     /// Options read from <paramref name="parse"/>; with a <paramref name="checkpoint"/>, <paramref name="fixedOptions"/>
     /// take its saved values, and <paramref name="overridable"/> options take them unless given on the command line.
+    /// The values of <paramref name="savedElsewhere"/> live in another section of the checkpoint (the recipe), which
+    /// <paramref name="valuesElsewhere"/> reads; this section leaves them out.
     /// </summary>
     /// <exception cref="UserError">A fixed option given on the command line differs from its saved value.</exception>
-    public RunOptions(ParseResult parse, IReadOnlyList<Option> fixedOptions, IReadOnlyList<Option> overridable, Sparse.Training.Checkpoint? checkpoint = null, string? checkpointPath = null)
+    public RunOptions(ParseResult parse, IReadOnlyList<Option> fixedOptions, IReadOnlyList<Option> overridable, IReadOnlyCollection<Option> savedElsewhere,
+        Sparse.Training.Checkpoint? checkpoint = null, string? checkpointPath = null, Func<Sparse.Training.Checkpoint, IReadOnlyDictionary<string, string>?>? valuesElsewhere = null)
     {
         _parse = parse;
         _fixed = fixedOptions;
         _overridable = overridable;
+        _savedElsewhere = savedElsewhere;
         if (checkpoint is null)
         {
             return;
@@ -46,6 +51,10 @@ internal sealed class RunOptions : Sparse.Training.ICheckpointPart
             }
 
             _saved = JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [];
+            foreach (var (name, value) in valuesElsewhere?.Invoke(checkpoint) ?? new Dictionary<string, string>())
+            {
+                _saved[name] = value;
+            }
         }
         catch (Exception e) when (e is JsonException or InvalidDataException)
         {
@@ -88,7 +97,7 @@ internal sealed class RunOptions : Sparse.Training.ICheckpointPart
     private string ToJson()
     {
         var values = new Dictionary<string, string>();
-        foreach (var option in _fixed.Concat(_overridable))
+        foreach (var option in _fixed.Concat(_overridable).Except(_savedElsewhere))
         {
             if (_saved is not null && (_fixed.Contains(option) || _parse.GetResult(option) is not { Implicit: false }))
             {
@@ -120,7 +129,8 @@ internal sealed class RunOptions : Sparse.Training.ICheckpointPart
         _ => throw new NotSupportedException($"{option.Name}: options of this type cannot be saved."),
     };
 
-    private static string? Format(object? value) => value switch
+    /// <summary>A value as this section saves it: numbers in the invariant culture, floating point to round trip.</summary>
+    public static string? Format(object? value) => value switch
     {
         null => null,
         float f => f.ToString("R", CultureInfo.InvariantCulture),

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Sparse.Cli;
+using Sparse.Topology;
+using Sparse.Training;
 
 namespace Sparse.Tests.Cli;
 
@@ -47,6 +50,14 @@ public class CliTests : CliFixture
         var info = Sparse("info", "--model", "digits.sparse");
         Assert.That(info.Exit, Is.Zero, info.Error);
         Assert.That(info.Out, Does.Contain("connections").And.Contain("density").And.Contain("in-degree").And.Contain("trained 3 epochs"));
+
+        // The model carries its recipe: info shows the settings it was trained with and the memory at them (batch 32, Adam's two slots).
+        Assert.That(info.Out, Does.Contain("trained with --hidden 128,128 --activation relu --epsilon 8 --evolve set").And.Contain("--batch-size 32 --optimizer adam"));
+        Assert.That(info.Out, Does.Contain("training memory at these settings").And.Contain("x 28 B"));
+        var saved = Checkpoint.Load(Path.Combine(Dir, "digits.sparse"));
+        Assert.That(TrainingRecipe.FromCheckpoint(saved)!.Evolution, Is.EqualTo(EvolutionMethod.Set));
+        var cliOptions = saved.Sections[RunOptions.SectionName].Read(1, (r, _) => r.ReadString());
+        Assert.That(cliOptions, Does.Contain("--validation-split").And.Not.Contain("--hidden").And.Not.Contain("--learning-rate"), "each option saved once: the recipe's in the recipe");
     }
 
     [Test]
