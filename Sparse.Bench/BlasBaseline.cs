@@ -1,8 +1,5 @@
-using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using Sparse.Core;
-using Sparse.Training;
 
 namespace Sparse.Bench;
 

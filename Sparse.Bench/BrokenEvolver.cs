@@ -1,7 +1,3 @@
-using Sparse.Core;
-using Sparse.Topology;
-using Sparse.Training;
-
 namespace Sparse.Bench;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Sparse.Training;
-
 namespace Sparse.Bench;
 
 /// <summary>

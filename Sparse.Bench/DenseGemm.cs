@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using Sparse.Core;
 
 namespace Sparse.Bench;
 

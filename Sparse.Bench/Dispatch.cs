@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using CommunityToolkit.HighPerformance.Helpers;
-using Sparse.Core;
 
 namespace Sparse.Bench;
 

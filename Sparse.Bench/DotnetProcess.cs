@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Sparse.Bench;
 
 /// <summary>Runs <c>dotnet</c> with arguments as a child process and waits for it: the bench's builds and the CLI.</summary>

@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Sparse.Topology;
-using Sparse.Training;
 
 namespace Sparse.Bench;
 

@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Sparse.Topology;
-using Sparse.Training;
-
 namespace Sparse.Bench;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Sparse.Core;
 
 namespace Sparse.Bench;
 

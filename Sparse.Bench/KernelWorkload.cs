@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Sparse.Core;
 
 namespace Sparse.Bench;
 

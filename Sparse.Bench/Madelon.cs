@@ -1,5 +1,3 @@
-using Sparse.Training;
-
 namespace Sparse.Bench;
 
 /// <summary>

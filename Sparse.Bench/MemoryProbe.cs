@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using Sparse.Core;
 
 namespace Sparse.Bench;
 

@@ -1,10 +1,5 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Sparse.Core;
-using Sparse.Topology;
-using Sparse.Training;
 
 namespace Sparse.Bench;
 

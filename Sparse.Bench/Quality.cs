@@ -1,10 +1,6 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Sparse.Topology;
-using Sparse.Training;
 
 namespace Sparse.Bench;
 

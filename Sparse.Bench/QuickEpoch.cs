@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using Sparse.Core;
-using Sparse.Topology;
-using Sparse.Training;
-
 namespace Sparse.Bench;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Sparse.Core;
-
 namespace Sparse.Bench;
 
 /// <summary>

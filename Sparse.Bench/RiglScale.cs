@@ -1,9 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Sparse.Core;
-using Sparse.Topology;
-using Sparse.Training;
-
 namespace Sparse.Bench;
 
 /// <summary>

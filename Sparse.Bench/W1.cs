@@ -1,6 +1,3 @@
-using Sparse.Core;
-using Sparse.Training;
-
 namespace Sparse.Bench;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Globalization;
-using Sparse.Training;
 using Spectre.Console;
 
 namespace Sparse.Cli;

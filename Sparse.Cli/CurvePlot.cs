@@ -1,6 +1,5 @@
 using ScottPlot;
 using SkiaSharp;
-using Sparse.Training;
 
 namespace Sparse.Cli;
 

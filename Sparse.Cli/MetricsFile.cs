@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Sparse.Training;
 
 namespace Sparse.Cli;
 

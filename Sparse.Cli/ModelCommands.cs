@@ -1,8 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text;
-using Sparse.Topology;
-using Sparse.Training;
 
 namespace Sparse.Cli;
 

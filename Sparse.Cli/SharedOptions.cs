@@ -1,8 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using Sparse.Core;
-using Sparse.Topology;
-using Sparse.Training;
 
 namespace Sparse.Cli;
 

@@ -1,10 +1,5 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
-using Sparse.Core;
-using Sparse.Topology;
-using Sparse.Training;
 using static Sparse.Cli.SharedOptions;
 
 namespace Sparse.Cli;

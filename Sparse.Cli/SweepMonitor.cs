@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Sparse.Topology;
-using Sparse.Training;
-
 namespace Sparse.Cli;
 
 /// <summary>One configuration's outcome in a sweep: its last completed epoch and its best held-out epoch.</summary>

@@ -1,9 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Sparse.Distributed;
-using Sparse.Topology;
-using Sparse.Training;
 using static Sparse.Cli.SharedOptions;
 using static Sparse.Cli.TrainOptions;
 

@@ -1,4 +1,3 @@
-using Sparse.Training;
 using static Sparse.Cli.SharedOptions;
 using static Sparse.Cli.TrainOptions;
 

@@ -1,8 +1,5 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Sparse.Distributed;
-using Sparse.Topology;
-using Sparse.Training;
 using static Sparse.Cli.SharedOptions;
 using static Sparse.Cli.TrainOptions;
 

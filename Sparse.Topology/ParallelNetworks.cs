@@ -86,13 +86,8 @@ public sealed class ParallelNetworks
 
     private ParallelNetworks(SparseNetwork network, IReadOnlyList<NetworkConfig> configs, int outputs, int[][] rowStarts, int[][] columnStarts, Activation[][] activations, Dropout?[][] dropouts)
     {
-        Network = network;
-        Configs = configs;
-        OutputsPerHead = outputs;
-        _rowStarts = rowStarts;
-        _columnStarts = columnStarts;
-        _activations = activations;
-        _dropouts = dropouts;
+        (Network, Configs, OutputsPerHead) = (network, configs, outputs);
+        (_rowStarts, _columnStarts, _activations, _dropouts) = (rowStarts, columnStarts, activations, dropouts);
         _groups = [.. configs.Select(_ => new List<RowGroup>())];
     }
 

@@ -213,12 +213,7 @@ public static class CsvTableReader
 
         private CsvSource(string path, Stopwatch watch, SepReader reader, long lineBound, long bytes, string[] first)
         {
-            _bytes = bytes;
-            _path = path;
-            _watch = watch;
-            _reader = reader;
-            _lineBound = lineBound;
-            First = first;
+            (_bytes, _path, _watch, _reader, _lineBound, First) = (bytes, path, watch, reader, lineBound, first);
         }
 
         public string[] First { get; }

@@ -10,12 +10,8 @@ public sealed class Dataset
 {
     private Dataset(float[] features, int featureCount, int[]? labels, int classCount, float[]? targets, int targetCount)
     {
-        Features = features;
-        FeatureCount = featureCount;
-        Labels = labels;
-        ClassCount = classCount;
-        Targets = targets;
-        TargetCount = targetCount;
+        (Features, FeatureCount) = (features, featureCount);
+        (Labels, ClassCount, Targets, TargetCount) = (labels, classCount, targets, targetCount);
         Count = featureCount == 0 ? 0 : features.Length / featureCount;
     }
 

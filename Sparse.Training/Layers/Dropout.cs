@@ -19,9 +19,7 @@ public sealed class Dropout : Layer
             throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout rate must be in [0, 1), is {rate}.");
         }
 
-        Size = size;
-        Rate = rate;
-        Seed = seed;
+        (Size, Rate, Seed) = (size, rate, seed);
     }
 
     /// <summary>Features in and out.</summary>

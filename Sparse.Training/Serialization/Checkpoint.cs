@@ -35,13 +35,8 @@ public sealed partial class Checkpoint
         IReadOnlyDictionary<string, string> metadata, IReadOnlyDictionary<string, CheckpointSection> sections)
     {
         schema?.Check(network);
-        Network = network;
-        Optimizer = optimizer;
-        History = history;
-        Schema = schema;
-        Progress = progress;
-        Metadata = metadata;
-        Sections = sections;
+        (Network, Optimizer, History, Schema) = (network, optimizer, history, schema);
+        (Progress, Metadata, Sections) = (progress, metadata, sections);
     }
 
     /// <summary>The model.</summary>

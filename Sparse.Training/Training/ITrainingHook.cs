@@ -43,10 +43,7 @@ public sealed class TrainingContext
 {
     internal TrainingContext(SparseNetwork network, Optimizer optimizer, ILoss loss, int epochs)
     {
-        Network = network;
-        Optimizer = optimizer;
-        Loss = loss;
-        Epochs = epochs;
+        (Network, Optimizer, Loss, Epochs) = (network, optimizer, loss, epochs);
     }
 
     /// <summary>The network being trained.</summary>

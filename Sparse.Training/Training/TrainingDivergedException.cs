@@ -11,9 +11,7 @@ public sealed class TrainingDivergedException : Exception
         : base($"training diverged in epoch {epoch + 1}{(batch > 0 ? $", batch {batch}" : string.Empty)}: {what}. " +
             "A lower learning rate, gradient-norm clipping or Adam usually trains.")
     {
-        Epoch = epoch;
-        Batch = batch;
-        Loss = loss;
+        (Epoch, Batch, Loss) = (epoch, batch, loss);
     }
 
     /// <summary>The epoch (0 first).</summary>

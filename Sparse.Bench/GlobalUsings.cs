@@ -1,0 +1,5 @@
+global using System.Diagnostics;
+global using System.Globalization;
+global using Sparse.Core;
+global using Sparse.Topology;
+global using Sparse.Training;
