@@ -1,0 +1,155 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Sparse.Bench;
+
+// The figures the gate times: kernels, W1 steps and epochs, evolution steps, wide layers, and the memory probe.
+internal static partial class PerfCheck
+{
+    /// <summary>
+    /// A timed figure: its calls are timed for at least <paramref name="BudgetSeconds"/> and <paramref name="Calls"/> calls.
+    /// <paramref name="Seconds"/>, when given, makes a call and returns the seconds that count (a child process's
+    /// first epoch), in place of the stopwatch around <paramref name="Call"/>; <paramref name="Resources"/> is
+    /// disposed after the run.
+    /// </summary>
+    private sealed record Figure(string Name, Action Call, double BudgetSeconds, int Calls = 10, bool MemoryBound = false,
+        Func<double>? Seconds = null, IDisposable? Resources = null)
+    {
+        /// <summary>One call, returning the seconds that count.</summary>
+        public Func<double> Timed => Seconds ?? (() => TimeCall(Call));
+    }
+
+    /// <summary>Random 128-byte row gathers over a buffer in huge pages, on all cores: the unit of memory-bound figures.</summary>
+    private sealed unsafe class GatherProbe
+    {
+        private readonly Memory<float> _buffer;
+        private readonly int[] _rows = new int[1 << 20];
+
+        public GatherProbe(int mebibytes)
+        {
+            _buffer = AlignedMemory.Allocate(mebibytes << 18, hugePages: true);
+            var random = new SparseRandom(9);
+            var rows = _buffer.Length / 32;
+            for (var k = 0; k < _rows.Length; k++)
+            {
+                _rows[k] = random.NextInt(rows);
+            }
+        }
+
+        public void Run()
+        {
+            fixed (float* x = _buffer.Span)
+            fixed (int* rows = _rows)
+            {
+                MemoryProbe.Gather(x, rows, _rows.Length, prefetch: false);
+            }
+        }
+    }
+
+    // Only the wanted figures are built: the wide workloads take seconds and a gigabyte, which a filtered run skips.
+    private static IEnumerable<Figure> Figures(Func<string, bool> wanted)
+    {
+        if (wanted("kernel.forward") || wanted("kernel.input_gradient") || wanted("kernel.weight_gradient"))
+        {
+            var kernel = KernelWorkload.Get("1000->1000");
+            yield return new("kernel.forward", () => SparseOps.Multiply(kernel.Weights, kernel.X.Span, kernel.Bias, kernel.Y.Span, kernel.Batch), 0.5);
+            yield return new("kernel.input_gradient", () => SparseOps.MultiplyTransposed(kernel.Weights, kernel.Dy.Span, kernel.Dx.Span, kernel.Batch), 0.5);
+            yield return new("kernel.weight_gradient", () => SparseOps.WeightGradient(kernel.Weights, kernel.Dy.Span, kernel.X.Span, kernel.Dw, kernel.Batch), 0.5);
+        }
+
+        // A wide layer whose activations outgrow the cache: the three kernels with column tiling (7 tiles).
+        if (wanted("kernel.wide_layer_step"))
+        {
+            var wide = KernelWorkload.Get("100000->100000");
+            yield return new("kernel.wide_layer_step", () =>
+            {
+                SparseOps.Multiply(wide.Weights, wide.X.Span, wide.Bias, wide.Y.Span, wide.Batch);
+                SparseOps.MultiplyTransposed(wide.Weights, wide.Dy.Span, wide.Dx.Span, wide.Batch);
+                SparseOps.WeightGradient(wide.Weights, wide.Dy.Span, wide.X.Span, wide.Dw, wide.Batch);
+            }, 0, Calls: 6);
+        }
+
+        // A layer too wide and sparse for column tiles (as at a million neurons): every gather comes from memory, and
+        // the kernels prefetch the rows they will gather. Tiling is switched off to keep it at a size CI can build.
+        if (wanted("kernel.wide_untiled_step"))
+        {
+            var far = KernelWorkload.Get("400000->400000@32");
+            var untiled = ComputeOptions.Default with { ColumnTileBytes = 0 };
+            yield return new("kernel.wide_untiled_step", () =>
+            {
+                SparseOps.Multiply(far.Weights, far.X.Span, far.Bias, far.Y.Span, far.Batch, untiled);
+                SparseOps.MultiplyTransposed(far.Weights, far.Dy.Span, far.Dx.Span, far.Batch, untiled);
+                SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.X.Span, far.Dw, far.Batch, untiled);
+            }, 0, Calls: 6, MemoryBound: true);
+        }
+
+        // The same step gathering bfloat16 rows (Precision.Bf16): half the bytes per gathered row.
+        if (wanted("kernel.wide_untiled_step_bf16"))
+        {
+            var far = KernelWorkload.Get("400000->400000@32");
+            yield return new("kernel.wide_untiled_step_bf16", () =>
+            {
+                SparseOps.Multiply(far.Weights, far.XHalf.Span, far.Bias, far.Y.Span, far.Batch);
+                SparseOps.MultiplyTransposed(far.Weights, far.DyHalf.Span, far.Dx.Span, far.Batch);
+                SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.XHalf.Span, far.Dw, [], far.Batch);
+            }, 0, Calls: 5, MemoryBound: true);
+        }
+
+        var gradient = new float[10 * W1.BatchSize];
+        var loss = new SoftmaxCrossEntropy();
+        if (wanted("w1.train_step") || wanted("w1.epoch") || wanted("w1.set_step"))
+        {
+            var network = W1.Network();
+            var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
+            var optimizer = new Sgd(0.01f, momentum: 0.9f);
+            yield return new("w1.train_step", () => W1.Step(network, loader, optimizer, gradient, loss), 0.5);
+            yield return new("w1.epoch", () =>
+            {
+                loader.StartEpoch(0);
+                for (var b = 0; b < loader.BatchesPerEpoch; b++)
+                {
+                    W1.Step(network, loader, optimizer, gradient, loss);
+                }
+            }, 0, Calls: 8);
+
+            var set = TopologyEvolver.Set(seed: 5);
+            yield return new("w1.set_step", () => set.Evolve(network, optimizer, 0.3), 0.3);
+        }
+
+        if (wanted("w1.epoch_bf16"))
+        {
+            var network = W1.Network();
+            network.Precision = Precision.Bf16;
+            var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
+            var optimizer = new Sgd(0.01f, momentum: 0.9f);
+            yield return new("w1.epoch_bf16", () =>
+            {
+                loader.StartEpoch(0);
+                for (var b = 0; b < loader.BatchesPerEpoch; b++)
+                {
+                    W1.Step(network, loader, optimizer, gradient, loss);
+                }
+            }, 0, Calls: 6);
+        }
+
+        // The first epoch of a fresh `sparse train` process; a build without the CLI beside it (before this figure) has none.
+        if (wanted("cli.first_epoch") && FirstEpoch.Create() is { } firstEpoch)
+        {
+            yield return new("cli.first_epoch", () => firstEpoch.Run(), 0, Calls: 3, Seconds: firstEpoch.Run, Resources: firstEpoch);
+        }
+
+        // RigL and CTRE score a 1000 -> 1000 layer of its own from signals of a W1 step.
+        if (wanted("layer.rigl_step") || wanted("layer.ctre_step"))
+        {
+            var scored = W1.Network(seed: 2);
+            var recorder = new SignalRecorder(SignalKinds.OutputGradients);
+            W1.Step(scored, new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: false, seed: 1), new Sgd(0.01f), gradient, loss, recorder);
+            var layer = scored.SparseLayers.ElementAt(1);
+            var signals = recorder.Of(layer);
+            var rigl = TopologyEvolver.RigL();
+            var ctre = TopologyEvolver.Ctre(seed: 5);
+            yield return new("layer.rigl_step", () => rigl.EvolveLayer(layer, null, 0.3, signals), 0.3);
+            yield return new("layer.ctre_step", () => ctre.EvolveLayer(layer, null, 0.3, signals), 0.3);
+        }
+    }
+}
