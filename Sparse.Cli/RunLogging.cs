@@ -36,4 +36,8 @@ internal static partial class RunLogging
     /// <summary>The error a failing run ends with.</summary>
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Reason}")]
     public static partial void Failed(ILogger logger, string reason);
+
+    /// <summary>The task inferred from the label column (or given), its reason and classes.</summary>
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "{Line}")]
+    public static partial void Task(ILogger logger, string line);
 }

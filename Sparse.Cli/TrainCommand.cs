@@ -92,7 +92,17 @@ internal static class TrainCommand
         // The options were checked, so the recipe builds; a resumed run's are the checkpoint's. Ranks on one machine share its cores.
         var recipe = Recipe(run) with { Threads = run.Get(Threads) ?? Math.Max(1, Environment.ProcessorCount / (mpi is null ? 1 : Mpi.LocalSize())) };
         var warmup = Warmup.Start(recipe, verbose ? say : _ => { });
-        var (schema, train, test) = TrainData.Read(run, outputs.Train, outputs.Test, resumed, resumePath, say);
+        var (schema, train, test) = TrainData.Read(run, outputs.Train, outputs.Test, resumed, resumePath, say, line =>
+        {
+            if (json)
+            {
+                RunLogging.Task(events, line);
+            }
+            else
+            {
+                say(line);
+            }
+        });
         var trainer = resumed is null ? NewTrainer(recipe, train, schema, loggers) : recipe.ResumeTrainer(resumed, loggers);
         trainer.Schema ??= schema;
         trainer.Options.CheckpointPath = run.Get(CheckpointEvery) == "off" ? null : outputs.Checkpoint;

@@ -15,7 +15,14 @@ internal sealed record TrainData(TabularSchema Schema, Dataset Train, Dataset Te
 {
     /// <summary>Reads the data of the run <paramref name="run"/> describes, continuing <paramref name="resumed"/> when given.</summary>
     /// <exception cref="UserError">A file's error (with file, line and column), a split that leaves a side empty, or a resumed model of another width.</exception>
-    public static TrainData Read(RunOptions run, string trainPath, string? testPath, Checkpoint? resumed, string? resumePath, Action<string> say)
+    /// <param name="run">The run's options.</param>
+    /// <param name="trainPath">The training file.</param>
+    /// <param name="testPath">The test file, or null for a validation split.</param>
+    /// <param name="resumed">The checkpoint a resumed run continues, or null.</param>
+    /// <param name="resumePath">Its file.</param>
+    /// <param name="say">Progress lines and notes.</param>
+    /// <param name="announce">The inferred task and its classes, a line a user must see (a log event in JSON logs too).</param>
+    public static TrainData Read(RunOptions run, string trainPath, string? testPath, Checkpoint? resumed, string? resumePath, Action<string> say, Action<string> announce)
     {
         bool? header = run.Get(NoHeader) ? false : null;
         TabularSchema schema;
@@ -29,6 +36,7 @@ internal sealed record TrainData(TabularSchema Schema, Dataset Train, Dataset Te
         {
             table = CsvTableReader.Read(trainPath, header, run.Get(Label), say);
             schema = TabularSchema.Infer(table, run.Get(TaskName), standardizeTargets: !run.Get(RawTargets));
+            announce(TaskLine(schema, table.Labels!, run.Get(TaskName) is not null));
         }
 
         // The table as the file has it, and the features the run trains on: the strongest K of another model's ranking
@@ -62,6 +70,94 @@ internal sealed record TrainData(TabularSchema Schema, Dataset Train, Dataset Te
             throw new UserError($"{resumePath}: the model takes {resumed.Network.InputSize} features, {trainPath} has {train.FeatureCount}.");
         }
 
+        CheckLearnable(schema, train, trainPath, testPath is null, say);
         return new TrainData(schema, train, test);
+    }
+
+    /// <summary>The task, why it was chosen, the flag that changes it, and the classes.</summary>
+    private static string TaskLine(TabularSchema schema, string[] labels, bool given)
+    {
+        var label = $"the label column '{schema.LabelName}'";
+        string reason;
+        if (given)
+        {
+            reason = "as --task says";
+        }
+        else if (!ClassLabels.AreNumbers(labels))
+        {
+            reason = $"{label} holds text; --task regression would refuse it";
+        }
+        else
+        {
+            var values = labels.Select(l => ClassLabels.Key(l, numeric: true)).Distinct(StringComparer.Ordinal).Count();
+            reason = schema.IsClassification
+                ? $"{label} holds {values} distinct whole numbers, 50 or fewer; --task regression to predict it as a number"
+                : labels.All(l => ClassLabels.TryNumber(l, out var v) && v == Math.Floor(v))
+                    ? $"{label} holds {values} distinct whole numbers, more than 50; --task classification to treat each as a class"
+                    : $"{label} holds numbers that are not whole; --task classification to treat each value as a class";
+        }
+
+        return schema.IsClassification
+            ? $"task: classification of {schema.ClassNames.Count} classes ({reason}): {string.Join(", ", schema.ClassNames.Take(20))}{(schema.ClassNames.Count > 20 ? ", ..." : string.Empty)}"
+            : $"task: regression ({reason})";
+    }
+
+    // Data a model cannot learn from is refused, each with one line naming the column or class; constant feature columns are noted.
+    private static void CheckLearnable(TabularSchema schema, Dataset train, string trainPath, bool split, Action<string> say)
+    {
+        if (schema.IsClassification)
+        {
+            var classes = schema.ClassNames;
+            if (classes.Count < 2)
+            {
+                throw new UserError($"{trainPath}: the label column '{schema.LabelName}' holds one class ('{classes[0]}'): a classifier needs rows of two classes or more.");
+            }
+
+            var counts = new int[classes.Count];
+            foreach (var label in train.Labels!)
+            {
+                counts[label]++;
+            }
+
+            var missing = Enumerable.Range(0, counts.Length).Where(c => counts[c] == 0).Select(c => $"'{classes[c]}'").ToList();
+            if (missing.Count > 0)
+            {
+                throw new UserError($"{trainPath}: {(missing.Count == 1 ? "class" : "classes")} {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", ..." : string.Empty)} " +
+                    $"{(missing.Count == 1 ? "has" : "have")} no row among the {train.Count} training rows" +
+                    (split ? "; the validation split held out every row of it: more rows of it, a smaller --validation-split, or --test FILE." : "."));
+            }
+        }
+        else if (train.Count > 0 && train.Targets!.All(t => t == train.Targets![0]))
+        {
+            throw new UserError($"{trainPath}: the target column '{schema.LabelName}' is {schema.ToTargetUnits(train.Targets![0]).ToString("G6", CultureInfo.InvariantCulture)} " +
+                $"in every one of the {train.Count} training rows: there is nothing to learn, and R² would be undefined.");
+        }
+
+        var constant = ConstantColumns(train);
+        if (constant.Count > 0)
+        {
+            say($"note: {constant.Count} feature column{(constant.Count == 1 ? " holds" : "s hold")} one value in every training row and carry no information: " +
+                $"{string.Join(", ", constant.Take(10).Select(c => schema.FeatureNames[c]))}{(constant.Count > 10 ? ", ..." : string.Empty)}");
+        }
+    }
+
+    // The features whose value is the same in every training row.
+    private static List<int> ConstantColumns(Dataset train)
+    {
+        var width = train.FeatureCount;
+        var same = new bool[width];
+        Array.Fill(same, train.Count > 1);
+        var features = train.Features.AsSpan();
+        var first = features[..width];
+        for (var row = 1; row < train.Count; row++)
+        {
+            var values = features.Slice(row * width, width);
+            for (var c = 0; c < width; c++)
+            {
+                same[c] &= values[c] == first[c];
+            }
+        }
+
+        return [.. Enumerable.Range(0, width).Where(c => same[c])];
     }
 }

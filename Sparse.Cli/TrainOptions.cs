@@ -226,7 +226,7 @@ internal static class TrainOptions
         int[] hidden;
         try
         {
-            hidden = [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
+            hidden = [.. text.Split(",", StringSplitOptions.TrimEntries).Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {

@@ -43,10 +43,19 @@ public class CliInputTests : CliFixture
     [TestCase("--clip-norm", "-2", "--clip-norm must be 0 (off) or a positive number, got -2")]
     [TestCase("--hidden", "64,0", "--hidden sizes must be positive")]
     [TestCase("--hidden", "64,x", "--hidden must be comma-separated positive whole numbers")]
+    [TestCase("--hidden", "64,,64", "--hidden must be comma-separated positive whole numbers, got '64,,64'")]
+    [TestCase("--checkpoint-every", "-5", "--checkpoint-every must be epoch, off or a number of steps")]
+    [TestCase("--sync-every", "0", "--sync-every must be 1 (every step) or more")]
+    [TestCase("--select-features", "0", "--select-features must be 1 or more")]
     public void An_option_out_of_range_is_refused_before_any_work(string option, string value, string message)
     {
+        // The training file is a FIFO no one writes: a command that opened it before checking its options would wait
+        // forever (and fail after the runner's three minutes), as on a file that takes minutes to read.
+        var fifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(Dir, "slow.csv"))!;
+        fifo.WaitForExit();
+        Assert.That(fifo.ExitCode, Is.Zero, "mkfifo");
         Write("model.sparse", "an earlier model");
-        var run = Sparse("train", option, value, "--output", "model.sparse");
+        var run = Sparse("train", "--train", "slow.csv", option, value, "--output", "model.sparse");
         RefusedCleanly(run, message);
         Assert.That(File.ReadAllText(Path.Combine(Dir, "model.sparse")), Is.EqualTo("an earlier model"));
     }

@@ -85,8 +85,11 @@ public class ResumeTests
             }
             else
             {
-                Assert.That(trainer.History.Epochs.Select(e => (e.TrainLoss, e.TrainAccuracy, e.TestLoss, e.TestAccuracy, e.Connections)),
-                    Is.EqualTo(straightTrainer.History.Epochs.Select(e => (e.TrainLoss, e.TrainAccuracy, e.TestLoss, e.TestAccuracy, e.Connections))), "every epoch's record");
+                // Every field but the timings, the interrupted epochs' rewiring counts included.
+                static object Record(EpochRecord e) => (e.Epoch, e.TrainLoss, e.TrainAccuracy, e.TestLoss, e.TestAccuracy, e.Connections, e.LearningRate,
+                    string.Join(",", e.LayerConnections), string.Join(",", e.LayerPruned), string.Join(",", e.LayerGrown));
+                Assert.That(trainer.History.Epochs.Select(Record), Is.EqualTo(straightTrainer.History.Epochs.Select(Record)), "every epoch's record");
+                Assert.That(trainer.History.TopologyChanges, Is.EqualTo(straightTrainer.History.TopologyChanges), "every rewiring");
             }
         }
 

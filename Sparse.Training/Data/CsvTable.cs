@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Sparse.Training;
 
 /// <summary>A CSV file read into numeric features and the raw text of an optional label column, by <see cref="CsvTableReader"/>.</summary>
@@ -47,12 +45,6 @@ public sealed record CsvTable(string Path, float[] Features, string[] FeatureNam
         return this with { Features = features, FeatureNames = [.. names] };
     }
 
-    /// <summary>The distinct labels as class names: numerically sorted when all are numbers, else ordinally.</summary>
-    public string[] ClassNames()
-    {
-        var distinct = (Labels ?? []).Distinct().ToArray();
-        return distinct.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-            ? [.. distinct.OrderBy(l => double.Parse(l, CultureInfo.InvariantCulture))]
-            : [.. distinct.Order(StringComparer.Ordinal)];
-    }
+    /// <summary>The distinct labels as class names (<see cref="ClassLabels.Distinct"/>): numbers by value, else trimmed text.</summary>
+    public string[] ClassNames() => ClassLabels.Distinct(Labels ?? []);
 }

@@ -146,11 +146,14 @@ public sealed class TabularSchema
 
         if (IsClassification)
         {
-            var index = ClassNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+            // Labels are compared as the classes are: by value when every class is a number (1, 1.0 and 1e0 are one), else as trimmed text.
+            // A model saved before labels were compared by value may hold 1 and 1.0 as two classes: those keep exact text.
+            var numeric = ClassLabels.AreNumbers(ClassNames) && ClassNames.Select(c => ClassLabels.Key(c, true)).Distinct(StringComparer.Ordinal).Count() == ClassNames.Count;
+            var index = ClassNames.Select((name, i) => (name, i)).ToDictionary(p => ClassLabels.Key(p.name, numeric), p => p.i, StringComparer.Ordinal);
             var classes = new int[table.Labels.Length];
             for (var n = 0; n < classes.Length; n++)
             {
-                if (!index.TryGetValue(table.Labels[n], out classes[n]))
+                if (!index.TryGetValue(ClassLabels.Key(table.Labels[n], numeric), out classes[n]))
                 {
                     throw new DataFormatException($"{table.Path}:{table.FirstDataLine + n}: label '{CsvTableReader.Shorten(table.Labels[n])}' in column '{LabelName}' " +
                         $"is not one of the model's classes ({string.Join(", ", ClassNames.Take(20))}{(ClassNames.Count > 20 ? ", ..." : string.Empty)}).");

@@ -4,12 +4,13 @@ namespace Sparse.Training;
 
 /// <summary>
 /// The <c>history</c> section of a checkpoint: whether the run stopped early and one record per epoch. Version 2 adds
-/// each epoch's evaluation seconds and the connections pruned and grown per layer (format version 2's layout).
+/// each epoch's evaluation seconds and the connections pruned and grown per layer (format version 2's layout); version 3
+/// the topology changes (every layer's rewiring, by step), so a run resumed within an epoch counts that epoch's rewiring whole.
 /// </summary>
 internal static class HistorySection
 {
     public const string Name = "history";
-    public const int Version = 2;
+    public const int Version = 3;
 
     public static void Write(BinaryWriter w, TrainingHistory? history)
     {
@@ -31,6 +32,23 @@ internal static class HistorySection
             w.Write(r.EvaluationSeconds);
             WriteArray<long>(w, [.. r.LayerPruned]);
             WriteArray<long>(w, [.. r.LayerGrown]);
+        }
+
+        var changes = history?.TopologyChanges ?? [];
+        w.Write(changes.Count);
+        foreach (var c in changes)
+        {
+            w.Write(c.Epoch);
+            w.Write(c.Step);
+            w.Write(c.Layer);
+            w.Write(c.Pruned);
+            w.Write(c.Grown);
+            w.Write(c.Connections);
+            w.Write(c.Density);
+            w.Write(c.MinInDegree);
+            w.Write(c.MaxInDegree);
+            w.Write(c.MinOutDegree);
+            w.Write(c.MaxOutDegree);
         }
     }
 
@@ -57,6 +75,21 @@ internal static class HistorySection
             }
 
             history.Epochs.Add(record);
+        }
+
+        if (version >= 3)
+        {
+            var changes = r.ReadInt32();
+            if (changes < 0)
+            {
+                throw new InvalidDataException($"topology change count {changes} is not plausible");
+            }
+
+            for (var n = 0; n < changes; n++)
+            {
+                history.TopologyChanges.Add(new TopologyChange(r.ReadInt32(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadDouble(),
+                    r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32()));
+            }
         }
 
         return history;

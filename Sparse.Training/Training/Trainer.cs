@@ -232,6 +232,8 @@ public sealed class Trainer
 
         // The weights exist already; what training adds (state, gradients, activations) must still fit.
         MemoryEstimate.EnsureFits(memory, Network.ParameterBytes);
+        var chance = ChanceLoss(train);
+        var warnedExploding = false;
         var bestLoss = History.Epochs.Where(e => e.TestLoss is not null).Select(e => e.TestLoss!.Value).DefaultIfEmpty(float.PositiveInfinity).Min();
         var sinceBest = 0;
         for (var epoch = StartEpoch; epoch < Options.Epochs; epoch++)
@@ -389,6 +391,8 @@ public sealed class Trainer
             {
                 TrainerLog.EpochDone(_logger, record, Options.Epochs);
             }
+
+            warnedExploding = warnedExploding || (_logger.IsEnabled(LogLevel.Warning) && WarnIfExploding(record, chance, History.Epochs[0]));
             if (evaluation is { } evaluated)
             {
                 for (var h = 0; h < Hooks.Count; h++)
@@ -421,6 +425,65 @@ public sealed class Trainer
         }
 
         return History;
+    }
+
+    /// <summary>How many times the loss of a guess without features (<see cref="ChanceLoss"/>) or of the first epoch an epoch's loss may be before a warning.</summary>
+    public const double ExplodingLossFactor = 10;
+
+    // The loss of predicting without the features: ln(classes) for softmax cross-entropy (the uniform guess), the
+    // targets' mean variance for mean squared error (the mean); null for other losses.
+    private double? ChanceLoss(Dataset train)
+    {
+        if (Loss is SoftmaxCrossEntropy && train.IsClassification && train.ClassCount > 1)
+        {
+            return Math.Log(train.ClassCount);
+        }
+
+        if (Loss is MeanSquaredError && !train.IsClassification && train.Count > 1)
+        {
+            var targets = train.Targets!;
+            double variance = 0;
+            for (var t = 0; t < train.TargetCount; t++)
+            {
+                double sum = 0, squares = 0;
+                for (var n = 0; n < train.Count; n++)
+                {
+                    var y = targets[(n * train.TargetCount) + t];
+                    sum += y;
+                    squares += (double)y * y;
+                }
+
+                variance += (squares / train.Count) - ((sum / train.Count) * (sum / train.Count));
+            }
+
+            return variance > 0 ? variance / train.TargetCount : null;
+        }
+
+        return null;
+    }
+
+    // A loss far above a guess without features, or a training loss far above the first epoch's, means the steps are too large: warned
+    // once, while the values are still finite (a non-finite one ends the run with TrainingDivergedException).
+    private bool WarnIfExploding(EpochRecord record, double? chance, EpochRecord first)
+    {
+        (string Which, float Loss)[] losses = record.TestLoss is { } test ? [("training", record.TrainLoss), ("test", test)] : [("training", record.TrainLoss)];
+        foreach (var (which, loss) in losses)
+        {
+            if (chance is { } guess && loss > ExplodingLossFactor * guess)
+            {
+                TrainerLog.LossExploding(_logger, record.Epoch + 1, which, loss, loss / guess, "that of a guess without the features", guess, record.LearningRate);
+                return true;
+            }
+
+            // Against the first epoch only the training loss: a test loss that rises is also what overfitting looks like.
+            if (which == "training" && record.Epoch > first.Epoch && loss > ExplodingLossFactor * first.TrainLoss)
+            {
+                TrainerLog.LossExploding(_logger, record.Epoch + 1, which, loss, loss / first.TrainLoss, $"that of epoch {first.Epoch + 1}", first.TrainLoss, record.LearningRate);
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // Whether the step about to run back-propagates into the recorder: some hook reads its signals.

@@ -38,4 +38,8 @@ internal static partial class TrainerLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping early after epoch {Epoch}: no better test loss for {Patience} epochs")]
     public static partial void StoppedEarly(ILogger logger, int epoch, int patience);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Epoch {Epoch}: the {Which} loss {Loss:G4} is {Ratio:F0} times {Reference} ({ReferenceLoss:G4}): training is not converging at learning rate {LearningRate:G3}. " +
+        "A lower learning rate (--learning-rate on the command line) or gradient clipping (--clip-norm) should train")]
+    public static partial void LossExploding(ILogger logger, int epoch, string which, float loss, double ratio, string reference, double referenceLoss, float learningRate);
 }
