@@ -52,6 +52,21 @@ internal static class MetricsFile
             }
 
             json.WriteEndArray();
+            if (history.DataChanges.Count > 0)
+            {
+                json.WriteStartArray("data_changes");
+                foreach (var change in history.DataChanges)
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("epoch", change.Epoch);
+                    json.WriteNumber("batch", change.Batch);
+                    json.WriteString("change", change.Change);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
             json.WriteStartObject("final");
             Number(json, "test_loss", final.Loss);
             Number(json, "test_accuracy", final.Accuracy);

@@ -108,6 +108,7 @@ internal static class TrainCommand
         trainer.Options.CheckpointPath = run.Get(CheckpointEvery) == "off" ? null : outputs.Checkpoint;
         trainer.Options.CheckpointEverySteps = CheckpointSteps(run);
         trainer.CheckpointParts.Add(run);
+        trainer.Options.AllowDataChange = run.Get(DataChanged);
         var parallel = mpi is null ? null : new MpiDataParallel(mpi, run.Get(SyncEvery));
         trainer.DataParallel = parallel;
         if (resumed is not null)
@@ -117,6 +118,17 @@ internal static class TrainCommand
             {
                 throw new UserError($"{resumePath}: stopped at epoch {trainer.StartEpoch + 1}, batch {trainer.StartBatch}, which is past the end of this run " +
                     $"({recipe.Epochs} epochs of {batches} batches); resume with the --epochs, --batch-size and data of the interrupted run.");
+            }
+
+            if (trainer.DataChangeSince(train, test) is { } change)
+            {
+                if (!run.Get(DataChanged))
+                {
+                    throw new UserError($"{resumePath}: the interrupted run trained on other data than {outputs.Train}{(outputs.Test is null ? " and its validation split" : $" and {outputs.Test}")} hold now ({change}). " +
+                        "Resume with the files and split of that run, or give --data-changed to continue on these rows on purpose (the metrics record it).");
+                }
+
+                say($"note: continuing on other data, as --data-changed says ({change})");
             }
 
             say($"resuming at epoch {trainer.StartEpoch + 1}, batch {trainer.StartBatch}");

@@ -68,6 +68,10 @@ internal static class TrainOptions
     public static readonly Option<float> ClipNorm = new("--clip-norm") { Description = "Scale gradients so that their global norm is at most this (0: off).", DefaultValueFactory = _ => 0f };
     public static readonly Option<string> Output = new("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "model.sparse" };
     public static readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint written by an interrupted run." };
+    public static readonly Option<bool> DataChanged = new("--data-changed")
+    {
+        Description = "With --resume: continue although the training or test rows differ from the interrupted run's (other values, order or split); the metrics record it.",
+    };
     public static readonly Option<string?> MetricsPath = new("--metrics") { Description = "Write the per-epoch history as JSON here." };
     public static readonly Option<string?> PlotPath = new("--plot") { Description = "Draw loss, accuracy and connections per layer as a PNG here." };
 
@@ -81,7 +85,7 @@ internal static class TrainOptions
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads,
-            PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, MetricsPath, PlotPath, LogFormat];
+            PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
     }
 
     /// <summary>
@@ -208,6 +212,11 @@ internal static class TrainOptions
         var checkpointEvery = run.Get(CheckpointEvery);
         Require(checkpointEvery is "epoch" or "off" || (int.TryParse(checkpointEvery, NumberStyles.None, CultureInfo.InvariantCulture, out var steps) && steps > 0),
             "--checkpoint-every", "epoch, off or a number of steps", checkpointEvery);
+
+        if (run.Get(DataChanged) && run.Get(Resume) is null)
+        {
+            throw new UserError("--data-changed applies to --resume: it lets a resumed run continue on other data.");
+        }
 
         if (Explicit(parse, Momentum) && run.Get(OptimizerName) == "adam")
         {

@@ -110,4 +110,34 @@ public class CliDataTests : CliFixture
         var calm = Sparse("train", "--epochs", "3", "--hidden", "64,64", "--output", "m.sparse");
         Assert.That(calm.Out + calm.Error, Does.Not.Contain("not converging"));
     }
+
+    [Test]
+    public void Resuming_on_other_data_is_refused_unless_data_changed_says_so()
+    {
+        // The bundled digits as plain CSV, and the same rows in reverse order.
+        using (var gzip = new System.IO.Compression.GZipStream(File.OpenRead(Path.Combine(Dir, "data", "digits.csv.gz")), System.IO.Compression.CompressionMode.Decompress))
+        using (var reader = new StreamReader(gzip))
+        {
+            var lines = reader.ReadToEnd().TrimEnd('\n').Split('\n');
+            Write("digits.csv", string.Join("\n", lines) + "\n");
+            Write("reversed.csv", string.Join("\n", lines.Reverse()) + "\n");
+        }
+
+        var run = CliRunner.RunUntilSignal(Dir, ["train", "--train", "digits.csv", "--no-header", "--epochs", "400", "--hidden", "64", "--output", "d.sparse"], "Epoch 2/", CliRunner.SigInt);
+        Assert.That(run.Exit, Is.EqualTo(130), run.Error);
+
+        var refused = Sparse("train", "--resume", "d.sparse.checkpoint", "--train", "reversed.csv", "--epochs", "3", "--output", "d.sparse");
+        Assert.That(refused.Exit, Is.EqualTo(1));
+        Assert.That(refused.Error, Does.Contain("d.sparse.checkpoint: the interrupted run trained on other data than reversed.csv and its validation split hold now (training data: the same")
+            .And.Contain("but other values or another order").And.Contain("--data-changed"));
+
+        var allowed = Sparse("train", "--resume", "d.sparse.checkpoint", "--train", "reversed.csv", "--epochs", "3", "--output", "d.sparse", "--data-changed", "--metrics", "m.json");
+        Assert.That(allowed.Exit, Is.Zero, allowed.Error);
+        Assert.That(allowed.Out, Does.Contain("note: continuing on other data, as --data-changed says"));
+        MetricsFileTests.CheckAgainstSchema(Path.Combine(Dir, "m.json"));
+        using var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "m.json")));
+        Assert.That(metrics.RootElement.GetProperty("data_changes")[0].GetProperty("change").GetString(), Does.Contain("other values or another order"));
+
+        Assert.That(Sparse("train", "--data-changed").Error, Does.Contain("--data-changed applies to --resume"));
+    }
 }

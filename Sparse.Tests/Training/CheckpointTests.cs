@@ -122,6 +122,49 @@ public class CheckpointTests
     }
 
     [Test]
+    public void A_resumed_run_refuses_other_data_unless_allowed_and_then_records_the_change()
+    {
+        TrainerOptions Options(bool allow = false) => new() { Epochs = 2, BatchSize = 50, Seed = 8, AllowDataChange = allow };
+        var first = new Trainer(SparseNetwork.CreateMlp([64, 32, 10], ActivationKind.Relu, epsilon: 4, seed: 3), new SoftmaxCrossEntropy(), new Sgd(0.05f), Options());
+        using var interrupt = new CancellationTokenSource();
+        first.Hooks.Add(new CancelAtStep(10, interrupt));
+        first.Fit(DigitsData.Train, DigitsData.Test, interrupt.Token);
+        var path = Path.Combine(_directory, "data.sparse");
+        first.SaveCheckpoint(path);
+        var checkpoint = Checkpoint.Load(path);
+        Assert.That(checkpoint.Progress!.TrainData, Is.EqualTo(DataFingerprint.Of(DigitsData.Train)));
+
+        var order = Enumerable.Range(0, DigitsData.Train.Count).Reverse().ToArray();
+        var reversed = DigitsData.Train.Subset(order);
+        var changedValue = DigitsData.Train.Subset(Enumerable.Range(0, DigitsData.Train.Count).ToArray());
+        changedValue.Features[5] += 1;
+        var fewer = DigitsData.Train.Subset(Enumerable.Range(0, 100).ToArray());
+        Trainer Resumed(bool allow = false)
+        {
+            var trainer = new Trainer(checkpoint.Network, new SoftmaxCrossEntropy(), checkpoint.Optimizer!, Options(allow));
+            trainer.Resume(checkpoint);
+            return trainer;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Resumed().DataChangeSince(DigitsData.Train, DigitsData.Test), Is.Null);
+            Assert.That(Resumed().DataChangeSince(reversed, DigitsData.Test), Does.Contain("training data: the same 1,438 rows of 64 features but other values or another order"));
+            Assert.That(Resumed().DataChangeSince(changedValue, DigitsData.Test), Does.Contain("other values or another order"));
+            Assert.That(Resumed().DataChangeSince(fewer, DigitsData.Test), Does.Contain("training data: 100 rows of 64 features where the run had 1,438 rows"));
+            Assert.That(Resumed().DataChangeSince(DigitsData.Train, reversed), Does.StartWith("test data:"));
+            Assert.That(() => Resumed().Fit(reversed, DigitsData.Test), Throws.InvalidOperationException.With.Message.Contains("AllowDataChange"));
+        });
+
+        var allowed = Resumed(allow: true);
+        allowed.Fit(reversed, DigitsData.Test);
+        Assert.That(allowed.History.DataChanges, Has.Count.EqualTo(1));
+        Assert.That(allowed.History.DataChanges[0], Is.EqualTo(new DataChange(0, 10, allowed.History.DataChanges[0].Change)));
+        allowed.SaveCheckpoint(path);
+        Assert.That(Checkpoint.Load(path).History.DataChanges, Is.EqualTo(allowed.History.DataChanges), "kept in the checkpoint");
+    }
+
+    [Test]
     public void A_truncated_file_is_reported_as_truncated()
     {
         var path = SaveSmall();

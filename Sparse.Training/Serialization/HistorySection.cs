@@ -5,7 +5,8 @@ namespace Sparse.Training;
 /// <summary>
 /// The <c>history</c> section of a checkpoint: whether the run stopped early and one record per epoch. Version 2 adds
 /// each epoch's evaluation seconds and the connections pruned and grown per layer (format version 2's layout); version 3
-/// the topology changes (every layer's rewiring, by step), so a run resumed within an epoch counts that epoch's rewiring whole.
+/// the topology changes (every layer's rewiring, by step), so a run resumed within an epoch counts that epoch's rewiring whole,
+/// and the changes of data a resumed run was allowed.
 /// </summary>
 internal static class HistorySection
 {
@@ -50,6 +51,15 @@ internal static class HistorySection
             w.Write(c.MinOutDegree);
             w.Write(c.MaxOutDegree);
         }
+
+        var dataChanges = history?.DataChanges ?? [];
+        w.Write(dataChanges.Count);
+        foreach (var d in dataChanges)
+        {
+            w.Write(d.Epoch);
+            w.Write(d.Batch);
+            w.Write(d.Change);
+        }
     }
 
     public static TrainingHistory Read(BinaryReader r, int version)
@@ -89,6 +99,12 @@ internal static class HistorySection
             {
                 history.TopologyChanges.Add(new TopologyChange(r.ReadInt32(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadDouble(),
                     r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32()));
+            }
+
+            var dataChanges = r.ReadInt32();
+            for (var n = 0; n < dataChanges; n++)
+            {
+                history.DataChanges.Add(new DataChange(r.ReadInt32(), r.ReadInt32(), r.ReadString()));
             }
         }
 

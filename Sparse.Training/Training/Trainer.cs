@@ -82,6 +82,36 @@ public sealed class Trainer
     // Hook sections read by Resume, applied to the hooks when Fit starts (hooks may be added after Resume).
     private List<CheckpointSection> _pendingHookStates = [];
 
+    // The rows the run trained and evaluated on: the checkpoint's until Fit sees its own data.
+    private DataFingerprint? _trainData;
+    private DataFingerprint? _testData;
+
+    /// <summary>
+    /// How the rows given differ from those the resumed run trained and evaluated on, or null when they are the same or
+    /// the checkpoint does not say (a run that never fitted, format versions 1 and 2).
+    /// </summary>
+    public string? DataChangeSince(Dataset train, Dataset? test)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        return ChangeSince(DataFingerprint.Of(train), test is null ? null : DataFingerprint.Of(test));
+    }
+
+    private string? ChangeSince(DataFingerprint train, DataFingerprint? test)
+    {
+        var changes = new List<string>();
+        if (_trainData is { } savedTrain && train.ChangeFrom(savedTrain) is { } trainChange)
+        {
+            changes.Add($"training data: {trainChange}");
+        }
+
+        if (_testData is { } savedTest && test is { } current && current.ChangeFrom(savedTest) is { } testChange)
+        {
+            changes.Add($"test data: {testChange}");
+        }
+
+        return changes.Count == 0 ? null : string.Join("; ", changes);
+    }
+
     /// <summary>Where this trainer stands and the settings it trains with, as <see cref="SaveCheckpoint"/> saves them.</summary>
     public TrainerState State => new()
     {
@@ -93,6 +123,8 @@ public sealed class Trainer
         EpochSeen = StartBatch > 0 ? _epochSums.Seen : 0,
         Options = Options,
         Loss = Loss.GetType().Name,
+        TrainData = _trainData,
+        TestData = _testData,
     };
 
     /// <summary>
@@ -123,6 +155,7 @@ public sealed class Trainer
         History = checkpoint.History;
         Schema ??= checkpoint.Schema;
         _epochSums = (saved.EpochLossSum, saved.EpochCorrect, saved.EpochSeen);
+        (_trainData, _testData) = (saved.TrainData, saved.TestData);
         _pendingHookStates = [.. checkpoint.Sections.Values.Where(s => s.Name.StartsWith(HookPrefix, StringComparison.Ordinal))];
 
         static void Require<T>(bool same, string what, T saved, T current)
@@ -195,7 +228,8 @@ public sealed class Trainer
     /// <exception cref="TrainingDivergedException">A batch's loss, the held-out loss or a weight became NaN or infinite. The
     /// network is left as it was at that batch; <see cref="StartEpoch"/> still names the last finished epoch.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    /// <exception cref="InvalidOperationException"><see cref="StartBatch"/> is past the end of an epoch.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="StartBatch"/> is past the end of an epoch, or the data differ from those of the
+    /// resumed run (<see cref="DataChangeSince"/>) and <see cref="TrainerOptions.AllowDataChange"/> is not set.</exception>
     /// <param name="cancellation">Stops after the current batch. The unfinished epoch is not recorded;
     /// <see cref="StartEpoch"/> and <see cref="StartBatch"/> then say where to resume, so saving a checkpoint
     /// with them continues the same run.</param>
@@ -215,6 +249,20 @@ public sealed class Trainer
         }
 
         RestoreHookStates();
+        var trainData = DataFingerprint.Of(train);
+        DataFingerprint? testData = test is null ? null : DataFingerprint.Of(test);
+        if (ChangeSince(trainData, testData) is { } change)
+        {
+            if (!Options.AllowDataChange)
+            {
+                throw new InvalidOperationException($"The run this trainer resumes trained on other data ({change}). Fit on the data of the interrupted run, " +
+                    "or set TrainerOptions.AllowDataChange to continue on this data on purpose (the history records it).");
+            }
+
+            History.DataChanges.Add(new DataChange(StartEpoch, StartBatch, change));
+        }
+
+        (_trainData, _testData) = (trainData, testData);
         var signalKinds = Hooks.Aggregate(SignalKinds.None, (kinds, hook) => kinds | hook.Signals);
 
         var gradient = new float[Network.OutputSize * loader.Batch.Capacity];

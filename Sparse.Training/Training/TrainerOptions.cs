@@ -57,6 +57,13 @@ public sealed class TrainerOptions
     /// </summary>
     public string? CheckpointPath { get; set; }
 
+    /// <summary>
+    /// Whether a resumed run may continue on data other than those it trained on (<see cref="Trainer.DataChangeSince"/>);
+    /// the change is recorded in <see cref="TrainingHistory.DataChanges"/>. Off by default: different rows (shuffled,
+    /// changed, or split otherwise) would leak trained rows into the held-out set and change what the run measures.
+    /// </summary>
+    public bool AllowDataChange { get; set; }
+
     /// <summary>Steps between checkpoints within an epoch (besides the one after every epoch); 0 writes only after epochs.</summary>
     public int CheckpointEverySteps { get; set; }
 

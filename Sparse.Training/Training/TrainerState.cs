@@ -37,6 +37,12 @@ public sealed record TrainerState
     /// <summary>The loss's type name, or null when not known.</summary>
     public string? Loss { get; init; }
 
+    /// <summary>The training rows the run fitted on, or null when not known (a run that never fitted, format versions 1 and 2).</summary>
+    public DataFingerprint? TrainData { get; init; }
+
+    /// <summary>The held-out rows it evaluated on, or null when none or not known.</summary>
+    public DataFingerprint? TestData { get; init; }
+
     /// <summary>The section that holds this state.</summary>
     public CheckpointSection ToSection() => CheckpointSection.Write(SectionName, SectionVersion, w =>
     {
@@ -56,6 +62,17 @@ public sealed record TrainerState
             w.Write(o.ClipNorm);
             w.Write(o.EarlyStoppingPatience);
             w.Write(o.CheckpointEverySteps);
+        }
+
+        foreach (var data in new[] { TrainData, TestData })
+        {
+            w.Write(data is not null);
+            if (data is { } d)
+            {
+                w.Write(d.Rows);
+                w.Write(d.Features);
+                w.Write(d.Hash);
+            }
         }
     });
 
@@ -84,10 +101,14 @@ public sealed record TrainerState
                     CheckpointEverySteps = r.ReadInt32(),
                 }
                 : null,
+            TrainData = ReadFingerprint(r),
+            TestData = ReadFingerprint(r),
         });
         state.Check();
         return state;
     }
+
+    private static DataFingerprint? ReadFingerprint(BinaryReader r) => r.ReadBoolean() ? new DataFingerprint(r.ReadInt32(), r.ReadInt32(), r.ReadUInt64()) : null;
 
     /// <summary>Throws when a position or setting is out of range (a damaged file).</summary>
     /// <exception cref="InvalidDataException">Names the value.</exception>

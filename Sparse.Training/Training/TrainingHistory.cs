@@ -62,6 +62,12 @@ public sealed record TopologyChange(
     int MinOutDegree,
     int MaxOutDegree);
 
+/// <summary>A resumed run continued on data other than those it had trained on (<see cref="TrainerOptions.AllowDataChange"/>).</summary>
+/// <param name="Epoch">The epoch it resumed at (0 first).</param>
+/// <param name="Batch">Batches of that epoch already trained.</param>
+/// <param name="Change">What differed (<see cref="Trainer.DataChangeSince"/>).</param>
+public sealed record DataChange(int Epoch, int Batch, string Change);
+
 /// <summary>The per-epoch records of a training run.</summary>
 public sealed class TrainingHistory
 {
@@ -73,4 +79,7 @@ public sealed class TrainingHistory
 
     /// <summary>Whether early stopping ended the run.</summary>
     public bool StoppedEarly { get; set; }
+
+    /// <summary>Where a resumed run continued on other data, on purpose.</summary>
+    public List<DataChange> DataChanges { get; } = [];
 }
