@@ -11,7 +11,7 @@ internal static class MetricsFile
     /// <summary>The format's version, written as <c>format_version</c>; it changes when a field changes meaning or goes.</summary>
     public const int FormatVersion = 2;
 
-    public static void Write(string path, TrainingHistory history, Evaluation final, TabularSchema schema, Sparse.Core.Precision precision, int ranks)
+    public static void Write(string path, TrainingHistory history, Evaluation final, TabularSchema schema, Sparse.Core.Precision precision, int ranks, RunMemory? memory = null)
     {
         AtomicFile.Write(path, stream =>
         {
@@ -21,6 +21,12 @@ internal static class MetricsFile
             json.WriteString("task", schema.IsClassification ? "classification" : "regression");
             json.WriteString("precision", precision == Sparse.Core.Precision.Bf16 ? "bf16" : "fp32");
             json.WriteNumber("ranks", ranks);
+            if (memory is not null)
+            {
+                json.WriteNumber("peak_bytes", RunMemory.MeasuredPeak);
+                json.WriteNumber("estimated_peak_bytes", memory.EstimatedPeak);
+            }
+
             json.WriteStartArray("epochs");
             foreach (var e in history.Epochs)
             {

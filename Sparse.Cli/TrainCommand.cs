@@ -68,6 +68,7 @@ internal static class TrainCommand
 
     private static int Train(ParseResult parse, bool quiet, bool verbose, bool json, ILoggerFactory loggers, ILogger events, Mpi? mpi)
     {
+        var memory = new RunMemory();
         var run = Options(parse);
         Check(parse, run);
         var output = run.Get(Output)!;
@@ -135,6 +136,7 @@ internal static class TrainCommand
         }
 
         TrainOutputs.Describe(recipe, trainer.Network, train, mpi, parallel, say);
+        memory.Training(trainer.EstimateMemory());
 
         // Ctrl+C and SIGTERM (a scheduler's stop) both end the run after the current batch with a checkpoint.
         using var interrupt = new SignalStop();
@@ -183,7 +185,7 @@ internal static class TrainCommand
             return interrupt.ExitCode; // rank 0 saves what every rank holds
         }
 
-        outputs.Write(trainer, final, mpi?.Size ?? 1, json ? events : null);
+        outputs.Write(trainer, final, mpi?.Size ?? 1, json ? events : null, memory);
         if (parallel is { Reductions: > 0 })
         {
             say($"communication: {parallel.Reductions:N0} allreduces of {parallel.BytesReduced / (double)parallel.Reductions:N0} bytes each, {parallel.ReduceSeconds:F2} s in them (waits for the slowest rank included)");

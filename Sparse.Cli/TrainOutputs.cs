@@ -63,7 +63,7 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
     /// Saves the finished model, removes the checkpoint (it would only resume a finished run), writes the metrics and
     /// plot when asked, and prints the final figures; each file saved is an event in <paramref name="events"/> when given.
     /// </summary>
-    public void Write(Trainer trainer, Evaluation final, int ranks, ILogger? events)
+    public void Write(Trainer trainer, Evaluation final, int ranks, ILogger? events, RunMemory memory)
     {
         var schema = trainer.Schema!;
         // The recipe and the data options go with the model, so `sparse info` shows how it was trained.
@@ -76,7 +76,7 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
 
         if (Metrics is not null)
         {
-            MetricsFile.Write(Metrics, trainer.History, final, schema, trainer.Network.Precision, ranks);
+            MetricsFile.Write(Metrics, trainer.History, final, schema, trainer.Network.Precision, ranks, memory);
             Saved("metrics", Metrics);
         }
 
@@ -89,7 +89,9 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
         var quality = final.Accuracy is { } a
             ? $"test accuracy {a.ToString("P2", CultureInfo.InvariantCulture)}, test loss {final.Loss.ToString("F4", CultureInfo.InvariantCulture)}"
             : $"test RMSE {(Math.Sqrt(final.Loss) * schema.TargetScale).ToString("G5", CultureInfo.InvariantCulture)} (in the target's units)";
-        (events is not null ? Console.Error : Console.Out).WriteLine($"{quality}; {trainer.Network.ConnectionCount:N0} connections; saved {Output}");
+        var console = events is not null ? Console.Error : Console.Out;
+        console.WriteLine($"{quality}; {trainer.Network.ConnectionCount:N0} connections; saved {Output}");
+        console.WriteLine(memory.Describe());
 
         void Saved(string kind, string path)
         {

@@ -82,8 +82,8 @@ public static class MemoryEstimate
         }
     }
 
-    // GiB with two decimals from 1 GiB up; below, MiB with one, so a small network does not read as 0.00 GiB.
-    internal static string Gib(long bytes) => bytes >= 1L << 30
+    /// <summary>Bytes as a person reads them: GiB with two decimals from 1 GiB up; below, MiB with one, so a small network does not read as 0.00 GiB.</summary>
+    public static string Gib(long bytes) => bytes >= 1L << 30
         ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024 * 1024):F2} GiB")
         : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):F1} MiB");
 }

@@ -218,6 +218,13 @@ public sealed class Trainer
         _pendingHookStates = [];
     }
 
+    /// <summary>
+    /// What <see cref="Fit"/> adds to the network's parameters in batches of <paramref name="batch"/> samples (default: the
+    /// options' batch size): optimizer state, gradients, activations and the largest rewiring scratch of the hooks.
+    /// </summary>
+    public MemoryBreakdown EstimateMemory(int? batch = null) =>
+        MemoryEstimate.For(Network, batch ?? Options.BatchSize, Optimizer.StateSlots, Hooks.Select(h => h.RewiringBytesPerConnection(Optimizer.StateSlots)).DefaultIfEmpty(0).Max());
+
     /// <summary>Reported after every batch.</summary>
     public event Action<TrainingProgress>? Progress;
 
@@ -275,7 +282,7 @@ public sealed class Trainer
             TrainingData = train,
             Seed = Options.Seed,
         };
-        var memory = MemoryEstimate.For(Network, loader.Batch.Capacity, Optimizer.StateSlots, Hooks.Select(h => h.RewiringBytesPerConnection(Optimizer.StateSlots)).DefaultIfEmpty(0).Max());
+        var memory = EstimateMemory(loader.Batch.Capacity);
         TrainerLog.Starting(_logger, Network.ConnectionCount, Options.Epochs, train.Count, memory);
 
         // The weights exist already; what training adds (state, gradients, activations) must still fit.
