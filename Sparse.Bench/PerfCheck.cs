@@ -217,7 +217,8 @@ internal static partial class PerfCheck
                 var seconds = own();
                 Wait(seconds);
                 return seconds * (1 + factor);
-            } : null,
+            }
+            : null,
         };
     }
 

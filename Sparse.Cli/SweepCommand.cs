@@ -145,8 +145,15 @@ internal static class SweepCommand
             from seed in seeds
             select new NetworkConfig
             {
-                Hidden = h, Activation = activation, Epsilon = density is null ? epsilon : 20, Density = density, LearningRate = rate,
-                WeightDecay = decay, Dropout = dropout, Zeta = zeta, Seed = seed,
+                Hidden = h,
+                Activation = activation,
+                Epsilon = density is null ? epsilon : 20,
+                Density = density,
+                LearningRate = rate,
+                WeightDecay = decay,
+                Dropout = dropout,
+                Zeta = zeta,
+                Seed = seed,
             }).ToArray();
 
         // Refuse a grid that cannot fit before building any of it: every configuration's training memory, plus the

@@ -134,7 +134,8 @@ public sealed class BlockEvolutionHook : ITrainingHook
 
             layer.Rewire(Compose(weights, l, parts), context.Optimizer);
             context.History.TopologyChanges.Add(TopologyEvolver.Describe(layer, l, parts.Sum(p => p?.Pruned ?? 0), parts.Sum(p => p?.Grown ?? 0))
-                with { Epoch = context.Epoch, Step = context.Step });
+                with
+            { Epoch = context.Epoch, Step = context.Step });
         }
     }
 

@@ -187,11 +187,11 @@ public sealed record TrainingRecipe : ICheckpointPart
 
     /// <summary>When the evolver runs and how much it rewires: see <see cref="EvolveEvery"/>.</summary>
     public EvolutionSchedule CreateEvolutionSchedule() => EvolutionInterval switch
-        {
-            null => EvolutionSchedule.CosineDecayPerEpoch(Zeta),
-            0 => EvolutionSchedule.EveryEpoch(Zeta),
-            var steps => EvolutionSchedule.CosineDecay(Zeta, steps.Value),
-        };
+    {
+        null => EvolutionSchedule.CosineDecayPerEpoch(Zeta),
+        0 => EvolutionSchedule.EveryEpoch(Zeta),
+        var steps => EvolutionSchedule.CosineDecay(Zeta, steps.Value),
+    };
 
     /// <summary>The training hook that evolves the topology as this recipe says, or null for <see cref="EvolutionMethod.None"/>.</summary>
     public EvolutionHook? CreateEvolutionHook(ILogger<TopologyEvolver>? logger = null) =>

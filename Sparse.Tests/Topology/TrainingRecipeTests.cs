@@ -140,9 +140,25 @@ public class TrainingRecipeTests
     {
         var recipe = new TrainingRecipe
         {
-            Hidden = [7, 5, 3], Activation = ActivationKind.Tanh, Erk = 0.2, Dropout = 0.1f, PruneNeurons = true, Optimizer = OptimizerKind.Sgd,
-            LearningRate = 0.04f, Momentum = 0.8f, WeightDecay = 0.5f, Evolution = EvolutionMethod.CtreSeq, Zeta = 0.2, EvolveEvery = 17,
-            RigLSearch = RigLSearch.Bounded, Seed = 99, Epochs = 3, BatchSize = 9, ClipNorm = 2, Precision = Precision.Bf16, Threads = 1,
+            Hidden = [7, 5, 3],
+            Activation = ActivationKind.Tanh,
+            Erk = 0.2,
+            Dropout = 0.1f,
+            PruneNeurons = true,
+            Optimizer = OptimizerKind.Sgd,
+            LearningRate = 0.04f,
+            Momentum = 0.8f,
+            WeightDecay = 0.5f,
+            Evolution = EvolutionMethod.CtreSeq,
+            Zeta = 0.2,
+            EvolveEvery = 17,
+            RigLSearch = RigLSearch.Bounded,
+            Seed = 99,
+            Epochs = 3,
+            BatchSize = 9,
+            ClipNorm = 2,
+            Precision = Precision.Bf16,
+            Threads = 1,
         };
         var network = SparseNetwork.CreateMlp([4, 3], ActivationKind.Relu, epsilon: 1, seed: 1);
         var path = Path.Combine(Path.GetTempPath(), $"recipe-{Guid.NewGuid():N}.sparse");
