@@ -162,6 +162,13 @@ public class CheckpointTests
         Assert.That(allowed.History.DataChanges[0], Is.EqualTo(new DataChange(0, 10, allowed.History.DataChanges[0].Change)));
         allowed.SaveCheckpoint(path);
         Assert.That(Checkpoint.Load(path).History.DataChanges, Is.EqualTo(allowed.History.DataChanges), "kept in the checkpoint");
+
+        // A trainer that finished its Fit may be fitted again on other rows on purpose; one stopped within an epoch may not.
+        var finished = new Trainer(SparseNetwork.CreateMlp([64, 32, 10], ActivationKind.Relu, epsilon: 4, seed: 3), new SoftmaxCrossEntropy(), new Sgd(0.05f), Options());
+        finished.Fit(DigitsData.Train);
+        finished.Options.Epochs = 3;
+        Assert.That(() => finished.Fit(reversed), Throws.Nothing);
+        Assert.That(() => first.Fit(reversed, DigitsData.Test), Throws.InvalidOperationException.With.Message.Contains("training data: the same"));
     }
 
     [Test]

@@ -86,6 +86,10 @@ public sealed class Trainer
     private DataFingerprint? _trainData;
     private DataFingerprint? _testData;
 
+    // Whether the next Fit continues a run (after Resume), so its rows must be the run's; a trainer that finished a Fit
+    // may be fitted again on other rows on purpose, but not one stopped within an epoch.
+    private bool _continuing;
+
     /// <summary>
     /// How the rows given differ from those the resumed run trained and evaluated on, or null when they are the same or
     /// the checkpoint does not say (a run that never fitted, format versions 1 and 2).
@@ -156,6 +160,7 @@ public sealed class Trainer
         Schema ??= checkpoint.Schema;
         _epochSums = (saved.EpochLossSum, saved.EpochCorrect, saved.EpochSeen);
         (_trainData, _testData) = (saved.TrainData, saved.TestData);
+        _continuing = true;
         _pendingHookStates = [.. checkpoint.Sections.Values.Where(s => s.Name.StartsWith(HookPrefix, StringComparison.Ordinal))];
 
         static void Require<T>(bool same, string what, T saved, T current)
@@ -258,7 +263,7 @@ public sealed class Trainer
         RestoreHookStates();
         var trainData = DataFingerprint.Of(train);
         DataFingerprint? testData = test is null ? null : DataFingerprint.Of(test);
-        if (ChangeSince(trainData, testData) is { } change)
+        if ((_continuing || StartBatch > 0) && ChangeSince(trainData, testData) is { } change)
         {
             if (!Options.AllowDataChange)
             {
@@ -269,7 +274,7 @@ public sealed class Trainer
             History.DataChanges.Add(new DataChange(StartEpoch, StartBatch, change));
         }
 
-        (_trainData, _testData) = (trainData, testData);
+        (_trainData, _testData, _continuing) = (trainData, testData, false);
         var signalKinds = Hooks.Aggregate(SignalKinds.None, (kinds, hook) => kinds | hook.Signals);
 
         var gradient = new float[Network.OutputSize * loader.Batch.Capacity];
