@@ -181,7 +181,7 @@ internal static class SweepCommand
         var grid = ParallelNetworks.Create(train.FeatureCount, schema.OutputSize, configs, InputNormalization.Fit(train, NormalizationKind.Standardize));
         grid.Network.Compute = ComputeOptions.Default with { Threads = parse.GetValue(Threads) ?? Environment.ProcessorCount };
         grid.Network.Precision = parse.GetValue(PrecisionName) == "bf16" ? Precision.Bf16 : Precision.Fp32;
-        var loss = grid.CreateLoss(schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError(), schema.IsClassification);
+        var loss = grid.CreateLoss(TrainingRecipe.CreateLoss(schema.IsClassification), schema.IsClassification);
         Optimizer optimizer = adam ? new Adam(rates[0], decoupled: true) : new Sgd(rates[0], momentum);
         grid.ConfigureOptimizer(optimizer, TrainingRecipe.CreateSchedule);
         var trainer = new Trainer(grid.Network, loss, optimizer, new TrainerOptions { Epochs = epochs, BatchSize = batchSize, Seed = dataSeed });

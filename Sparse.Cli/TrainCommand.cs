@@ -224,8 +224,7 @@ internal static class TrainCommand
         }
 
         var optimizer = recipe.CreateOptimizer(schema.IsClassification);
-        var trainer = recipe.CreateTrainer(recipe.CreateNetwork(train, schema.OutputSize), optimizer,
-            schema.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError(), optimizer.LearningRate, loggers);
+        var trainer = recipe.CreateTrainer(recipe.CreateNetwork(train, schema.OutputSize), optimizer, TrainingRecipe.CreateLoss(schema.IsClassification), optimizer.LearningRate, loggers);
         trainer.Schema = schema;
         return trainer;
     }

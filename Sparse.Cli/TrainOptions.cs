@@ -144,7 +144,7 @@ internal static class TrainOptions
             [Epsilon.Name] = RunOptions.Format(recipe.Epsilon),
             [Density.Name] = RunOptions.Format(recipe.Density),
             [Erk.Name] = RunOptions.Format(recipe.Erk),
-            [Evolve.Name] = TrainingRecipe.EvolutionNames[(int)recipe.Evolution],
+            [Evolve.Name] = recipe.EvolutionName,
             [Zeta.Name] = RunOptions.Format(recipe.Zeta),
             [EvolveEvery.Name] = RunOptions.Format(recipe.EvolveEvery),
             [RiglSearch.Name] = recipe.RigLSearch.ToString().ToLowerInvariant(),

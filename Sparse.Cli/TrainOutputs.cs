@@ -32,7 +32,7 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
     /// <summary>The lines that say, before the first epoch, how the run will evolve, what CTRE samples, the network's size and the ranks' share.</summary>
     public static void Describe(TrainingRecipe recipe, SparseNetwork network, Dataset train, Mpi? mpi, MpiDataParallel? parallel, Action<string> say)
     {
-        var method = TrainingRecipe.EvolutionNames[(int)recipe.Evolution];
+        var method = recipe.EvolutionName;
         say(recipe.Evolution == EvolutionMethod.None
             ? "topology: fixed (--evolve none)"
             : $"topology: {method}, rewiring {recipe.Zeta.ToString(CultureInfo.InvariantCulture)} of each layer " +
@@ -42,7 +42,7 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
                   0 => "after every epoch but the last",
                   var every => $"every {every} steps (cosine-decayed, until 75 % of training)",
               }));
-        if (recipe.Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq)
+        if (recipe.EvolutionSamplesRows)
         {
             var rows = ActivationSample.RowsWithin(network, ActivationSample.DefaultBytes, train.Count);
             say($"{method} compares neurons over {rows:N0} of {train.Count:N0} training rows: an inference pass and " +

@@ -182,8 +182,17 @@ public sealed record TrainingRecipe : ICheckpointPart
         };
     }
 
+    /// <summary>The command-line name of <see cref="Evolution"/> (<see cref="EvolutionNames"/>).</summary>
+    public string EvolutionName => EvolutionNames[(int)Evolution];
+
+    /// <summary>Whether the evolution compares neurons over a sample of training rows (the CTRE methods), an inference pass before each step.</summary>
+    public bool EvolutionSamplesRows => Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq;
+
     /// <summary><see cref="EvolveEvery"/> with the method's default filled in: null twice an epoch, 0 after each epoch, else steps.</summary>
-    public int? EvolutionInterval => EvolveEvery ?? (Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq ? 0 : null);
+    public int? EvolutionInterval => EvolveEvery ?? (EvolutionSamplesRows ? 0 : null);
+
+    /// <summary>The loss of the task: softmax cross-entropy for a classification, mean squared error for a regression.</summary>
+    public static ILoss CreateLoss(bool classification) => classification ? new SoftmaxCrossEntropy() : new MeanSquaredError();
 
     /// <summary>When the evolver runs and how much it rewires: see <see cref="EvolveEvery"/>.</summary>
     public EvolutionSchedule CreateEvolutionSchedule() => EvolutionInterval switch
@@ -213,11 +222,13 @@ public sealed record TrainingRecipe : ICheckpointPart
     public MemoryBreakdown EstimateMemory(int inputs, int outputs, int batch)
     {
         var sizes = LayerSizes(inputs, outputs);
-        var rewiring = Math.Max(
-            CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0,
-            PruneNeurons ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) : 0);
-        return MemoryEstimate.ForMlp(sizes, Densities(sizes), batch, OptimizerSlots, Dropout > 0, rewiring);
+        return MemoryEstimate.ForMlp(sizes, Densities(sizes), batch, OptimizerSlots, Dropout > 0, RewiringBytesPerConnection);
     }
+
+    /// <summary>Scratch bytes per connection of the largest layer while it is rewired: the evolver's or neuron pruning's, whichever is more.</summary>
+    public long RewiringBytesPerConnection => Math.Max(
+        CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0,
+        PruneNeurons ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) : 0);
 
     /// <summary>
     /// The recipe's network for <paramref name="train"/>'s features and <paramref name="outputs"/> outputs, reading
@@ -273,8 +284,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         ArgumentNullException.ThrowIfNull(train);
         Validate();
         var optimizer = CreateOptimizer(train.IsClassification);
-        return CreateTrainer(CreateNetwork(train, train.OutputCount), optimizer, train.IsClassification ? new SoftmaxCrossEntropy() : new MeanSquaredError(),
-            optimizer.LearningRate, loggers);
+        return CreateTrainer(CreateNetwork(train, train.OutputCount), optimizer, CreateLoss(train.IsClassification), optimizer.LearningRate, loggers);
     }
 
     /// <summary>
