@@ -37,10 +37,25 @@ internal static partial class PerfCheck
 
     /// <summary>
     /// Runs a figure's call until compilation has settled: short calls for three samples of up to 0.1 s, long calls
-    /// (budget 0) twice, once to compile and touch their memory and once more to settle.
+    /// (budget 0) once, which compiles them (their loops run optimized from the first call on) and touches their memory;
+    /// a figure whose call is a child process (a negative budget) not at all.
     /// </summary>
-    internal static void Warm(Action call, double budgetSeconds) =>
-        Repeat(call, budgetSeconds > 0 ? 3 : 1, Math.Min(budgetSeconds / 4, 0.1));
+    internal static void Warm(Action call, double budgetSeconds)
+    {
+        if (budgetSeconds < 0)
+        {
+            return;
+        }
+
+        if (budgetSeconds > 0)
+        {
+            Repeat(call, 3, Math.Min(budgetSeconds / 4, 0.1));
+        }
+        else
+        {
+            call();
+        }
+    }
 
     internal static double TimeCall(Action call)
     {

@@ -31,6 +31,7 @@ internal static partial class PerfCheck
         var update = false;
         var baselinePath = Path.Combine(RepositoryRoot(), "Sparse.Bench", "perf-baseline.json");
         var output = "perf-results.json";
+        var userFigures = File.Exists(UserFiguresFile) ? UserFiguresFile : null;
         for (var n = 0; n < args.Length; n++)
         {
             switch (args[n])
@@ -50,8 +51,11 @@ internal static partial class PerfCheck
                 case "--output":
                     output = args[++n];
                     break;
+                case "--figures":
+                    userFigures = args[++n];
+                    break;
                 default:
-                    Console.Error.WriteLine($"perf-check: unknown option '{args[n]}'. Options: --threshold 0.15, --filter TEXT, --update-baseline, --baseline FILE, --output FILE");
+                    Console.Error.WriteLine($"perf-check: unknown option '{args[n]}'. Options: --threshold 0.15, --filter TEXT, --update-baseline, --baseline FILE, --output FILE, --figures FILE (user figures; {UserFiguresFile} when present)");
                     return 2;
             }
         }
@@ -62,7 +66,19 @@ internal static partial class PerfCheck
 
         // Warm every path first, so compilation has settled before anything is timed.
         var slowdown = Environment.GetEnvironmentVariable(SlowdownVariable);
-        var figures = Wanted(filter).Select(f => Slowed(f, slowdown)).ToList();
+        bool IsWanted(string name) => filter is null || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
+        List<UserModel> models;
+        try
+        {
+            models = userFigures is null ? [] : ReadUserFigures(userFigures);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            Console.Error.WriteLine($"perf-check: {e.Message}");
+            return 2;
+        }
+
+        var figures = Wanted(filter).Concat(UserFigures(models, IsWanted).Where(f => IsWanted(f.Name))).Select(f => Slowed(f, slowdown)).ToList();
         Repeat(Calibration, 3, 0.05);
         foreach (var figure in figures)
         {

@@ -1,14 +1,18 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Sparse.Bench;
 
 /// <summary>
-/// <c>perf-compare</c>: the regression gate against another build, measured in the same job. Each round is one
-/// <c>perf-pair</c> process that loads both builds and times their calls in alternating blocks, so both see the same
-/// machine within a tenth of a second (a base build without that mode is timed in alternating <c>perf-check</c>
-/// processes instead). Per figure and round, the candidate's seconds over the base's; the change is the median over
-/// rounds, with a one-sided 95 % bootstrap bound. A figure is flagged when the change is beyond the threshold and the
-/// bound is above zero, and fails only when a second series of rounds of that figure alone flags it again.
+/// <c>perf-compare</c>: the regression gate against another build (the per-commit check) and, when given, an anchor
+/// build (the drift check), measured in the same job. Each round is one <c>perf-pair</c> process that loads every build
+/// and times their calls in rotating blocks, so all see the same machine within a fraction of a second (a build
+/// without that mode is timed in alternating <c>perf-check</c> processes instead). Per figure, reference build and
+/// round, the candidate's seconds over the reference's; the change is the median over rounds, with a one-sided 95 %
+/// bootstrap bound. The rounds come in two stages: after the first few, a figure whose every round is below the
+/// threshold against a reference is cleared against it; the others get the rest of the rounds. A figure is flagged
+/// when the change is beyond the threshold and the bound is above zero, and fails only when a second series of rounds
+/// of that figure alone flags it again.
 /// </summary>
 internal static class PerfCompare
 {
@@ -17,26 +21,37 @@ internal static class PerfCompare
     // Rounds of the second series that a flagged figure must fail again.
     private const int ConfirmationRounds = 8;
 
-    // Whether rounds run both builds in one process (perf-pair); off for good once a build turns out to predate it.
+    // Whether rounds run all builds in one process (perf-pair); off for good once a build turns out to predate it.
     private static bool _paired = true;
+
+    // The user-figures file every round times, or null.
+    private static string? _userFigures;
 
     public static int Run(string[] args)
     {
-        string? baseDll = null, candidateDll = null, filter = null, inject = null;
-        var rounds = 5;
+        var dlls = new Dictionary<string, string>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? filter = null, output = null;
+        var userFigures = File.Exists(PerfCheck.UserFiguresFile) ? PerfCheck.UserFiguresFile : null;
+        var slowdowns = new Dictionary<string, string>(StringComparer.Ordinal);
+        var rounds = 6;
+        var earlyRounds = 3;
         var threshold = 0.05;
         for (var n = 0; n < args.Length; n++)
         {
             switch (args[n])
             {
-                case "--base":
-                    baseDll = args[++n];
+                case "--base" or "--candidate" or "--anchor":
+                    dlls[args[n][2..]] = args[++n];
                     break;
-                case "--candidate":
-                    candidateDll = args[++n];
+                case "--base-label" or "--anchor-label":
+                    labels[args[n][2..^6]] = args[++n];
                     break;
                 case "--rounds":
                     rounds = int.Parse(args[++n], CultureInfo.InvariantCulture);
+                    break;
+                case "--early-rounds":
+                    earlyRounds = int.Parse(args[++n], CultureInfo.InvariantCulture);
                     break;
                 case "--threshold":
                     threshold = double.Parse(args[++n], CultureInfo.InvariantCulture);
@@ -44,89 +59,165 @@ internal static class PerfCompare
                 case "--filter":
                     filter = args[++n];
                     break;
+                case "--output":
+                    output = args[++n];
+                    break;
+                case "--figures":
+                    userFigures = args[++n];
+                    break;
                 case "--separate-processes":
                     _paired = false;
                     break;
                 case "--inject-slowdown":
-                    inject = args[++n];
+                    slowdowns["candidate"] = args[++n];
+                    break;
+                case "--inject-base-slowdown":
+                    slowdowns["base"] = args[++n];
                     break;
                 default:
-                    Console.Error.WriteLine($"perf-compare: unknown option '{args[n]}'. Options: --base DLL --candidate DLL [--rounds 5] [--threshold 0.05] [--filter TEXT] [--inject-slowdown FIGURE:FRACTION] [--separate-processes]");
+                    Console.Error.WriteLine($"perf-compare: unknown option '{args[n]}'. Options: --base DLL --candidate DLL [--anchor DLL] [--base-label TEXT] [--anchor-label TEXT] [--rounds 6] [--early-rounds 3] [--threshold 0.05] [--filter NAME[,NAME...]] [--figures FILE] [--output FILE] [--inject-slowdown FIGURE:FRACTION] [--inject-base-slowdown FIGURE:FRACTION] [--separate-processes]");
                     return 2;
             }
         }
 
-        if (baseDll is null || candidateDll is null || rounds < 2)
+        if (!dlls.ContainsKey("base") || !dlls.TryGetValue("candidate", out var candidateDll) || rounds < 2)
         {
             Console.Error.WriteLine("perf-compare: give --base and --candidate (Sparse.Bench.dll of each build) and at least 2 --rounds.");
             return 2;
         }
 
-        var samples = Sample(baseDll, candidateDll, rounds, filter, inject);
-        Console.WriteLine(_paired
-            ? $"{rounds} rounds, each one process timing both builds in alternating blocks of calls; per round, the candidate's seconds over the base's (the 10th percentile of each build's calls);"
-            : $"{rounds} alternating rounds; per round, the candidate's seconds over the base's (the 10th percentile of each process's timed calls; the two processes ran back to back);");
-        Console.WriteLine($"change: the median over rounds; lower: its one-sided 95 % bootstrap bound; rounds: the lowest and highest round. A figure is slower when change > {threshold:P0} and lower > 0 %;");
-        Console.WriteLine($"it fails when a second series of {Math.Max(rounds, ConfirmationRounds)} rounds of that figure alone says so again.");
-        var flagged = Judge(samples, rounds, threshold, "");
-
-        // Noise between processes has heavier tails than the bootstrap assumes, so one series can flag an unchanged
-        // figure; a real slowdown is flagged again by a second, independent series.
-        var failed = new List<string>();
-        foreach (var name in flagged)
+        // A mistake in the user's figures stops the gate before any build is timed.
+        if (userFigures is not null)
         {
-            var again = Sample(baseDll, candidateDll, Math.Max(rounds, ConfirmationRounds), name, inject)
-                .Where(s => s.Key == name).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal);
-            if (Judge(again, Math.Max(rounds, ConfirmationRounds), threshold, "confirmation: ").Count > 0)
+            try
             {
-                failed.Add(name);
+                PerfCheck.ReadUserFigures(userFigures);
+                _userFigures = Path.GetFullPath(userFigures);
             }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                Console.Error.WriteLine($"perf-compare: {e.Message}");
+                return 2;
+            }
+        }
+
+        earlyRounds = Math.Clamp(earlyRounds, 2, rounds);
+        var references = PerfPair.BuildNames.Where(b => b != "candidate" && dlls.ContainsKey(b)).ToArray();
+        string Label(string reference) => labels.GetValueOrDefault(reference, reference);
+
+        // Stage one: every figure, every build. A figure whose every round is below the threshold against a reference
+        // is cleared against it: a slowdown of twice the threshold would have to be hidden by every round's noise.
+        var samples = Sample(dlls, 0, earlyRounds, filter, slowdowns);
+        var cleared = new HashSet<(string Figure, string Reference)>();
+        if (earlyRounds < rounds)
+        {
+            foreach (var (name, builds) in samples)
+            {
+                foreach (var reference in references)
+                {
+                    if (builds.TryGetValue(reference, out var values) && values.Count == earlyRounds &&
+                        values.Zip(builds["candidate"], (r, c) => c / r).All(ratio => ratio - 1 < threshold))
+                    {
+                        cleared.Add((name, reference));
+                    }
+                }
+            }
+
+            // Stage two: the rest of the rounds, for the figures some reference has not cleared.
+            var pending = samples.Keys.Where(name => references.Any(r => !cleared.Contains((name, r)) && samples[name].ContainsKey(r))).ToList();
+            if (pending.Count > 0)
+            {
+                foreach (var (name, builds) in Sample(dlls, earlyRounds, rounds - earlyRounds, string.Join(',', pending), slowdowns))
+                {
+                    foreach (var (build, values) in builds)
+                    {
+                        samples[name][build].AddRange(values);
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine(_paired
+            ? $"Each round is one process timing {string.Join(", ", dlls.Keys.Order(StringComparer.Ordinal))} in rotating blocks of calls; per round, the candidate's seconds over the reference's (the 10th percentile of each build's calls);"
+            : "Each round times the builds in processes of their own, back to back; per round, the candidate's seconds over the reference's (the 10th percentile of each process's timed calls);");
+        Console.WriteLine($"change: the median over rounds; lower: its one-sided 95 % bootstrap bound; rounds: the lowest and highest round. A figure is slower when change > {threshold:P0} and lower > 0 %;");
+        Console.WriteLine($"it is cleared after {earlyRounds} rounds when every round is below {threshold:P0}, and otherwise takes {rounds} rounds; it fails when a second series of {Math.Max(rounds, ConfirmationRounds)} rounds of that figure alone says so again.");
+        var failed = new List<string>();
+        foreach (var reference in references)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"against {Label(reference)}:");
+            var flagged = Judge(samples, reference, threshold, "", cleared, earlyRounds);
+
+            // Noise between processes has heavier tails than the bootstrap assumes, so one series can flag an unchanged
+            // figure; a real slowdown is flagged again by a second, independent series.
+            foreach (var name in flagged)
+            {
+                var pair = new Dictionary<string, string>(StringComparer.Ordinal) { ["candidate"] = candidateDll, [reference] = dlls[reference] };
+                var again = Sample(pair, 0, Math.Max(rounds, ConfirmationRounds), name, slowdowns)
+                    .Where(s => s.Key == name).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal);
+                if (Judge(again, reference, threshold, "confirmation: ", null).Count > 0)
+                {
+                    failed.Add($"{name} (against {Label(reference)})");
+                }
+            }
+        }
+
+        if (output is not null)
+        {
+            var json = new JsonObject(samples.Select(s => new KeyValuePair<string, JsonNode?>(s.Key,
+                new JsonObject(s.Value.Select(b => new KeyValuePair<string, JsonNode?>(b.Key, new JsonArray([.. b.Value.Select(v => JsonValue.Create(v))])))))));
+            AtomicFile.Write(output, stream => JsonSerializer.Serialize(stream, new JsonObject { ["threshold"] = threshold, ["figures"] = json }));
         }
 
         if (failed.Count > 0)
         {
-            Console.Error.WriteLine($"perf-compare: slower than the base build by more than {threshold:P0} in two series: {string.Join(", ", failed)}.");
+            Console.Error.WriteLine($"perf-compare: slower by more than {threshold:P0} in two series: {string.Join(", ", failed)}.");
             return 1;
         }
 
         return 0;
     }
 
-    // Per figure, the base's and the candidate's values, one per process, in alternating rounds.
-    private static Dictionary<string, (List<double> Base, List<double> Candidate)> Sample(string baseDll, string candidateDll, int rounds, string? filter, string? inject)
+    // Per figure and build, one value per round: rounds first .. first + count - 1.
+    private static Dictionary<string, Dictionary<string, List<double>>> Sample(Dictionary<string, string> dlls, int first, int count, string? filter, Dictionary<string, string> slowdowns)
     {
-        var samples = new Dictionary<string, (List<double> Base, List<double> Candidate)>(StringComparer.Ordinal);
-        (List<double> Base, List<double> Candidate) Lists(string name) =>
-            samples.TryGetValue(name, out var lists) ? lists : samples[name] = ([], []);
+        var samples = new Dictionary<string, Dictionary<string, List<double>>>(StringComparer.Ordinal);
+        void Add(string name, string build, double seconds)
+        {
+            var builds = samples.TryGetValue(name, out var b) ? b : samples[name] = new(StringComparer.Ordinal);
+            (builds.TryGetValue(build, out var values) ? values : builds[build] = []).Add(seconds);
+        }
+
         var directory = Directory.CreateTempSubdirectory("perf-compare-").FullName;
+        var what = filter is null ? string.Empty : (filter.Length > 60 ? filter[..57] + "..." : filter) + ": ";
         try
         {
-            for (var round = 0; round < rounds; round++)
+            for (var round = first; round < first + count; round++)
             {
-                if (_paired && MeasurePair(baseDll, candidateDll, round, Path.Combine(directory, $"{round}-pair.json"), filter, inject) is { } pairs)
+                if (_paired && MeasurePair(dlls, round, Path.Combine(directory, $"{round}-pair.json"), filter, slowdowns) is { } figures)
                 {
-                    foreach (var (name, b, c) in pairs)
+                    foreach (var (name, build, seconds) in figures)
                     {
-                        Lists(name).Base.Add(b);
-                        Lists(name).Candidate.Add(c);
+                        Add(name, build, seconds);
                     }
 
-                    Console.Error.WriteLine($"perf-compare: {(filter is null ? string.Empty : filter + ": ")}round {round + 1}/{rounds} done (paired in one process)");
+                    Console.Error.WriteLine($"perf-compare: {what}round {round + 1} done (one process)");
                     continue;
                 }
 
-                // Alternate which build goes first, so neither always runs on the warmer (or colder) machine.
-                var order = round % 2 == 0 ? new[] { false, true } : [true, false];
-                foreach (var candidate in order)
+                // Rotate which build goes first, so none always runs on the warmer (or colder) machine.
+                var order = dlls.Keys.Order(StringComparer.Ordinal).ToArray();
+                for (var k = 0; k < order.Length; k++)
                 {
-                    var figures = Measure(candidate ? candidateDll : baseDll, Path.Combine(directory, $"{round}-{(candidate ? "candidate" : "base")}.json"), filter, candidate ? inject : null);
-                    foreach (var (name, seconds) in figures)
+                    var build = order[(k + round) % order.Length];
+                    foreach (var (name, seconds) in Measure(dlls[build], Path.Combine(directory, $"{round}-{build}.json"), filter, slowdowns.GetValueOrDefault(build)))
                     {
-                        (candidate ? Lists(name).Candidate : Lists(name).Base).Add(seconds);
+                        Add(name, build, seconds);
                     }
                 }
 
-                Console.Error.WriteLine($"perf-compare: {(filter is null ? string.Empty : filter + ": ")}round {round + 1}/{rounds} done");
+                Console.Error.WriteLine($"perf-compare: {what}round {round + 1} done");
             }
         }
         finally
@@ -137,31 +228,38 @@ internal static class PerfCompare
         return samples;
     }
 
-    // Prints a row per figure and returns the figures whose slowdown is beyond the threshold with a bound above zero.
-    private static List<string> Judge(Dictionary<string, (List<double> Base, List<double> Candidate)> samples, int rounds, double threshold, string prefix)
+    // Prints a row per figure against one reference and returns the figures whose slowdown is beyond the threshold
+    // with a bound above zero.
+    private static List<string> Judge(Dictionary<string, Dictionary<string, List<double>>> samples, string reference, double threshold, string prefix, HashSet<(string, string)>? cleared, int earlyRounds = 0)
     {
-        Console.WriteLine($"{prefix}{"figure",-28} {"base",9} {"candidate",9} {"change",8} {"lower",8} {"rounds",15}  status");
+        Console.WriteLine($"{prefix}{"figure",-28} {reference,9} {"candidate",9} {"change",8} {"lower",8} {"rounds",15}  status");
         var slower = new List<string>();
         var random = new Random(20261201);
-        foreach (var (name, (baseSamples, candidateSamples)) in samples.OrderBy(s => s.Key, StringComparer.Ordinal))
+        foreach (var (name, builds) in samples.OrderBy(s => s.Key, StringComparer.Ordinal))
         {
-            if (baseSamples.Count != rounds || candidateSamples.Count != rounds)
+            var referenceSamples = builds.GetValueOrDefault(reference) ?? [];
+            var candidateSamples = builds.GetValueOrDefault("candidate") ?? [];
+            if (referenceSamples.Count == 0 || referenceSamples.Count != candidateSamples.Count)
             {
-                Console.WriteLine($"{prefix}{name,-28} {"-",9} {"-",9} {"-",8} {"-",8} {"-",15}  only in the {(baseSamples.Count == 0 ? "candidate" : "base")}");
+                Console.WriteLine($"{prefix}{name,-28} {"-",9} {"-",9} {"-",8} {"-",8} {"-",15}  only in the {(referenceSamples.Count == 0 ? "candidate" : reference)}");
                 continue;
             }
 
-            // Paired by round: a change of machine speed between rounds (another tenant, the clock) cancels out.
-            var ratios = baseSamples.Zip(candidateSamples, (b, c) => c / b).ToArray();
+            // Paired by round: a change of machine speed between rounds (another tenant, the clock) cancels out. A
+            // figure cleared against this reference is shown with the rounds that cleared it (it may have more, taken
+            // for the other reference).
+            var isCleared = cleared?.Contains((name, reference)) == true;
+            var ratios = referenceSamples.Zip(candidateSamples, (b, c) => c / b).Take(isCleared ? earlyRounds : int.MaxValue).ToArray();
             var change = PerfCheck.Median(ratios) - 1;
             var lower = LowerBound(ratios, random) - 1;
-            var isSlower = change > threshold && lower > 0;
+            var isSlower = !isCleared && change > threshold && lower > 0;
             if (isSlower)
             {
                 slower.Add(name);
             }
 
-            Console.WriteLine($"{prefix}{name,-28} {Duration(PerfCheck.Median([.. baseSamples])),9} {Duration(PerfCheck.Median([.. candidateSamples])),9} {Percent(change),8} {Percent(lower),8} {Percent(ratios.Min() - 1) + ".." + Percent(ratios.Max() - 1),15}  {(isSlower ? "SLOWER" : "ok")}");
+            var status = isSlower ? "SLOWER" : isCleared ? $"ok (cleared after {ratios.Length} rounds)" : "ok";
+            Console.WriteLine($"{prefix}{name,-28} {Duration(PerfCheck.Median([.. referenceSamples])),9} {Duration(PerfCheck.Median([.. candidateSamples])),9} {Percent(change),8} {Percent(lower),8} {Percent(ratios.Min() - 1) + ".." + Percent(ratios.Max() - 1),15}  {status}");
         }
 
         return slower;
@@ -194,25 +292,37 @@ internal static class PerfCompare
 
     private static string Percent(double value) => (value >= 0 ? "+" : string.Empty) + (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
-    // One perf-pair process: both builds' figures, timed in alternating blocks of calls; null when a build predates
-    // the paired mode (after which every round times whole processes).
-    private static List<(string Name, double Base, double Candidate)>? MeasurePair(string baseDll, string candidateDll, int round, string output, string? filter, string? inject)
+    // One perf-pair process: every build's figures, timed in rotating blocks of calls; null when a build predates the
+    // paired mode (after which every round times whole processes).
+    private static List<(string Name, string Build, double Seconds)>? MeasurePair(Dictionary<string, string> dlls, int round, string output, string? filter, Dictionary<string, string> slowdowns)
     {
-        var arguments = new List<string> { candidateDll, "perf-pair", "--base", baseDll, "--candidate", candidateDll, "--round", round.ToString(CultureInfo.InvariantCulture), "--output", output };
+        // This process's own bench runs the round, so one timing harness serves every pair of builds it compares
+        // (perf-history and bisect drive builds older than the harness); each build's figures come from its own bench.
+        var arguments = new List<string> { typeof(PerfCompare).Assembly.Location, "perf-pair", "--round", round.ToString(CultureInfo.InvariantCulture), "--output", output };
+        foreach (var (build, dll) in dlls)
+        {
+            arguments.AddRange(["--" + build, dll]);
+        }
+
         if (filter is not null)
         {
             arguments.AddRange(["--filter", filter]);
         }
 
-        if (inject is not null)
+        if (_userFigures is not null)
         {
-            arguments.AddRange(["--inject-slowdown", inject]);
+            arguments.AddRange(["--figures", _userFigures]);
+        }
+
+        foreach (var (build, slowdown) in slowdowns)
+        {
+            arguments.AddRange([build == "candidate" ? "--inject-slowdown" : "--inject-base-slowdown", slowdown]);
         }
 
         var (exitCode, text) = DotnetProcess.Run(arguments);
         if (exitCode == PerfPair.NoPairedMode)
         {
-            Console.Error.WriteLine("perf-compare: the base build has no paired mode; each round times the two builds in processes of their own.");
+            Console.Error.WriteLine("perf-compare: a build has no paired mode; each round times the builds in processes of their own.");
             _paired = false;
             return null;
         }
@@ -223,7 +333,7 @@ internal static class PerfCompare
         }
 
         var figures = JsonNode.Parse(File.ReadAllText(output))!["figures"]!.AsObject();
-        return [.. figures.Select(f => (f.Key, f.Value!["base"]!.GetValue<double>(), f.Value!["candidate"]!.GetValue<double>()))];
+        return [.. figures.SelectMany(f => dlls.Keys.Select(build => (f.Key, build, f.Value![build]!.GetValue<double>())))];
     }
 
     // One perf-check process of one build; its figures' seconds. The threshold is set out of

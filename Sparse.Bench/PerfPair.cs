@@ -6,68 +6,88 @@ using System.Text.Json.Nodes;
 namespace Sparse.Bench;
 
 /// <summary>
-/// <c>perf-pair</c>: one round of <c>perf-compare</c> in one process. Loads the base build's and the candidate
-/// build's benches side by side, each in an <see cref="AssemblyLoadContext"/> of its own (so each runs its own
-/// Sparse.Core, Training and Topology), and times every figure in alternating blocks of calls, base then candidate
-/// then base, so both builds see the machine within the same tenth of a second: another tenant, the clock or the
-/// shared cache slows both alike. Each build's figure is the 10th percentile of its calls. Writes both per figure.
-/// Exits 3 when a build has no <see cref="PerfCheck.Load"/> (an older build): perf-compare then times whole
-/// processes.
+/// <c>perf-pair</c>: one round of <c>perf-compare</c> in one process. Loads the base build's, the candidate build's
+/// and, for the drift check, the anchor build's benches side by side, each in an <see cref="AssemblyLoadContext"/> of
+/// its own (so each runs its own Sparse.Core, Training and Topology), and times every figure in rotating blocks of
+/// calls, one build after the other, so all see the machine within the same fraction of a second: another tenant, the
+/// clock or the shared cache slows them alike. Each build's figure is the 10th percentile of its calls. Writes every
+/// build's value per figure, and where the round's seconds went. Exits 3 when a build has no
+/// <see cref="PerfCheck.Load"/> (an older build): perf-compare then times whole processes.
 /// </summary>
 internal static class PerfPair
 {
     public const int NoPairedMode = 3;
 
+    /// <summary>The builds a round can time, in the order their names appear in the output.</summary>
+    public static readonly string[] BuildNames = ["base", "candidate", "anchor"];
+
     public static int Run(string[] args)
     {
-        string? baseDll = null, candidateDll = null, filter = null, inject = null, output = null;
+        var dlls = new Dictionary<string, string>(StringComparer.Ordinal);
+        var slowdowns = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? filter = null, output = null, userFigures = null;
         var round = 0;
         for (var n = 0; n < args.Length; n++)
         {
             switch (args[n])
             {
-                case "--base": baseDll = args[++n]; break;
-                case "--candidate": candidateDll = args[++n]; break;
+                case "--base" or "--candidate" or "--anchor": dlls[args[n][2..]] = args[++n]; break;
                 case "--filter": filter = args[++n]; break;
-                case "--inject-slowdown": inject = args[++n]; break;
+                case "--figures": userFigures = args[++n]; break;
+                case "--inject-slowdown": slowdowns["candidate"] = args[++n]; break;
+                case "--inject-base-slowdown": slowdowns["base"] = args[++n]; break;
                 case "--output": output = args[++n]; break;
                 case "--round": round = int.Parse(args[++n], CultureInfo.InvariantCulture); break;
                 default:
-                    Console.Error.WriteLine($"perf-pair: unknown option '{args[n]}'. Options: --base DLL --candidate DLL --output FILE [--round N] [--filter TEXT] [--inject-slowdown FIGURE:FRACTION]");
+                    Console.Error.WriteLine($"perf-pair: unknown option '{args[n]}'. Options: --base DLL --candidate DLL [--anchor DLL] --output FILE [--round N] [--filter NAME[,NAME...]] [--figures FILE] [--inject-slowdown FIGURE:FRACTION] [--inject-base-slowdown FIGURE:FRACTION]");
                     return 2;
             }
         }
 
-        if (baseDll is null || candidateDll is null || output is null)
+        if (!dlls.ContainsKey("base") || !dlls.ContainsKey("candidate") || output is null)
         {
             Console.Error.WriteLine("perf-pair: give --base, --candidate and --output.");
             return 2;
         }
 
+        var names = BuildNames.Where(dlls.ContainsKey).ToArray();
+        var spent = new JsonObject();
+        var phase = Stopwatch.StartNew();
+
         // Which build loads (and allocates its workloads) first moves its figures by a percent or two: with the base
         // always first, identical builds measured the candidate 1.2-1.8 % faster in kernel.forward. So the order
-        // alternates with the round, and the median over rounds cancels it.
-        var builds = new List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>[2];
-        foreach (var b in round % 2 == 0 ? new[] { 0, 1 } : [1, 0])
+        // rotates with the round, and the median over rounds cancels it.
+        var builds = new List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>[names.Length];
+        for (var k = 0; k < names.Length; k++)
         {
-            var load = new BuildContext(b == 0 ? baseDll : candidateDll).LoadFromAssemblyPath(Path.GetFullPath(b == 0 ? baseDll : candidateDll))
+            var b = (k + round) % names.Length;
+            var dll = dlls[names[b]];
+            var load = new BuildContext(dll).LoadFromAssemblyPath(Path.GetFullPath(dll))
                 .GetType("Sparse.Bench.PerfCheck")?.GetMethod(nameof(PerfCheck.Load), BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public);
             if (load is null)
             {
-                Console.Error.WriteLine($"perf-pair: {(b == 0 ? baseDll : candidateDll)} has no paired mode.");
+                Console.Error.WriteLine($"perf-pair: {dll} has no paired mode.");
                 return NoPairedMode;
             }
 
-            builds[b] = (List<(string, Func<double>, double, int, IDisposable?)>)load.Invoke(null, [filter, b == 1 ? inject : null])!;
+            builds[b] = Load(load, filter, slowdowns.GetValueOrDefault(names[b]));
+            if (userFigures is not null)
+            {
+                builds[b].AddRange(LoadUser(dll, userFigures, filter, slowdowns.GetValueOrDefault(names[b])));
+            }
         }
 
-        // Warm every figure of both builds first, as perf-check does, and let the runtime's background compilation
+        spent["load"] = phase.Elapsed.TotalSeconds;
+
+        // Warm every figure of every build first, as perf-check does, and let the runtime's background compilation
         // settle, so no timed call shares the cores with the compiler.
         foreach (var build in builds)
         {
             foreach (var figure in build)
             {
+                phase.Restart();
                 PerfCheck.Warm(() => figure.Call(), figure.BudgetSeconds);
+                spent["warm." + figure.Name] = (spent["warm." + figure.Name]?.GetValue<double>() ?? 0) + phase.Elapsed.TotalSeconds;
             }
         }
 
@@ -75,28 +95,30 @@ internal static class PerfPair
         var figures = new JsonObject();
         foreach (var figure in builds[0])
         {
-            var other = builds[1].FindIndex(f => f.Name == figure.Name);
-            if (other < 0)
+            var all = builds.Select(build => build.Find(f => f.Name == figure.Name)).ToArray();
+            if (all.Any(f => f.Name is null))
             {
                 continue;
             }
 
-            var candidate = builds[1][other];
-            var calls = new[] { figure.Call, candidate.Call };
-            var times = calls.Select(_ => new PerfCheck.CallTimes(Math.Max(figure.Calls, candidate.Calls), Math.Max(figure.BudgetSeconds, candidate.BudgetSeconds))).ToArray();
+            phase.Restart();
+            var times = all.Select(_ => new PerfCheck.CallTimes(all.Max(f => f.Calls), all.Max(f => f.BudgetSeconds))).ToArray();
 
-            // Alternate which build opens, so neither always follows the other's (cache-evicting) block.
-            for (var turn = round % 2; times[0].More || times[1].More; turn ^= 1)
+            // Rotate which build opens, so none always follows another's (cache-evicting) block.
+            for (var turn = round % all.Length; times.Any(t => t.More); turn = (turn + 1) % all.Length)
             {
-                times[turn].Block(calls[turn]);
+                times[turn].Block(all[turn].Call);
             }
 
-            figures[figure.Name] = new JsonObject
+            var result = new JsonObject();
+            for (var b = 0; b < names.Length; b++)
             {
-                ["base"] = times[0].Fast,
-                ["candidate"] = times[1].Fast,
-                ["calls"] = times[0].Seconds.Count,
-            };
+                result[names[b]] = times[b].Fast;
+            }
+
+            result["calls"] = times[0].Seconds.Count;
+            figures[figure.Name] = result;
+            spent["timed." + figure.Name] = phase.Elapsed.TotalSeconds;
         }
 
         foreach (var build in builds)
@@ -107,8 +129,67 @@ internal static class PerfPair
             }
         }
 
-        File.WriteAllText(output, new JsonObject { ["figures"] = figures }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(output, new JsonObject { ["figures"] = figures, ["seconds_spent"] = spent }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return 0;
+    }
+
+    // A build's figures for a filter of parts separated by commas. A part that is a figure's whole name takes that
+    // figure alone; any other part takes every figure whose name contains it, as perf-check's --filter does (a build's
+    // Load takes one substring, so "w1.epoch" also brings w1.epoch_bf16). A figure matched twice is kept once.
+    private static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> Load(MethodInfo load, string? filter, string? slowdown)
+    {
+        var figures = new List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>();
+        foreach (var part in filter?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [null!])
+        {
+            var loaded = (List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>)load.Invoke(null, [part, slowdown])!;
+            var exact = loaded.Exists(f => f.Name == part);
+            foreach (var figure in loaded)
+            {
+                if ((exact && figure.Name != part) || figures.Exists(f => f.Name == figure.Name))
+                {
+                    figure.Resources?.Dispose();
+                }
+                else
+                {
+                    figures.Add(figure);
+                }
+            }
+        }
+
+        return figures;
+    }
+
+    // The user figures of a file, timed on a build's libraries: this process's bench, loaded in a context whose
+    // libraries come from the build's directory, builds them through the public API. A build whose API lacks what
+    // the description needs has none of them, and the comparison says "only in the candidate".
+    private static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> LoadUser(string buildDll, string path, string? filter, string? slowdown)
+    {
+        var harness = typeof(PerfPair).Assembly.Location;
+        var load = new LibraryContext(harness, buildDll).LoadFromAssemblyPath(harness)
+            .GetType("Sparse.Bench.PerfCheck")!.GetMethod(nameof(PerfCheck.LoadUser), BindingFlags.Static | BindingFlags.NonPublic)!;
+        try
+        {
+            return (List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>)load.Invoke(null, [path, filter, slowdown])!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is MissingMemberException or TypeLoadException or FileNotFoundException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"perf-pair: the user figures of {path} do not build on {Path.GetDirectoryName(buildDll)}: {e.InnerException.Message}");
+            return [];
+        }
+    }
+
+    /// <summary>This process's bench on another build's libraries: every assembly the build has comes from its directory.</summary>
+    private sealed class LibraryContext(string harnessDll, string buildDll) : AssemblyLoadContext("user figures on " + Path.GetFullPath(buildDll))
+    {
+        private readonly AssemblyDependencyResolver _build = new(Path.GetFullPath(buildDll));
+        private readonly AssemblyDependencyResolver _harness = new(Path.GetFullPath(harnessDll));
+
+        protected override Assembly? Load(AssemblyName assemblyName) =>
+            assemblyName.Name != "Sparse.Bench" && _build.ResolveAssemblyToPath(assemblyName) is { } path ? LoadFromAssemblyPath(path)
+            : _harness.ResolveAssemblyToPath(assemblyName) is { } own ? LoadFromAssemblyPath(own) : null;
+
+        protected override IntPtr LoadUnmanagedDll(string unmanagedDllName) =>
+            (_build.ResolveUnmanagedDllToPath(unmanagedDllName) ?? _harness.ResolveUnmanagedDllToPath(unmanagedDllName)) is { } path ? LoadUnmanagedDllFromPath(path) : IntPtr.Zero;
     }
 
     /// <summary>One build's bench and its own dependencies; the runtime's library comes from the default context.</summary>
