@@ -19,8 +19,9 @@ internal static partial class PerfCheck
     private const double BlockSeconds = 0.05;
 
     /// <summary>
-    /// <c>FIGURE:FRACTION</c> (for example <c>kernel.forward:0.10</c>): the figure's calls are followed by a busy wait
-    /// of that fraction of their own time, a slowdown on purpose that proves the gate catches one. Read only here.
+    /// <c>FIGURE:FRACTION</c> (for example <c>kernel.forward:0.10</c>, or <c>all:0.10</c> for every figure): the figure's
+    /// calls are followed by a busy wait of that fraction of their own time, a slowdown on purpose that proves the gate
+    /// catches one. Read only here.
     /// </summary>
     public const string SlowdownVariable = "SPARSE_BENCH_SLOWDOWN";
 
@@ -209,7 +210,7 @@ internal static partial class PerfCheck
 
     private static Figure Slowed(Figure figure, string? setting)
     {
-        if (setting?.Split(':') is not [var name, var fraction] || name != figure.Name)
+        if (setting?.Split(':') is not [var name, var fraction] || (name != figure.Name && name != "all"))
         {
             return figure;
         }

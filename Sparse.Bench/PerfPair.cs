@@ -39,14 +39,14 @@ internal static class PerfPair
                 case "--output": output = args[++n]; break;
                 case "--round": round = int.Parse(args[++n], CultureInfo.InvariantCulture); break;
                 default:
-                    Console.Error.WriteLine($"perf-pair: unknown option '{args[n]}'. Options: --base DLL --candidate DLL [--anchor DLL] --output FILE [--round N] [--filter NAME[,NAME...]] [--figures FILE] [--inject-slowdown FIGURE:FRACTION] [--inject-base-slowdown FIGURE:FRACTION]");
+                    Console.Error.WriteLine($"perf-pair: unknown option '{args[n]}'. Options: --candidate DLL [--base DLL] [--anchor DLL] --output FILE [--round N] [--filter NAME[,NAME...]] [--figures FILE] [--inject-slowdown FIGURE:FRACTION] [--inject-base-slowdown FIGURE:FRACTION]");
                     return 2;
             }
         }
 
-        if (!dlls.ContainsKey("base") || !dlls.ContainsKey("candidate") || output is null)
+        if (!dlls.ContainsKey("candidate") || dlls.Count < 2 || output is null)
         {
-            Console.Error.WriteLine("perf-pair: give --base, --candidate and --output.");
+            Console.Error.WriteLine("perf-pair: give --candidate, --base or --anchor or both, and --output.");
             return 2;
         }
 

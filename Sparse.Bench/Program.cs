@@ -64,6 +64,11 @@ if (args is ["perf-compare", .. var compareOptions])
     return PerfCompare.Run(compareOptions);
 }
 
+if (args is ["perf-history", .. var historyOptions])
+{
+    return PerfHistory.Run(historyOptions);
+}
+
 if (args is ["perf-pair", .. var pairOptions])
 {
     return PerfPair.Run(pairOptions);
