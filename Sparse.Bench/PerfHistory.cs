@@ -167,7 +167,7 @@ internal static class PerfHistory
     {
         var plot = new Plot();
         double Ms(double ratio) => ratio * unit * 1e3;
-        var band = plot.Add.HorizontalSpan(Ms(noise.Low), Ms(noise.High));
+        var band = plot.Add.VerticalSpan(Ms(noise.Low), Ms(noise.High));
         band.FillStyle.Color = Colors.Gray.WithAlpha(0.25);
         band.LineStyle.Width = 0;
         foreach (var p in points)
@@ -184,9 +184,9 @@ internal static class PerfHistory
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
         plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plot.Axes.Bottom.MinimumSize = 60;
+        plot.Axes.Bottom.MinimumSize = 70;
         plot.Title(figure);
-        plot.YLabel("ms (reference's median x ratio)");
+        plot.YLabel($"ms ({commits[^1].Sha[..7]}'s median x ratio to it)");
         return plot.GetImageBytes(900, 360, ImageFormat.Png);
     }
 
