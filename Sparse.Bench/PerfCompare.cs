@@ -189,7 +189,7 @@ internal static class PerfCompare
     /// 1.5 thresholds (7.5 % at the default); in the 78 figure-rounds of identical builds in docs/performance.md ("The
     /// regression gate") one round went that low (cli.first_epoch, -9.5 %), none of any other figure below -6.6 %.
     /// </summary>
-    private static bool Clears(double[] ratios, double threshold) =>
+    internal static bool Clears(double[] ratios, double threshold) =>
         PerfCheck.Median(ratios) - 1 < threshold / 2 && ratios.Max() - 1 < 2 * threshold;
 
     /// <summary>Per figure and build, one value per round: rounds <paramref name="first"/> to first + count - 1.</summary>

@@ -1,0 +1,156 @@
+using System.Text.Json.Nodes;
+using Sparse.Bench;
+using Sparse.Core;
+using Sparse.Topology;
+
+namespace Sparse.Tests.Bench;
+
+/// <summary>
+/// The gate's own logic: the early clearing rule, the figures of a user's model (reading, mistakes, timing them on a
+/// build's libraries) and the history report.
+/// </summary>
+[TestFixture]
+public class PerfToolsTests
+{
+    [Test]
+    public void Early_rounds_clear_an_unchanged_figure_and_keep_a_slowed_one()
+    {
+        // Rounds of identical builds from the gate's table (docs/performance.md): cleared.
+        Assert.That(PerfCompare.Clears([0.995, 1.021, 0.987], 0.05), Is.True);
+
+        // A 10 % slowdown, whatever one noisy round says: kept for the full series.
+        Assert.That(PerfCompare.Clears([1.10, 0.97, 1.12], 0.05), Is.False);
+        Assert.That(PerfCompare.Clears([1.08, 1.11, 1.09], 0.05), Is.False);
+
+        // An unchanged figure with one outlying round is not cleared: the second stage decides.
+        Assert.That(PerfCompare.Clears([1.00, 0.99, 1.33], 0.05), Is.False);
+
+        // The median must be below half the threshold, not only below it.
+        Assert.That(PerfCompare.Clears([1.03, 1.03, 1.04], 0.05), Is.False);
+    }
+
+    [Test]
+    public void The_readme_figure_is_the_committed_one_and_reads()
+    {
+        var block = ReadMeJson("user-figures");
+        var committed = File.ReadAllText(Path.Combine(TestContext.CurrentContext.TestDirectory, "perf-figures.json"));
+        var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, "readme-figures.json");
+        File.WriteAllText(path, block);
+        var fromReadMe = PerfCheck.ReadUserFigures(path);
+        var fromFile = PerfCheck.ReadUserFigures(Path.Combine(TestContext.CurrentContext.TestDirectory, "perf-figures.json"));
+        Assert.That(fromReadMe, Has.Count.EqualTo(1));
+        Assert.That(Describe(fromReadMe[0]), Is.EqualTo(Describe(fromFile[0])), "README.md's perf-figures.json example differs from the committed file");
+        Assert.That(fromFile[0].Recipe.Hidden, Is.EqualTo(new[] { 4000, 4000 }));
+        Assert.That(fromFile[0].Recipe.Precision, Is.EqualTo(Precision.Bf16));
+        Assert.That(fromFile[0].Recipe.Evolution, Is.EqualTo(EvolutionMethod.Set));
+        Assert.That(committed, Does.Contain("text_classifier"));
+    }
+
+    [TestCase("""{"figures":[{"name":"a b","inputs":3,"outputs":2}]}""", "figure 'a b' needs a name of letters")]
+    [TestCase("""{"figures":[{"name":"m","inputs":3,"outputs":1}]}""", "outputs (classes) of at least 2")]
+    [TestCase("""{"figures":[{"name":"m","inputs":3,"outputs":2,"samples":10,"recipe":{"batchSize":32}}]}""", "samples of at least one batch")]
+    [TestCase("""{"figures":[{"name":"m","inputs":3,"outputs":2,"measure":["epoch","speed"]}]}""", "measure: one or more of train_step, forward, epoch, evolution_step")]
+    [TestCase("""{"figures":[{"name":"m","inputs":3,"outputs":2,"measure":["evolution_step"],"recipe":{"evolution":"None"}}]}""", "a recipe.Evolution for evolution_step")]
+    [TestCase("""{"figures":[{"name":"m","inputs":3,"outputs":2},{"name":"m","inputs":3,"outputs":2}]}""", "a name no other figure has")]
+    [TestCase("""{"figures":[{"name":"m","inputs":3,"outputs":2,"recipe":{"zeta":2}}]}""", "figure 'm': --zeta must be between 0 and 1 (exclusive), got 2.")]
+    [TestCase("{\"figures\":[{\"name\":\"m\",\n\"inputs\":3,\"outputs\":2,\"recipe\":{\"hiden\":[3]}}]}", ":2:")]
+    [TestCase("{\"figures\":[{\"name\":\"m\",\n\"inputs\":\"x\",\"outputs\":2}]}", "(at $.figures[0].inputs)")]
+    public void A_mistake_in_the_user_figures_names_the_file_and_what_is_wrong(string json, string message)
+    {
+        var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, "bad-figures.json");
+        File.WriteAllText(path, json);
+        var e = Assert.Throws<InvalidDataException>(() => PerfCheck.ReadUserFigures(path));
+        Assert.That(e!.Message, Does.StartWith(path));
+        Assert.That(e.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public void User_figures_build_through_the_public_api_and_time_what_they_name()
+    {
+        var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, "tiny-figures.json");
+        File.WriteAllText(path, """
+            {
+              "figures": [
+                {
+                  "name": "tiny", "inputs": 40, "outputs": 3, "samples": 128,
+                  "recipe": { "hidden": [64], "density": 0.2, "batchSize": 32, "optimizer": "Sgd", "evolution": "RigL", "zeta": 0.2 },
+                  "measure": ["train_step", "forward", "epoch", "evolution_step"]
+                }
+              ]
+            }
+            """);
+        var figures = PerfCheck.LoadUser(path, null, null);
+        Assert.That(figures.Select(f => f.Name), Is.EqualTo(new[] { "user.tiny.train_step", "user.tiny.forward", "user.tiny.epoch", "user.tiny.evolution_step" }));
+        foreach (var figure in figures)
+        {
+            var seconds = figure.Call();
+            Assert.That(seconds, Is.GreaterThan(0).And.LessThan(10), figure.Name);
+        }
+
+        // A filter takes the figures whose names contain one of its parts.
+        Assert.That(PerfCheck.LoadUser(path, "forward,epoch", null).Select(f => f.Name), Is.EqualTo(new[] { "user.tiny.forward", "user.tiny.epoch" }));
+
+        // A slowdown on purpose shows in the seconds a call returns.
+        var plain = PerfCheck.LoadUser(path, "user.tiny.epoch", null).Single();
+        var slowed = PerfCheck.LoadUser(path, "user.tiny.epoch", "all:1.0").Single();
+        var fast = Enumerable.Range(0, 5).Min(_ => plain.Call());
+        var slow = Enumerable.Range(0, 5).Min(_ => slowed.Call());
+        Assert.That(slow, Is.GreaterThan(1.5 * fast));
+    }
+
+    [Test]
+    public void The_history_report_draws_each_figure_and_ranks_the_largest_move()
+    {
+        var results = Path.Combine(TestContext.CurrentContext.WorkDirectory, "perf-history-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(results);
+        string[] commits = ["aaaaaaa1", "bbbbbbb2", "ccccccc3", "ddddddd4"];
+        string[] keys = ["k1", "k2", "k2", "k4"];
+        var history = new System.Text.StringBuilder();
+
+        // bbbbbbb2 made kernel.x 30 % slower; ccccccc3 builds the same code; ddddddd4 (the reference) took it back.
+        double[] slow = [1.31, 1.29, 1.30];
+        double[] same = [1.01, 0.99, 1.00];
+        for (var c = 0; c < commits.Length; c++)
+        {
+            var ratios = c is 1 or 2 ? slow : same;
+            history.Append(new JsonObject
+            {
+                ["commit"] = commits[c],
+                ["date"] = "2026-12-02T00:00:00Z",
+                ["subject"] = $"commit {c}",
+                ["key"] = keys[c],
+                ["reference"] = commits[^1],
+                ["reference_key"] = "k4",
+                ["figure"] = "kernel.x",
+                ["seconds"] = new JsonArray([.. ratios.Select(r => JsonValue.Create(r * 0.002))]),
+                ["reference_seconds"] = new JsonArray(0.002, 0.002, 0.002),
+                ["machine"] = "test",
+            }.ToJsonString()).Append('\n');
+        }
+
+        File.WriteAllText(Path.Combine(results, "history.jsonl"), history.ToString());
+        var list = Path.Combine(results, "commits.tsv");
+        File.WriteAllLines(list, commits.Select((c, i) => $"{c}\t{keys[i]}\tfailed\t2026-12-02T00:00:00Z\tcommit {i}"));
+        Assert.That(PerfHistory.Run(["--commits-file", list, "--results", results, "--report-only"]), Is.EqualTo(0));
+
+        Assert.That(new FileInfo(Path.Combine(results, "kernel.x.png")).Length, Is.GreaterThan(1000));
+        var report = File.ReadAllLines(Path.Combine(results, "report.md"));
+        var moves = report.SkipWhile(l => !l.StartsWith("| figure", StringComparison.Ordinal)).Skip(2).ToList();
+
+        // Two moves between neighbours of different code (the pair of one key is not a move), the larger first.
+        Assert.That(moves, Has.Count.EqualTo(2));
+        Assert.That(moves[0], Does.StartWith("| kernel.x | aaaaaaa | bbbbbbb commit 1 | +30.0 % | yes |"));
+        Assert.That(moves[1], Does.StartWith("| kernel.x | ccccccc | ddddddd commit 3 | -23.1 % | yes |"));
+    }
+
+    private static string Describe(PerfCheck.UserModel model) =>
+        $"{model.Name} {model.Inputs} {model.Outputs} {model.Samples} {string.Join(",", model.Measure)} {string.Join(",", model.Recipe.Hidden)} {model.Recipe.Density} {model.Recipe.BatchSize} {model.Recipe.Precision} {model.Recipe.Optimizer} {model.Recipe.Evolution}";
+
+    private static string ReadMeJson(string name)
+    {
+        var lines = File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "README.md"));
+        var start = Array.IndexOf(lines, $"<!-- {name}: the JSON below is read by PerfToolsTests -->");
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), $"README.md lost its {name} marker");
+        return string.Join('\n', lines.Skip(start + 2).TakeWhile(line => line != "```"));
+    }
+}
