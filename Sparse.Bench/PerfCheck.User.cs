@@ -33,7 +33,7 @@ internal static partial class PerfCheck
     internal static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> LoadUser(string path, string? filter, string? slowdown)
     {
         var parts = filter?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        bool Wanted(string name) => parts is null || parts.Any(p => name.Contains(p, StringComparison.OrdinalIgnoreCase));
+        bool Wanted(string name) => parts is null || parts.Any(p => Matches(p, name));
         return [.. UserFigures(ReadUserFigures(path), Wanted).Where(f => Wanted(f.Name)).Select(f => Slowed(f, slowdown)).Select(f => (f.Name, f.Timed, f.BudgetSeconds, f.Calls, f.Resources))];
     }
 
@@ -103,19 +103,7 @@ internal static partial class PerfCheck
             var gradient = new float[model.Outputs * recipe.BatchSize];
             var evolver = recipe.CreateEvolver();
             var signals = evolver is null ? null : new SignalRecorder(evolver.Signals);
-            void Step(SignalRecorder? recorder)
-            {
-                if (!loader.Next())
-                {
-                    loader.StartEpoch(0);
-                    loader.Next();
-                }
-
-                var output = network.Forward(loader.Batch.Features, loader.Batch.Size, training: true);
-                loss.Compute(output, loader.Batch, gradient);
-                network.Backward(gradient, recorder);
-                optimizer.Step(network.Parameters);
-            }
+            void Step(SignalRecorder? recorder) => W1.Step(network, loader, optimizer, gradient, loss, recorder);
 
             foreach (var measure in model.Measure.Where(m => wanted(Name(m))))
             {

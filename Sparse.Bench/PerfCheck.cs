@@ -67,7 +67,7 @@ internal static partial class PerfCheck
 
         // Warm every path first, so compilation has settled before anything is timed.
         var slowdown = Environment.GetEnvironmentVariable(SlowdownVariable);
-        bool IsWanted(string name) => filter is null || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
+        bool IsWanted(string name) => Matches(filter, name);
         List<UserModel> models;
         try
         {
@@ -202,11 +202,10 @@ internal static partial class PerfCheck
     internal static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> Load(string? filter, string? slowdown) =>
         [.. Wanted(filter).Select(f => Slowed(f, slowdown)).Select(f => (f.Name, f.Timed, f.BudgetSeconds, f.Calls, f.Resources))];
 
-    private static IEnumerable<Figure> Wanted(string? filter)
-    {
-        bool Wanted(string name) => filter is null || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
-        return Figures(Wanted).Where(f => Wanted(f.Name));
-    }
+    private static IEnumerable<Figure> Wanted(string? filter) => Figures(name => Matches(filter, name)).Where(f => Matches(filter, f.Name));
+
+    /// <summary>Whether a figure's name passes a <c>--filter</c>: it contains the filter, in any case; every name passes null.</summary>
+    private static bool Matches(string? filter, string name) => filter is null || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
 
     private static Figure Slowed(Figure figure, string? setting)
     {
