@@ -135,7 +135,7 @@ internal static partial class PerfCheck
                     {
                         Step(signals);
                         evolver!.Evolve(network, optimizer, recipe.Zeta, signals);
-                    }, ShortBudget, Seconds: () =>
+                    }, StatefulCalls, Calls: 10, Seconds: () =>
                     {
                         Step(signals);
                         return TimeCall(() => evolver!.Evolve(network, optimizer, recipe.Zeta, signals));

@@ -144,7 +144,7 @@ internal static class PerfCompare
         }
 
         Console.WriteLine(_paired
-            ? $"Each round is one process timing {string.Join(", ", dlls.Keys.Order(StringComparer.Ordinal))} in rotating blocks of calls; per round, the candidate's seconds over the reference's (the 10th percentile of each build's calls);"
+            ? $"Each round is one process timing {string.Join(", ", dlls.Keys.Order(StringComparer.Ordinal))} in rotating blocks of calls; per round, the candidate's seconds over the reference's (the median ratio of their calls paired in turn, or with fewer than 10 calls the ratio of their 10th percentiles);"
             : "Each round times the builds in processes of their own, back to back; per round, the candidate's seconds over the reference's (the 10th percentile of each process's timed calls);");
         Console.WriteLine($"change: the median over rounds; lower: its one-sided 95 % bootstrap bound; rounds: the lowest and highest round. A figure is slower when change > {threshold:P0} and lower > 0 %;");
         Console.WriteLine($"it is cleared after {earlyRounds} rounds when their median is below {threshold / 2:P1} and every one below {2 * threshold:P0}, and otherwise takes {rounds} rounds; it fails when a second series of {Math.Max(rounds, ConfirmationRounds)} rounds of the flagged figures says so again.");
@@ -186,8 +186,8 @@ internal static class PerfCompare
     /// <summary>
     /// Whether the early rounds' ratios clear a figure: their median below half the threshold and every round below
     /// twice it. A slowdown of twice the threshold is cleared only when two of three rounds come out faster than it by
-    /// 1.5 thresholds (7.5 % at the default); in the 78 figure-rounds of identical builds in docs/performance.md ("The
-    /// regression gate") one round went that low (cli.first_epoch, -9.5 %), none of any other figure below -6.6 %.
+    /// 1.5 thresholds (7.5 % at the default): for a figure whose rounds spread by 3 % (docs/performance.md, "The
+    /// regression gate"), about 1 in 9,000 comparisons.
     /// </summary>
     internal static bool Clears(double[] ratios, double threshold) =>
         PerfCheck.Median(ratios) - 1 < threshold / 2 && ratios.Max() - 1 < 2 * threshold;

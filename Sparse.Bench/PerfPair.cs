@@ -10,8 +10,9 @@ namespace Sparse.Bench;
 /// and, for the drift check, the anchor build's benches side by side, each in an <see cref="AssemblyLoadContext"/> of
 /// its own (so each runs its own Sparse.Core, Training and Topology), and times every figure in rotating blocks of
 /// calls, one build after the other, so all see the machine within the same fraction of a second: another tenant, the
-/// clock or the shared cache slows them alike. Each build's figure is the 10th percentile of its calls. Writes every
-/// build's value per figure, and where the round's seconds went. Exits 3 when a build has no
+/// clock or the shared cache slows them alike. The candidate's value is the 10th percentile of its calls, a
+/// reference's that over their paired ratio (<see cref="PerfCheck.PairedRatio"/>; a figure of few calls, its own 10th
+/// percentile). Writes every build's value per figure, and where the round's seconds went. Exits 3 when a build has no
 /// <see cref="PerfCheck.Load"/> (an older build): perf-compare then times whole processes.
 /// </summary>
 internal static class PerfPair
@@ -80,10 +81,12 @@ internal static class PerfPair
         spent["load"] = phase.Elapsed.TotalSeconds;
 
         // Warm every figure of every build first, as perf-check does, and let the runtime's background compilation
-        // settle, so no timed call shares the cores with the compiler.
-        foreach (var build in builds)
+        // settle, so no timed call shares the cores with the compiler. The order rotates with the round, as the loading
+        // does: the builds' first calls allocate their lazily made buffers, and the physical memory they get (huge
+        // pages or not) depends on what was allocated before.
+        for (var k = 0; k < names.Length; k++)
         {
-            foreach (var figure in build)
+            foreach (var figure in builds[(k + round) % names.Length])
             {
                 phase.Restart();
                 PerfCheck.Warm(() => figure.Call(), figure.BudgetSeconds);
@@ -101,8 +104,17 @@ internal static class PerfPair
                 continue;
             }
 
+            // The candidate's definition decides the calls of every build: an evolution step's figure takes a fixed
+            // number of calls (its state moves with each), which an older build's budget of seconds would override.
+            var own = all[Array.IndexOf(names, "candidate")];
+            var times = all.Select(_ => new PerfCheck.CallTimes(own.Calls, own.BudgetSeconds)).ToArray();
+
+            // Each figure starts on a collected heap, so no build's calls pay for garbage another figure left; the
+            // collections during its calls are written beside its seconds.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            var collections = Enumerable.Range(0, GC.MaxGeneration + 1).Select(GC.CollectionCount).ToArray();
             phase.Restart();
-            var times = all.Select(_ => new PerfCheck.CallTimes(all.Max(f => f.Calls), all.Max(f => f.BudgetSeconds))).ToArray();
 
             // Rotate which build opens, so none always follows another's (cache-evicting) block.
             for (var turn = round % all.Length; times.Any(t => t.More); turn = (turn + 1) % all.Length)
@@ -110,13 +122,29 @@ internal static class PerfPair
                 times[turn].Block(all[turn].Call);
             }
 
+            // A reference's value is the candidate's over their paired ratio (PerfCheck.PairedRatio) when both took
+            // enough calls to pair, so the round's ratio that perf-compare takes is that median; otherwise each build's
+            // own 10th percentile.
             var result = new JsonObject();
+            var candidate = times[Array.IndexOf(names, "candidate")];
+            var paired = true;
             for (var b = 0; b < names.Length; b++)
             {
-                result[names[b]] = times[b].Fast;
+                if (names[b] != "candidate" && PerfCheck.PairedRatio(candidate.Seconds, times[b].Seconds) is { } ratio)
+                {
+                    result[names[b]] = candidate.Fast / ratio;
+                }
+                else
+                {
+                    result[names[b]] = times[b].Fast;
+                    paired &= names[b] == "candidate";
+                }
             }
 
+            result["paired"] = paired;
+
             result["calls"] = times[0].Seconds.Count;
+            result["collections"] = new JsonArray([.. Enumerable.Range(0, GC.MaxGeneration + 1).Select(g => JsonValue.Create(GC.CollectionCount(g) - collections[g]))]);
             figures[figure.Name] = result;
             spent["timed." + figure.Name] = phase.Elapsed.TotalSeconds;
         }

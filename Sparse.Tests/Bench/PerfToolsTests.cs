@@ -30,6 +30,47 @@ public class PerfToolsTests
     }
 
     [Test]
+    public void Paired_calls_cancel_what_both_builds_share_and_keep_what_differs()
+    {
+        // Both builds slow down over the round together (the machine, or an evolution step's growing topology) and
+        // take their calls in turns: the paired ratio is the per-call ratio, where the builds' 10th percentiles would
+        // compare calls from different moments.
+        var reference = Enumerable.Range(0, 40).Select(k => 0.010 * (1 + (0.02 * k))).ToArray();
+        var candidate = reference.Select(s => s * 1.10).ToArray();
+        Assert.That(PerfCheck.PairedRatio(candidate, reference), Is.EqualTo(1.10).Within(1e-12));
+        Assert.That(PerfCheck.PairedRatio(reference, reference), Is.EqualTo(1.0));
+
+        // A few disturbed calls do not move the median.
+        var disturbed = candidate.Select((s, k) => k % 10 == 3 ? s * 3 : s).ToArray();
+        Assert.That(PerfCheck.PairedRatio(disturbed, reference), Is.EqualTo(1.10).Within(1e-12));
+
+        // Calls beyond the shorter list are not paired; too few calls are not paired at all.
+        Assert.That(PerfCheck.PairedRatio(candidate[..20], reference), Is.EqualTo(1.10).Within(1e-12));
+        Assert.That(PerfCheck.PairedRatio(candidate[..9], reference), Is.Null);
+    }
+
+    [Test]
+    public void Evolution_figures_take_the_same_number_of_calls_in_every_build()
+    {
+        // A budget of seconds would give a slower build fewer evolution steps, each from another topology.
+        var figures = PerfCheck.Load("layer.", null);
+        Assert.That(figures.Select(f => f.Name), Is.EqualTo(new[] { "layer.rigl_step", "layer.ctre_step" }));
+        foreach (var figure in figures)
+        {
+            Assert.That(figure.BudgetSeconds, Is.Zero, figure.Name);
+            Assert.That(figure.Calls, Is.GreaterThanOrEqualTo(10), figure.Name);
+            var times = new PerfCheck.CallTimes(figure.Calls, figure.BudgetSeconds);
+            while (times.More)
+            {
+                times.Block(figure.Call);
+            }
+
+            Assert.That(times.Seconds, Has.Count.EqualTo(figure.Calls), figure.Name);
+            figure.Resources?.Dispose();
+        }
+    }
+
+    [Test]
     public void The_readme_figure_is_the_committed_one_and_reads()
     {
         var block = ReadMeJson("user-figures");
