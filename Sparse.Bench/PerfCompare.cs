@@ -9,7 +9,7 @@ namespace Sparse.Bench;
 /// and times their calls in rotating blocks, so all see the same machine within a fraction of a second (a build
 /// without that mode is timed in alternating <c>perf-check</c> processes instead). Per figure, reference build and
 /// round, the candidate's seconds over the reference's; the change is the median over rounds, with a one-sided 95 %
-/// bootstrap bound. The rounds come in two stages: after the first few, a figure whose every round is below the
+/// bootstrap bound. The rounds come in two stages: after the first few, a figure whose median round is below half the
 /// threshold against a reference is cleared against it; the others get the rest of the rounds. A figure is flagged
 /// when the change is beyond the threshold and the bound is above zero, and fails only when a second series of rounds
 /// of that figure alone flags it again.
@@ -122,7 +122,7 @@ internal static class PerfCompare
                 foreach (var reference in references)
                 {
                     if (builds.TryGetValue(reference, out var values) && values.Count == earlyRounds &&
-                        Clears([.. values.Zip(builds["candidate"], (r, c) => c / r)], threshold))
+                        Clears([.. values.Zip(builds["candidate"], (r, c) => c / r)], ThresholdOf(name, threshold)))
                     {
                         cleared.Add((name, reference));
                     }
@@ -147,7 +147,8 @@ internal static class PerfCompare
             ? $"Each round is one process timing {string.Join(", ", dlls.Keys.Order(StringComparer.Ordinal))} in rotating blocks of calls; per round, the candidate's seconds over the reference's (the median ratio of their calls paired in turn, or with fewer than 10 calls the ratio of their 10th percentiles);"
             : "Each round times the builds in processes of their own, back to back; per round, the candidate's seconds over the reference's (the 10th percentile of each process's timed calls);");
         Console.WriteLine($"change: the median over rounds; lower: its one-sided 95 % bootstrap bound; rounds: the lowest and highest round. A figure is slower when change > {threshold:P0} and lower > 0 %;");
-        Console.WriteLine($"it is cleared after {earlyRounds} rounds when their median is below {threshold / 2:P1} and every one below {2 * threshold:P0}, and otherwise takes {rounds} rounds; it fails when a second series of {Math.Max(rounds, ConfirmationRounds)} rounds of the flagged figures says so again.");
+        Console.WriteLine($"it is cleared after {earlyRounds} rounds when their median is below {threshold / 2:P1}, and otherwise takes {rounds} rounds; it fails when a second series of {Math.Max(rounds, ConfirmationRounds)} rounds of the flagged figures says so again.");
+        Console.WriteLine($"Figures with a threshold of their own: {string.Join(", ", CoarseFigures.Select(f => $"{f.Key} {Math.Max(threshold, f.Value):P0}"))}.");
         var failed = new List<string>();
         foreach (var reference in references)
         {
@@ -184,13 +185,23 @@ internal static class PerfCompare
     }
 
     /// <summary>
-    /// Whether the early rounds' ratios clear a figure: their median below half the threshold and every round below
-    /// twice it. A slowdown of twice the threshold is cleared only when two of three rounds come out faster than it by
-    /// 1.5 thresholds (7.5 % at the default): for a figure whose rounds spread by 3 % (docs/performance.md, "The
-    /// regression gate"), about 1 in 9,000 comparisons.
+    /// Whether the early rounds' ratios clear a figure: their median below half the threshold. A slowdown of twice the
+    /// threshold is cleared only when two of three rounds come out faster than it by 1.5 thresholds (7.5 % at the
+    /// default): for a figure whose rounds spread by 3 % (docs/performance.md, "The regression gate"), about 1 in 9,000
+    /// comparisons. One outlying round (another tenant's burst) does not keep a figure: a slowdown moves every round.
     /// </summary>
-    internal static bool Clears(double[] ratios, double threshold) =>
-        PerfCheck.Median(ratios) - 1 < threshold / 2 && ratios.Max() - 1 < 2 * threshold;
+    internal static bool Clears(double[] ratios, double threshold) => PerfCheck.Median(ratios) - 1 < threshold / 2;
+
+    /// <summary>
+    /// The threshold a figure is held to: the gate's, or the figure's own where its rounds spread too far for it.
+    /// </summary>
+    internal static double ThresholdOf(string figure, double threshold) =>
+        CoarseFigures.TryGetValue(figure, out var own) ? Math.Max(threshold, own) : threshold;
+
+    // cli.first_epoch: 40-60 ms of training in a fresh process, whose rounds of identical builds spread by 13 % (standard
+    // deviation; up to -44 % and +88 % on a loaded machine). It is there to catch the warm-up tax coming back, a first
+    // epoch several times longer (docs/performance.md, "The first epoch"), and is held to that.
+    private static readonly Dictionary<string, double> CoarseFigures = new(StringComparer.Ordinal) { ["cli.first_epoch"] = 0.5 };
 
     /// <summary>Per figure and build, one value per round: rounds <paramref name="first"/> to first + count - 1.</summary>
     internal static Dictionary<string, Dictionary<string, List<double>>> Sample(Dictionary<string, string> dlls, int first, int count, string? filter, Dictionary<string, string> slowdowns)
@@ -265,7 +276,7 @@ internal static class PerfCompare
             var ratios = referenceSamples.Zip(candidateSamples, (b, c) => c / b).Take(isCleared ? earlyRounds : int.MaxValue).ToArray();
             var change = PerfCheck.Median(ratios) - 1;
             var lower = LowerBound(ratios, random) - 1;
-            var isSlower = !isCleared && change > threshold && lower > 0;
+            var isSlower = !isCleared && change > ThresholdOf(name, threshold) && lower > 0;
             if (isSlower)
             {
                 slower.Add(name);
