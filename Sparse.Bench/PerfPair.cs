@@ -106,8 +106,8 @@ internal static class PerfPair
 
             // The candidate's definition decides the calls of every build: an evolution step's figure takes a fixed
             // number of calls (its state moves with each), which an older build's budget of seconds would override.
-            var own = all[Array.IndexOf(names, "candidate")];
-            var times = all.Select(_ => new PerfCheck.CallTimes(own.Calls, own.BudgetSeconds)).ToArray();
+            var c = Array.IndexOf(names, "candidate");
+            var times = all.Select(_ => new PerfCheck.CallTimes(all[c].Calls, all[c].BudgetSeconds)).ToArray();
 
             // Each figure starts on a collected heap, so no build's calls pay for garbage another figure left; the
             // collections during its calls are written beside its seconds.
@@ -126,23 +126,15 @@ internal static class PerfPair
             // enough calls to pair, so the round's ratio that perf-compare takes is that median; otherwise each build's
             // own 10th percentile.
             var result = new JsonObject();
-            var candidate = times[Array.IndexOf(names, "candidate")];
             var paired = true;
             for (var b = 0; b < names.Length; b++)
             {
-                if (names[b] != "candidate" && PerfCheck.PairedRatio(candidate.Seconds, times[b].Seconds) is { } ratio)
-                {
-                    result[names[b]] = candidate.Fast / ratio;
-                }
-                else
-                {
-                    result[names[b]] = times[b].Fast;
-                    paired &= names[b] == "candidate";
-                }
+                var ratio = b == c ? null : PerfCheck.PairedRatio(times[c].Seconds, times[b].Seconds);
+                paired &= b == c || ratio is not null;
+                result[names[b]] = ratio is { } r ? times[c].Fast / r : times[b].Fast;
             }
 
             result["paired"] = paired;
-
             result["calls"] = times[0].Seconds.Count;
             result["collections"] = new JsonArray([.. Enumerable.Range(0, GC.MaxGeneration + 1).Select(g => JsonValue.Create(GC.CollectionCount(g) - collections[g]))]);
             figures[figure.Name] = result;
