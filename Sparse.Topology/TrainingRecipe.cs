@@ -232,14 +232,15 @@ public sealed record TrainingRecipe : ICheckpointPart
 
     /// <summary>
     /// The recipe's network for <paramref name="train"/>'s features and <paramref name="outputs"/> outputs, reading
-    /// inputs standardized with <paramref name="train"/>'s means and deviations, initialized from <see cref="Seed"/>.
+    /// inputs standardized with <paramref name="train"/>'s means and deviations (sparse inputs divided by each feature's
+    /// largest absolute value, which keeps zeros zero), initialized from <see cref="Seed"/>.
     /// </summary>
     public SparseNetwork CreateNetwork(Dataset train, int outputs)
     {
         ArgumentNullException.ThrowIfNull(train);
         var sizes = LayerSizes(train.FeatureCount, outputs);
         return SparseNetwork.CreateMlp(sizes, Activation, Epsilon, Seed, Dropout,
-            normalization: InputNormalization.Fit(train, NormalizationKind.Standardize),
+            normalization: InputNormalization.Fit(train, train.IsSparse ? NormalizationKind.MaxAbs : NormalizationKind.Standardize),
             densities: Density is null && Erk is null ? null : Densities(sizes));
     }
 

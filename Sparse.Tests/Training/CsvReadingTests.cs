@@ -35,13 +35,15 @@ public class CsvReadingTests
         Gen.String[Gen.Char["0123456789.-+eE \tNaInfity,x"], 0, 14]);
 
     [Test]
-    public void Cells_parse_exactly_as_float_TryParse_does()
+    public void Cells_parse_exactly_as_float_TryParse_does_from_utf16_and_utf8()
     {
         NumberText.Sample(text =>
         {
             var expected = float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var e);
             var actual = CsvNumber.TryParse(text, out var a);
-            return actual == expected && (!expected || BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(e));
+            var utf8 = CsvNumber.TryParse(Encoding.UTF8.GetBytes(text), out var u);
+            return actual == expected && utf8 == expected &&
+                (!expected || (BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(e) && BitConverter.SingleToInt32Bits(u) == BitConverter.SingleToInt32Bits(e)));
         }, iter: 200_000);
     }
 

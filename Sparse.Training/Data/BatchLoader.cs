@@ -102,7 +102,15 @@ public sealed class BatchLoader
         var size = _position + (int)((long)global * (_rank + 1) / _ranks) - first;
         var batch = Batch;
         batch.Size = size;
-        Transpose(_data.Features, _data.FeatureCount, _order.AsSpan(first, size), batch.Features, _compute);
+        if (_data.SparseFeatures is { } rows)
+        {
+            Scatter(rows, _order.AsSpan(first, size), batch.Features);
+        }
+        else
+        {
+            Transpose(_data.Features, _data.FeatureCount, _order.AsSpan(first, size), batch.Features, _compute);
+        }
+
         _normalization?.ApplyFeatureMajor(batch.Features, size, _compute);
 
         for (var b = 0; b < size; b++)
@@ -124,6 +132,25 @@ public sealed class BatchLoader
 
         _position += global;
         return true;
+    }
+
+    /// <summary>
+    /// Writes the sparse rows <paramref name="order"/> into the feature-major <paramref name="destination"/>, shape
+    /// (features, order.Length): zeros, then each row's values at their features.
+    /// </summary>
+    internal static void Scatter(CsrMatrix rows, ReadOnlySpan<int> order, Span<float> destination)
+    {
+        destination.Clear();
+        var size = order.Length;
+        for (var b = 0; b < size; b++)
+        {
+            var from = (int)rows.RowPointers[order[b]];
+            var to = (int)rows.RowPointers[order[b] + 1];
+            for (var k = from; k < to; k++)
+            {
+                destination[(rows.ColumnIndices[k] * size) + b] = rows.Values[k];
+            }
+        }
     }
 
     /// <summary>

@@ -1,9 +1,11 @@
 using System.Globalization;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Sparse.Training;
 
-/// <summary>Parses CSV cells as <see cref="float"/> straight from the reader's span, with no string per cell.</summary>
+/// <summary>Parses CSV cells and svmlight values as <see cref="float"/> straight from the reader's span (UTF-16 or UTF-8), with no string per cell.</summary>
 internal static class CsvNumber
 {
     // 10^0 .. 10^10, every one exactly representable as a float (5^10 < 2^24).
@@ -15,14 +17,21 @@ internal static class CsvNumber
     /// take Clinger's fast path: both the integer and the power of ten are exact floats, so one IEEE division
     /// is the correctly rounded result; everything else goes to the framework's parser.
     /// </summary>
+    public static bool TryParse(ReadOnlySpan<char> cell, out float value) => TryParse<char>(cell, out value);
+
+    /// <summary>As <see cref="TryParse(ReadOnlySpan{char}, out float)"/>, on UTF-8 bytes.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> cell, out float value) => TryParse<byte>(cell, out value);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool TryParse(ReadOnlySpan<char> cell, out float value)
+    private static bool TryParse<T>(ReadOnlySpan<T> cell, out float value)
+        where T : unmanaged, IBinaryInteger<T>
     {
         var i = 0;
         var negative = false;
-        if (cell.Length > 0 && (cell[0] == '-' || cell[0] == '+'))
+        var sign = cell.Length > 0 ? uint.CreateTruncating(cell[0]) : 0;
+        if (sign is '-' or '+')
         {
-            negative = cell[0] == '-';
+            negative = sign == '-';
             i = 1;
         }
 
@@ -31,7 +40,8 @@ internal static class CsvNumber
         var decimals = -1;
         for (; i < cell.Length; i++)
         {
-            var digit = (uint)(cell[i] - '0');
+            var c = uint.CreateTruncating(cell[i]);
+            var digit = c - '0';
             if (digit <= 9)
             {
                 // Below 2^24 before, so this cannot overflow a uint; above 2^24 after, the integer is not an exact float.
@@ -47,7 +57,7 @@ internal static class CsvNumber
                     decimals++;
                 }
             }
-            else if (cell[i] == '.' && decimals < 0)
+            else if (c == '.' && decimals < 0)
             {
                 decimals = 0;
             }
@@ -75,6 +85,9 @@ internal static class CsvNumber
     /// <summary>Whether <paramref name="cell"/> reads as a number (finite or not).</summary>
     public static bool IsNumber(ReadOnlySpan<char> cell) => TryParse(cell, out _);
 
-    private static bool Slow(ReadOnlySpan<char> cell, out float value) =>
-        float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+    private static bool Slow<T>(ReadOnlySpan<T> cell, out float value)
+        where T : unmanaged, IBinaryInteger<T> =>
+        typeof(T) == typeof(char)
+            ? float.TryParse(MemoryMarshal.Cast<T, char>(cell), NumberStyles.Float, CultureInfo.InvariantCulture, out value)
+            : float.TryParse(MemoryMarshal.Cast<T, byte>(cell), NumberStyles.Float, CultureInfo.InvariantCulture, out value);
 }

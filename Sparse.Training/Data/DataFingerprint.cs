@@ -10,7 +10,7 @@ namespace Sparse.Training;
 /// </summary>
 /// <param name="Rows">Samples.</param>
 /// <param name="Features">Features per sample.</param>
-/// <param name="Hash">XXH3 of the features, then the labels or targets, as stored.</param>
+/// <param name="Hash">XXH3 of the features (dense, or a sparse set's row pointers, indices and values), then the labels or targets, as stored.</param>
 public readonly record struct DataFingerprint(int Rows, int Features, ulong Hash)
 {
     /// <summary>The fingerprint of <paramref name="data"/>.</summary>
@@ -18,7 +18,17 @@ public readonly record struct DataFingerprint(int Rows, int Features, ulong Hash
     {
         ArgumentNullException.ThrowIfNull(data);
         var hash = new XxHash3();
-        hash.Append(MemoryMarshal.AsBytes(data.Features.AsSpan()));
+        if (data.SparseFeatures is { } rows)
+        {
+            hash.Append(MemoryMarshal.AsBytes(rows.RowPointers.AsSpan()));
+            hash.Append(MemoryMarshal.AsBytes(rows.ColumnIndices.AsSpan()));
+            hash.Append(MemoryMarshal.AsBytes(rows.Values.AsSpan()));
+        }
+        else
+        {
+            hash.Append(MemoryMarshal.AsBytes(data.Features.AsSpan()));
+        }
+
         hash.Append(data.Labels is { } labels ? MemoryMarshal.AsBytes(labels.AsSpan()) : MemoryMarshal.AsBytes(data.Targets.AsSpan()));
         return new DataFingerprint(data.Count, data.FeatureCount, hash.GetCurrentHashAsUInt64());
     }

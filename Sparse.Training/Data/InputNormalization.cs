@@ -13,6 +13,12 @@ public enum NormalizationKind
 
     /// <summary>Each feature mapped to [0, 1] by its minimum and maximum (constant features to 0).</summary>
     MinMax,
+
+    /// <summary>
+    /// Each feature divided by its largest absolute value, into [-1, 1] (features that are always 0 unchanged): the
+    /// one fit here that keeps a zero zero, so sparse inputs stay sparse.
+    /// </summary>
+    MaxAbs,
 }
 
 /// <summary>
@@ -58,6 +64,30 @@ public sealed class InputNormalization
             return new InputNormalization(kind, offset, scale);
         }
 
+        if (training.SparseFeatures is { } rows)
+        {
+            if (kind != NormalizationKind.MaxAbs)
+            {
+                throw new ArgumentException($"{kind} moves a zero away from zero, so every sparse input would become dense (all {features:N0} features in every row); " +
+                    "scale sparse inputs by their largest absolute value (MaxAbs) or not at all.", nameof(kind));
+            }
+
+            var largest = new float[features];
+            var columns = rows.ColumnIndices;
+            var values = rows.Values;
+            for (long k = 0; k < rows.NonZeroCount; k++)
+            {
+                largest[columns[k]] = Math.Max(largest[columns[k]], Math.Abs(values[k]));
+            }
+
+            for (var f = 0; f < features; f++)
+            {
+                scale[f] = largest[f] > 0 ? 1 / largest[f] : 1f;
+            }
+
+            return new InputNormalization(kind, offset, scale);
+        }
+
         for (var f = 0; f < features; f++)
         {
             double sum = 0, sumSquares = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
@@ -70,7 +100,12 @@ public sealed class InputNormalization
                 max = Math.Max(max, x);
             }
 
-            if (kind == NormalizationKind.Standardize)
+            if (kind == NormalizationKind.MaxAbs)
+            {
+                var largest = Math.Max(Math.Abs(min), Math.Abs(max));
+                scale[f] = largest > 0 ? (float)(1 / largest) : 1f;
+            }
+            else if (kind == NormalizationKind.Standardize)
             {
                 var mean = sum / training.Count;
                 var std = Math.Sqrt(Math.Max(0, (sumSquares / training.Count) - (mean * mean)));

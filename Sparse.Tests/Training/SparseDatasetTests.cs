@@ -1,0 +1,155 @@
+using Sparse.Core;
+using Sparse.Training;
+
+namespace Sparse.Tests.Training;
+
+/// <summary>
+/// A dataset of sparse rows behaves as its dense twin: the same subsets and splits, the same batches, the same
+/// fingerprint whatever the storage says, the same training; and only normalization that keeps zeros zero fits it.
+/// </summary>
+[TestFixture]
+public class SparseDatasetTests
+{
+    // Random sparse rows of 3 classes (a feature column of all zeros and an empty row included) and the dense twin.
+    private static (Dataset Sparse, Dataset Dense) Twins(int rows = 300, int features = 37, ulong seed = 3)
+    {
+        var random = new SparseRandom(seed);
+        var dense = new float[rows * features];
+        var labels = new int[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            labels[r] = random.NextInt(3);
+            for (var f = 1; f < features && r != 5; f++)
+            {
+                // A feature occurs mostly in rows of its class (f mod 3): learnable from which features occur.
+                if (random.NextDouble() < (f % 3 == labels[r] ? 0.3 : 0.05))
+                {
+                    dense[(r * features) + f] = (float)((random.NextDouble() * 4) - 2);
+                }
+            }
+        }
+
+        var pointers = new List<long> { 0 };
+        var columns = new List<int>();
+        var values = new List<float>();
+        for (var r = 0; r < rows; r++)
+        {
+            for (var f = 0; f < features; f++)
+            {
+                if (dense[(r * features) + f] != 0)
+                {
+                    columns.Add(f);
+                    values.Add(dense[(r * features) + f]);
+                }
+            }
+
+            pointers.Add(columns.Count);
+        }
+
+        var matrix = new CsrMatrix(rows, features, [.. pointers], [.. columns], [.. values]);
+        return (Dataset.ForClassification(matrix, labels, 3), Dataset.ForClassification(dense, features, labels, 3));
+    }
+
+    private static float[] Densify(Dataset data)
+    {
+        var rows = data.SparseFeatures!;
+        var dense = new float[data.Count * data.FeatureCount];
+        for (var r = 0; r < rows.Rows; r++)
+        {
+            for (var k = rows.RowPointers[r]; k < rows.RowPointers[r + 1]; k++)
+            {
+                dense[(r * data.FeatureCount) + rows.ColumnIndices[k]] = rows.Values[k];
+            }
+        }
+
+        return dense;
+    }
+
+    [Test]
+    public void Splits_and_subsets_keep_the_same_rows_as_the_dense_twin()
+    {
+        var (sparse, dense) = Twins();
+        Assert.That((sparse.IsSparse, sparse.Count, sparse.FeatureCount), Is.EqualTo((true, dense.Count, dense.FeatureCount)));
+        Assert.Throws<InvalidOperationException>(() => _ = sparse.Features, "no silent dense copy");
+
+        var (a, b) = sparse.Split(0.3, seed: 9);
+        var (c, d) = dense.Split(0.3, seed: 9);
+        Assert.That(Densify(a), Is.EqualTo(c.Features));
+        Assert.That(Densify(b), Is.EqualTo(d.Features));
+        Assert.That(a.Labels, Is.EqualTo(c.Labels));
+        a.SparseFeatures!.Validate();
+
+        int[] order = [7, 5, 5, 0];
+        Assert.That(Densify(sparse.Subset(order)), Is.EqualTo(dense.Subset(order).Features));
+    }
+
+    [Test]
+    public void Batches_of_sparse_rows_equal_the_dense_twins_normalized_by_the_largest_magnitude()
+    {
+        var (sparse, dense) = Twins();
+        var scaleSparse = InputNormalization.Fit(sparse, NormalizationKind.MaxAbs);
+        var scaleDense = InputNormalization.Fit(dense, NormalizationKind.MaxAbs);
+        Assert.That(scaleSparse.Scale, Is.EqualTo(scaleDense.Scale));
+        Assert.That(scaleSparse.Offset, Is.All.Zero, "zeros stay zero");
+        Assert.That(scaleSparse.Scale[0], Is.EqualTo(1f), "a column of zeros is left as it is");
+
+        var one = new BatchLoader(sparse, 32, scaleSparse, shuffle: true, seed: 4);
+        var two = new BatchLoader(dense, 32, scaleDense, shuffle: true, seed: 4);
+        one.StartEpoch(2);
+        two.StartEpoch(2);
+        var batches = 0;
+        while (one.Next())
+        {
+            Assert.That(two.Next(), Is.True);
+            Assert.That(one.Batch.Features.ToArray(), Is.EqualTo(two.Batch.Features.ToArray()));
+            Assert.That(one.Batch.Labels.ToArray(), Is.EqualTo(two.Batch.Labels.ToArray()));
+            Assert.That(one.Batch.Features.ToArray(), Is.All.InRange(-1f, 1f));
+            batches++;
+        }
+
+        Assert.That(batches, Is.EqualTo(10));
+    }
+
+    [Test]
+    public void Normalization_that_moves_zeros_is_refused_for_sparse_rows_with_the_reason()
+    {
+        var (sparse, _) = Twins();
+        foreach (var kind in new[] { NormalizationKind.Standardize, NormalizationKind.MinMax })
+        {
+            var error = Assert.Throws<ArgumentException>(() => InputNormalization.Fit(sparse, kind));
+            Assert.That(error!.Message, Does.Contain("moves a zero away from zero").And.Contain("MaxAbs"));
+        }
+    }
+
+    [Test]
+    public void The_fingerprint_follows_values_and_order_of_sparse_rows()
+    {
+        var (sparse, _) = Twins();
+        var same = Twins().Sparse;
+        Assert.That(DataFingerprint.Of(same), Is.EqualTo(DataFingerprint.Of(sparse)));
+        Assert.That(DataFingerprint.Of(sparse.Subset([.. Enumerable.Range(0, sparse.Count).Reverse()])).ChangeFrom(DataFingerprint.Of(sparse)),
+            Does.Contain("other values or another order"));
+        same.SparseFeatures!.Values[3] += 1;
+        Assert.That(DataFingerprint.Of(same), Is.Not.EqualTo(DataFingerprint.Of(sparse)));
+    }
+
+    [Test]
+    public void A_trainer_on_sparse_rows_learns_as_on_the_dense_twin()
+    {
+        var (sparse, dense) = Twins(rows: 600);
+        var (train, test) = sparse.Split(0.25, seed: 1);
+        var (denseTrain, denseTest) = dense.Split(0.25, seed: 1);
+        var histories = new List<TrainingHistory>();
+        foreach (var (fit, check) in new[] { (train, test), (denseTrain, denseTest) })
+        {
+            var network = SparseNetwork.CreateMlp([fit.FeatureCount, 64, 3], epsilon: 10, seed: 2,
+                normalization: InputNormalization.Fit(fit, NormalizationKind.MaxAbs));
+            var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), new TrainerOptions { Epochs = 6, BatchSize = 32, Seed = 3 });
+            histories.Add(trainer.Fit(fit, check));
+        }
+
+        Assert.That(histories[0].Epochs.Select(e => e.TrainLoss), Is.EqualTo(histories[1].Epochs.Select(e => e.TrainLoss)));
+        Assert.That(histories[0].Epochs[^1].TestAccuracy, Is.EqualTo(histories[1].Epochs[^1].TestAccuracy));
+        Assert.That(histories[0].Epochs[^1].TestAccuracy, Is.GreaterThan(0.6), "which features occur says the class");
+    }
+}
