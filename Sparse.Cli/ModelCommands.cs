@@ -7,7 +7,11 @@ namespace Sparse.Cli;
 internal static class ModelCommands
 {
     private static readonly Option<string> Model = new("--model") { Description = "A model file written by 'sparse train'.", Required = true };
-    private static readonly Option<string> Data = new("--data") { Description = "CSV with the model's feature columns (and, to evaluate, its label column).", Required = true };
+    private static readonly Option<string> Data = new("--data")
+    {
+        Description = "CSV with the model's feature columns (and, to evaluate, its label column); for a model trained on svmlight files, a svmlight file.",
+        Required = true,
+    };
     private static readonly Option<bool> NoHeader = new("--no-header") { Description = "The first line is data (default: detected)." };
     private static readonly Option<string> PredictionsPath = new("--output") { Description = "Where to write the predictions CSV.", DefaultValueFactory = _ => "predictions.csv" };
 
@@ -16,8 +20,7 @@ internal static class ModelCommands
         var command = new Command("evaluate", "Loss, accuracy and confusion matrix (classification) or RMSE, MAE and R² (regression) of a model on a labelled CSV file; columns are matched by header name.") { Model, Data, NoHeader };
         command.SetAction(parse => Cli.Guard(() =>
         {
-            var (checkpoint, schema, table) = Load(parse, requireLabel: true, Console.Error.WriteLine);
-            var data = schema.ToDataset(table);
+            var (checkpoint, schema, data) = Load(parse, requireLabel: true, Console.Error.WriteLine);
             Console.WriteLine($"samples {data.Count}");
             if (schema.IsClassification)
             {
@@ -46,9 +49,8 @@ internal static class ModelCommands
         {
             var output = parse.GetValue(PredictionsPath)!;
             OutputPaths.Check([("--output", output)], [("--model", parse.GetValue(Model)), ("--data", parse.GetValue(Data))]);
-            var (checkpoint, schema, table) = Load(parse, requireLabel: false, Console.Error.WriteLine);
+            var (checkpoint, schema, features) = Load(parse, requireLabel: false, Console.Error.WriteLine);
             var network = checkpoint.Network;
-            var features = Dataset.ForClassification(table.Features, table.FeatureNames.Length, new int[table.Rows], 1);
             var loader = new BatchLoader(features, 256, network.Normalization, shuffle: false, seed: 0);
             var classes = schema.ClassNames.ToArray();
             AtomicFile.Write(output, stream =>
@@ -75,7 +77,7 @@ internal static class ModelCommands
                     }
                 }
             });
-            Console.WriteLine($"wrote {table.Rows} predictions to {output}");
+            Console.WriteLine($"wrote {features.Count} predictions to {output}");
             return 0;
         }));
         return command;
@@ -309,13 +311,28 @@ internal static class ModelCommands
         return command;
     }
 
-    private static (Checkpoint Checkpoint, TabularSchema Schema, CsvTable CsvTable) Load(ParseResult parse, bool requireLabel, Action<string> note)
+    // The model and the rows of --data: labelled when requireLabel, else with placeholder labels. A model trained on
+    // svmlight files reads svmlight (with its index base and feature count), whatever the file's name; one trained on
+    // CSV reads CSV columns by name.
+    private static (Checkpoint Checkpoint, TabularSchema Schema, Dataset Data) Load(ParseResult parse, bool requireLabel, Action<string> note)
     {
         var checkpoint = Cli.LoadModel(parse.GetValue(Model)!);
         var schema = Cli.SchemaOf(checkpoint);
+        var path = parse.GetValue(Data)!;
+        if (schema.SvmLight is { } svm)
+        {
+            var rows = SvmLightReader.Read(path, new SvmLightOptions { ZeroBased = !svm.OneBased, FeatureCount = svm.Count }, note);
+            return (checkpoint, schema, requireLabel ? schema.ToDataset(rows) : Dataset.ForClassification(rows.Features, new int[rows.Rows], 1));
+        }
+
+        if (SvmLightReader.IsSvmLightPath(path))
+        {
+            throw new UserError($"{path}: is named as a svmlight file, but the model reads the CSV columns {string.Join(", ", schema.FeatureNames.Take(5))}{(schema.FeatureNames.Count > 5 ? ", ..." : string.Empty)}.");
+        }
+
         bool? header = parse.GetValue(NoHeader) ? false : null;
-        var table = CsvTableReader.Read(parse.GetValue(Data)!, schema, header, requireLabel, note);
-        return (checkpoint, schema, table);
+        var table = CsvTableReader.Read(path, schema, header, requireLabel, note);
+        return (checkpoint, schema, requireLabel ? schema.ToDataset(table) : Dataset.ForClassification(table.Features, table.FeatureNames.Length, new int[table.Rows], 1));
     }
 
     /// <summary>Root mean squared error, mean absolute error and R² in the target's original units.</summary>

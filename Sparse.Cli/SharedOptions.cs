@@ -21,6 +21,13 @@ internal static class SharedOptions
         Description = "How the sparse kernels store the rows they gather: fp32, or bf16 (half the bytes, summed in fp32; faster on layers of 100,000 neurons and more, slower on small ones: docs/performance.md).",
         DefaultValueFactory = _ => "fp32",
     }, "fp32", "bf16");
+    public static readonly Option<string?> DataFormat = OneOf(new Option<string?>("--format")
+    {
+        Description = "Data file format: csv, or svmlight (LIBSVM: 'label index:value ...', one row a line, only the non-zero features) " +
+            "(default: svmlight for names ending in .svm, .svmlight or .libsvm, also with .gz; else csv).",
+    }, "csv", "svmlight");
+    public static readonly Option<bool> ZeroBased = new("--zero-based") { Description = "svmlight: the indices count from 0 (default: from 1, unless a file holds an index 0, as scikit-learn decides)." };
+    public static readonly Option<int?> FeatureCount = new("--features") { Description = "svmlight: features per row (default: the largest index in the files), so that a test file with fewer columns lines up." };
     public static readonly Option<bool> RawTargets = new("--raw-targets") { Description = "Regression: train on the targets as they are (default: standardized to mean 0 and deviation 1; predictions are always in the original units)." };
 
     /// <summary>The <c>--validation-split</c> of <paramref name="all"/>: training and held-out rows, both non-empty.</summary>
@@ -30,6 +37,44 @@ internal static class SharedOptions
         return train.Count == 0 || test.Count == 0
             ? throw new UserError($"--validation-split {split.ToString(CultureInfo.InvariantCulture)} of {all.Count} rows leaves {train.Count} to train and {test.Count} to test; both need at least one.")
             : (train, test);
+    }
+
+    /// <summary>Whether <paramref name="path"/> is read as svmlight: as <paramref name="format"/> says, else by its extension.</summary>
+    public static bool IsSvmLight(string path, string? format) => format is null ? SvmLightReader.IsSvmLightPath(path) : format == "svmlight";
+
+    /// <summary>
+    /// The svmlight training file and the test file (read together, so they share the index base and the feature count)
+    /// as datasets of sparse rows, their schema (<paramref name="saved"/>, a resumed run's, or the one inferred from the
+    /// training file) and the training file's label text.
+    /// </summary>
+    /// <exception cref="UserError">The test file is not svmlight, the saved schema reads CSV columns, or --features is not positive.</exception>
+    /// <exception cref="DataFormatException">A file's error, with its file, line, column and token.</exception>
+    public static (TabularSchema Schema, Dataset All, Dataset? Test, string[] Labels) ReadSvmLight(string trainPath, string? testPath, string? format, TabularSchema? saved,
+        bool zeroBased, int? features, string? task, bool rawTargets, Action<string> say)
+    {
+        if (testPath is not null && !IsSvmLight(testPath, format))
+        {
+            throw new UserError($"{testPath}: the training file {trainPath} is svmlight, so the test file must be too (a name ending in .svm, or --format svmlight).");
+        }
+
+        if (saved is not null && saved.SvmLight is null)
+        {
+            throw new UserError($"{trainPath}: is a svmlight file, but the model reads the CSV columns {string.Join(", ", saved.FeatureNames.Take(5))}{(saved.FeatureNames.Count > 5 ? ", ..." : string.Empty)}.");
+        }
+
+        if (features is <= 0)
+        {
+            throw new UserError($"--features must be a positive number of features, got {features}.");
+        }
+
+        var options = new SvmLightOptions
+        {
+            ZeroBased = saved?.SvmLight is { } svm ? !svm.OneBased : zeroBased ? true : null,
+            FeatureCount = saved?.FeatureNames.Count ?? features,
+        };
+        var tables = SvmLightReader.Read(testPath is null ? [trainPath] : [trainPath, testPath], options, say);
+        var schema = saved ?? TabularSchema.Infer(tables[0], task, standardizeTargets: !rawTargets);
+        return (schema, schema.ToDataset(tables[0]), testPath is null ? null : schema.ToDataset(tables[1]), tables[0].Labels);
     }
 
     /// <summary>The activation the command line names (<see cref="NetworkConfig.ActivationName"/>), or null.</summary>

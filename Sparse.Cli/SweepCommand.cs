@@ -36,7 +36,7 @@ internal static class SweepCommand
             "--epsilon (or --density), --learning-rate, --weight-decay, --dropout, --zeta and --seed values. Each configuration trains as it would " +
             "alone with `sparse train`; batch size, epochs, optimizer, evolution method and the data are shared by the grid.")
         {
-            TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, Hidden, ActivationNames, Epsilons, Densities, LearningRates, WeightDecays, Dropouts, Zetas, Seeds,
+            TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationNames, Epsilons, Densities, LearningRates, WeightDecays, Dropouts, Zetas, Seeds,
             Evolve, EvolveEvery, Epochs, BatchSize, OptimizerName, Momentum, Threads, PrecisionName, RawTargets, OutputDir, SaveAll,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet))));
@@ -108,19 +108,23 @@ internal static class SweepCommand
         // The data, shared by the grid: the first seed splits and shuffles it.
         var dataSeed = seeds[0];
         bool? header = parse.GetValue(NoHeader) ? false : null;
-        var table = CsvTableReader.Read(trainPath, header, parse.GetValue(Label), say);
-        var schema = TabularSchema.Infer(table, parse.GetValue(TaskName), standardizeTargets: !parse.GetValue(RawTargets));
-        var all = schema.ToDataset(table);
-        Dataset train, test;
-        if (testPath is not null)
+        TabularSchema schema;
+        Dataset all;
+        Dataset? heldOut;
+        if (IsSvmLight(trainPath, parse.GetValue(DataFormat)))
         {
-            train = all;
-            test = schema.ToDataset(CsvTableReader.Read(testPath, schema, header, requireLabel: true, say));
+            (schema, all, heldOut, _) = ReadSvmLight(trainPath, testPath, parse.GetValue(DataFormat), null, parse.GetValue(ZeroBased), parse.GetValue(FeatureCount),
+                parse.GetValue(TaskName), parse.GetValue(RawTargets), say);
         }
         else
         {
-            (train, test) = HoldOut(all, split, dataSeed);
+            var table = CsvTableReader.Read(trainPath, header, parse.GetValue(Label), say);
+            schema = TabularSchema.Infer(table, parse.GetValue(TaskName), standardizeTargets: !parse.GetValue(RawTargets));
+            all = schema.ToDataset(table);
+            heldOut = testPath is null ? null : schema.ToDataset(CsvTableReader.Read(testPath, schema, header, requireLabel: true, say));
         }
+
+        var (train, test) = heldOut is not null ? (all, heldOut) : HoldOut(all, split, dataSeed);
 
         // The grid's shared choices; each configuration sets its own rate, decay, zeta and seed (Recipe).
         var evolve = parse.GetValue(Evolve)!;
@@ -178,7 +182,7 @@ internal static class SweepCommand
             throw TooLarge(e);
         }
 
-        var grid = ParallelNetworks.Create(train.FeatureCount, schema.OutputSize, configs, InputNormalization.Fit(train, NormalizationKind.Standardize));
+        var grid = ParallelNetworks.Create(train.FeatureCount, schema.OutputSize, configs, InputNormalization.Fit(train, train.IsSparse ? NormalizationKind.MaxAbs : NormalizationKind.Standardize));
         grid.Network.Compute = ComputeOptions.Default with { Threads = parse.GetValue(Threads) ?? Environment.ProcessorCount };
         grid.Network.Precision = parse.GetValue(PrecisionName) == "bf16" ? Precision.Bf16 : Precision.Fp32;
         var loss = grid.CreateLoss(TrainingRecipe.CreateLoss(schema.IsClassification), schema.IsClassification);

@@ -24,6 +24,23 @@ internal sealed record TrainData(TabularSchema Schema, Dataset Train, Dataset Te
     /// <param name="announce">The inferred task and its classes, a line a user must see (a log event in JSON logs too).</param>
     public static TrainData Read(RunOptions run, string trainPath, string? testPath, Checkpoint? resumed, string? resumePath, Action<string> say, Action<string> announce)
     {
+        if (IsSvmLight(trainPath, run.Get(DataFormat)))
+        {
+            if (run.Get(SelectFeatures) is not null)
+            {
+                throw new UserError("--select-features picks CSV columns by name; it does not apply to svmlight files.");
+            }
+
+            var (svmSchema, rows, heldOut, labels) = ReadSvmLight(trainPath, testPath, run.Get(DataFormat), resumed?.Schema, run.Get(ZeroBased), run.Get(FeatureCount),
+                run.Get(TaskName), run.Get(RawTargets), say);
+            if (resumed is null)
+            {
+                announce(TaskLine(svmSchema, labels, run.Get(TaskName) is not null));
+            }
+
+            return Checked(run, svmSchema, rows, heldOut, trainPath, testPath, resumed, resumePath, say);
+        }
+
         bool? header = run.Get(NoHeader) ? false : null;
         TabularSchema schema;
         CsvTable table;
@@ -53,18 +70,17 @@ internal sealed record TrainData(TabularSchema Schema, Dataset Train, Dataset Te
         }
 
         var all = schema.ToDataset(table);
-        Dataset train, test;
-        if (testPath is not null)
-        {
-            train = all;
-            var testTable = CsvTableReader.Read(testPath, fileSchema, header, requireLabel: true, say);
-            test = schema.ToDataset(selected is null ? testTable : testTable.SelectFeatures(selected));
-        }
-        else
-        {
-            (train, test) = HoldOut(all, run.Get(ValidationSplit), run.Get(Seed));
-        }
+        var test = testPath is null ? null : schema.ToDataset(selected is null
+            ? CsvTableReader.Read(testPath, fileSchema, header, requireLabel: true, say)
+            : CsvTableReader.Read(testPath, fileSchema, header, requireLabel: true, say).SelectFeatures(selected));
+        return Checked(run, schema, all, test, trainPath, testPath, resumed, resumePath, say);
+    }
 
+    // The training rows and the test rows (or a validation split of the training rows), checked against a resumed model and for what a model cannot learn.
+    private static TrainData Checked(RunOptions run, TabularSchema schema, Dataset all, Dataset? test, string trainPath, string? testPath, Checkpoint? resumed, string? resumePath, Action<string> say)
+    {
+        Dataset train;
+        (train, test) = test is not null ? (all, test) : HoldOut(all, run.Get(ValidationSplit), run.Get(Seed));
         if (resumed is not null && resumed.Network.InputSize != train.FeatureCount)
         {
             throw new UserError($"{resumePath}: the model takes {resumed.Network.InputSize} features, {trainPath} has {train.FeatureCount}.");
@@ -77,7 +93,7 @@ internal sealed record TrainData(TabularSchema Schema, Dataset Train, Dataset Te
     /// <summary>The task, why it was chosen, the flag that changes it, and the classes.</summary>
     private static string TaskLine(TabularSchema schema, string[] labels, bool given)
     {
-        var label = $"the label column '{schema.LabelName}'";
+        var label = schema.SvmLight is null ? $"the label column '{schema.LabelName}' holds" : "the labels hold";
         string reason;
         if (given)
         {
@@ -85,16 +101,16 @@ internal sealed record TrainData(TabularSchema Schema, Dataset Train, Dataset Te
         }
         else if (!ClassLabels.AreNumbers(labels))
         {
-            reason = $"{label} holds text; --task regression would refuse it";
+            reason = $"{label} text; --task regression would refuse it";
         }
         else
         {
             var values = labels.Select(l => ClassLabels.Key(l, numeric: true)).Distinct(StringComparer.Ordinal).Count();
             reason = schema.IsClassification
-                ? $"{label} holds {values} distinct whole numbers, 50 or fewer; --task regression to predict it as a number"
+                ? $"{label} {values} distinct whole numbers, 50 or fewer; --task regression to predict it as a number"
                 : labels.All(l => ClassLabels.TryNumber(l, out var v) && v == Math.Floor(v))
-                    ? $"{label} holds {values} distinct whole numbers, more than 50; --task classification to treat each as a class"
-                    : $"{label} holds numbers that are not whole; --task classification to treat each value as a class";
+                    ? $"{label} {values} distinct whole numbers, more than 50; --task classification to treat each as a class"
+                    : $"{label} numbers that are not whole; --task classification to treat each value as a class";
         }
 
         return schema.IsClassification
@@ -131,6 +147,24 @@ internal sealed record TrainData(TabularSchema Schema, Dataset Train, Dataset Te
         {
             throw new UserError($"{trainPath}: the target column '{schema.LabelName}' is {schema.ToTargetUnits(train.Targets![0]).ToString("G6", CultureInfo.InvariantCulture)} " +
                 $"in every one of the {train.Count} training rows: there is nothing to learn, and R² would be undefined.");
+        }
+
+        if (train.SparseFeatures is { } rows)
+        {
+            var seen = new bool[train.FeatureCount];
+            foreach (var column in rows.ColumnIndices.AsSpan(0, (int)rows.NonZeroCount))
+            {
+                seen[column] = true;
+            }
+
+            var never = Enumerable.Range(0, seen.Length).Where(f => !seen[f]).ToList();
+            if (never.Count > 0)
+            {
+                say($"note: {never.Count:N0} of {seen.Length:N0} features never occur in the {train.Count:N0} training rows and carry no information: " +
+                    $"{string.Join(", ", never.Take(10).Select(f => schema.FeatureNames[f]))}{(never.Count > 10 ? ", ..." : string.Empty)}");
+            }
+
+            return;
         }
 
         var constant = ConstantColumns(train);

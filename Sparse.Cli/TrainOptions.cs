@@ -83,7 +83,7 @@ internal static class TrainOptions
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
-        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
+        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads,
             PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
     }
@@ -95,7 +95,7 @@ internal static class TrainOptions
     public static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
     /// <inheritdoc cref="Overridable"/>
-    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
+    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
         RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery, SelectFeatures, FeaturesFrom];
 
     /// <summary>The options the checkpoint's recipe section holds (<see cref="RecipeValues"/>), so the CLI's own section leaves them out.</summary>

@@ -7,11 +7,16 @@ namespace Sparse.Training;
 /// What a model expects of a table, saved with it: the feature columns by name and order, the label
 /// column, the task, the class names and, for regression, the scale the targets were standardized with.
 /// Files are read against it by <see cref="CsvTableReader.Read(string, TabularSchema, bool?, bool, Action{string})"/>,
-/// which matches columns by name. (Input normalization belongs to the network: <see cref="SparseNetwork.Normalization"/>.)
+/// which matches columns by name. A schema of svmlight files (<see cref="SvmLight"/>) names its features by their index
+/// as the files write it, and keeps no list of names. (Input normalization belongs to the network:
+/// <see cref="SparseNetwork.Normalization"/>.)
 /// </summary>
 public sealed class TabularSchema
 {
-    private readonly Dictionary<string, int> _featureIndex;
+    /// <summary>The label's name in a schema of svmlight files, whose labels stand first on each line.</summary>
+    public const string SvmLightLabel = "label";
+
+    private readonly Dictionary<string, int>? _featureIndex;
 
     /// <summary>Creates a schema, checking that names are unique and the target scale usable.</summary>
     /// <param name="featureNames">The feature columns in the order the network reads them.</param>
@@ -45,6 +50,41 @@ public sealed class TabularSchema
             throw new ArgumentException($"The label '{labelName}' is also a feature name.", nameof(labelName));
         }
 
+        CheckClassesAndTargets(classNames, targetMean, targetScale);
+        ArgumentOutOfRangeException.ThrowIfLessThan(labelIndex, -1);
+        FeatureNames = [.. featureNames];
+        LabelName = labelName;
+        LabelIndex = labelIndex;
+        ClassNames = [.. classNames];
+        TargetMean = targetMean;
+        TargetScale = targetScale;
+    }
+
+    private TabularSchema(SvmLightFeatures features, IReadOnlyList<string> classNames, double targetMean, double targetScale)
+    {
+        CheckClassesAndTargets(classNames, targetMean, targetScale);
+        SvmLight = features;
+        FeatureNames = features;
+        LabelName = SvmLightLabel;
+        LabelIndex = -1;
+        ClassNames = [.. classNames];
+        TargetMean = targetMean;
+        TargetScale = targetScale;
+    }
+
+    /// <summary>
+    /// The schema of svmlight files of <paramref name="featureCount"/> features whose indices count from 1 when
+    /// <paramref name="oneBased"/> (else from 0); the other parameters as the constructor's.
+    /// </summary>
+    public static TabularSchema ForSvmLight(int featureCount, bool oneBased, IReadOnlyList<string> classNames, double targetMean = 0, double targetScale = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(featureCount);
+        ArgumentNullException.ThrowIfNull(classNames);
+        return new TabularSchema(new SvmLightFeatures(featureCount, oneBased), classNames, targetMean, targetScale);
+    }
+
+    private static void CheckClassesAndTargets(IReadOnlyList<string> classNames, double targetMean, double targetScale)
+    {
         if (classNames.Distinct(StringComparer.Ordinal).Count() != classNames.Count || classNames.Any(string.IsNullOrEmpty))
         {
             throw new ArgumentException("Class names must be unique and not empty.", nameof(classNames));
@@ -54,15 +94,45 @@ public sealed class TabularSchema
         {
             throw new ArgumentException($"Target mean {targetMean} and scale {targetScale} must be finite, the scale positive.", nameof(targetScale));
         }
-
-        ArgumentOutOfRangeException.ThrowIfLessThan(labelIndex, -1);
-        FeatureNames = [.. featureNames];
-        LabelName = labelName;
-        LabelIndex = labelIndex;
-        ClassNames = [.. classNames];
-        TargetMean = targetMean;
-        TargetScale = targetScale;
     }
+
+    /// <summary>
+    /// The features of svmlight files: named by their index as the files write it (from 1 when <see cref="OneBased"/>),
+    /// computed when asked, so a million features take no memory here.
+    /// </summary>
+    public sealed class SvmLightFeatures : IReadOnlyList<string>
+    {
+        internal SvmLightFeatures(int count, bool oneBased) => (Count, OneBased) = (count, oneBased);
+
+        /// <summary>Features per row.</summary>
+        public int Count { get; }
+
+        /// <summary>Whether the files' indices count from 1.</summary>
+        public bool OneBased { get; }
+
+        /// <summary>The index of feature <paramref name="index"/> as the files write it.</summary>
+        public string this[int index] => (uint)index < (uint)Count
+            ? (index + (OneBased ? 1L : 0L)).ToString(CultureInfo.InvariantCulture)
+            : throw new ArgumentOutOfRangeException(nameof(index), index, $"A feature is in [0, {Count}).");
+
+        /// <summary>The feature a file's index names, or -1.</summary>
+        public int IndexOf(string name) =>
+            long.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var written) && written - (OneBased ? 1 : 0) is >= 0 and var f && f < Count ? (int)f : -1;
+
+        /// <inheritdoc/>
+        public IEnumerator<string> GetEnumerator()
+        {
+            for (var f = 0; f < Count; f++)
+            {
+                yield return this[f];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>The features of svmlight files, or null for a table of named columns.</summary>
+    public SvmLightFeatures? SvmLight { get; }
 
     /// <summary>The feature columns, in the order the network reads them.</summary>
     public IReadOnlyList<string> FeatureNames { get; }
@@ -89,7 +159,7 @@ public sealed class TabularSchema
     public int OutputSize => IsClassification ? ClassNames.Count : 1;
 
     /// <summary>The position of the feature named <paramref name="name"/>, or -1.</summary>
-    public int FeatureIndex(string name) => _featureIndex.TryGetValue(name, out var index) ? index : -1;
+    public int FeatureIndex(string name) => SvmLight?.IndexOf(name) ?? (_featureIndex!.TryGetValue(name, out var index) ? index : -1);
 
     /// <summary>
     /// The schema of a training table: classification when <paramref name="task"/> says so, when a label is not
@@ -105,29 +175,71 @@ public sealed class TabularSchema
             throw new DataFormatException($"{table.Path}: has no label column.");
         }
 
-        var classification = task switch
-        {
-            "classification" => true,
-            "regression" => false,
-            null => LooksCategorical(table.Labels),
-            _ => throw new ArgumentException($"Unknown task '{task}'.", nameof(task)),
-        };
-        if (classification)
+        if (InferClassification(task, table.Labels))
         {
             return new TabularSchema(table.FeatureNames, table.LabelName, table.LabelIndex, table.ClassNames());
         }
 
-        var targets = Targets(table);
-        double mean = 0, scale = 1;
-        if (standardizeTargets && targets.Length > 0)
-        {
-            mean = targets.Average(t => (double)t);
-            var variance = targets.Sum(t => (t - mean) * (t - mean)) / targets.Length;
-            scale = variance > 1e-24 ? Math.Sqrt(variance) : 1;
-        }
-
+        var (mean, scale) = TargetScaling(Targets(table.Path, table.Labels, CsvRow(table), table.LabelName), standardizeTargets);
         return new TabularSchema(table.FeatureNames, table.LabelName, table.LabelIndex, [], mean, scale);
     }
+
+    private static bool InferClassification(string? task, string[] labels) => task switch
+    {
+        "classification" => true,
+        "regression" => false,
+        null => LooksCategorical(labels),
+        _ => throw new ArgumentException($"Unknown task '{task}'.", nameof(task)),
+    };
+
+    // The mean and deviation targets are standardized with (0 and 1 when they are not).
+    private static (double Mean, double Scale) TargetScaling(float[] targets, bool standardize)
+    {
+        if (!standardize || targets.Length == 0)
+        {
+            return (0, 1);
+        }
+
+        var mean = targets.Average(t => (double)t);
+        var variance = targets.Sum(t => (t - mean) * (t - mean)) / targets.Length;
+        return (mean, variance > 1e-24 ? Math.Sqrt(variance) : 1);
+    }
+
+    // A CSV row is named by its record number.
+    private static Func<int, string> CsvRow(CsvTable table) => n => $":{table.FirstDataLine + n}";
+
+    /// <summary>The schema of svmlight files read together (<paramref name="table"/> the training file), as <see cref="Infer(CsvTable, string?, bool)"/> infers a table's.</summary>
+    /// <exception cref="DataFormatException">Regression was asked for and a label is not a finite number.</exception>
+    public static TabularSchema Infer(SvmLightTable table, string? task = null, bool standardizeTargets = true)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var classification = InferClassification(task, table.Labels);
+        if (classification)
+        {
+            return ForSvmLight(table.FeatureCount, table.OneBased, table.ClassNames());
+        }
+
+        var (mean, scale) = TargetScaling(Targets(table.Path, table.Labels, SvmLightRow, SvmLightLabel), standardizeTargets);
+        return ForSvmLight(table.FeatureCount, table.OneBased, [], mean, scale);
+    }
+
+    /// <summary>The dataset of svmlight <paramref name="table"/> (read with this schema's feature count and index base): sparse rows, and class indices or standardized targets.</summary>
+    /// <exception cref="DataFormatException">A label is not one of the classes, or a target is not a finite number; the message names the data line.</exception>
+    public Dataset ToDataset(SvmLightTable table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (SvmLight is null || table.FeatureCount != SvmLight.Count || table.OneBased != SvmLight.OneBased)
+        {
+            throw new ArgumentException($"The table has {table.FeatureCount} {(table.OneBased ? "one" : "zero")}-based features; the schema {(SvmLight is null ? "is a CSV table's" : $"has {SvmLight.Count} {(SvmLight.OneBased ? "one" : "zero")}-based")}.", nameof(table));
+        }
+
+        return IsClassification
+            ? Dataset.ForClassification(table.Features, Classes(table.Path, table.Labels, SvmLightRow), ClassNames.Count)
+            : Dataset.ForRegression(table.Features, Standardized(Targets(table.Path, table.Labels, SvmLightRow, SvmLightLabel)), 1);
+    }
+
+    // svmlight rows are named by their place among the data lines (blank and comment lines are not counted).
+    private static string SvmLightRow(int row) => $" data line {row + 1}";
 
     /// <summary>The dataset of <paramref name="table"/> (read against this schema): class indices, or standardized targets.</summary>
     /// <exception cref="DataFormatException">A label is not one of the classes, or a target is not a finite number; the message names the row.</exception>
@@ -144,32 +256,40 @@ public sealed class TabularSchema
             throw new ArgumentException($"The table has {table.FeatureNames.Length} features, the schema {FeatureNames.Count}.", nameof(table));
         }
 
-        if (IsClassification)
-        {
-            // Labels are compared as the classes are: by value when every class is a number (1, 1.0 and 1e0 are one), else as trimmed text.
-            // A model saved before labels were compared by value may hold 1 and 1.0 as two classes: those keep exact text.
-            var numeric = ClassLabels.AreNumbers(ClassNames) && ClassNames.Select(c => ClassLabels.Key(c, true)).Distinct(StringComparer.Ordinal).Count() == ClassNames.Count;
-            var index = ClassNames.Select((name, i) => (name, i)).ToDictionary(p => ClassLabels.Key(p.name, numeric), p => p.i, StringComparer.Ordinal);
-            var classes = new int[table.Labels.Length];
-            for (var n = 0; n < classes.Length; n++)
-            {
-                if (!index.TryGetValue(ClassLabels.Key(table.Labels[n], numeric), out classes[n]))
-                {
-                    throw new DataFormatException($"{table.Path}:{table.FirstDataLine + n}: label '{CsvTableReader.Shorten(table.Labels[n])}' in column '{LabelName}' " +
-                        $"is not one of the model's classes ({string.Join(", ", ClassNames.Take(20))}{(ClassNames.Count > 20 ? ", ..." : string.Empty)}).");
-                }
-            }
+        return IsClassification
+            ? Dataset.ForClassification(table.Features, table.FeatureNames.Length, Classes(table.Path, table.Labels, CsvRow(table), $" in column '{LabelName}'"), ClassNames.Count)
+            : Dataset.ForRegression(table.Features, table.FeatureNames.Length, Standardized(Targets(table.Path, table.Labels, CsvRow(table), LabelName)), 1);
+    }
 
-            return Dataset.ForClassification(table.Features, table.FeatureNames.Length, classes, ClassNames.Count);
+    // The class of each label; where names the row after the file's name, column the label's column.
+    private int[] Classes(string path, string[] labels, Func<int, string> where, string column = "")
+    {
+        // Labels are compared as the classes are: by value when every class is a number (1, 1.0 and 1e0 are one), else as trimmed text.
+        // A model saved before labels were compared by value may hold 1 and 1.0 as two classes: those keep exact text.
+        var numeric = ClassLabels.AreNumbers(ClassNames) && ClassNames.Select(c => ClassLabels.Key(c, true)).Distinct(StringComparer.Ordinal).Count() == ClassNames.Count;
+        var index = ClassNames.Select((name, i) => (name, i)).ToDictionary(p => ClassLabels.Key(p.name, numeric), p => p.i, StringComparer.Ordinal);
+        var classes = new int[labels.Length];
+        for (var n = 0; n < classes.Length; n++)
+        {
+            if (!index.TryGetValue(ClassLabels.Key(labels[n], numeric), out classes[n]))
+            {
+                throw new DataFormatException($"{path}{where(n)}: label '{CsvTableReader.Shorten(labels[n])}'{column} " +
+                    $"is not one of the model's classes ({string.Join(", ", ClassNames.Take(20))}{(ClassNames.Count > 20 ? ", ..." : string.Empty)}).");
+            }
         }
 
-        var targets = Targets(table);
+        return classes;
+    }
+
+    // Targets in the standardized units the network learns.
+    private float[] Standardized(float[] targets)
+    {
         for (var n = 0; n < targets.Length; n++)
         {
             targets[n] = (float)((targets[n] - TargetMean) / TargetScale);
         }
 
-        return Dataset.ForRegression(table.Features, table.FeatureNames.Length, targets, 1);
+        return targets;
     }
 
     /// <summary>A network output in the target's original units.</summary>
@@ -212,7 +332,18 @@ public sealed class TabularSchema
 
             json.WriteStartObject();
             json.WriteString("task", IsClassification ? "classification" : "regression");
-            Strings("features", FeatureNames);
+            if (SvmLight is { } svm)
+            {
+                json.WriteStartObject("svmlight");
+                json.WriteNumber("features", svm.Count);
+                json.WriteBoolean("one_based", svm.OneBased);
+                json.WriteEndObject();
+            }
+            else
+            {
+                Strings("features", FeatureNames);
+            }
+
             json.WriteString("label", LabelName);
             json.WriteNumber("label_index", LabelIndex);
             Strings("classes", ClassNames);
@@ -237,6 +368,12 @@ public sealed class TabularSchema
             if (task is not ("classification" or "regression") || (task == "classification") != (classes.Length > 0))
             {
                 throw new InvalidDataException($"task '{task}' does not match {classes.Length} class names");
+            }
+
+            if (root.TryGetProperty("svmlight", out var svm))
+            {
+                return ForSvmLight(svm.GetProperty("features").GetInt32(), svm.GetProperty("one_based").GetBoolean(), classes,
+                    root.GetProperty("target_mean").GetDouble(), root.GetProperty("target_scale").GetDouble());
             }
 
             return new TabularSchema(Strings(root.GetProperty("features")), root.GetProperty("label").GetString() ?? string.Empty, root.GetProperty("label_index").GetInt32(),
@@ -271,15 +408,15 @@ public sealed class TabularSchema
         return numbers.Count <= 50;
     }
 
-    private static float[] Targets(CsvTable table)
+    private static float[] Targets(string path, string[] labels, Func<int, string> where, string? labelName)
     {
-        var labels = table.Labels!;
         var targets = new float[labels.Length];
         for (var n = 0; n < targets.Length; n++)
         {
             if (!CsvNumber.TryParse(labels[n], out targets[n]) || !float.IsFinite(targets[n]))
             {
-                throw new DataFormatException($"{table.Path}:{table.FirstDataLine + n}: regression target '{CsvTableReader.Shorten(labels[n])}' in column '{table.LabelName}' is not a finite number.");
+                throw new DataFormatException($"{path}{where(n)}: regression target '{CsvTableReader.Shorten(labels[n])}' " +
+                    $"{(labelName == SvmLightLabel ? string.Empty : $"in column '{labelName}' ")}is not a finite number.");
             }
         }
 
