@@ -1,8 +1,9 @@
 namespace Sparse.Bench;
 
 /// <summary>
-/// <c>csv FILE [REPEATS]</c>: reads a CSV file with <see cref="CsvTableReader"/> (warm-up, then REPEATS timed
-/// reads) and prints MB/s of CSV text and the peak managed heap growth against the final float array.
+/// <c>csv FILE [REPEATS]</c>: reads a CSV file with <see cref="CsvTableReader"/>, or a svmlight file (by its name) with
+/// <see cref="SvmLightReader"/> (warm-up, then REPEATS timed reads), and prints MB/s of text and the peak managed heap
+/// growth against the arrays read (the float array; for svmlight the sparse rows' pointers, indices and values).
 /// </summary>
 internal static class CsvRead
 {
@@ -10,7 +11,20 @@ internal static class CsvRead
     {
         // Throughput counts the CSV text: for a .gz file, the uncompressed size its trailer records (mod 4 GiB).
         var bytes = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? GzipSize(path) : new FileInfo(path).Length;
-        _ = CsvTableReader.Read(path, null, null);
+        var svmlight = SvmLightReader.IsSvmLightPath(path);
+        (int Rows, int Features, long Bytes, object Table) Read()
+        {
+            if (svmlight)
+            {
+                var rows = SvmLightReader.Read(path);
+                return (rows.Rows, rows.FeatureCount, (rows.Features.NonZeroCount * 8) + ((rows.Rows + 1L) * 8), rows);
+            }
+
+            var csv = CsvTableReader.Read(path, null, null);
+            return (csv.Rows, csv.FeatureNames.Length, csv.Features.Length * 4L, csv);
+        }
+
+        _ = Read();
         for (var r = 0; r < repeats; r++)
         {
             GC.Collect();
@@ -19,13 +33,13 @@ internal static class CsvRead
             var before = GC.GetTotalMemory(forceFullCollection: true);
             using var sampler = new PeakSampler();
             var watch = Stopwatch.StartNew();
-            var table = CsvTableReader.Read(path, null, null);
+            var table = Read();
             var seconds = watch.Elapsed.TotalSeconds;
             var peak = sampler.Stop() - before;
-            var floats = table.Features.Length * 4L;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{path}: {table.Rows:N0} x {table.FeatureNames.Length:N0} in {seconds:F3} s = {bytes / seconds / 1e6:F1} MB/s; managed peak {peak / 1048576.0:F0} MiB = {(double)peak / floats:F2}x the {floats / 1048576.0:F0} MiB float array"));
-            GC.KeepAlive(table);
+                $"{path}: {table.Rows:N0} x {table.Features:N0} in {seconds:F3} s = {bytes / seconds / 1e6:F1} MB/s; managed peak {peak / 1048576.0:F0} MiB = " +
+                $"{(double)peak / table.Bytes:F2}x the {table.Bytes / 1048576.0:F0} MiB {(svmlight ? "of sparse rows" : "float array")}"));
+            GC.KeepAlive(table.Table);
         }
     }
 

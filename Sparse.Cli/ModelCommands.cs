@@ -104,13 +104,18 @@ internal static class ModelCommands
         var epochs = new Option<int>("--epochs") { Description = "QuickSelection's training epochs.", DefaultValueFactory = _ => new QuickSelectionOptions().Epochs };
         var top = new Option<int>("--top") { Description = "How many features to print, strongest first.", DefaultValueFactory = _ => 20 };
         var output = new Option<string?>("--output") { Description = "Write every feature's rank, name, strength and connections here as CSV." };
+        var names = new Option<string?>("--feature-names")
+        {
+            Description = "With --model: a text file naming the model's features, one a line in feature order (for svmlight files, line i names index i " +
+                "of one-based files, index i - 1 of zero-based ones), such as the words of a bag-of-words set.",
+        };
         var command = new Command(
             "features",
             "Rank input features by the connections they kept: of a trained model (--model), or of QuickSelection's sparse denoising autoencoder trained on a data file " +
             "(--method quickselection --data FILE); docs/features.md. A model trained with --weight-decay 1 ranks more of the informative columns first. " +
             "Train on the best K with 'train --select-features K --features-from MODEL'.")
         {
-            model, data, label, NoHeader, method, measure, epochs, top, output,
+            model, data, label, NoHeader, method, measure, epochs, top, output, names,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -144,7 +149,11 @@ internal static class ModelCommands
             IReadOnlyList<FeatureScore> ranking;
             if (byModel)
             {
-                ranking = Rank(source, featureMeasure);
+                ranking = Rank(source, featureMeasure, parse.GetValue(names));
+            }
+            else if (parse.GetValue(names) is not null)
+            {
+                throw new UserError("--feature-names names a model's features: it goes with --method model.");
             }
             else
             {
@@ -181,13 +190,40 @@ internal static class ModelCommands
         return command;
     }
 
-    /// <summary>The features of the model at <paramref name="path"/>, ranked by <see cref="FeatureRanking"/>.</summary>
-    public static IReadOnlyList<FeatureScore> Rank(string path, FeatureMeasure measure = FeatureMeasure.PathStrength)
+    /// <summary>
+    /// The features of the model at <paramref name="path"/>, ranked by <see cref="FeatureRanking"/>, named by the schema
+    /// or, when given, by the lines of <paramref name="namesPath"/>.
+    /// </summary>
+    public static IReadOnlyList<FeatureScore> Rank(string path, FeatureMeasure measure = FeatureMeasure.PathStrength, string? namesPath = null)
     {
         var checkpoint = Cli.LoadModel(path);
+        var featureNames = Cli.SchemaOf(checkpoint).FeatureNames;
+        if (namesPath is not null)
+        {
+            if (!File.Exists(namesPath))
+            {
+                throw new UserError($"--feature-names {namesPath}: no such file.");
+            }
+
+            var lines = File.ReadAllLines(namesPath);
+            var count = lines.Length > 0 && lines[^1].Length == 0 ? lines.Length - 1 : lines.Length;
+            if (count != featureNames.Count)
+            {
+                throw new UserError($"{namesPath}: names {count:N0} features, one a line; the model {path} has {featureNames.Count:N0}.");
+            }
+
+            var blank = Array.FindIndex(lines, 0, count, string.IsNullOrWhiteSpace);
+            if (blank >= 0)
+            {
+                throw new UserError($"{namesPath}:{blank + 1}: an empty name; every feature needs one.");
+            }
+
+            featureNames = lines[..count];
+        }
+
         try
         {
-            return FeatureRanking.Rank(checkpoint.Network, Cli.SchemaOf(checkpoint).FeatureNames, measure);
+            return FeatureRanking.Rank(checkpoint.Network, featureNames, measure);
         }
         catch (ArgumentException e)
         {

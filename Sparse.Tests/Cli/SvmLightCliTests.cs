@@ -59,6 +59,15 @@ public class SvmLightCliTests : CliFixture
         Assert.That(predict.Exit, Is.Zero, predict.Error);
         Assert.That(File.ReadAllLines(Path.Combine(Dir, "p.csv")), Has.Length.EqualTo(301));
 
+        // Features ranked by the names of a file, one a line; a file of another count is refused.
+        Write("words.txt", string.Concat(Enumerable.Range(1, 2000).Select(f => $"word{f}\n")));
+        var ranked = Sparse("features", "--model", "m.sparse", "--feature-names", "words.txt", "--top", "5");
+        Assert.That(ranked.Exit, Is.Zero, ranked.Error);
+        Assert.That(ranked.Out, Does.Match(@"\n\s+1  word[0-9]+ "));
+        Write("short.txt", "a\nb\n");
+        Assert.That(Sparse("features", "--model", "m.sparse", "--feature-names", "short.txt").Error,
+            Does.Contain("short.txt: names 2 features, one a line; the model m.sparse has 2,000."));
+
         Write("wide.svm", "0 1:1 2001:1\n");
         var wide = Sparse("evaluate", "--model", "m.sparse", "--data", "wide.svm");
         Assert.That(wide.Exit, Is.EqualTo(1));
