@@ -1,0 +1,179 @@
+using System.Numerics.Tensors;
+
+namespace Sparse.Core;
+
+/// <summary>
+/// The products of a layer whose input is itself sparse (bag-of-words, one-hot records): a batch of samples given as
+/// compressed rows, sample <c>b</c> holding <c>features[rowPointers[b] .. rowPointers[b + 1])</c> (increasing) with
+/// their <c>values</c>. The work follows the batch's non-zeros times the in-degree of the features they name, never the
+/// layer's input width: the forward product walks the columns of W that the batch names (through
+/// <see cref="CsrMatrix.Transposed"/>), and the weight gradient writes the connections of the features that occur
+/// (<see cref="ActiveFeatures"/>) and no other.
+/// </summary>
+public static unsafe class SparseInputOps
+{
+    // Samples per parallel chunk of the forward product: 16 floats are a 64-byte line of each output row, so two
+    // threads never write one line.
+    private const int ChunkSamples = 16;
+
+    // Active features per parallel chunk of the weight gradient.
+    private const int ChunkFeatures = 64;
+
+    /// <summary><c>output = W x + bias</c> for a batch of sparse samples.</summary>
+    /// <param name="weights">W, shape (out, in).</param>
+    /// <param name="rowPointers">Where each sample's features start in <paramref name="features"/>; <c>batch + 1</c> entries.</param>
+    /// <param name="features">Each non-zero's feature, increasing within a sample, below <c>in</c>.</param>
+    /// <param name="values">Each non-zero's value.</param>
+    /// <param name="bias">b, <c>out</c> entries, or empty for none.</param>
+    /// <param name="output">Y, shape (out, batch), feature-major; overwritten.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or a feature is outside the layer's inputs.</exception>
+    public static void Multiply(CsrMatrix weights, ReadOnlySpan<long> rowPointers, ReadOnlySpan<int> features, ReadOnlySpan<float> values,
+        ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        CheckBatch(weights.Columns, rowPointers, features, values, batch);
+        ThrowHelper.CheckDense(output.Length, weights.Rows, batch, nameof(output));
+        if (!bias.IsEmpty && bias.Length != weights.Rows)
+        {
+            throw new ArgumentException($"The bias has {bias.Length} entries for {weights.Rows} outputs.", nameof(bias));
+        }
+
+        for (var r = 0; r < weights.Rows; r++)
+        {
+            output.Slice(r * batch, batch).Fill(bias.IsEmpty ? 0 : bias[r]);
+        }
+
+        var view = weights.Transposed;
+        fixed (long* pointers = rowPointers, columns = view.ColumnPointers)
+        fixed (int* samples = features, rows = view.RowIndices, positions = view.ValueIndices)
+        fixed (float* x = values, w = weights.Values, y = output)
+        {
+            var action = new ForwardAction(pointers, samples, x, columns, rows, positions, w, y, batch);
+            SparseParallel.Run(ref action, (batch + ChunkSamples - 1) / ChunkSamples, options);
+        }
+    }
+
+    /// <summary>
+    /// The weight gradient at the connections of the features that occur in the batch, and the bias gradient:
+    /// <c>weightGradient[k] = sum_b outputGradient[j, b] x[i, b]</c> for each stored entry <c>k</c> at (j, i) with
+    /// <c>i</c> in <paramref name="active"/>; every other entry of <paramref name="weightGradient"/> is left as it is
+    /// (the optimizer steps only the active features' connections: <see cref="ActiveFeatures.Positions"/>).
+    /// </summary>
+    /// <param name="weights">W, shape (out, in); only its structure is read.</param>
+    /// <param name="outputGradient">dY, shape (out, batch), feature-major.</param>
+    /// <param name="active">The batch's features with the samples that hold each (<see cref="ActiveFeatures.Build"/>).</param>
+    /// <param name="weightGradient">dW, aligned with <see cref="CsrMatrix.Values"/>.</param>
+    /// <param name="biasGradient">db, <c>out</c> entries, overwritten; or empty for none.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or <paramref name="active"/> names a feature outside the layer's inputs.</exception>
+    public static void WeightGradient(CsrMatrix weights, ReadOnlySpan<float> outputGradient, ActiveFeatures active, Span<float> weightGradient,
+        Span<float> biasGradient, int batch, ComputeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(active);
+        ThrowHelper.CheckDense(outputGradient.Length, weights.Rows, batch, nameof(outputGradient));
+        if (weightGradient.Length != weights.NonZeroCount)
+        {
+            throw new ArgumentException($"The weight gradient has {weightGradient.Length} entries for {weights.NonZeroCount} connections.", nameof(weightGradient));
+        }
+
+        if (active.Batch != batch || (active.Count > 0 && active.Features[active.Count - 1] >= weights.Columns))
+        {
+            throw new ArgumentException($"The active features are of a batch of {active.Batch} over features up to {(active.Count > 0 ? active.Features[active.Count - 1] : -1)}; " +
+                $"the layer takes {weights.Columns} inputs and the batch is {batch}.", nameof(active));
+        }
+
+        if (!biasGradient.IsEmpty)
+        {
+            if (biasGradient.Length != weights.Rows)
+            {
+                throw new ArgumentException($"The bias gradient has {biasGradient.Length} entries for {weights.Rows} outputs.", nameof(biasGradient));
+            }
+
+            for (var r = 0; r < weights.Rows; r++)
+            {
+                biasGradient[r] = TensorPrimitives.Sum(outputGradient.Slice(r * batch, batch));
+            }
+        }
+
+        var view = weights.Transposed;
+        fixed (long* columns = view.ColumnPointers)
+        fixed (int* rows = view.RowIndices, positions = view.ValueIndices, features = active.FeatureArray, pointers = active.Pointers, samples = active.Samples)
+        fixed (float* values = active.Values, dy = outputGradient, dw = weightGradient)
+        {
+            var action = new GradientAction(features, pointers, samples, values, columns, rows, positions, dy, dw, batch, active.Count);
+            SparseParallel.Run(ref action, (active.Count + ChunkFeatures - 1) / ChunkFeatures, options);
+        }
+    }
+
+    private static void CheckBatch(int inputs, ReadOnlySpan<long> rowPointers, ReadOnlySpan<int> features, ReadOnlySpan<float> values, int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (rowPointers.Length != batch + 1 || rowPointers[0] != 0 || rowPointers[batch] > features.Length || features.Length != values.Length)
+        {
+            throw new ArgumentException($"A batch of {batch} samples needs {batch + 1} row pointers from 0 to at most {features.Length}, and one value per feature ({values.Length}).", nameof(rowPointers));
+        }
+
+        for (var b = 0; b < batch; b++)
+        {
+            if (rowPointers[b + 1] < rowPointers[b])
+            {
+                throw new ArgumentException($"Row pointer {b + 1} ({rowPointers[b + 1]}) is below the one before it ({rowPointers[b]}).", nameof(rowPointers));
+            }
+        }
+
+        foreach (var f in features[..(int)rowPointers[batch]])
+        {
+            if ((uint)f >= (uint)inputs)
+            {
+                throw new ArgumentException($"Feature {f} is outside the layer's {inputs} inputs.", nameof(features));
+            }
+        }
+    }
+
+    private readonly struct ForwardAction(long* samplePointers, int* features, float* values, long* columnPointers, int* rows, int* positions, float* weights, float* output, int batch) : IChunkAction
+    {
+        public void Execute(int chunk)
+        {
+            var end = Math.Min(batch, (chunk + 1) * ChunkSamples);
+            for (var b = chunk * ChunkSamples; b < end; b++)
+            {
+                for (var e = samplePointers[b]; e < samplePointers[b + 1]; e++)
+                {
+                    var f = features[e];
+                    var v = values[e];
+                    for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
+                    {
+                        output[((long)rows[k] * batch) + b] += weights[positions[k]] * v;
+                    }
+                }
+            }
+        }
+    }
+
+    private readonly struct GradientAction(int* features, int* pointers, int* samples, float* values, long* columnPointers, int* rows, int* positions, float* outputGradient, float* weightGradient, int batch, int count) : IChunkAction
+    {
+        public void Execute(int chunk)
+        {
+            var end = Math.Min(count, (chunk + 1) * ChunkFeatures);
+            for (var a = chunk * ChunkFeatures; a < end; a++)
+            {
+                var f = features[a];
+                for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
+                {
+                    var dy = outputGradient + ((long)rows[k] * batch);
+                    var sum = 0f;
+                    for (var e = pointers[a]; e < pointers[a + 1]; e++)
+                    {
+                        sum += dy[samples[e]] * values[e];
+                    }
+
+                    weightGradient[positions[k]] = sum;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+namespace Sparse.Core;
+
+/// <summary>
+/// The features that occur in a batch of sparse samples, in increasing order, each with the samples that hold it and
+/// their values: the batch's columns, which <see cref="SparseInputOps.WeightGradient"/> walks and whose connections an
+/// optimizer steps (<see cref="Positions"/>). Built in O(nnz log nnz) of the batch, into buffers reused from batch to
+/// batch; nothing in it grows with the layer's input width.
+/// </summary>
+public sealed class ActiveFeatures
+{
+    private long[] _keys = [];
+    private int[] _order = [];
+
+    /// <summary>Features that occur in the batch.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Samples of the batch it was built from.</summary>
+    public int Batch { get; private set; }
+
+    /// <summary>The features that occur, increasing.</summary>
+    public ReadOnlySpan<int> Features => FeatureArray.AsSpan(0, Count);
+
+    internal int[] FeatureArray { get; private set; } = [];
+
+    // Feature a's samples are Samples[Pointers[a] .. Pointers[a + 1]), increasing, with their Values.
+    internal int[] Pointers { get; private set; } = [0];
+
+    internal int[] Samples { get; private set; } = [];
+
+    internal float[] Values { get; private set; } = [];
+
+    /// <summary>Reads a batch given as compressed rows, as <see cref="SparseInputOps.Multiply"/> takes it.</summary>
+    /// <exception cref="ArgumentException">The row pointers do not describe <paramref name="batch"/> samples of the given non-zeros.</exception>
+    public void Build(ReadOnlySpan<long> rowPointers, ReadOnlySpan<int> features, ReadOnlySpan<float> values, int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (rowPointers.Length != batch + 1 || rowPointers[0] != 0 || rowPointers[batch] > Math.Min(features.Length, values.Length))
+        {
+            throw new ArgumentException($"A batch of {batch} samples needs {batch + 1} row pointers from 0 to at most {Math.Min(features.Length, values.Length)}.", nameof(rowPointers));
+        }
+
+        var nonZeros = (int)rowPointers[batch];
+        if (_keys.Length < nonZeros)
+        {
+            var capacity = Math.Max(nonZeros, 2 * _keys.Length);
+            (_keys, _order, Samples, Values, FeatureArray) = (new long[capacity], new int[capacity], new int[capacity], new float[capacity], new int[capacity]);
+            Pointers = new int[capacity + 1];
+        }
+
+        // One key per non-zero, feature then sample: sorted, each feature's samples come together and in order.
+        for (var b = 0; b < batch; b++)
+        {
+            if (rowPointers[b + 1] < rowPointers[b])
+            {
+                throw new ArgumentException($"Row pointer {b + 1} ({rowPointers[b + 1]}) is below the one before it ({rowPointers[b]}).", nameof(rowPointers));
+            }
+
+            for (var e = (int)rowPointers[b]; e < rowPointers[b + 1]; e++)
+            {
+                _keys[e] = ((long)features[e] << 32) | (uint)b;
+                _order[e] = e;
+            }
+        }
+
+        Array.Sort(_keys, _order, 0, nonZeros);
+        var count = 0;
+        for (var n = 0; n < nonZeros; n++)
+        {
+            var feature = (int)(_keys[n] >> 32);
+            if (count == 0 || FeatureArray[count - 1] != feature)
+            {
+                FeatureArray[count] = feature;
+                Pointers[count] = n;
+                count++;
+            }
+
+            Samples[n] = (int)(uint)_keys[n];
+            Values[n] = values[_order[n]];
+        }
+
+        Pointers[count] = nonZeros;
+        Count = count;
+        Batch = batch;
+    }
+
+    /// <summary>How many connections of <paramref name="weights"/> the active features have: the length <see cref="Positions"/> writes.</summary>
+    public long ConnectionCount(CsrMatrix weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var columns = weights.Transposed.ColumnPointers;
+        long total = 0;
+        foreach (var f in Features)
+        {
+            total += columns[f + 1] - columns[f];
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// Writes where in <see cref="CsrMatrix.Values"/> the active features' connections are (feature by feature), and
+    /// returns how many: the entries an optimizer steps after <see cref="SparseInputOps.WeightGradient"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="ConnectionCount"/>.</exception>
+    public int Positions(CsrMatrix weights, Span<int> destination)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var view = weights.Transposed;
+        var at = 0;
+        foreach (var f in Features)
+        {
+            var from = (int)view.ColumnPointers[f];
+            var length = (int)view.ColumnPointers[f + 1] - from;
+            if (at + length > destination.Length)
+            {
+                throw new ArgumentException($"The active features have {ConnectionCount(weights)} connections; the destination holds {destination.Length}.", nameof(destination));
+            }
+
+            view.ValueIndices.AsSpan(from, length).CopyTo(destination[at..]);
+            at += length;
+        }
+
+        return at;
+    }
+}
