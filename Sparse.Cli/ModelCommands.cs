@@ -63,7 +63,7 @@ internal static class ModelCommands
                 while (loader.Next())
                 {
                     var batch = loader.Batch.Size;
-                    var y = network.Forward(loader.Batch.Features, batch, training: false);
+                    var y = network.Forward(loader.Batch, training: false);
                     if (schema.IsClassification)
                     {
                         SoftmaxCrossEntropy.Softmax(y, batch, probabilities);
@@ -379,7 +379,7 @@ internal static class ModelCommands
         while (loader.Next())
         {
             var batch = loader.Batch;
-            var y = network.Forward(batch.Features, batch.Size, training: false);
+            var y = network.Forward(batch, training: false);
             for (var b = 0; b < batch.Size; b++)
             {
                 var predicted = schema.ToTargetUnits(y[b]);
@@ -402,7 +402,7 @@ internal static class ModelCommands
         var loader = new BatchLoader(data, 256, network.Normalization, shuffle: false, seed: 0);
         while (loader.Next())
         {
-            var y = network.Forward(loader.Batch.Features, loader.Batch.Size, training: false);
+            var y = network.Forward(loader.Batch, training: false);
             for (var b = 0; b < loader.Batch.Size; b++)
             {
                 confusion[loader.Batch.Labels[b], Metrics.ArgMax(y, b, loader.Batch.Size, classes.Length)]++;

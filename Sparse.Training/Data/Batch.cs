@@ -1,24 +1,80 @@
 namespace Sparse.Training;
 
 /// <summary>
-/// One batch in the kernels' layout, over reused buffers: <see cref="Features"/> is (features, batch),
-/// <see cref="Targets"/> is (targets, batch), and <see cref="Labels"/> has one class per sample.
+/// One batch in the kernels' layout, over reused buffers: <see cref="Features"/> is (features, batch), or, for a batch
+/// of sparse samples (<see cref="IsSparse"/>), each sample's non-zero features as compressed rows
+/// (<see cref="RowPointers"/>, <see cref="FeatureIndices"/>, <see cref="Values"/>); <see cref="Targets"/> is
+/// (targets, batch), and <see cref="Labels"/> has one class per sample.
 /// </summary>
 public sealed class Batch
 {
     private readonly float[] _features;
     private readonly int[] _labels;
     private readonly float[] _targets;
+    private readonly long[] _rowPointers;
+    private int[] _indices = [];
+    private float[] _values = [];
 
-    /// <summary>Buffers for up to <paramref name="capacity"/> samples.</summary>
-    public Batch(int featureCount, int targetCount, int capacity)
+    /// <summary>Buffers for up to <paramref name="capacity"/> samples, dense or (when <paramref name="sparse"/>) as sparse rows.</summary>
+    public Batch(int featureCount, int targetCount, int capacity, bool sparse = false)
     {
         FeatureCount = featureCount;
         TargetCount = targetCount;
         Capacity = capacity;
-        _features = new float[featureCount * capacity];
+        IsSparse = sparse;
+        _features = sparse ? [] : new float[featureCount * capacity];
+        _rowPointers = sparse ? new long[capacity + 1] : [];
         _labels = new int[capacity];
         _targets = new float[targetCount * capacity];
+    }
+
+    /// <summary>Whether the samples are sparse rows (<see cref="RowPointers"/>, <see cref="FeatureIndices"/>, <see cref="Values"/>) rather than <see cref="Features"/>.</summary>
+    public bool IsSparse { get; }
+
+    /// <summary>Sparse samples: where each sample's features start; <c>Size + 1</c> entries.</summary>
+    public ReadOnlySpan<long> RowPointers => _rowPointers.AsSpan(0, IsSparse ? Size + 1 : 0);
+
+    /// <summary>Sparse samples: each non-zero's feature, increasing within a sample.</summary>
+    public ReadOnlySpan<int> FeatureIndices => _indices.AsSpan(0, IsSparse ? (int)_rowPointers[Size] : 0);
+
+    /// <summary>Sparse samples: each non-zero's value, normalized.</summary>
+    public ReadOnlySpan<float> Values => _values.AsSpan(0, IsSparse ? (int)_rowPointers[Size] : 0);
+
+    /// <summary>Writes the sparse samples feature-major, shape (features, Size), into <paramref name="destination"/>.</summary>
+    public void WriteDense(Span<float> destination)
+    {
+        if (destination.Length != FeatureCount * Size)
+        {
+            throw new ArgumentException($"A dense batch of {FeatureCount} x {Size} needs as many floats, got {destination.Length}.", nameof(destination));
+        }
+
+        if (!IsSparse)
+        {
+            Features.CopyTo(destination);
+            return;
+        }
+
+        destination.Clear();
+        for (var b = 0; b < Size; b++)
+        {
+            for (var e = (int)_rowPointers[b]; e < _rowPointers[b + 1]; e++)
+            {
+                destination[(_indices[e] * Size) + b] = _values[e];
+            }
+        }
+    }
+
+    // The sparse rows' buffers, grown to hold `nonZeros`; pointers, indices and values.
+    internal (long[] Pointers, int[] Indices, float[] Values) SparseBuffers(long nonZeros)
+    {
+        if (_indices.Length < nonZeros)
+        {
+            var capacity = (int)Math.Min(Array.MaxLength, Math.Max(nonZeros, 2L * _indices.Length));
+            _indices = new int[capacity];
+            _values = new float[capacity];
+        }
+
+        return (_rowPointers, _indices, _values);
     }
 
     /// <summary>Features per sample.</summary>
@@ -34,7 +90,10 @@ public sealed class Batch
     public int Size { get; internal set; }
 
     /// <summary>Features, (FeatureCount, Size), feature-major.</summary>
-    public Span<float> Features => _features.AsSpan(0, FeatureCount * Size);
+    /// <exception cref="InvalidOperationException">The batch holds sparse rows (<see cref="IsSparse"/>): read those, or <see cref="WriteDense"/>.</exception>
+    public Span<float> Features => IsSparse
+        ? throw new InvalidOperationException($"This batch holds sparse rows of {FeatureCount:N0} features: read RowPointers, FeatureIndices and Values, or WriteDense.")
+        : _features.AsSpan(0, FeatureCount * Size);
 
     /// <summary>Class labels, one per sample.</summary>
     public Span<int> Labels => _labels.AsSpan(0, Size);

@@ -27,6 +27,12 @@ public sealed class BatchLoader
     /// <param name="shuffle">Whether to shuffle each epoch (training) or keep the order (evaluation).</param>
     /// <param name="seed">Seed of the shuffles.</param>
     /// <param name="options">Threads and SIMD level of the copies (<see cref="ComputeOptions.Default"/> when null); the network's, for a training loop.</param>
+    /// <remarks>
+    /// A dataset of sparse rows gives batches of sparse rows (<see cref="Batch.IsSparse"/>), which
+    /// <see cref="SparseNetwork.Forward(Batch, bool)"/> takes; their values are scaled by the normalization, which must
+    /// keep zeros zero (no offset: <see cref="NormalizationKind.MaxAbs"/> or <see cref="NormalizationKind.None"/>).
+    /// </remarks>
+    /// <exception cref="ArgumentException">Sparse rows with a normalization that moves zeros.</exception>
     public BatchLoader(Dataset data, int batchSize, InputNormalization? normalization, bool shuffle, ulong seed, ComputeOptions? options = null)
     {
         _compute = options ?? ComputeOptions.Default;
@@ -37,7 +43,12 @@ public sealed class BatchLoader
         _seed = seed;
         _order = new int[data.Count];
         _batchSize = Math.Min(batchSize, Math.Max(1, data.Count));
-        Batch = new Batch(data.FeatureCount, data.TargetCount, _batchSize);
+        if (data.IsSparse && normalization is not null && normalization.Offset.AsSpan().ContainsAnyExcept(0f))
+        {
+            throw new ArgumentException($"{normalization.Kind} moves zeros away from zero; sparse rows take MaxAbs or no normalization.", nameof(normalization));
+        }
+
+        Batch = new Batch(data.FeatureCount, data.TargetCount, _batchSize, sparse: data.IsSparse);
         StartEpoch(0);
     }
 
@@ -104,14 +115,13 @@ public sealed class BatchLoader
         batch.Size = size;
         if (_data.SparseFeatures is { } rows)
         {
-            Scatter(rows, _order.AsSpan(first, size), batch.Features);
+            Gather(rows, _order.AsSpan(first, size), batch, _normalization?.Scale);
         }
         else
         {
             Transpose(_data.Features, _data.FeatureCount, _order.AsSpan(first, size), batch.Features, _compute);
+            _normalization?.ApplyFeatureMajor(batch.Features, size, _compute);
         }
-
-        _normalization?.ApplyFeatureMajor(batch.Features, size, _compute);
 
         for (var b = 0; b < size; b++)
         {
@@ -134,22 +144,34 @@ public sealed class BatchLoader
         return true;
     }
 
-    /// <summary>
-    /// Writes the sparse rows <paramref name="order"/> into the feature-major <paramref name="destination"/>, shape
-    /// (features, order.Length): zeros, then each row's values at their features.
-    /// </summary>
-    internal static void Scatter(CsrMatrix rows, ReadOnlySpan<int> order, Span<float> destination)
+    // Copies the sparse rows `order` into the batch's sparse buffers, each value times its feature's scale.
+    private static void Gather(CsrMatrix rows, ReadOnlySpan<int> order, Batch batch, float[]? scale)
     {
-        destination.Clear();
-        var size = order.Length;
-        for (var b = 0; b < size; b++)
+        long nonZeros = 0;
+        foreach (var row in order)
+        {
+            nonZeros += rows.RowLength(row);
+        }
+
+        var (pointers, indices, values) = batch.SparseBuffers(nonZeros);
+        var at = 0;
+        pointers[0] = 0;
+        for (var b = 0; b < order.Length; b++)
         {
             var from = (int)rows.RowPointers[order[b]];
-            var to = (int)rows.RowPointers[order[b] + 1];
-            for (var k = from; k < to; k++)
+            var length = rows.RowLength(order[b]);
+            rows.ColumnIndices.AsSpan(from, length).CopyTo(indices.AsSpan(at));
+            rows.Values.AsSpan(from, length).CopyTo(values.AsSpan(at));
+            if (scale is not null)
             {
-                destination[(rows.ColumnIndices[k] * size) + b] = rows.Values[k];
+                for (var e = at; e < at + length; e++)
+                {
+                    values[e] *= scale[indices[e]];
+                }
             }
+
+            at += length;
+            pointers[b + 1] = at;
         }
     }
 

@@ -107,7 +107,7 @@ public sealed class ActivationSample
         while (loader.Next())
         {
             var size = loader.Batch.Size;
-            network.Forward(loader.Batch.Features, size, training: false);
+            network.Forward(loader.Batch, training: false);
             for (var n = 0; n < sparse.Length; n++)
             {
                 var (input, activation) = network.ActivationsAround(indices[n], size);

@@ -25,7 +25,7 @@ public readonly record struct PlanStep(PlanStepKind Kind, int First, int Last, s
 
 /// <summary>
 /// The order of kernels a training step runs, compiled once from a network's layers: forward steps bottom up,
-/// backward steps top down. <see cref="SparseNetwork.Forward"/> and <see cref="SparseNetwork.Backward"/> walk these
+/// backward steps top down. <see cref="SparseNetwork.Forward(ReadOnlySpan{float}, int, bool)"/> and <see cref="SparseNetwork.Backward"/> walk these
 /// lists and nothing else, so what a step runs can be read here, or printed by <c>sparse info --verbose</c>.
 /// </summary>
 public sealed class ExecutionPlan

@@ -26,7 +26,7 @@ public enum SignalKinds
 /// <see cref="SparseNetwork.Backward(ReadOnlySpan{float}, SignalRecorder)"/>, which fills it, and then to the
 /// evolver; <see cref="Trainer"/> does both when a hook asks (<see cref="ITrainingHook.Signals"/>). Output gradients
 /// are copied into buffers the recorder owns (one activation-sized buffer per sparse layer, never weight-shaped);
-/// inputs and activations stay in the network's buffers, so any later <see cref="SparseNetwork.Forward"/> (an
+/// inputs and activations stay in the network's buffers, so any later <see cref="SparseNetwork.Forward(ReadOnlySpan{float}, int, bool)"/> (an
 /// evaluation, the next step) makes the recording stale, and <see cref="Of"/> then refuses rather than mix two batches.
 /// </summary>
 public sealed class SignalRecorder

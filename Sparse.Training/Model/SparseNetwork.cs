@@ -4,7 +4,7 @@ namespace Sparse.Training;
 
 /// <summary>
 /// Layers applied in order, with the activation buffers they share. A user's loop calls
-/// <see cref="Forward"/>, a loss, <see cref="Backward"/> and an optimizer step; <see cref="Trainer"/> does
+/// <see cref="Forward(ReadOnlySpan{float}, int, bool)"/>, a loss, <see cref="Backward"/> and an optimizer step; <see cref="Trainer"/> does
 /// the same. Buffers grow to the largest batch seen, so warm steps allocate nothing.
 /// </summary>
 public sealed class SparseNetwork
@@ -22,6 +22,13 @@ public sealed class SparseNetwork
     private Memory<BFloat16> _halfGradient;
     private int _capacity;
     private int _lastBatch;
+
+    // A batch of sparse rows given to Forward(Batch): the first layer reads it through SparseInputOps, and the input
+    // buffer (_activations[0], allocated on first use) is written from it only when something asks for the input
+    // (ActivationsAround: the signals of RigL and CTRE), so a wide sparse input costs its non-zeros.
+    private Batch? _sparseInput;
+    private bool _inputWritten;
+    private readonly ActiveFeatures _active = new();
 
     /// <summary>Stacks <paramref name="layers"/>; each layer's input size must equal the previous one's output size.</summary>
     public SparseNetwork(IEnumerable<Layer> layers, InputNormalization? normalization = null)
@@ -117,7 +124,7 @@ public sealed class SparseNetwork
     public InputNormalization? Normalization { get; set; }
 
     /// <summary>
-    /// Threads, SIMD level and tiling of every kernel and vector loop of <see cref="Forward"/> and
+    /// Threads, SIMD level and tiling of every kernel and vector loop of <see cref="Forward(ReadOnlySpan{float}, int, bool)"/> and
     /// <see cref="Backward"/>; <see cref="Trainer"/> passes the same to the loss, the optimizer step and the batch
     /// loader. Defaults to <see cref="ComputeOptions.Default"/>. Results are bitwise the same for any thread count.
     /// </summary>
@@ -157,7 +164,7 @@ public sealed class SparseNetwork
 
     private Precision _precision = Precision.Fp32;
 
-    /// <summary>Samples in the last <see cref="Forward"/>.</summary>
+    /// <summary>Samples in the last <see cref="Forward(ReadOnlySpan{float}, int, bool)"/>.</summary>
     public int LastBatchSize => _lastBatch;
 
     /// <summary>Forward passes run so far; a <see cref="SignalRecorder"/> is current while this has not moved on.</summary>
@@ -193,14 +200,75 @@ public sealed class SparseNetwork
         }
 
         EnsureCapacity(batch);
-        input.CopyTo(_activations[0].Span);
-        foreach (var step in Plan.ForwardSteps)
+        input.CopyTo(InputBuffer().Span);
+        _sparseInput = null;
+        return Run(batch, training);
+    }
+
+    /// <summary>
+    /// Runs the layers on a batch from a <see cref="BatchLoader"/>: its dense features, or its sparse rows
+    /// (<see cref="Batch.IsSparse"/>), which a first <see cref="SparseLinear"/> layer reads as they are: the forward
+    /// product and the weight gradient walk only the connections of the features the batch holds
+    /// (<see cref="SparseInputOps"/>). The output, shape (OutputSize, batch), stays valid until the next call.
+    /// </summary>
+    /// <exception cref="ArgumentException">The batch's feature count is not <see cref="InputSize"/>.</exception>
+    public ReadOnlySpan<float> Forward(Batch batch, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!batch.IsSparse)
         {
+            return Forward(batch.Features, batch.Size, training);
+        }
+
+        if (batch.FeatureCount != InputSize)
+        {
+            throw new ArgumentException($"Expected {InputSize} features a sample, the batch has {batch.FeatureCount}.", nameof(batch));
+        }
+
+        var size = batch.Size;
+        EnsureCapacity(size);
+        if (_layers[0] is not SparseLinear)
+        {
+            // Another first layer (a block of parallel networks) reads the rows written out.
+            batch.WriteDense(InputBuffer().Span[..(InputSize * size)]);
+            _sparseInput = null;
+        }
+        else
+        {
+            _sparseInput = batch;
+            _inputWritten = false;
+        }
+
+        return Run(size, training);
+    }
+
+    private ReadOnlySpan<float> Run(int batch, bool training)
+    {
+        var steps = Plan.ForwardSteps;
+        var first = 0;
+        if (_sparseInput is { } rows)
+        {
+            // The first layer straight from the sparse rows, in float at any precision; its ReLU applied in place.
+            var step = steps[0];
+            var linear = (SparseLinear)_layers[0];
+            var output = _activations[step.Kind == PlanStepKind.SparseRelu ? step.Last + 1 : 1].Span[..(linear.OutputSize * batch)];
+            SparseInputOps.Multiply(linear.Weights, rows.RowPointers, rows.FeatureIndices, rows.Values, linear.Bias, output, batch, _compute);
+            if (step.Kind == PlanStepKind.SparseRelu)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Max(output, 0f, output);
+            }
+
+            first = 1;
+        }
+
+        for (var s = first; s < steps.Length; s++)
+        {
+            var step = steps[s];
             var layer = _layers[step.First];
             if (_precision == Precision.Bf16 && layer is SparseLinear sparse)
             {
                 // Rounded once here, gathered by this forward product and again by the weight gradient.
-                var half = _halfInputs[step.First].Span[..(sparse.InputSize * batch)];
+                var half = HalfInput(step.First, batch).Span[..(sparse.InputSize * batch)];
                 BFloat16.Convert(_activations[step.First].Span[..(sparse.InputSize * batch)], half, _compute);
                 sparse.Forward(half, _activations[step.Last + 1].Span[..(sparse.OutputSize * batch)], batch, relu: step.Kind == PlanStepKind.SparseRelu, _compute);
             }
@@ -232,7 +300,7 @@ public sealed class SparseNetwork
     /// <summary>
     /// Back-propagates dLoss/dOutput (shape (OutputSize, batch), read from the start of
     /// <paramref name="outputGradient"/>, which may be a longer reused buffer) through the last
-    /// <see cref="Forward"/>, overwriting every parameter's <see cref="Parameter.Gradient"/>. With a
+    /// <see cref="Forward(ReadOnlySpan{float}, int, bool)"/>, overwriting every parameter's <see cref="Parameter.Gradient"/>. With a
     /// <paramref name="recorder"/>, the step's signals are recorded into it for topology evolution.
     /// </summary>
     /// <exception cref="InvalidOperationException">A recorder was given but the last forward pass was an evaluation, or <see cref="Precision"/> changed since it.</exception>
@@ -273,7 +341,15 @@ public sealed class SparseNetwork
             // Nobody needs the gradient at the network's input.
             var inputGradient = step.First == 0 ? Span<float>.Empty : (writeA ? _gradientA : _gradientB).Span[..(layer.InputSize * batch)];
             writeA = !writeA;
-            if (_precision == Precision.Bf16 && layer is SparseLinear sparse)
+            if (n == 0 && _sparseInput is { } rows)
+            {
+                // The weight gradient at the connections of the features the batch holds; zero at the others.
+                var first = (SparseLinear)layer;
+                _active.Build(rows.RowPointers, rows.FeatureIndices, rows.Values, batch);
+                Array.Clear(first.WeightParameter.Gradient);
+                SparseInputOps.WeightGradient(first.Weights, upstream, _active, first.WeightParameter.Gradient, first.BiasParameter.Gradient, batch, _compute);
+            }
+            else if (_precision == Precision.Bf16 && layer is SparseLinear sparse)
             {
                 var half = Span<BFloat16>.Empty;
                 if (!inputGradient.IsEmpty)
@@ -283,7 +359,7 @@ public sealed class SparseNetwork
                 }
 
                 sparse.Backward(
-                    _halfInputs[n].Span[..(layer.InputSize * batch)],
+                    HalfInput(n, batch).Span[..(layer.InputSize * batch)],
                     _activations[n].Span[..(layer.InputSize * batch)],
                     upstream,
                     half,
@@ -352,6 +428,12 @@ public sealed class SparseNetwork
     /// </summary>
     internal (ReadOnlyMemory<float> Input, ReadOnlyMemory<float> Activation) ActivationsAround(int n, int batch)
     {
+        if (n == 0 && _sparseInput is { } rows && !_inputWritten)
+        {
+            rows.WriteDense(InputBuffer().Span[..(InputSize * batch)]);
+            _inputWritten = true;
+        }
+
         var layer = _layers[n];
         var activated = n + 1 < _layers.Length && _layers[n + 1] is Activation or BlockLayer { IsActivation: true } ? n + 2 : n + 1;
         return (_activations[n][..(layer.InputSize * batch)], _activations[activated][..(layer.OutputSize * batch)]);
@@ -364,9 +446,9 @@ public sealed class SparseNetwork
             return;
         }
 
+        // The input buffer is allocated on first use (InputBuffer): a batch of sparse rows may never need it.
         _activations = new Memory<float>[_layers.Length + 1];
-        _activations[0] = AlignedMemory.Allocate(InputSize * batch, Compute.HugePages);
-        var widest = InputSize;
+        var widest = 0;
         for (var n = 0; n < _layers.Length; n++)
         {
             _activations[n + 1] = AlignedMemory.Allocate(_layers[n].OutputSize * batch, Compute.HugePages);
@@ -379,7 +461,7 @@ public sealed class SparseNetwork
         _halfGradient = default;
         if (_precision == Precision.Bf16)
         {
-            for (var n = 0; n < _layers.Length; n++)
+            for (var n = 1; n < _layers.Length; n++)
             {
                 if (_layers[n] is SparseLinear)
                 {
@@ -391,5 +473,27 @@ public sealed class SparseNetwork
         }
 
         _capacity = batch;
+    }
+
+    // The dense input, (InputSize, capacity), allocated on first use.
+    private Memory<float> InputBuffer()
+    {
+        if (_activations[0].Length < InputSize * _capacity)
+        {
+            _activations[0] = AlignedMemory.Allocate(InputSize * _capacity, Compute.HugePages);
+        }
+
+        return _activations[0];
+    }
+
+    // Layer n's input in bfloat16 (Precision.Bf16); the first layer's allocated on first use.
+    private Memory<BFloat16> HalfInput(int n, int batch)
+    {
+        if (_halfInputs[n].Length < _layers[n].InputSize * batch)
+        {
+            _halfInputs[n] = AlignedMemory.Allocate<BFloat16>(_layers[n].InputSize * _capacity, Compute.HugePages);
+        }
+
+        return _halfInputs[n];
     }
 }

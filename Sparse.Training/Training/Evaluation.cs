@@ -17,7 +17,7 @@ public static class Metrics
         while (loader.Next())
         {
             var batch = loader.Batch;
-            var output = network.Forward(batch.Features, batch.Size, training: false);
+            var output = network.Forward(batch, training: false);
             totalLoss += (double)loss.Evaluate(output, batch, network.Compute) * batch.Size;
             if (data.IsClassification)
             {

@@ -339,7 +339,7 @@ public sealed class Trainer
                 var signals = RecordsStep(context, endsEpoch) ? context.Signals : null;
                 if (batch.Size > 0)
                 {
-                    var output = Network.Forward(batch.Features, batch.Size, training: true);
+                    var output = Network.Forward(batch, training: true);
                     var outputGradient = gradient.AsSpan(0, output.Length);
                     var batchLoss = Loss.Compute(output, batch, outputGradient, Network.Compute);
                     Divergence.CheckLoss(batchLoss, epoch, batchIndex + 1);
