@@ -26,6 +26,14 @@ if (args is ["tables", var tableDirectory])
     return 0;
 }
 
+if (args is ["sparse-input", .. var sparseInput])
+{
+    int[] widths = sparseInput.Length > 0 ? [.. sparseInput[0].Split(',').Select(w => int.Parse(w, System.Globalization.CultureInfo.InvariantCulture))] : [10_000, 100_000, 1_000_000];
+    SparseInputEpoch.Run(widths, sparseInput.Length > 1 ? int.Parse(sparseInput[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000,
+        sparseInput.Length > 2 ? int.Parse(sparseInput[2], System.Globalization.CultureInfo.InvariantCulture) : 100);
+    return 0;
+}
+
 if (args is ["csv", var csvPath, .. var csvRepeats])
 {
     CsvRead.Run(csvPath, csvRepeats.Length > 0 ? int.Parse(csvRepeats[0], System.Globalization.CultureInfo.InvariantCulture) : 3);

@@ -10,7 +10,7 @@ namespace Sparse.Cli;
 /// </summary>
 internal static class TrainOptions
 {
-    public static readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer sizes, comma-separated.", DefaultValueFactory = _ => "512,512" };
+    public static readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer sizes, comma-separated; none for a linear model (one layer from the inputs to the outputs).", DefaultValueFactory = _ => "512,512" };
     public static readonly Option<string> ActivationName = new("--activation") { Description = "relu, leaky-relu, all-relu, tanh or sigmoid.", DefaultValueFactory = _ => "relu" };
     public static readonly Option<double> Epsilon = new("--epsilon") { Description = "Erdos-Renyi sparsity: about epsilon x (in + out) connections per layer.", DefaultValueFactory = _ => 8 };
     public static readonly Option<double?> Density = new("--density") { Description = "Uniform density of every layer (instead of --epsilon)." };
@@ -232,6 +232,11 @@ internal static class TrainOptions
 
     private static int[] HiddenSizes(string text)
     {
+        if (text.Trim() == "none")
+        {
+            return [];
+        }
+
         int[] hidden;
         try
         {

@@ -13,10 +13,16 @@ public sealed class Parameter
 
     /// <summary>A dense parameter (such as a bias) over <paramref name="values"/>.</summary>
     public Parameter(string name, float[] values, bool decays)
+        : this(name, values, new float[values.Length], decays)
+    {
+    }
+
+    // Over given arrays: the optimizer's gathered copy of a parameter's active entries.
+    internal Parameter(string name, float[] values, float[] gradient, bool decays)
     {
         Name = name;
         _values = values;
-        Gradient = new float[values.Length];
+        Gradient = gradient;
         Decays = decays;
     }
 
@@ -43,6 +49,13 @@ public sealed class Parameter
 
     /// <summary>Whether weight decay applies (weights yes, biases no).</summary>
     public bool Decays { get; }
+
+    /// <summary>
+    /// The entries the last backward pass computed a gradient for, when it computed only some (a first layer reading a
+    /// batch of sparse rows: the connections of the features the batch holds), or empty when every entry has one. An
+    /// <see cref="Optimizer.Step"/> then updates these entries alone.
+    /// </summary>
+    public ReadOnlyMemory<int> ActiveEntries { get; internal set; }
 
     /// <summary>Resizes <see cref="Gradient"/> after the connection count changed (<see cref="SparseLinear.Rewire(ConnectionMap, Optimizer?)"/>).</summary>
     internal void SyncGradient()

@@ -98,6 +98,57 @@ public sealed class ActiveFeatures
     }
 
     /// <summary>
+    /// <see cref="Positions"/> in increasing order, so that an optimizer reading and writing those entries walks its
+    /// arrays forward (a feature's connections lie in every row, so feature by feature they jump about the arrays).
+    /// A radix sort of 11-bit digits through <paramref name="scratch"/> (at least as long); returns how many.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than <see cref="ConnectionCount"/>.</exception>
+    public int SortedPositions(CsrMatrix weights, Span<int> destination, Span<int> scratch)
+    {
+        var count = Positions(weights, destination);
+        if (scratch.Length < count)
+        {
+            throw new ArgumentException($"The scratch holds {scratch.Length} of {count} positions.", nameof(scratch));
+        }
+
+        const int Bits = 11;
+        Span<int> counts = stackalloc int[1 << Bits];
+        var from = destination[..count];
+        var to = scratch[..count];
+        var passes = 0;
+        for (var shift = 0; shift < 31 && (weights.NonZeroCount - 1) >> shift > 0; shift += Bits, passes++)
+        {
+            counts.Clear();
+            foreach (var p in from)
+            {
+                counts[(p >> shift) & ((1 << Bits) - 1)]++;
+            }
+
+            var sum = 0;
+            for (var d = 0; d < counts.Length; d++)
+            {
+                (counts[d], sum) = (sum, sum + counts[d]);
+            }
+
+            foreach (var p in from)
+            {
+                to[counts[(p >> shift) & ((1 << Bits) - 1)]++] = p;
+            }
+
+            var swap = from;
+            from = to;
+            to = swap;
+        }
+
+        if (passes % 2 == 1)
+        {
+            from.CopyTo(destination);
+        }
+
+        return count;
+    }
+
+    /// <summary>
     /// Writes where in <see cref="CsrMatrix.Values"/> the active features' connections are (feature by feature), and
     /// returns how many: the entries an optimizer steps after <see cref="SparseInputOps.WeightGradient"/>.
     /// </summary>

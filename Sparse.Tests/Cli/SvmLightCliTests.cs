@@ -103,6 +103,11 @@ public class SvmLightCliTests : CliFixture
         Assert.That(formatted.Exit, Is.Zero, formatted.Error);
         Assert.That(Sparse("info", "--model", "z.sparse").Out, Does.Contain("2001 inputs"), "zero-based: indices 1..2000 are features 1..2000 of 0..2000");
 
+        // --hidden none: a linear model, one layer from the inputs to the outputs.
+        var linear = Sparse("train", "--train", "train.svm", "--hidden", "none", "--density", "1", "--evolve", "none", "--epochs", "1", "--output", "lin.sparse");
+        Assert.That(linear.Exit, Is.Zero, linear.Error);
+        Assert.That(linear.Out, Does.Contain("network 2000-3: 6,000 connections"));
+
         Assert.That(Sparse("train", "--epochs", "1", "--hidden", "16", "--output", "csv.sparse").Exit, Is.Zero);
         var refused = Sparse("evaluate", "--model", "csv.sparse", "--data", "train.svm");
         Assert.That(refused.Exit, Is.EqualTo(1));

@@ -81,6 +81,9 @@ public class SparseInputOpsTests
             var expected = DenseReference.WeightGradient(w, dy, x, batch);
             var positions = new int[active.ConnectionCount(w)];
             Assert.That(active.Positions(w, positions), Is.EqualTo(positions.Length));
+            var sorted = new int[positions.Length];
+            Assert.That(active.SortedPositions(w, sorted, new int[positions.Length]), Is.EqualTo(positions.Length));
+            Assert.That(sorted, Is.EqualTo(positions.Order().ToArray()));
             var touched = positions.ToHashSet();
             for (var k = 0; k < dw.Length; k++)
             {

@@ -187,6 +187,79 @@ public class SparseDatasetTests
     }
 
     [Test]
+    public void A_lazy_first_layer_step_moves_the_connections_of_the_features_a_batch_holds_and_no_others()
+    {
+        // 2,000 features, 5 a row, batches of 8: a batch names at most 40 features, so fewer than an eighth of the
+        // first layer's connections are active and the lazy step applies.
+        var random = new SparseRandom(4);
+        var pointers = new long[401];
+        var columns = new List<int>();
+        for (var r = 0; r < 400; r++)
+        {
+            var row = new SortedSet<int>();
+            while (row.Count < 5)
+            {
+                row.Add(random.NextInt(2000));
+            }
+
+            columns.AddRange(row);
+            pointers[r + 1] = columns.Count;
+        }
+
+        var data = Dataset.ForClassification(new CsrMatrix(400, 2000, pointers, [.. columns], [.. columns.Select(c => 1f + (c % 7))]),
+            [.. Enumerable.Range(0, 400).Select(r => columns[r * 5] % 3)], 3);
+        SparseNetwork Network() => SparseNetwork.CreateMlp([2000, 32, 3], epsilon: 4, seed: 6, normalization: InputNormalization.Fit(data, NormalizationKind.MaxAbs));
+
+        foreach (var momentum in new[] { 0f, 0.9f })
+        {
+            var lazy = Network();
+            lazy.StepsActiveInputsOnly = true;
+            var full = Network();
+            var (lazyOptimizer, fullOptimizer) = (new Sgd(0.1f, momentum), new Sgd(0.1f, momentum));
+            var loader = new BatchLoader(data, 8, lazy.Normalization, shuffle: true, seed: 1);
+            var gradient = new float[3 * 8];
+            var touched = new HashSet<int>();
+            var features = new HashSet<int>();
+            var before = lazy.SparseLayers.First().Weights.Values.ToArray();
+            for (var step = 0; step < 20 && loader.Next(); step++)
+            {
+                foreach (var (network, optimizer) in new[] { (lazy, lazyOptimizer), (full, fullOptimizer) })
+                {
+                    var output = network.Forward(loader.Batch, training: true);
+                    new SoftmaxCrossEntropy().Compute(output, loader.Batch, gradient, network.Compute);
+                    network.Backward(gradient);
+                    optimizer.Step(network.Parameters, network.Compute);
+                }
+
+                features.UnionWith(loader.Batch.FeatureIndices.ToArray());
+                var active = lazy.SparseLayers.First().WeightParameter.ActiveEntries;
+                Assert.That(active.IsEmpty, Is.False, "the lazy step applies");
+                touched.UnionWith(active.ToArray());
+            }
+
+            var weights = lazy.SparseLayers.First().Weights;
+            var after = weights.Values;
+            for (var k = 0; k < after.Length; k++)
+            {
+                var moved = after[k] != before[k];
+                Assert.That(!moved || touched.Contains(k), Is.True, $"connection {k} moved without its feature in a batch");
+            }
+
+            Assert.That(touched.All(k => features.Contains(weights.ColumnIndices[k])), Is.True, "every stepped connection's feature was in a batch");
+            if (momentum == 0)
+            {
+                // Plain SGD: an absent feature's step is a zero step, so lazy and full agree exactly.
+                Assert.That(after, Is.EqualTo(full.SparseLayers.First().Weights.Values));
+            }
+            else
+            {
+                // With momentum a full step keeps moving an absent feature's connections; a lazy step does not.
+                Assert.That(after, Is.Not.EqualTo(full.SparseLayers.First().Weights.Values));
+            }
+        }
+    }
+
+    [Test]
     public void Rigl_and_ctre_evolve_a_network_on_sparse_rows_at_its_budget()
     {
         var (sparse, _) = Twins(rows: 400);

@@ -277,6 +277,9 @@ public static class SvmLightReader
         private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _labelLookup =
             new Dictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
+        // Whether the arrays are the pool's (until Compact).
+        private bool _pooled = true;
+
         public int[] Indices { get; private set; } = [];
 
         public float[] Values { get; private set; } = [];
@@ -323,12 +326,23 @@ public static class SvmLightReader
                 line++;
             }
 
+            block.Compact();
             return block;
+        }
+
+        // The rows in arrays of their own length, the pooled ones returned: a block sized by its bytes holds several
+        // times its values (a row's label slot for every two bytes), and the blocks of a file wait for each other.
+        private void Compact()
+        {
+            var (indices, values, rowEnds, labels) = (Indices[..Count], Values[..Count], RowEnds[..Rows], Labels[..Rows]);
+            Release();
+            (Indices, Values, RowEnds, Labels) = (indices, values, rowEnds, labels);
+            _pooled = false;
         }
 
         public void Release()
         {
-            if (Indices.Length > 0)
+            if (_pooled && Indices.Length > 0)
             {
                 ArrayPool<int>.Shared.Return(Indices);
                 ArrayPool<float>.Shared.Return(Values);

@@ -30,6 +30,15 @@ public sealed class SparseNetwork
     private bool _inputWritten;
     private readonly ActiveFeatures _active = new();
 
+    // The first layer's weight entries that hold a gradient (ActiveEntries), and the structure version for which every
+    // other entry of its gradient is zero (-1: not known to be).
+    private int[] _activeEntries = [];
+    private int[] _sortScratch = [];
+    private long _zeroGradientVersion = -1;
+
+    // Below one in this many of the first layer's connections, an optimizer steps only those of the batch's features.
+    private const int LazyFraction = 8;
+
     /// <summary>Stacks <paramref name="layers"/>; each layer's input size must equal the previous one's output size.</summary>
     public SparseNetwork(IEnumerable<Layer> layers, InputNormalization? normalization = null)
     {
@@ -328,6 +337,12 @@ public sealed class SparseNetwork
         }
 
         outputGradient = outputGradient[..(OutputSize * batch)];
+        if (_sparseInput is null && _layers[0] is SparseLinear dense && !dense.WeightParameter.ActiveEntries.IsEmpty)
+        {
+            // A dense input gives every entry a gradient: the whole layer steps again.
+            dense.WeightParameter.ActiveEntries = default;
+            _zeroGradientVersion = -1;
+        }
 
         ReadOnlySpan<float> upstream = outputGradient;
 
@@ -343,11 +358,7 @@ public sealed class SparseNetwork
             writeA = !writeA;
             if (n == 0 && _sparseInput is { } rows)
             {
-                // The weight gradient at the connections of the features the batch holds; zero at the others.
-                var first = (SparseLinear)layer;
-                _active.Build(rows.RowPointers, rows.FeatureIndices, rows.Values, batch);
-                Array.Clear(first.WeightParameter.Gradient);
-                SparseInputOps.WeightGradient(first.Weights, upstream, _active, first.WeightParameter.Gradient, first.BiasParameter.Gradient, batch, _compute);
+                SparseInputBackward((SparseLinear)layer, rows, upstream, batch);
             }
             else if (_precision == Precision.Bf16 && layer is SparseLinear sparse)
             {
@@ -390,6 +401,64 @@ public sealed class SparseNetwork
             }
 
             upstream = inputGradient;
+        }
+    }
+
+    /// <summary>
+    /// Whether an optimizer steps only the first layer's connections whose feature occurs in the batch, when the batch
+    /// is sparse rows (<see cref="Forward(Batch, bool)"/>) and those connections are fewer than an eighth of the layer's:
+    /// <see cref="Parameter.ActiveEntries"/>, the lazy semantics of <see cref="Optimizer.Step"/> (an absent feature's
+    /// connections keep their values and optimizer state). Off by default: a feature's connections lie in every row of
+    /// the layer, so the lazy step reads and writes them one by one across the layer's arrays, and on the machines
+    /// measured that is slower than streaming through every connection (<c>Sparse.Bench sparse-input</c>,
+    /// docs/performance.md). Data-parallel training keeps it off: its ranks hold different features, and their weights
+    /// must stay the same.
+    /// </summary>
+    public bool StepsActiveInputsOnly { get; set; }
+
+    // The first layer's gradients from a batch of sparse rows: the weight gradient at the connections of the features
+    // the batch holds, zero at the others (which the last step left zero, unless its entries or structure changed).
+    private void SparseInputBackward(SparseLinear first, Batch rows, ReadOnlySpan<float> upstream, int batch)
+    {
+        var gradient = first.WeightParameter.Gradient;
+        var version = first.Weights.StructureVersion;
+        _active.Build(rows.RowPointers, rows.FeatureIndices, rows.Values, batch);
+        if (_zeroGradientVersion != version)
+        {
+            Array.Clear(gradient);
+        }
+        else
+        {
+            foreach (var k in first.WeightParameter.ActiveEntries.Span)
+            {
+                gradient[k] = 0;
+            }
+        }
+
+        SparseInputOps.WeightGradient(first.Weights, upstream, _active, gradient, first.BiasParameter.Gradient, batch, _compute);
+        var count = (int)_active.ConnectionCount(first.Weights);
+
+        // A lazy step reads and writes its entries one by one; when they are a large part of the layer, streaming
+        // through all of it is faster (at 10,000 features and 100 a row, a batch of 128 holds 72 % of them).
+        if (StepsActiveInputsOnly && (long)count * LazyFraction < gradient.Length)
+        {
+            if (_activeEntries.Length < count)
+            {
+                _activeEntries = new int[Math.Max(count, 2 * _activeEntries.Length)];
+                _sortScratch = new int[_activeEntries.Length];
+            }
+
+            _active.SortedPositions(first.Weights, _activeEntries, _sortScratch);
+
+            // A lazy step reads and writes gradient entries only through its gathered copy: the others stay zero.
+            first.WeightParameter.ActiveEntries = _activeEntries.AsMemory(0, count);
+            _zeroGradientVersion = version;
+        }
+        else
+        {
+            // A full step may write every entry of the gradient (weight decay is added into it): clear all next time.
+            first.WeightParameter.ActiveEntries = default;
+            _zeroGradientVersion = -1;
         }
     }
 

@@ -34,6 +34,10 @@ public abstract class Optimizer
     // Parameters whose rows train at their own rates (block networks, ParallelNetworks), by parameter.
     private readonly Dictionary<Parameter, RowGroup[]> _groups = [];
 
+    // The gathered copy of a lazily stepped parameter's active entries and their state, reused from step to step.
+    private Parameter? _gathered;
+    private float[][] _gatheredState = [];
+
     /// <summary>Creates an optimizer with <paramref name="stateSlots"/> state arrays per parameter.</summary>
     protected Optimizer(float learningRate, int stateSlots)
     {
@@ -55,6 +59,10 @@ public abstract class Optimizer
     /// parameters are cut into ranges of <see cref="RangeLength"/> entries that the kernels' worker threads
     /// update side by side; every entry is updated by the same arithmetic whatever the thread count.
     /// <paramref name="options"/> sets the threads and SIMD level (<see cref="ComputeOptions.Default"/> when null).
+    /// A parameter with <see cref="Parameter.ActiveEntries"/> (and no row groups) is updated at those entries only,
+    /// lazily as PyTorch's SparseAdam is: an entry without a gradient this step keeps its value and state (its
+    /// momentum and moments do not decay, weight decay does not apply); with plain SGD and no weight decay that is
+    /// the same as a step with a zero gradient.
     /// </summary>
     public void Step(IReadOnlyList<Parameter> parameters, ComputeOptions? options = null)
     {
@@ -73,7 +81,14 @@ public abstract class Optimizer
         for (var n = 0; n < parameters.Count; n++)
         {
             _stepStates[n] = StateOf(parameters[n]);
-            entries += parameters[n].Values.Length;
+            if (IsLazy(parameters[n]))
+            {
+                UpdateActive(parameters[n], _stepStates[n], options);
+            }
+            else
+            {
+                entries += parameters[n].Values.Length;
+            }
         }
 
         var ranges = CutRanges(parameters, entries < SerialEntries ? int.MaxValue : RangeLength);
@@ -146,6 +161,11 @@ public abstract class Optimizer
         for (var n = 0; n < parameters.Count; n++)
         {
             var parameter = parameters[n];
+            if (IsLazy(parameter))
+            {
+                continue;
+            }
+
             if (!_groups.TryGetValue(parameter, out var groups))
             {
                 r = AddRanges(r, n, 0, parameter.Values.Length, -1, length);
@@ -168,6 +188,55 @@ public abstract class Optimizer
         }
 
         return r;
+    }
+
+    private bool IsLazy(Parameter parameter) => !parameter.ActiveEntries.IsEmpty && !_groups.ContainsKey(parameter);
+
+    // Gathers the active entries' values, gradients and state, updates the copy, and writes values and state back.
+    private void UpdateActive(Parameter parameter, float[][] state, ComputeOptions options)
+    {
+        var active = parameter.ActiveEntries.Span;
+        var count = active.Length;
+        if (_gathered is null || _gathered.Values.Length < count || _gathered.Decays != parameter.Decays)
+        {
+            var capacity = Math.Max(count, 2 * (_gathered?.Values.Length ?? 0));
+            _gathered = new Parameter(parameter.Name, new float[capacity], new float[capacity], parameter.Decays);
+            _gatheredState = new float[StateSlots][];
+            for (var s = 0; s < StateSlots; s++)
+            {
+                _gatheredState[s] = new float[capacity];
+            }
+        }
+
+        var values = parameter.Values;
+        var gradient = parameter.Gradient;
+        for (var i = 0; i < count; i++)
+        {
+            _gathered.Values[i] = values[active[i]];
+            _gathered.Gradient[i] = gradient[active[i]];
+        }
+
+        for (var s = 0; s < StateSlots; s++)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _gatheredState[s][i] = state[s][active[i]];
+            }
+        }
+
+        Update(_gathered, _gatheredState, 0, count, new StepRates(LearningRate, WeightDecay), options);
+        for (var i = 0; i < count; i++)
+        {
+            values[active[i]] = _gathered.Values[i];
+        }
+
+        for (var s = 0; s < StateSlots; s++)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                state[s][active[i]] = _gatheredState[s][i];
+            }
+        }
     }
 
     private int AddRanges(int r, int parameter, int start, int end, int group, int length)

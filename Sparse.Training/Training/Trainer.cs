@@ -253,6 +253,9 @@ public sealed class Trainer
         if (DataParallel is { } ranks)
         {
             loader.Shard(ranks.Rank, ranks.Size);
+
+            // Ranks hold different features of a sparse batch; a lazy step of each rank's own would part their weights.
+            Network.StepsActiveInputsOnly = false;
         }
 
         if (StartBatch < 0 || StartBatch > loader.BatchesPerEpoch)
