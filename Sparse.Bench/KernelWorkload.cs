@@ -66,14 +66,17 @@ internal sealed class KernelWorkload
         ? 2.0 * Weights.Rows * Weights.Columns * Batch
         : 2.0 * Weights.NonZeroCount * Batch;
 
-    public float[] DenseWeights()
+    public float[] DenseWeights() => Dense(Weights);
+
+    /// <summary><paramref name="matrix"/> written out row-major, zeros where it stores nothing.</summary>
+    public static float[] Dense(CsrMatrix matrix)
     {
-        var dense = new float[(long)Weights.Rows * Weights.Columns];
-        for (var r = 0; r < Weights.Rows; r++)
+        var dense = new float[(long)matrix.Rows * matrix.Columns];
+        for (var r = 0; r < matrix.Rows; r++)
         {
-            for (var k = Weights.RowPointers[r]; k < Weights.RowPointers[r + 1]; k++)
+            for (var k = matrix.RowPointers[r]; k < matrix.RowPointers[r + 1]; k++)
             {
-                dense[((long)r * Weights.Columns) + Weights.ColumnIndices[k]] = Weights.Values[k];
+                dense[((long)r * matrix.Columns) + matrix.ColumnIndices[k]] = matrix.Values[k];
             }
         }
 

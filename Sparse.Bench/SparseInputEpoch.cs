@@ -20,7 +20,7 @@ internal static class SparseInputEpoch
             var line = $"{features,9:N0} features, {rows:N0} rows of {nonZeros} non-zeros: {seconds * 1e3,8:F1} ms an epoch (first layer {connections:N0} connections)";
             if ((long)features * rows * 4 <= 2L << 30)
             {
-                var dense = Dataset.ForClassification(Dense(sparse.SparseFeatures!), features, sparse.Labels!, Classes);
+                var dense = Dataset.ForClassification(KernelWorkload.Dense(sparse.SparseFeatures!), features, sparse.Labels!, Classes);
                 var denseSeconds = Epochs(dense, out _);
                 line += $"; rows written out densely {denseSeconds * 1e3,8:F1} ms, {denseSeconds / seconds:F1}x";
             }
@@ -68,19 +68,5 @@ internal static class SparseInputEpoch
         }
 
         return Dataset.ForClassification(new CsrMatrix(rows, features, pointers, columns, values), labels, Classes);
-    }
-
-    private static float[] Dense(CsrMatrix rows)
-    {
-        var dense = new float[(long)rows.Rows * rows.Columns];
-        for (var r = 0; r < rows.Rows; r++)
-        {
-            for (var k = rows.RowPointers[r]; k < rows.RowPointers[r + 1]; k++)
-            {
-                dense[((long)r * rows.Columns) + rows.ColumnIndices[k]] = rows.Values[k];
-            }
-        }
-
-        return dense;
     }
 }

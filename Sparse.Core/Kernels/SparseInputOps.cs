@@ -111,10 +111,28 @@ public static unsafe class SparseInputOps
 
     private static void CheckBatch(int inputs, ReadOnlySpan<long> rowPointers, ReadOnlySpan<int> features, ReadOnlySpan<float> values, int batch)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        if (rowPointers.Length != batch + 1 || rowPointers[0] != 0 || rowPointers[batch] > features.Length || features.Length != values.Length)
+        if (features.Length != values.Length)
         {
-            throw new ArgumentException($"A batch of {batch} samples needs {batch + 1} row pointers from 0 to at most {features.Length}, and one value per feature ({values.Length}).", nameof(rowPointers));
+            throw new ArgumentException($"{features.Length} features need as many values, got {values.Length}.", nameof(values));
+        }
+
+        CheckRowPointers(rowPointers, features.Length, batch);
+        foreach (var f in features[..(int)rowPointers[batch]])
+        {
+            if ((uint)f >= (uint)inputs)
+            {
+                throw new ArgumentException($"Feature {f} is outside the layer's {inputs} inputs.", nameof(features));
+            }
+        }
+    }
+
+    /// <summary>Checks that <paramref name="rowPointers"/> describe <paramref name="batch"/> samples of at most <paramref name="nonZeros"/> entries: from 0, never going back.</summary>
+    internal static void CheckRowPointers(ReadOnlySpan<long> rowPointers, int nonZeros, int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (rowPointers.Length != batch + 1 || rowPointers[0] != 0 || rowPointers[batch] > nonZeros)
+        {
+            throw new ArgumentException($"A batch of {batch} samples needs {batch + 1} row pointers from 0 to at most {nonZeros}.", nameof(rowPointers));
         }
 
         for (var b = 0; b < batch; b++)
@@ -122,14 +140,6 @@ public static unsafe class SparseInputOps
             if (rowPointers[b + 1] < rowPointers[b])
             {
                 throw new ArgumentException($"Row pointer {b + 1} ({rowPointers[b + 1]}) is below the one before it ({rowPointers[b]}).", nameof(rowPointers));
-            }
-        }
-
-        foreach (var f in features[..(int)rowPointers[batch]])
-        {
-            if ((uint)f >= (uint)inputs)
-            {
-                throw new ArgumentException($"Feature {f} is outside the layer's {inputs} inputs.", nameof(features));
             }
         }
     }

@@ -33,12 +33,7 @@ public sealed class ActiveFeatures
     /// <exception cref="ArgumentException">The row pointers do not describe <paramref name="batch"/> samples of the given non-zeros.</exception>
     public void Build(ReadOnlySpan<long> rowPointers, ReadOnlySpan<int> features, ReadOnlySpan<float> values, int batch)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        if (rowPointers.Length != batch + 1 || rowPointers[0] != 0 || rowPointers[batch] > Math.Min(features.Length, values.Length))
-        {
-            throw new ArgumentException($"A batch of {batch} samples needs {batch + 1} row pointers from 0 to at most {Math.Min(features.Length, values.Length)}.", nameof(rowPointers));
-        }
-
+        SparseInputOps.CheckRowPointers(rowPointers, Math.Min(features.Length, values.Length), batch);
         var nonZeros = (int)rowPointers[batch];
         if (_keys.Length < nonZeros)
         {
@@ -50,11 +45,6 @@ public sealed class ActiveFeatures
         // One key per non-zero, feature then sample: sorted, each feature's samples come together and in order.
         for (var b = 0; b < batch; b++)
         {
-            if (rowPointers[b + 1] < rowPointers[b])
-            {
-                throw new ArgumentException($"Row pointer {b + 1} ({rowPointers[b + 1]}) is below the one before it ({rowPointers[b]}).", nameof(rowPointers));
-            }
-
             for (var e = (int)rowPointers[b]; e < rowPointers[b + 1]; e++)
             {
                 _keys[e] = ((long)features[e] << 32) | (uint)b;

@@ -188,11 +188,7 @@ public static class SvmLightReader
 
             return Join(path, blocks, bytes);
         }
-        catch (IOException e)
-        {
-            throw new DataFormatException($"{path}: cannot be read ({e.Message})");
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new DataFormatException($"{path}: cannot be read ({e.Message})");
         }
