@@ -58,6 +58,9 @@ internal static partial class PerfCheck
     // and its least number of calls alone decides how many it gets.
     private const double ChildProcessBudget = -1;
 
+    // The calls of an epoch figure: as many as PairedRatio needs to pair them call by call.
+    private const int PairedEpochCalls = PairedCalls;
+
     // A layer too wide and sparse for column tiles: its operands (25.6 MB of activations at batch 32, 8 million
     // connections) are beyond the 16 MiB last-level cache of the AMD machines and, in random order, beyond any L2.
     private const string UntiledShape = "200000->200000@32";
@@ -119,6 +122,10 @@ internal static partial class PerfCheck
             var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
             var optimizer = new Sgd(0.01f, momentum: 0.9f);
             yield return new("w1.train_step", () => W1.Step(network, loader, optimizer, gradient, loss), ShortBudget);
+
+            // Ten calls, the least that PairedRatio pairs: each build's k-th epoch is timed next to the others' and the
+            // round's ratio is the median of those pairs, which a drift of the machine's speed within the round moves
+            // far less than it moves each build's own 10th percentile of a few calls.
             yield return new("w1.epoch", () =>
             {
                 loader.StartEpoch(0);
@@ -126,7 +133,7 @@ internal static partial class PerfCheck
                 {
                     W1.Step(network, loader, optimizer, gradient, loss);
                 }
-            }, 0, Calls: 6);
+            }, 0, Calls: PairedEpochCalls);
 
             // An evolution step changes what the next one starts from, so every build takes the same number of them
             // (StatefulCalls): with a budget of seconds a slower build would take fewer and time other topologies.
@@ -147,7 +154,7 @@ internal static partial class PerfCheck
                 {
                     W1.Step(network, loader, optimizer, gradient, loss);
                 }
-            }, 0, Calls: 5);
+            }, 0, Calls: PairedEpochCalls);
         }
 
         // The first epoch of a fresh `sparse train` process; a build without the CLI beside it (before this figure) has none.

@@ -127,7 +127,7 @@ internal static partial class PerfCheck
                         {
                             Step(null);
                         }
-                    }, 0, Calls: 5),
+                    }, 0, Calls: PairedEpochCalls),
 
                     // The evolver's step as the trainer runs it after a step that recorded the signals it scores by;
                     // the recording step is outside the timed seconds.
