@@ -58,11 +58,14 @@ internal static partial class PerfCheck
     // and its least number of calls alone decides how many it gets.
     private const double ChildProcessBudget = -1;
 
-    // The calls of an epoch figure: as many as PairedRatio needs to pair them call by call.
-    private const int PairedEpochCalls = PairedCalls;
+    // The calls of a long figure (an epoch, a wide layer's step): as many as PairedRatio pairs, so each build's k-th
+    // call is timed next to the others' and the round's ratio is the median of those pairs. A shared machine's speed
+    // moves within a round (calls of one build 236-338 ms in a row on a 2-core AMD EPYC), which the pairs cancel and
+    // each build's own 10th percentile of a few calls does not (docs/performance.md, "The regression gate").
+    private const int LongCalls = PairedCalls;
 
     // A layer too wide and sparse for column tiles: its operands (25.6 MB of activations at batch 32, 8 million
-    // connections) are beyond the 16 MiB last-level cache of the AMD machines and, in random order, beyond any L2.
+    // connections, 64 MB of them) are beyond a 16 MiB last-level cache and, gathered in random order, beyond any L2.
     private const string UntiledShape = "200000->200000@32";
 
     // Only the wanted figures are built: the wide workloads take seconds and a gigabyte, which a filtered run skips.
@@ -85,7 +88,7 @@ internal static partial class PerfCheck
                 SparseOps.Multiply(wide.Weights, wide.X.Span, wide.Bias, wide.Y.Span, wide.Batch);
                 SparseOps.MultiplyTransposed(wide.Weights, wide.Dy.Span, wide.Dx.Span, wide.Batch);
                 SparseOps.WeightGradient(wide.Weights, wide.Dy.Span, wide.X.Span, wide.Dw, wide.Batch);
-            }, 0, Calls: 4);
+            }, 0, Calls: LongCalls);
         }
 
         // A layer too wide and sparse for column tiles (as at a million neurons): every gather comes from memory, and
@@ -99,7 +102,7 @@ internal static partial class PerfCheck
                 SparseOps.Multiply(far.Weights, far.X.Span, far.Bias, far.Y.Span, far.Batch, untiled);
                 SparseOps.MultiplyTransposed(far.Weights, far.Dy.Span, far.Dx.Span, far.Batch, untiled);
                 SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.X.Span, far.Dw, far.Batch, untiled);
-            }, 0, Calls: 4, MemoryBound: true);
+            }, 0, Calls: LongCalls, MemoryBound: true);
         }
 
         // The same step gathering bfloat16 rows (Precision.Bf16): half the bytes per gathered row.
@@ -111,7 +114,7 @@ internal static partial class PerfCheck
                 SparseOps.Multiply(far.Weights, far.XHalf.Span, far.Bias, far.Y.Span, far.Batch);
                 SparseOps.MultiplyTransposed(far.Weights, far.DyHalf.Span, far.Dx.Span, far.Batch);
                 SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.XHalf.Span, far.Dw, [], far.Batch);
-            }, 0, Calls: 4, MemoryBound: true);
+            }, 0, Calls: LongCalls, MemoryBound: true);
         }
 
         var gradient = new float[10 * W1.BatchSize];
@@ -123,9 +126,6 @@ internal static partial class PerfCheck
             var optimizer = new Sgd(0.01f, momentum: 0.9f);
             yield return new("w1.train_step", () => W1.Step(network, loader, optimizer, gradient, loss), ShortBudget);
 
-            // Ten calls, the least that PairedRatio pairs: each build's k-th epoch is timed next to the others' and the
-            // round's ratio is the median of those pairs, which a drift of the machine's speed within the round moves
-            // far less than it moves each build's own 10th percentile of a few calls.
             yield return new("w1.epoch", () =>
             {
                 loader.StartEpoch(0);
@@ -133,7 +133,7 @@ internal static partial class PerfCheck
                 {
                     W1.Step(network, loader, optimizer, gradient, loss);
                 }
-            }, 0, Calls: PairedEpochCalls);
+            }, 0, Calls: LongCalls);
 
             // An evolution step changes what the next one starts from, so every build takes the same number of them
             // (StatefulCalls): with a budget of seconds a slower build would take fewer and time other topologies.
@@ -154,7 +154,7 @@ internal static partial class PerfCheck
                 {
                     W1.Step(network, loader, optimizer, gradient, loss);
                 }
-            }, 0, Calls: PairedEpochCalls);
+            }, 0, Calls: LongCalls);
         }
 
         // The first epoch of a fresh `sparse train` process; a build without the CLI beside it (before this figure) has none.

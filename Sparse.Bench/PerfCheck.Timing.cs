@@ -7,7 +7,7 @@ namespace Sparse.Bench;
 internal static partial class PerfCheck
 {
     // The least number of calls of each of two builds that PairedRatio pairs.
-    private const int PairedCalls = 10;
+    internal const int PairedCalls = 6;
 
     /// <summary>
     /// A figure's timed calls: how many it still needs (<see cref="More"/>), blocks of them, and their 10th percentile.

@@ -127,7 +127,7 @@ internal static partial class PerfCheck
                         {
                             Step(null);
                         }
-                    }, 0, Calls: PairedEpochCalls),
+                    }, 0, Calls: LongCalls),
 
                     // The evolver's step as the trainer runs it after a step that recorded the signals it scores by;
                     // the recording step is outside the timed seconds.

@@ -144,7 +144,7 @@ internal static class PerfCompare
         }
 
         Console.WriteLine(_paired
-            ? $"Each round is one process timing {string.Join(", ", dlls.Keys.Order(StringComparer.Ordinal))} in rotating blocks of calls; per round, the candidate's seconds over the reference's (the median ratio of their calls paired in turn, or with fewer than 10 calls the ratio of their 10th percentiles);"
+            ? $"Each round is one process timing {string.Join(", ", dlls.Keys.Order(StringComparer.Ordinal))} in rotating blocks of calls; per round, the candidate's seconds over the reference's (the median ratio of their calls paired in turn, or with fewer than {PerfCheck.PairedCalls} calls the ratio of their 10th percentiles);"
             : "Each round times the builds in processes of their own, back to back; per round, the candidate's seconds over the reference's (the 10th percentile of each process's timed calls);");
         Console.WriteLine($"change: the median over rounds; lower: its one-sided 95 % bootstrap bound; rounds: the lowest and highest round. A figure is slower when change > {threshold:P0} and lower > 0 %;");
         Console.WriteLine($"it is cleared after {earlyRounds} rounds when their median is below {threshold / 2:P1}, and otherwise takes {rounds} rounds; it fails when a second series of {Math.Max(rounds, ConfirmationRounds)} rounds of the flagged figures says so again.");

@@ -56,7 +56,7 @@ public class PerfToolsTests
 
         // Calls beyond the shorter list are not paired; too few calls are not paired at all.
         Assert.That(PerfCheck.PairedRatio(candidate[..20], reference), Is.EqualTo(1.10).Within(1e-12));
-        Assert.That(PerfCheck.PairedRatio(candidate[..9], reference), Is.Null);
+        Assert.That(PerfCheck.PairedRatio(candidate[..(PerfCheck.PairedCalls - 1)], reference), Is.Null);
     }
 
     [Test]
