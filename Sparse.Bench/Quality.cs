@@ -23,7 +23,10 @@ namespace Sparse.Bench;
 /// but the last (zeta 0.3); <c>set-steps</c>, <c>rigl-steps</c> twice an epoch with RigL's cosine-decayed fraction
 /// (alpha 0.3), ending at 75 % of training, and <c>rigl-bounded</c> the same with the norm-bounded search at every
 /// width; <c>ctre-batch</c> is <c>ctre</c> scoring its similarities over one batch's worth of training rows instead of
-/// all of them; <c>neurons</c>: SET plus importance pruning of hidden neurons. <c>--optimizer sgd</c> trains any data set in CTRE's
+/// all of them; <c>neurons</c>: SET plus importance pruning of hidden neurons; <c>PRUNE+GROW</c> (<c>magnitude|cosine</c> +
+/// <c>random|gradient|cosine</c>, for example <c>cosine+gradient</c>) the two halves alone, after every epoch like
+/// <c>set</c>, hidden layers only, magnitude pruning of both signs together, cosine regrowth as plain CTRE's.
+/// <c>--optimizer sgd</c> trains any data set in CTRE's
 /// recipe (ReLU, SGD 0.01 with Nesterov momentum 0.9, L2 1e-4, constant rate, no dropout); <c>--epochs</c> and <c>--zeta</c>
 /// override the data set's.
 /// </remarks>
@@ -33,6 +36,9 @@ internal static class Quality
     public const double MinimumSpread = 0.006;
 
     private static readonly string[] AllMethods = ["static", "set", "set-steps", "rigl", "rigl-steps", "rigl-bounded", "ctre", "ctre-sim", "ctre-seq", "ctre-batch", "neurons"];
+
+    // The prune x grow grid's methods, PRUNE+GROW: each half on its own, the rest of the step alike.
+    private static readonly string[] GridMethods = [.. from p in TrainingRecipe.PruneNames from g in TrainingRecipe.GrowthNames select $"{p}+{g}"];
 
     public static int Run(string[] args)
     {
@@ -59,10 +65,10 @@ internal static class Quality
         }
         var epsilons = Option("--epsilons", "20,2").Split(',').Select(e => double.Parse(e, CultureInfo.InvariantCulture)).ToArray();
         var methods = Option("--methods", string.Join(",", AllMethods)).Split(',');
-        var unknown = methods.Except(AllMethods).ToArray();
+        var unknown = methods.Except(AllMethods).Except(GridMethods).ToArray();
         if (unknown.Length > 0)
         {
-            Console.Error.WriteLine($"quality: unknown method {unknown[0]}; the methods are {string.Join(", ", AllMethods)}");
+            Console.Error.WriteLine($"quality: unknown method {unknown[0]}; the methods are {string.Join(", ", AllMethods)}, and PRUNE+GROW: {string.Join(", ", GridMethods)}");
             return 2;
         }
 
@@ -218,6 +224,14 @@ internal static class Quality
             "ctre-seq" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Seq, seed))],
             "ctre-batch" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Plain, seed), sampleRows: setup.BatchSize)],
             "neurons" => [Epochly(TopologyEvolver.Set(seed)), new NeuronPruningHook(new NeuronImportancePruner(), Math.Max(1, setup.Epochs / 4), Math.Max(1, setup.Epochs / 4))],
+            _ when method.Split('+') is [var prune, var grow] => [Epochly(new TopologyEvolver(
+                TrainingRecipe.ParsePrune(prune) == PruneMethod.Cosine ? new CosinePruner() : new MagnitudePruner(separateSigns: false),
+                TrainingRecipe.ParseGrowth(grow) switch
+                {
+                    GrowthMethod.Random => new RandomRegrower(seed),
+                    GrowthMethod.Gradient => new GradientRegrower(),
+                    _ => new CosineRegrower(CtreVariant.Plain, seed),
+                }))],
             _ => throw new ArgumentException(method),
         };
         foreach (var hook in hooks)

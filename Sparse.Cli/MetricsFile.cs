@@ -11,7 +11,7 @@ internal static class MetricsFile
     /// <summary>The format's version, written as <c>format_version</c>; it changes when a field changes meaning or goes.</summary>
     public const int FormatVersion = 2;
 
-    public static void Write(string path, TrainingHistory history, Evaluation final, TabularSchema schema, Sparse.Core.Precision precision, int ranks, RunMemory? memory = null)
+    public static void Write(string path, TrainingHistory history, Evaluation final, TabularSchema schema, Sparse.Core.Precision precision, int ranks, RunMemory? memory = null, TrainingRecipe? recipe = null)
     {
         AtomicFile.Write(path, stream =>
         {
@@ -25,6 +25,15 @@ internal static class MetricsFile
             {
                 json.WriteNumber("peak_bytes", RunMemory.MeasuredPeak);
                 json.WriteNumber("estimated_peak_bytes", memory.EstimatedPeak);
+            }
+
+            if (recipe?.CreateEvolver() is { } evolver)
+            {
+                json.WriteStartObject("evolution");
+                json.WriteString("method", recipe.EvolutionName);
+                json.WriteString("prune", evolver.Pruner.Name);
+                json.WriteString("grow", evolver.Regrower.Name);
+                json.WriteEndObject();
             }
 
             json.WriteStartArray("epochs");

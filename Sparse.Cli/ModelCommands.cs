@@ -291,6 +291,7 @@ internal static class ModelCommands
             {
                 // The model's own settings: its batch, optimizer state and evolution scratch.
                 Console.WriteLine($"trained with {string.Join(" ", TrainOptions.RecipeValues(recipe).Select(o => o.Value == "False" ? null : o.Value == "True" ? o.Key : $"{o.Key} {o.Value}").OfType<string>())}");
+                Console.WriteLine($"topology evolution: {recipe.EvolutionDescription}");
                 var rewiring = recipe.RewiringBytesPerConnection;
                 Console.WriteLine($"training memory at these settings: {MemoryEstimate.For(network, recipe.BatchSize, recipe.OptimizerSlots, rewiring)}; " +
                     $"{MemoryEstimate.BytesPerConnection(recipe.OptimizerSlots)} B per connection, and {rewiring} B per connection of the largest layer during an evolution step");

@@ -20,7 +20,9 @@ internal static class SweepCommand
     private static readonly Option<string> Zetas = new("--zeta") { Description = "Fractions rewired per evolution step (RigL: the starting fraction), separated by ','.", DefaultValueFactory = _ => "0.3" };
     private static readonly Option<string> Seeds = new("--seed") { Description = "Seeds of initialisation, dropout and evolution, separated by ','. The first also splits and shuffles the data, which every configuration shares.", DefaultValueFactory = _ => "1" };
     private static readonly Option<string> Evolve = new("--evolve") { Description = "Topology evolution of every configuration: none, set, rigl, ctre, ctre-sim or ctre-seq.", DefaultValueFactory = _ => "rigl" };
-    private static readonly Option<int?> EvolveEvery = new("--evolve-every") { Description = "Steps between evolutions, cosine-decayed until 75 % of training (default: twice an epoch; for ctre, after each epoch); 0: after every epoch." };
+    private static readonly Option<string?> PruneRule = new("--prune") { Description = "The pruning half of --evolve for every configuration: magnitude or cosine. Default: the method's own, magnitude." };
+    private static readonly Option<string?> GrowRule = new("--grow") { Description = "The regrowth half of --evolve for every configuration: random, gradient or cosine. Default: the method's own." };
+    private static readonly Option<int?> EvolveEvery = new("--evolve-every") { Description = "Steps between evolutions, cosine-decayed until 75 % of training (default: twice an epoch; after each epoch when a half is cosine, as for ctre); 0: after every epoch." };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs, shared by the grid.", DefaultValueFactory = _ => 40 };
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Samples per batch, shared by the grid.", DefaultValueFactory = _ => 32 };
     private static readonly Option<string> OptimizerName = new("--optimizer") { Description = "adam or sgd (momentum), shared by the grid.", DefaultValueFactory = _ => "adam" };
@@ -30,6 +32,8 @@ internal static class SweepCommand
     public static Command Create(Option<bool> quiet)
     {
         Evolve.AcceptOnlyFromAmong([.. TrainingRecipe.EvolutionNames]);
+        PruneRule.AcceptOnlyFromAmong([.. TrainingRecipe.PruneNames]);
+        GrowRule.AcceptOnlyFromAmong([.. TrainingRecipe.GrowthNames]);
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         var command = new Command("sweep",
             "Train a grid of configurations at once as one block-diagonal sparse network: every combination of the listed --hidden, --activation, " +
@@ -37,7 +41,7 @@ internal static class SweepCommand
             "alone with `sparse train`; batch size, epochs, optimizer, evolution method and the data are shared by the grid.")
         {
             TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationNames, Epsilons, Densities, LearningRates, WeightDecays, Dropouts, Zetas, Seeds,
-            Evolve, EvolveEvery, Epochs, BatchSize, OptimizerName, Momentum, Threads, PrecisionName, RawTargets, OutputDir, SaveAll,
+            Evolve, PruneRule, GrowRule, EvolveEvery, Epochs, BatchSize, OptimizerName, Momentum, Threads, PrecisionName, RawTargets, OutputDir, SaveAll,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse, parse.GetValue(quiet))));
         return command;
@@ -64,6 +68,21 @@ internal static class SweepCommand
         if (adam && parse.GetResult(Momentum) is { Implicit: false })
         {
             throw new UserError("--momentum applies to --optimizer sgd; Adam keeps its own moments.");
+        }
+
+        // The evolution's halves need a method to belong to.
+        try
+        {
+            new TrainingRecipe
+            {
+                Evolution = TrainingRecipe.ParseEvolution(parse.GetValue(Evolve)!),
+                Prune = parse.GetValue(PruneRule) is { } p ? TrainingRecipe.ParsePrune(p) : null,
+                Grow = parse.GetValue(GrowRule) is { } g ? TrainingRecipe.ParseGrowth(g) : null,
+            }.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserError(e.Message);
         }
 
         // The grid, checked before any file is read.
@@ -133,6 +152,8 @@ internal static class SweepCommand
             Optimizer = adam ? OptimizerKind.Adam : OptimizerKind.Sgd,
             Momentum = momentum,
             Evolution = TrainingRecipe.ParseEvolution(evolve),
+            Prune = parse.GetValue(PruneRule) is { } prune ? TrainingRecipe.ParsePrune(prune) : null,
+            Grow = parse.GetValue(GrowRule) is { } grow ? TrainingRecipe.ParseGrowth(grow) : null,
             EvolveEvery = parse.GetValue(EvolveEvery),
         };
         TrainingRecipe Recipe(NetworkConfig c) => shared with { LearningRate = c.LearningRate, WeightDecay = c.WeightDecay, Zeta = c.Zeta, Seed = c.Seed };
@@ -199,7 +220,7 @@ internal static class SweepCommand
 
         say($"sweep: {configs.Length} configuration{(configs.Length == 1 ? string.Empty : "s")} as one network of {grid.Network.ConnectionCount:N0} connections " +
             $"({train.FeatureCount}-[{string.Join("-", grid.Network.SparseLayers.Take(grid.Network.SparseLayers.Count() - 1).Select(l => l.OutputSize))}]-{configs.Length} x {schema.OutputSize}), " +
-            $"{epochs} epochs of {train.Count:N0} samples in batches of {batchSize}, topology: {evolve}");
+            $"{epochs} epochs of {train.Count:N0} samples in batches of {batchSize}, topology: {shared.EvolutionDescription}");
 
         using var interrupt = new SignalStop();
         var watch = Stopwatch.StartNew();

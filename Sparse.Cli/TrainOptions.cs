@@ -22,6 +22,18 @@ internal static class TrainOptions
         DefaultValueFactory = _ => "rigl",
     };
 
+    public static readonly Option<string?> PruneRule = new("--prune")
+    {
+        Description = "The pruning half of --evolve: magnitude (the weights closest to zero) or cosine (the connections between the neurons whose activations " +
+            "over the training rows are least alike). Default: the method's own, magnitude.",
+    };
+
+    public static readonly Option<string?> GrowRule = new("--grow")
+    {
+        Description = "The regrowth half of --evolve: random, gradient or cosine (between the most alike neurons). Default: the method's own " +
+            "(set random, rigl gradient, ctre cosine).",
+    };
+
     public static readonly Option<double> Zeta = new("--zeta") { Description = "Fraction rewired per evolution step (RigL: the starting fraction).", DefaultValueFactory = _ => 0.3 };
     public static readonly Option<string> RiglSearch = new("--rigl-search")
     {
@@ -33,7 +45,7 @@ internal static class TrainOptions
     public static readonly Option<int?> EvolveEvery = new("--evolve-every")
     {
         Description = "Evolve every N steps with a fraction cosine-decayed from --zeta, until 75 % of training (default: twice an epoch; " +
-            "for ctre, after each epoch); 0 evolves after each epoch with a constant --zeta.",
+            "after each epoch when a half is cosine, as for ctre); 0 evolves after each epoch with a constant --zeta.",
     };
 
     public static readonly Option<bool> PruneNeurons = new("--prune-neurons") { Description = "Prune hidden neurons at or below the 20th importance percentile every 5 epochs from epoch 5." };
@@ -80,10 +92,12 @@ internal static class TrainOptions
     {
         ActivationName.AcceptOnlyFromAmong("relu", "leaky-relu", "all-relu", "tanh", "sigmoid");
         Evolve.AcceptOnlyFromAmong([.. TrainingRecipe.EvolutionNames]);
+        PruneRule.AcceptOnlyFromAmong([.. TrainingRecipe.PruneNames]);
+        GrowRule.AcceptOnlyFromAmong([.. TrainingRecipe.GrowthNames]);
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
-        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
+        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads,
             PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
     }
@@ -95,11 +109,11 @@ internal static class TrainOptions
     public static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
     /// <inheritdoc cref="Overridable"/>
-    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery,
+    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, Zeta, EvolveEvery,
         RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery, SelectFeatures, FeaturesFrom];
 
     /// <summary>The options the checkpoint's recipe section holds (<see cref="RecipeValues"/>), so the CLI's own section leaves them out.</summary>
-    public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
+    public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
         OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, Seed, PrecisionName];
 
     /// <summary>The run's recipe: every option that shapes training, with the library's defaults for what is left out.</summary>
@@ -118,6 +132,8 @@ internal static class TrainOptions
         Momentum = run.Get(Momentum),
         WeightDecay = run.Get(WeightDecay),
         Evolution = TrainingRecipe.ParseEvolution(run.Get(Evolve)!),
+        Prune = run.Get(PruneRule) is { } prune ? TrainingRecipe.ParsePrune(prune) : null,
+        Grow = run.Get(GrowRule) is { } grow ? TrainingRecipe.ParseGrowth(grow) : null,
         Zeta = run.Get(Zeta),
         EvolveEvery = run.Get(EvolveEvery),
         RigLSearch = run.Get(RiglSearch) switch
@@ -145,6 +161,8 @@ internal static class TrainOptions
             [Density.Name] = RunOptions.Format(recipe.Density),
             [Erk.Name] = RunOptions.Format(recipe.Erk),
             [Evolve.Name] = recipe.EvolutionName,
+            [PruneRule.Name] = recipe.Prune is { } prune ? TrainingRecipe.PruneNames[(int)prune] : null,
+            [GrowRule.Name] = recipe.Grow is { } grow ? TrainingRecipe.GrowthNames[(int)grow] : null,
             [Zeta.Name] = RunOptions.Format(recipe.Zeta),
             [EvolveEvery.Name] = RunOptions.Format(recipe.EvolveEvery),
             [RiglSearch.Name] = recipe.RigLSearch.ToString().ToLowerInvariant(),

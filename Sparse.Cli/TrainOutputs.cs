@@ -35,7 +35,7 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
         var method = recipe.EvolutionName;
         say(recipe.Evolution == EvolutionMethod.None
             ? "topology: fixed (--evolve none)"
-            : $"topology: {method}, rewiring {recipe.Zeta.ToString(CultureInfo.InvariantCulture)} of each layer " +
+            : $"topology: {recipe.EvolutionDescription}; rewiring {recipe.Zeta.ToString(CultureInfo.InvariantCulture)} of each layer " +
               (recipe.EvolutionInterval switch
               {
                   null => "twice an epoch (cosine-decayed, until 75 % of training)",
@@ -76,7 +76,7 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
 
         if (Metrics is not null)
         {
-            MetricsFile.Write(Metrics, trainer.History, final, schema, trainer.Network.Precision, ranks, memory);
+            MetricsFile.Write(Metrics, trainer.History, final, schema, trainer.Network.Precision, ranks, memory, trainer.CheckpointParts.OfType<TrainingRecipe>().FirstOrDefault());
             Saved("metrics", Metrics);
         }
 

@@ -96,12 +96,18 @@ public sealed class BlockEvolutionHook : ITrainingHook
     {
         var layers = context.Network.SparseLayers.ToArray();
 
-        // CTRE's sample of the whole block network, sliced per block like a step's signals (one pass serves every block).
+        // CTRE's sample of the whole block network, sliced per block like a step's signals (one pass serves every block);
+        // the step's recording is kept through its pass when a rule reads that too (gradient regrowth).
+        if ((Signals & SignalKinds.TrainingSample) != 0 && (Signals & SignalRecorder.StepKinds) != 0 && context.Signals is { IsCurrent: true } step)
+        {
+            step.KeepAcrossPasses();
+        }
+
         var sample = (Signals & SignalKinds.TrainingSample) != 0
             ? ActivationSample.Record(context, ActivationSample.DefaultBytes, maxRows: 0, softmaxOutput: false)
             : null;
 
-        // After a sample's pass the step's recording is stale, and reads as none.
+        // After a sample's pass a step's recording that was not kept is stale, and reads as none.
         var recorder = context.Signals is { IsCurrent: true } ? context.Signals : null;
 
         // Hidden layers only: the output layer is each configuration's head.

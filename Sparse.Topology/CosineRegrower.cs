@@ -56,6 +56,14 @@ public sealed class CosineRegrower(CtreVariant variant = CtreVariant.Plain, ulon
     public int Patience { get; } = patience >= 1 ? patience : throw new ArgumentOutOfRangeException(nameof(patience), patience, "The patience is at least 1 evaluation.");
 
     /// <inheritdoc/>
+    public string Name => Variant switch
+    {
+        CtreVariant.Sim => "cosine (ctre-sim)",
+        CtreVariant.Seq => "cosine (ctre-seq)",
+        _ => "cosine",
+    };
+
+    /// <inheritdoc/>
     public bool NeedsPrunedPositions => true;
 
     /// <inheritdoc/>

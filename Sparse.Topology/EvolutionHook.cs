@@ -101,7 +101,19 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
 
     private void Run(TrainingContext context, double fraction)
     {
-        var sample = (Evolver.Signals & SignalKinds.TrainingSample) != 0 ? RecordSample(context) : null;
+        ActivationSample? sample = null;
+        if ((Evolver.Signals & SignalKinds.TrainingSample) != 0)
+        {
+            // A rule that reads the step (gradient regrowth) beside one that reads the sample (cosine pruning): the
+            // sample's inference pass would overwrite the step's activations.
+            if ((Evolver.Signals & SignalRecorder.StepKinds) != 0 && context.Signals is { IsCurrent: true } step)
+            {
+                step.KeepAcrossPasses();
+            }
+
+            sample = RecordSample(context);
+        }
+
         var changes = Evolver.Evolve(context.Network, context.Optimizer, fraction, context.Signals, context.Epoch, context.Step, sample);
         History.Add(changes);
         context.History.TopologyChanges.AddRange(changes);

@@ -36,6 +36,9 @@ public sealed class GradientRegrower(int blockRows = 0, long exactScores = Gradi
     public SignalKinds Signals => SignalKinds.OutputGradients;
 
     /// <inheritdoc/>
+    public string Name => "gradient";
+
+    /// <inheritdoc/>
     public long ScratchBytesPerGrown => Math.Max(MissingTopK.BytesPerSelected, _bounded.ScratchBytesPerGrown);
 
     /// <inheritdoc/>

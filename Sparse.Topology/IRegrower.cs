@@ -37,6 +37,9 @@ public interface IRegrower
     /// </summary>
     long ScratchBytesPerGrown => 0;
 
+    /// <summary>The rule's name in logs, metrics and <c>sparse info</c>.</summary>
+    string Name => GetType().Name;
+
     /// <summary>Whether this rule reads <see cref="GrowthRequest.Pruned"/> (collecting it costs a hash set per step).</summary>
     bool NeedsPrunedPositions => false;
 

@@ -16,6 +16,9 @@ public sealed class MagnitudePruner : IPruner
     /// <summary>Whether positive and negative weights are pruned separately (SET).</summary>
     public bool SeparateSigns { get; }
 
+    /// <inheritdoc/>
+    public string Name => SeparateSigns ? "magnitude (each sign)" : "magnitude";
+
     /// <summary>How many of <paramref name="available"/> weights a fraction drops: rounded to nearest.</summary>
     public static int CountFor(int available, double fraction) => (int)Math.Round(available * fraction, MidpointRounding.AwayFromZero);
 

@@ -28,6 +28,9 @@ public sealed class NormBoundGradientRegrower(double oversampling = 4) : IRegrow
     public SignalKinds Signals => SignalKinds.OutputGradients;
 
     /// <inheritdoc/>
+    public string Name => "gradient (bounded search)";
+
+    /// <inheritdoc/>
     public long ScratchBytesPerGrown => (long)Math.Ceiling(4 * Oversampling * 2);
 
     /// <inheritdoc/>

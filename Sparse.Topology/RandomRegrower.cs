@@ -18,6 +18,9 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null)
     public ValueDistribution Values { get; } = values ?? ValueDistribution.Normal(0.1f);
 
     /// <inheritdoc/>
+    public string Name => "random";
+
+    /// <inheritdoc/>
     public void Grow(GrowthRequest request, CooMatrix grown)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -59,12 +59,13 @@ public sealed partial class TopologyEvolver
     /// Scratch of one evolution step, per connection of the layer it rewires: drop flags 1 B, the kept connections
     /// copied (column, value, origin) 12 B, the new ones (row, column, value, sorted rank; at most half the layer)
     /// 10 B, where each entry came from 4 B, the moved optimizer state 4 B per slot, and the regrower's own scratch
-    /// per new connection (<see cref="IRegrower.ScratchBytesPerGrown"/>, at most half the layer), and the set of pruned
+    /// per new connection (<see cref="IRegrower.ScratchBytesPerGrown"/>, at most half the layer), the pruner's own
+    /// (<see cref="IPruner.ScratchBytesPerConnection"/>), and the set of pruned
     /// positions when the regrower reads it (a hash set sized once: 20 B a slot, up to 24 B per pruned connection).
     /// Freed after the step.
     /// </summary>
     public long ScratchBytesPerConnection(int optimizerSlots) =>
-        27 + (4L * optimizerSlots) + ((Regrower.ScratchBytesPerGrown + 1) / 2) + (Regrower.NeedsPrunedPositions ? 12 : 0);
+        27 + (4L * optimizerSlots) + Pruner.ScratchBytesPerConnection + ((Regrower.ScratchBytesPerGrown + 1) / 2) + (Regrower.NeedsPrunedPositions ? 12 : 0);
 
     /// <summary>What the pruner and the regrower read of the last training step.</summary>
     public SignalKinds Signals => Pruner.Signals | Regrower.Signals;
@@ -99,7 +100,7 @@ public sealed partial class TopologyEvolver
             LayerSignals? layerSignals = signals is { IsCurrent: true } ? signals.Of(layers[n]) : null;
             var report = EvolveLayer(layers[n], optimizer, fraction, layerSignals, n, sample?.Of(layers[n]), network.Compute) with { Epoch = epoch, Step = step };
             reports.Add(report);
-            Log.LayerEvolved(_logger, n, report.Pruned, report.Grown, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
+            Log.LayerEvolved(_logger, n, report.Pruned, Pruner.Name, report.Grown, Regrower.Name, report.Density, report.MinInDegree, report.MaxInDegree, report.MinOutDegree, report.MaxOutDegree);
 
             // A large layer's step leaves gigabytes of freed arrays on the large-object heap, which only a full
             // collection returns; reclaim them before the next layer allocates its own, so the peak stays at one
@@ -158,7 +159,7 @@ public sealed partial class TopologyEvolver
         {
             var drop = dropBuffer.Span;
             drop.Clear();
-            pruned = Pruner.SelectDrops(layer, fraction, signals, drop);
+            pruned = Pruner.SelectDrops(new PruneRequest(layer, fraction, signals) { Sample = sample, Compute = compute }, drop);
             prunedPositions = Regrower.NeedsPrunedPositions ? DroppedPositions(weights, drop, pruned) : null;
             kept = ConnectionMap.Keep(weights, drop, keptSource, nnz - pruned);
         }
@@ -218,7 +219,7 @@ public sealed partial class TopologyEvolver
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Layer {Layer}: pruned {Pruned}, grew {Grown}, density {Density:P3}, in-degree {MinIn}..{MaxIn}, out-degree {MinOut}..{MaxOut}")]
-        public static partial void LayerEvolved(ILogger logger, int layer, int pruned, int grown, double density, int minIn, int maxIn, int minOut, int maxOut);
+        [LoggerMessage(Level = LogLevel.Information, Message = "Layer {Layer}: pruned {Pruned} by {Pruner}, grew {Grown} by {Regrower}, density {Density:P3}, in-degree {MinIn}..{MaxIn}, out-degree {MinOut}..{MaxOut}")]
+        public static partial void LayerEvolved(ILogger logger, int layer, int pruned, string pruner, int grown, string regrower, double density, int minIn, int maxIn, int minOut, int maxOut);
     }
 }

@@ -37,6 +37,29 @@ public enum EvolutionMethod
     CtreSeq,
 }
 
+/// <summary>How a <see cref="TrainingRecipe"/>'s evolution picks the connections it drops.</summary>
+public enum PruneMethod
+{
+    /// <summary>The weights closest to zero (<see cref="MagnitudePruner"/>; SET's each sign apart).</summary>
+    Magnitude,
+
+    /// <summary>The connections between the least alike neurons over a sample of training rows (<see cref="CosinePruner"/>).</summary>
+    Cosine,
+}
+
+/// <summary>How a <see cref="TrainingRecipe"/>'s evolution picks the connections it adds.</summary>
+public enum GrowthMethod
+{
+    /// <summary>Uniformly among the missing ones (<see cref="RandomRegrower"/>, SET).</summary>
+    Random,
+
+    /// <summary>Where the loss's gradient is largest (<see cref="GradientRegrower"/>, RigL).</summary>
+    Gradient,
+
+    /// <summary>Between the most alike neurons over a sample of training rows (<see cref="CosineRegrower"/>, CTRE).</summary>
+    Cosine,
+}
+
 /// <summary>How RigL finds the missing connections with the largest gradients.</summary>
 public enum RigLSearch
 {
@@ -65,10 +88,16 @@ public sealed record TrainingRecipe : ICheckpointPart
     public const string SectionName = "recipe";
 
     /// <summary>The layout this build writes and the newest it reads.</summary>
-    public const int SectionVersion = 1;
+    public const int SectionVersion = 2;
 
     /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
     public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];
+
+    /// <summary>The pruning rules by their command-line names, in <see cref="PruneMethod"/> order.</summary>
+    public static IReadOnlyList<string> PruneNames { get; } = ["magnitude", "cosine"];
+
+    /// <summary>The regrowth rules by their command-line names, in <see cref="GrowthMethod"/> order.</summary>
+    public static IReadOnlyList<string> GrowthNames { get; } = ["random", "gradient", "cosine"];
 
     /// <summary>Hidden layer sizes; 512-512 by default.</summary>
     public IReadOnlyList<int> Hidden { get; init; } = [512, 512];
@@ -106,12 +135,34 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// <summary>The topology evolution; RigL by default.</summary>
     public EvolutionMethod Evolution { get; init; } = EvolutionMethod.RigL;
 
+    /// <summary>
+    /// The pruning half of <see cref="Evolution"/>, or null for the method's own (magnitude for each: SET each sign
+    /// apart, RigL and CTRE both signs together). Everything else of the method stays: a CTRE method evolves the output
+    /// layer too and its variant shapes cosine regrowth, SET's magnitude pruning keeps the signs apart.
+    /// </summary>
+    public PruneMethod? Prune { get; init; }
+
+    /// <summary>The regrowth half of <see cref="Evolution"/>, or null for the method's own (SET random, RigL gradient, CTRE cosine).</summary>
+    public GrowthMethod? Grow { get; init; }
+
+    /// <summary><see cref="Prune"/> with the method's own filled in.</summary>
+    public PruneMethod PruneRule => Prune ?? PruneMethod.Magnitude;
+
+    /// <summary><see cref="Grow"/> with the method's own filled in.</summary>
+    public GrowthMethod GrowthRule => Grow ?? Evolution switch
+    {
+        EvolutionMethod.Set => GrowthMethod.Random,
+        EvolutionMethod.RigL => GrowthMethod.Gradient,
+        _ => GrowthMethod.Cosine,
+    };
+
     /// <summary>The fraction rewired per evolution step (RigL's schedule: the starting fraction).</summary>
     public double Zeta { get; init; } = 0.3;
 
     /// <summary>
-    /// Steps between evolutions, cosine-decayed; 0 after each epoch; null for the method's default: after each epoch for
-    /// CTRE (each step costs an inference pass over the training rows, as in its reference), else twice an epoch.
+    /// Steps between evolutions, cosine-decayed; 0 after each epoch; null for the method's default: after each epoch when
+    /// a half is cosine (<see cref="EvolutionSamplesRows"/>: each step costs an inference pass over the training rows, as
+    /// in CTRE's reference), else twice an epoch.
     /// </summary>
     public int? EvolveEvery { get; init; }
 
@@ -161,9 +212,18 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// <summary>The learning-rate schedule from <paramref name="baseRate"/>: cosine annealing to a floor of <c>baseRate / </c><see cref="FloorDivisor"/>.</summary>
     public static LearningRateSchedule CreateSchedule(float baseRate) => LearningRateSchedule.Cosine(baseRate / FloorDivisor);
 
-    /// <summary>The evolver of <see cref="Evolution"/> (null for none), its random choices on the <see cref="RandomPurpose.Regrowth"/> stream of <see cref="Seed"/>.</summary>
+    /// <summary>
+    /// The evolver of <see cref="Evolution"/> with the halves <see cref="Prune"/> and <see cref="Grow"/> choose (null for
+    /// none), its random choices on the <see cref="RandomPurpose.Regrowth"/> stream of <see cref="Seed"/>. Without
+    /// either, it is the method's own: <see cref="TopologyEvolver.Set"/>, <see cref="TopologyEvolver.RigL"/> or <see cref="TopologyEvolver.Ctre"/>.
+    /// </summary>
     public TopologyEvolver? CreateEvolver(ILogger<TopologyEvolver>? logger = null)
     {
+        if (Evolution == EvolutionMethod.None)
+        {
+            return null;
+        }
+
         var regrowth = RandomStreams.Derive(Seed, RandomPurpose.Regrowth);
         var exactScores = RigLSearch switch
         {
@@ -171,22 +231,34 @@ public sealed record TrainingRecipe : ICheckpointPart
             RigLSearch.Bounded => 0,
             _ => GradientRegrower.DefaultExactScores,
         };
-        return Evolution switch
+        IPruner pruner = PruneRule == PruneMethod.Cosine ? new CosinePruner() : new MagnitudePruner(separateSigns: Evolution == EvolutionMethod.Set);
+        IRegrower regrower = GrowthRule switch
         {
-            EvolutionMethod.Set => TopologyEvolver.Set(regrowth, logger: logger),
-            EvolutionMethod.RigL => TopologyEvolver.RigL(logger, exactScores),
-            EvolutionMethod.Ctre => TopologyEvolver.Ctre(CtreVariant.Plain, regrowth, logger),
-            EvolutionMethod.CtreSim => TopologyEvolver.Ctre(CtreVariant.Sim, regrowth, logger),
-            EvolutionMethod.CtreSeq => TopologyEvolver.Ctre(CtreVariant.Seq, regrowth, logger),
-            _ => null,
+            GrowthMethod.Random => new RandomRegrower(regrowth),
+            GrowthMethod.Gradient => new GradientRegrower(exactScores: exactScores),
+            _ => new CosineRegrower(Evolution switch { EvolutionMethod.CtreSim => CtreVariant.Sim, EvolutionMethod.CtreSeq => CtreVariant.Seq, _ => CtreVariant.Plain }, regrowth),
         };
+        return new TopologyEvolver(pruner, regrower, logger) { IncludeOutputLayer = IsCtre };
     }
+
+    private bool IsCtre => Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq;
+
+    /// <summary>
+    /// The evolution as a person reads it: the method and the rule of each half, for example <c>rigl: prune by cosine,
+    /// grow by gradient</c>; <c>none</c> for a fixed topology.
+    /// </summary>
+    public string EvolutionDescription => CreateEvolver() is { } evolver
+        ? $"{EvolutionName}: prune by {evolver.Pruner.Name}, grow by {evolver.Regrower.Name}{(evolver.IncludeOutputLayer ? ", output layer included" : "")}"
+        : EvolutionName;
 
     /// <summary>The command-line name of <see cref="Evolution"/> (<see cref="EvolutionNames"/>).</summary>
     public string EvolutionName => EvolutionNames[(int)Evolution];
 
-    /// <summary>Whether the evolution compares neurons over a sample of training rows (the CTRE methods), an inference pass before each step.</summary>
-    public bool EvolutionSamplesRows => Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq;
+    /// <summary>
+    /// Whether the evolution compares neurons over a sample of training rows (cosine pruning or regrowth: the CTRE
+    /// methods by default), an inference pass before each step.
+    /// </summary>
+    public bool EvolutionSamplesRows => Evolution != EvolutionMethod.None && (PruneRule == PruneMethod.Cosine || GrowthRule == GrowthMethod.Cosine);
 
     /// <summary><see cref="EvolveEvery"/> with the method's default filled in: null twice an epoch, 0 after each epoch, else steps.</summary>
     public int? EvolutionInterval => EvolveEvery ?? (EvolutionSamplesRows ? 0 : null);
@@ -347,7 +419,7 @@ public sealed record TrainingRecipe : ICheckpointPart
             return null;
         }
 
-        var recipe = section.Read(SectionVersion, (r, _) => new TrainingRecipe
+        var recipe = section.Read(SectionVersion, (r, version) => new TrainingRecipe
         {
             Hidden = ReadInts(r),
             Activation = (ActivationKind)r.ReadInt32(),
@@ -370,6 +442,10 @@ public sealed record TrainingRecipe : ICheckpointPart
             ClipNorm = r.ReadSingle(),
             Precision = (Precision)r.ReadInt32(),
             Threads = ReadOptional(r, r.ReadInt32),
+
+            // Version 1 (before the halves could be chosen) evolved by its method's own.
+            Prune = version >= 2 ? ReadOptional(r, () => (PruneMethod)r.ReadInt32()) : null,
+            Grow = version >= 2 ? ReadOptional(r, () => (GrowthMethod)r.ReadInt32()) : null,
         });
         try
         {
@@ -412,6 +488,8 @@ public sealed record TrainingRecipe : ICheckpointPart
         w.Write(ClipNorm);
         w.Write((int)Precision);
         WriteOptional(w, Threads, w.Write);
+        WriteOptional(w, Prune, p => w.Write((int)p));
+        WriteOptional(w, Grow, g => w.Write((int)g));
     });
 
     private static void WriteOptional<T>(BinaryWriter w, T? value, Action<T> write)
@@ -452,6 +530,22 @@ public sealed record TrainingRecipe : ICheckpointPart
         return at >= 0 ? (EvolutionMethod)at : throw new ArgumentException($"Unknown evolution method '{name}': {string.Join(", ", EvolutionNames)}.", nameof(name));
     }
 
+    /// <summary>The pruning rule named <paramref name="name"/> in <see cref="PruneNames"/>.</summary>
+    /// <exception cref="ArgumentException">No rule has that name.</exception>
+    public static PruneMethod ParsePrune(string name)
+    {
+        var at = PruneNames.ToList().IndexOf(name);
+        return at >= 0 ? (PruneMethod)at : throw new ArgumentException($"Unknown pruning rule '{name}': {string.Join(", ", PruneNames)}.", nameof(name));
+    }
+
+    /// <summary>The regrowth rule named <paramref name="name"/> in <see cref="GrowthNames"/>.</summary>
+    /// <exception cref="ArgumentException">No rule has that name.</exception>
+    public static GrowthMethod ParseGrowth(string name)
+    {
+        var at = GrowthNames.ToList().IndexOf(name);
+        return at >= 0 ? (GrowthMethod)at : throw new ArgumentException($"Unknown regrowth rule '{name}': {string.Join(", ", GrowthNames)}.", nameof(name));
+    }
+
     /// <summary>
     /// Checks every choice, naming the first wrong one by its command-line option.
     /// </summary>
@@ -478,6 +572,13 @@ public sealed record TrainingRecipe : ICheckpointPart
         Require(float.IsFinite(WeightDecay) && WeightDecay >= 0, "--weight-decay", "0 or a positive number", WeightDecay);
         Require(Dropout is >= 0 and < 1, "--dropout", "in [0, 1)", Dropout);
         Require(Enum.IsDefined(Evolution), "--evolve", string.Join(", ", EvolutionNames), Evolution);
+        Require(Prune is null || Enum.IsDefined(Prune.Value), "--prune", string.Join(" or ", PruneNames), Prune);
+        Require(Grow is null || Enum.IsDefined(Grow.Value), "--grow", string.Join(", ", GrowthNames), Grow);
+        if (Evolution == EvolutionMethod.None && (Prune is not null || Grow is not null))
+        {
+            throw new ArgumentException($"{(Prune is not null ? "--prune" : "--grow")} chooses a half of an evolution method, and --evolve none has none: give --evolve set, rigl or ctre with it.");
+        }
+
         Require(Enum.IsDefined(RigLSearch), "--rigl-search", "auto, exact or bounded", RigLSearch);
         Require(Enum.IsDefined(Optimizer), "--optimizer", "adam or sgd", Optimizer);
         Require(Enum.IsDefined(Activation), "--activation", "relu, leaky-relu, all-relu, tanh or sigmoid", Activation);

@@ -295,7 +295,7 @@ public class CliInputTests : CliFixture
     {
         var run = Sparse("train", "--epochs", "2", "--hidden", "64", "--output", "m.sparse", "--verbose");
         Assert.That(run.Exit, Is.Zero, run.Error);
-        Assert.That(run.Out, Does.Contain("topology: rigl, rewiring 0.3 of each layer twice an epoch (cosine-decayed, until 75 % of training)"));
+        Assert.That(run.Out, Does.Contain("topology: rigl: prune by magnitude, grow by gradient; rewiring 0.3 of each layer twice an epoch (cosine-decayed, until 75 % of training)"));
         Assert.That(run.Out + run.Error, Does.Contain("Layer 0: pruned"), "the topology changed during the run");
     }
 

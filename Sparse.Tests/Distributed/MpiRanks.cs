@@ -114,6 +114,7 @@ public static class MpiRanks
             "set" => TopologyEvolver.Set(seed: 4),
             "rigl" => TopologyEvolver.RigL(),
             "ctre" => TopologyEvolver.Ctre(seed: 4),
+            "cosine+gradient" => new TopologyEvolver(new CosinePruner(), new GradientRegrower()),
             _ => null,
         };
         if (evolver is not null)

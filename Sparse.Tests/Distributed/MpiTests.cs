@@ -60,6 +60,7 @@ public class MpiTests
     [TestCase("rigl", 4)]
     [TestCase("ctre", 2)]
     [TestCase("ctre", 4)]
+    [TestCase("cosine+gradient", 2)]
     public void Ranks_hold_identical_weights_after_training_and_match_one_process(string method, int ranks)
     {
         const int Epochs = 10, Batch = 32;
@@ -93,16 +94,34 @@ public class MpiTests
         }
 
         // Every method picks the same connections as one process. CTRE scores over an inference pass of all training
-        // rows, where the last-bit differences of the weights do not reorder its similarities.
+        // rows, where the last-bit differences of the weights do not reorder its similarities. Cosine pruning ranks the
+        // existing connections by those similarities, and near its threshold they lie closer than the weights' last-bit
+        // differences move them (a few hundredths of a percent of the scores' range): a few connections of thousands
+        // (8 and 11 of layers 0 and 1 here, measured) go another way than in one process, and the runs go on from there.
+        // The ranks still agree bitwise, which is what data parallelism needs.
         for (var l = 0; l < alone.SparseLayers.Count(); l++)
         {
-            Assert.That(models[0].SparseLayers.ElementAt(l).Weights.ColumnIndices, Is.EqualTo(alone.SparseLayers.ElementAt(l).Weights.ColumnIndices).AsCollection, $"layer {l}: the same connections as one process");
+            var rank = models[0].SparseLayers.ElementAt(l).Weights;
+            var single = alone.SparseLayers.ElementAt(l).Weights;
+            if (method.StartsWith("cosine+", StringComparison.Ordinal))
+            {
+                var differ = Connections(rank);
+                differ.ExceptWith(Connections(single));
+                Assert.That(differ.Count, Is.LessThanOrEqualTo(rank.NonZeroCount / 50), $"layer {l}: nearly the same connections as one process");
+                continue;
+            }
+
+            Assert.That(rank.ColumnIndices, Is.EqualTo(single.ColumnIndices).AsCollection, $"layer {l}: the same connections as one process");
         }
 
         var aloneAccuracy = Metrics.Evaluate(alone, DigitsData.Test, new SoftmaxCrossEntropy()).Accuracy!.Value;
         var accuracy = float.Parse(reports[0][0]["accuracy ".Length..], CultureInfo.InvariantCulture);
         TestContext.Out.WriteLine($"{method}, {ranks} ranks: accuracy {accuracy:P2} (one process {aloneAccuracy:P2}); largest weight difference {worst:E2} of the largest weight; {reports[0][2]}");
-        Assert.That(worst, Is.LessThan(1e-4), "weights against one process");
+        if (!method.StartsWith("cosine+", StringComparison.Ordinal))
+        {
+            Assert.That(worst, Is.LessThan(1e-4), "weights against one process"); // with a few other connections, other weights
+        }
+
         Assert.That(accuracy, Is.EqualTo(aloneAccuracy).Within(0.01));
         Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.95f));
     }
@@ -218,5 +237,19 @@ public class MpiTests
 
         children.Sort();
         return children;
+    }
+
+    private static HashSet<(int Row, int Column)> Connections(CsrMatrix weights)
+    {
+        var set = new HashSet<(int, int)>();
+        for (var row = 0; row < weights.Rows; row++)
+        {
+            for (var k = weights.RowPointers[row]; k < weights.RowPointers[row + 1]; k++)
+            {
+                set.Add((row, weights.ColumnIndices[k]));
+            }
+        }
+
+        return set;
     }
 }

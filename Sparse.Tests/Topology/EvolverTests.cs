@@ -12,13 +12,20 @@ public class EvolverTests
     [TestCase("set")]
     [TestCase("rigl")]
     [TestCase("ctre")]
+    [TestCase("cosine-pruning")]
     public void An_evolution_step_allocates_no_more_than_its_stated_scratch(string method)
     {
         const int batch = 4;
         var layer = new SparseLinear(RandomSparse.Bernoulli(1500, 1500, 0.6, ValueDistribution.Normal(1), 3));
         var optimizer = new Sgd(0.1f, momentum: 0.9f);
         optimizer.StateOf(layer.WeightParameter);
-        var evolver = method switch { "set" => TopologyEvolver.Set(seed: 2), "rigl" => TopologyEvolver.RigL(), _ => TopologyEvolver.Ctre(seed: 2) };
+        var evolver = method switch
+        {
+            "set" => TopologyEvolver.Set(seed: 2),
+            "rigl" => TopologyEvolver.RigL(),
+            "ctre" => TopologyEvolver.Ctre(seed: 2),
+            _ => new TopologyEvolver(new CosinePruner(), new RandomRegrower(2)),
+        };
         var random = new Random(5);
         float[] Dense(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)random.NextDouble())];
         var signals = new LayerSignals(Dense(1500 * batch), Dense(1500 * batch), Dense(1500 * batch), batch);

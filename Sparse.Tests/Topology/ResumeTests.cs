@@ -24,6 +24,8 @@ public class ResumeTests
         "ctre" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Plain, seed: 5), EvolutionSchedule.EveryEpoch())],
         "ctre-sim" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Sim, seed: 5), EvolutionSchedule.EveryEpoch())],
         "ctre-seq" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Seq, seed: 5), EvolutionSchedule.EveryEpoch())],
+        "cosine-prune-gradient-grow" => [new EvolutionHook(new TopologyEvolver(new CosinePruner(), new GradientRegrower()), EvolutionSchedule.EveryEpoch())],
+        "cosine-prune-random-grow" => [new EvolutionHook(new TopologyEvolver(new CosinePruner(), new RandomRegrower(5)), EvolutionSchedule.EveryEpoch())],
         "set-every-10-steps" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.CosineDecay(0.3, 10))],
         "set-and-neuron-pruning" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.EveryEpoch()), new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 1, everyEpochs: 1)],
         _ => throw new ArgumentException(method),
@@ -47,6 +49,8 @@ public class ResumeTests
     [TestCase("ctre", false)]
     [TestCase("ctre-sim", false)]
     [TestCase("ctre-seq", false)]
+    [TestCase("cosine-prune-gradient-grow", false)]
+    [TestCase("cosine-prune-random-grow", true)]
     [TestCase("set-every-10-steps", false)]
     [TestCase("set-and-neuron-pruning", true)]
     public void An_interrupted_and_resumed_run_is_the_straight_run(string method, bool adamWithDropout)

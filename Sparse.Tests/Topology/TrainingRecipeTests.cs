@@ -150,6 +150,8 @@ public class TrainingRecipeTests
             Momentum = 0.8f,
             WeightDecay = 0.5f,
             Evolution = EvolutionMethod.CtreSeq,
+            Prune = PruneMethod.Cosine,
+            Grow = GrowthMethod.Gradient,
             Zeta = 0.2,
             EvolveEvery = 17,
             RigLSearch = RigLSearch.Bounded,

@@ -36,6 +36,10 @@ public sealed class SignalRecorder
     // By layer index, the recorded step's signals that Of serves when they are not the network's own buffers (in
     // data parallelism, the global batch's, gathered from every rank); null where the layer's own buffers serve.
     private LayerSignals?[] _replaced = [];
+
+    // By layer index, the buffers KeepAcrossPasses copies a step's input and activation into, reused from step to step.
+    private (Memory<float> Input, Memory<float> Activation)[] _kept = [];
+    private bool _keptAcrossPasses;
     private SparseNetwork? _network;
     private long _pass;
     private int _batch;
@@ -60,7 +64,51 @@ public sealed class SignalRecorder
     /// Whether the recording belongs to the network's latest pass: a training step's backward pass filled it and no
     /// forward pass has run since.
     /// </summary>
-    public bool IsCurrent => _network is not null && _network.PassCount == _pass;
+    public bool IsCurrent => _network is not null && (_network.PassCount == _pass || _keptAcrossPasses);
+
+    /// <summary>
+    /// Copies the recorded step's inputs and activations out of the network's buffers (its output gradients are copies
+    /// already), so the recording stays current through later forward passes until the next recording: what an
+    /// evolution that reads both the step's signals and an <see cref="ActivationSample"/> (whose inference pass
+    /// overwrites those buffers) needs, for example cosine pruning with gradient regrowth. The copies are
+    /// activation-sized, one input and one activation per sparse layer, and reused from step to step.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The recording is not current.</exception>
+    public void KeepAcrossPasses()
+    {
+        if (!IsCurrent)
+        {
+            throw new InvalidOperationException("Only a current recording can be kept: call KeepAcrossPasses right after the training step's backward pass.");
+        }
+
+        if (_keptAcrossPasses)
+        {
+            return;
+        }
+
+        var network = _network!;
+        foreach (var layer in network.SparseLayers)
+        {
+            var n = network.IndexOf(layer);
+            if (_replaced[n] is not null)
+            {
+                continue; // already the recorder's (or its caller's) own buffers
+            }
+
+            var signals = Of(layer);
+            ref var kept = ref _kept[n];
+            if (kept.Input.Length < signals.Input.Length || kept.Activation.Length < signals.Activation.Length)
+            {
+                kept = (new float[signals.Input.Length], new float[signals.Activation.Length]);
+            }
+
+            signals.Input.CopyTo(kept.Input);
+            signals.Activation.CopyTo(kept.Activation);
+            _replaced[n] = signals with { Input = kept.Input[..signals.Input.Length], Activation = kept.Activation[..signals.Activation.Length] };
+        }
+
+        _keptAcrossPasses = true;
+    }
 
     /// <summary>The recorded signals of <paramref name="layer"/>.</summary>
     /// <exception cref="InvalidOperationException">Nothing was recorded, or a forward pass (an evaluation, another step)
@@ -98,9 +146,11 @@ public sealed class SignalRecorder
         {
             _gradients = new Memory<float>[network.Layers.Count];
             _replaced = new LayerSignals?[network.Layers.Count];
+            _kept = new (Memory<float>, Memory<float>)[network.Layers.Count];
         }
 
         Array.Clear(_replaced);
+        _keptAcrossPasses = false;
 
         _network = network;
         _pass = pass;
