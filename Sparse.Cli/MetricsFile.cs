@@ -27,12 +27,13 @@ internal static class MetricsFile
                 json.WriteNumber("estimated_peak_bytes", memory.EstimatedPeak);
             }
 
-            if (recipe?.CreateEvolver() is { } evolver)
+            if (recipe is not null && recipe.Evolution != EvolutionMethod.None)
             {
+                var evolver = recipe.CreateEvolver();
                 json.WriteStartObject("evolution");
                 json.WriteString("method", recipe.EvolutionName);
-                json.WriteString("prune", evolver.Pruner.Name);
-                json.WriteString("grow", evolver.Regrower.Name);
+                json.WriteString("prune", evolver?.Pruner.Name ?? "magnitude (gradual, cubic)");
+                json.WriteString("grow", evolver?.Regrower.Name ?? "none");
                 json.WriteEndObject();
             }
 

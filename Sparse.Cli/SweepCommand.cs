@@ -70,7 +70,12 @@ internal static class SweepCommand
             throw new UserError("--momentum applies to --optimizer sgd; Adam keeps its own moments.");
         }
 
-        // The evolution's halves need a method to belong to.
+        // The evolution's halves need a method to belong to; the grid's block network rewires, it does not prune a denser start.
+        if (parse.GetValue(Evolve) == "gradual")
+        {
+            throw new UserError("--evolve gradual starts denser than the grid's block network is built; train it with `sparse train --evolve gradual`.");
+        }
+
         try
         {
             new TrainingRecipe

@@ -18,7 +18,8 @@ internal static class TrainOptions
     public static readonly Option<string> Evolve = new("--evolve")
     {
         Description = "Topology evolution: rigl (prune by magnitude, regrow where the gradient is largest), set (regrow at random), " +
-            "ctre (regrow between the neurons whose activations over the training rows are most alike; ctre-sim and ctre-seq are its variants) or none.",
+            "ctre (regrow between the neurons whose activations over the training rows are most alike; ctre-sim and ctre-seq are its variants), " +
+            "gradual (prune a denser start down to the sparsity by magnitude, regrow nothing; --initial-density) or none.",
         DefaultValueFactory = _ => "rigl",
     };
 
@@ -32,6 +33,12 @@ internal static class TrainOptions
     {
         Description = "The regrowth half of --evolve: random, gradient or cosine (between the most alike neurons). Default: the method's own " +
             "(set random, rigl gradient, ctre cosine).",
+    };
+
+    public static readonly Option<double?> InitialDensity = new("--initial-density")
+    {
+        Description = "With --evolve gradual: every layer's density when training starts (default 1, dense), pruned by magnitude on a cubic schedule " +
+            "to the density --epsilon, --density or --erk sets by 75 % of training.",
     };
 
     public static readonly Option<double> Zeta = new("--zeta") { Description = "Fraction rewired per evolution step (RigL: the starting fraction).", DefaultValueFactory = _ => 0.3 };
@@ -97,7 +104,7 @@ internal static class TrainOptions
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
-        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, Zeta, EvolveEvery,
+        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads,
             PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
     }
@@ -109,11 +116,11 @@ internal static class TrainOptions
     public static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
     /// <inheritdoc cref="Overridable"/>
-    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, Zeta, EvolveEvery,
+    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, Zeta, EvolveEvery,
         RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery, SelectFeatures, FeaturesFrom];
 
     /// <summary>The options the checkpoint's recipe section holds (<see cref="RecipeValues"/>), so the CLI's own section leaves them out.</summary>
-    public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
+    public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
         OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, Seed, PrecisionName];
 
     /// <summary>The run's recipe: every option that shapes training, with the library's defaults for what is left out.</summary>
@@ -134,6 +141,7 @@ internal static class TrainOptions
         Evolution = TrainingRecipe.ParseEvolution(run.Get(Evolve)!),
         Prune = run.Get(PruneRule) is { } prune ? TrainingRecipe.ParsePrune(prune) : null,
         Grow = run.Get(GrowRule) is { } grow ? TrainingRecipe.ParseGrowth(grow) : null,
+        InitialDensity = run.Get(InitialDensity),
         Zeta = run.Get(Zeta),
         EvolveEvery = run.Get(EvolveEvery),
         RigLSearch = run.Get(RiglSearch) switch
@@ -163,6 +171,7 @@ internal static class TrainOptions
             [Evolve.Name] = recipe.EvolutionName,
             [PruneRule.Name] = recipe.Prune is { } prune ? TrainingRecipe.PruneNames[(int)prune] : null,
             [GrowRule.Name] = recipe.Grow is { } grow ? TrainingRecipe.GrowthNames[(int)grow] : null,
+            [InitialDensity.Name] = RunOptions.Format(recipe.InitialDensity),
             [Zeta.Name] = RunOptions.Format(recipe.Zeta),
             [EvolveEvery.Name] = RunOptions.Format(recipe.EvolveEvery),
             [RiglSearch.Name] = recipe.RigLSearch.ToString().ToLowerInvariant(),

@@ -35,6 +35,12 @@ public enum EvolutionMethod
 
     /// <summary>CTRE_seq: cosine regrowth until the validation accuracy stalls, then random.</summary>
     CtreSeq,
+
+    /// <summary>
+    /// Gradual magnitude pruning (Zhu and Gupta): from <see cref="TrainingRecipe.InitialDensity"/> down to the recipe's
+    /// sparsity on a cubic schedule, nothing regrown (<see cref="GradualPruningHook"/>).
+    /// </summary>
+    Gradual,
 }
 
 /// <summary>How a <see cref="TrainingRecipe"/>'s evolution picks the connections it drops.</summary>
@@ -91,7 +97,7 @@ public sealed record TrainingRecipe : ICheckpointPart
     public const int SectionVersion = 2;
 
     /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
-    public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq"];
+    public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq", "gradual"];
 
     /// <summary>The pruning rules by their command-line names, in <see cref="PruneMethod"/> order.</summary>
     public static IReadOnlyList<string> PruneNames { get; } = ["magnitude", "cosine"];
@@ -144,6 +150,13 @@ public sealed record TrainingRecipe : ICheckpointPart
 
     /// <summary>The regrowth half of <see cref="Evolution"/>, or null for the method's own (SET random, RigL gradient, CTRE cosine).</summary>
     public GrowthMethod? Grow { get; init; }
+
+    /// <summary>
+    /// <see cref="EvolutionMethod.Gradual"/>'s denser start: every layer's density when training begins (at least the
+    /// layer's target, which <see cref="Epsilon"/>, <see cref="Density"/> or <see cref="Erk"/> set); null starts dense,
+    /// as Zhu and Gupta do. Its connections count in the memory check.
+    /// </summary>
+    public double? InitialDensity { get; init; }
 
     /// <summary><see cref="Prune"/> with the method's own filled in.</summary>
     public PruneMethod PruneRule => Prune ?? PruneMethod.Magnitude;
@@ -219,7 +232,7 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// </summary>
     public TopologyEvolver? CreateEvolver(ILogger<TopologyEvolver>? logger = null)
     {
-        if (Evolution == EvolutionMethod.None)
+        if (!Rewires)
         {
             return null;
         }
@@ -243,12 +256,28 @@ public sealed record TrainingRecipe : ICheckpointPart
 
     private bool IsCtre => Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq;
 
+    /// <summary>Whether the method prunes and regrows at a constant budget (SET, RigL, CTRE): the methods <see cref="Prune"/> and <see cref="Grow"/> apply to.</summary>
+    public bool Rewires => Evolution is not (EvolutionMethod.None or EvolutionMethod.Gradual);
+
+    /// <summary>Each layer's density when training begins: the target's, or for gradual pruning <see cref="InitialDensity"/> where that is denser.</summary>
+    public double[] StartDensities(IReadOnlyList<int> sizes)
+    {
+        var densities = Densities(sizes);
+        return Evolution == EvolutionMethod.Gradual ? [.. densities.Select(d => Math.Max(d, InitialDensity ?? 1))] : densities;
+    }
+
+    /// <summary>Each sparse layer's connection count at a density: the expected count of its random start, rounded.</summary>
+    private static long[] Counts(int[] sizes, double[] densities) =>
+        [.. Enumerable.Range(0, sizes.Length - 1).Select(l => (long)Math.Round(densities[l] * sizes[l] * sizes[l + 1]))];
+
     /// <summary>
     /// The evolution as a person reads it: the method and the rule of each half, for example <c>rigl: prune by cosine,
     /// grow by gradient</c>; <c>none</c> for a fixed topology.
     /// </summary>
     public string EvolutionDescription => CreateEvolver() is { } evolver
         ? $"{EvolutionName}: prune by {evolver.Pruner.Name}, grow by {evolver.Regrower.Name}{(evolver.IncludeOutputLayer ? ", output layer included" : "")}"
+        : Evolution == EvolutionMethod.Gradual
+        ? $"gradual: prune by magnitude from density {(InitialDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)} to the target on a cubic schedule until 75 % of training, grow nothing"
         : EvolutionName;
 
     /// <summary>The command-line name of <see cref="Evolution"/> (<see cref="EvolutionNames"/>).</summary>
@@ -258,7 +287,7 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// Whether the evolution compares neurons over a sample of training rows (cosine pruning or regrowth: the CTRE
     /// methods by default), an inference pass before each step.
     /// </summary>
-    public bool EvolutionSamplesRows => Evolution != EvolutionMethod.None && (PruneRule == PruneMethod.Cosine || GrowthRule == GrowthMethod.Cosine);
+    public bool EvolutionSamplesRows => Rewires && (PruneRule == PruneMethod.Cosine || GrowthRule == GrowthMethod.Cosine);
 
     /// <summary><see cref="EvolveEvery"/> with the method's default filled in: null twice an epoch, 0 after each epoch, else steps.</summary>
     public int? EvolutionInterval => EvolveEvery ?? (EvolutionSamplesRows ? 0 : null);
@@ -294,13 +323,13 @@ public sealed record TrainingRecipe : ICheckpointPart
     public MemoryBreakdown EstimateMemory(int inputs, int outputs, int batch)
     {
         var sizes = LayerSizes(inputs, outputs);
-        return MemoryEstimate.ForMlp(sizes, Densities(sizes), batch, OptimizerSlots, Dropout > 0, RewiringBytesPerConnection);
+        return MemoryEstimate.ForMlp(sizes, StartDensities(sizes), batch, OptimizerSlots, Dropout > 0, RewiringBytesPerConnection);
     }
 
     /// <summary>Scratch bytes per connection of the largest layer while it is rewired: the evolver's or neuron pruning's, whichever is more.</summary>
     public long RewiringBytesPerConnection => Math.Max(
         CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0,
-        PruneNeurons ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) : 0);
+        PruneNeurons || Evolution == EvolutionMethod.Gradual ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) : 0);
 
     /// <summary>
     /// The recipe's network for <paramref name="train"/>'s features and <paramref name="outputs"/> outputs, reading
@@ -313,7 +342,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         var sizes = LayerSizes(train.FeatureCount, outputs);
         return SparseNetwork.CreateMlp(sizes, Activation, Epsilon, Seed, Dropout,
             normalization: InputNormalization.Fit(train, train.IsSparse ? NormalizationKind.MaxAbs : NormalizationKind.Standardize),
-            densities: Density is null && Erk is null ? null : Densities(sizes));
+            densities: Density is null && Erk is null && Evolution != EvolutionMethod.Gradual ? null : StartDensities(sizes));
     }
 
     /// <summary>The hooks the recipe trains with: evolution (<see cref="CreateEvolutionHook"/>) and neuron pruning, each when asked for.</summary>
@@ -322,6 +351,16 @@ public sealed record TrainingRecipe : ICheckpointPart
         if (CreateEvolutionHook(logger) is { } evolution)
         {
             yield return evolution;
+        }
+
+        if (Evolution == EvolutionMethod.Gradual)
+        {
+            // After every epoch unless --evolve-every gives steps; the targets are the recipe's densities of the network's layers.
+            yield return new GradualPruningHook(network =>
+            {
+                int[] sizes = [network.InputSize, .. network.SparseLayers.Select(l => l.OutputSize)];
+                return Counts(sizes, Densities(sizes));
+            }, EvolveEvery ?? 0);
         }
 
         if (PruneNeurons)
@@ -446,6 +485,7 @@ public sealed record TrainingRecipe : ICheckpointPart
             // Version 1 (before the halves could be chosen) evolved by its method's own.
             Prune = version >= 2 ? ReadOptional(r, () => (PruneMethod)r.ReadInt32()) : null,
             Grow = version >= 2 ? ReadOptional(r, () => (GrowthMethod)r.ReadInt32()) : null,
+            InitialDensity = version >= 2 ? ReadOptional(r, r.ReadDouble) : null,
         });
         try
         {
@@ -490,6 +530,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         WriteOptional(w, Threads, w.Write);
         WriteOptional(w, Prune, p => w.Write((int)p));
         WriteOptional(w, Grow, g => w.Write((int)g));
+        WriteOptional(w, InitialDensity, w.Write);
     });
 
     private static void WriteOptional<T>(BinaryWriter w, T? value, Action<T> write)
@@ -574,9 +615,15 @@ public sealed record TrainingRecipe : ICheckpointPart
         Require(Enum.IsDefined(Evolution), "--evolve", string.Join(", ", EvolutionNames), Evolution);
         Require(Prune is null || Enum.IsDefined(Prune.Value), "--prune", string.Join(" or ", PruneNames), Prune);
         Require(Grow is null || Enum.IsDefined(Grow.Value), "--grow", string.Join(", ", GrowthNames), Grow);
-        if (Evolution == EvolutionMethod.None && (Prune is not null || Grow is not null))
+        if (!Rewires && (Prune is not null || Grow is not null))
         {
-            throw new ArgumentException($"{(Prune is not null ? "--prune" : "--grow")} chooses a half of an evolution method, and --evolve none has none: give --evolve set, rigl or ctre with it.");
+            throw new ArgumentException($"{(Prune is not null ? "--prune" : "--grow")} chooses a half of an evolution method, and --evolve {EvolutionName} has none: give --evolve set, rigl or ctre with it.");
+        }
+
+        Require(InitialDensity is null or > 0 and <= 1, "--initial-density", "in (0, 1]", InitialDensity);
+        if (InitialDensity is not null && Evolution != EvolutionMethod.Gradual)
+        {
+            throw new ArgumentException("--initial-density is the denser start of --evolve gradual.");
         }
 
         Require(Enum.IsDefined(RigLSearch), "--rigl-search", "auto, exact or bounded", RigLSearch);

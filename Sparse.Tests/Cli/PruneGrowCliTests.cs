@@ -68,4 +68,26 @@ public class PruneGrowCliTests : CliFixture
         Assert.That(sweep.Exit, Is.Zero, sweep.Error);
         Assert.That(sweep.Out, Does.Contain("topology: set: prune by cosine, grow by gradient"));
     }
+
+    [Test]
+    public void Gradual_pruning_starts_denser_and_ends_at_the_sparsity_asked()
+    {
+        var train = Sparse("train", "--epochs", "4", "--hidden", "64", "--epsilon", "4", "--evolve", "gradual", "--initial-density", "0.5", "--output", "gradual.sparse", "--metrics", "gradual.json");
+        Assert.That(train.Exit, Is.Zero, train.Error);
+        Assert.That(train.Out, Does.Contain("topology: gradual: prune by magnitude from density 0.5 to the target on a cubic schedule until 75 % of training, grow nothing, pruning after every epoch"));
+        MetricsFileTests.CheckAgainstSchema(Path.Combine(Dir, "gradual.json"));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "gradual.json")));
+        var epochs = metrics.RootElement.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("connections").GetInt64()).ToArray();
+        Assert.That(epochs, Is.Ordered.Descending);
+        Assert.That(metrics.RootElement.GetProperty("evolution").GetProperty("grow").GetString(), Is.EqualTo("none"));
+        var info = Sparse("info", "--model", "gradual.sparse");
+        Assert.That(info.Out, Does.Contain("--evolve gradual --initial-density 0.5"));
+
+        var refused = Sparse("train", "--evolve", "rigl", "--initial-density", "0.5", "--epochs", "1");
+        Assert.That(refused.Exit, Is.EqualTo(1));
+        Assert.That(refused.Error, Does.Contain("--initial-density is the denser start of --evolve gradual."));
+        var sweep = Sparse("sweep", "--evolve", "gradual", "--epochs", "1");
+        Assert.That(sweep.Exit, Is.EqualTo(1));
+        Assert.That(sweep.Error, Does.Contain("sparse train --evolve gradual").And.Not.Contain("   at "));
+    }
 }

@@ -26,6 +26,8 @@ public class ResumeTests
         "ctre-seq" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Seq, seed: 5), EvolutionSchedule.EveryEpoch())],
         "cosine-prune-gradient-grow" => [new EvolutionHook(new TopologyEvolver(new CosinePruner(), new GradientRegrower()), EvolutionSchedule.EveryEpoch())],
         "cosine-prune-random-grow" => [new EvolutionHook(new TopologyEvolver(new CosinePruner(), new RandomRegrower(5)), EvolutionSchedule.EveryEpoch())],
+        "gradual" => [new GradualPruningHook([500, 600, 300], interval: 0)],
+        "gradual-every-7-steps" => [new GradualPruningHook([500, 600, 300], interval: 7)],
         "set-every-10-steps" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.CosineDecay(0.3, 10))],
         "set-and-neuron-pruning" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.EveryEpoch()), new NeuronPruningHook(new NeuronImportancePruner(20), startEpoch: 1, everyEpochs: 1)],
         _ => throw new ArgumentException(method),
@@ -51,6 +53,8 @@ public class ResumeTests
     [TestCase("ctre-seq", false)]
     [TestCase("cosine-prune-gradient-grow", false)]
     [TestCase("cosine-prune-random-grow", true)]
+    [TestCase("gradual", true)]
+    [TestCase("gradual-every-7-steps", false)]
     [TestCase("set-every-10-steps", false)]
     [TestCase("set-and-neuron-pruning", true)]
     public void An_interrupted_and_resumed_run_is_the_straight_run(string method, bool adamWithDropout)
