@@ -23,7 +23,9 @@ namespace Sparse.Bench;
 /// but the last (zeta 0.3); <c>set-steps</c>, <c>rigl-steps</c> twice an epoch with RigL's cosine-decayed fraction
 /// (alpha 0.3), ending at 75 % of training, and <c>rigl-bounded</c> the same with the norm-bounded search at every
 /// width; <c>ctre-batch</c> is <c>ctre</c> scoring its similarities over one batch's worth of training rows instead of
-/// all of them; <c>neurons</c>: SET plus importance pruning of hidden neurons; <c>PRUNE+GROW</c> (<c>magnitude|cosine</c> +
+/// all of them; <c>neurons</c>: SET plus importance pruning of hidden neurons; <c>gradual</c> and <c>gradual-5x</c>:
+/// gradual magnitude pruning after every epoch from a dense start, or from 5x the target density, to epsilon's counts
+/// by 75 % of training (the connections column shows the start); <c>PRUNE+GROW</c> (<c>magnitude|cosine</c> +
 /// <c>random|gradient|cosine</c>, for example <c>cosine+gradient</c>) the two halves alone, after every epoch like
 /// <c>set</c>, hidden layers only, magnitude pruning of both signs together, cosine regrowth as plain CTRE's.
 /// <c>--optimizer sgd</c> trains any data set in CTRE's
@@ -35,7 +37,7 @@ internal static class Quality
     /// <summary>The least drop the gate treats as real: one test sample of the bundled digits is 0.28 points.</summary>
     public const double MinimumSpread = 0.006;
 
-    private static readonly string[] AllMethods = ["static", "set", "set-steps", "rigl", "rigl-steps", "rigl-bounded", "ctre", "ctre-sim", "ctre-seq", "ctre-batch", "neurons"];
+    private static readonly string[] AllMethods = ["static", "set", "set-steps", "rigl", "rigl-steps", "rigl-bounded", "ctre", "ctre-sim", "ctre-seq", "ctre-batch", "neurons", "gradual", "gradual-5x"];
 
     // The prune x grow grid's methods, PRUNE+GROW: each half on its own, the rest of the step alike.
     private static readonly string[] GridMethods = [.. from p in TrainingRecipe.PruneNames from g in TrainingRecipe.GrowthNames select $"{p}+{g}"];
@@ -195,8 +197,12 @@ internal static class Quality
 
     private static RunResult Train(Setup setup, double epsilon, string method, ulong seed, string inject)
     {
+        // Gradual pruning starts denser (dense, or 5x the target density) and ends at the Erdos-Renyi counts of epsilon.
+        var targetDensities = LayerDensities.ErdosRenyi(setup.Sizes, epsilon);
+        var startFactor = method switch { "gradual" => double.PositiveInfinity, "gradual-5x" => 5, _ => 1 };
         var network = SparseNetwork.CreateMlp(setup.Sizes, setup.Activation, epsilon, seed, setup.Dropout,
-            normalization: InputNormalization.Fit(setup.Train, NormalizationKind.Standardize));
+            normalization: InputNormalization.Fit(setup.Train, NormalizationKind.Standardize),
+            densities: startFactor == 1 ? null : [.. targetDensities.Select(d => Math.Min(1, d * startFactor))]);
         Optimizer optimizer = setup.Sgd
             ? new Sgd(setup.LearningRate, momentum: 0.9f, nesterov: true, weightDecay: setup.WeightDecay)
             : new Adam(setup.LearningRate, weightDecay: setup.WeightDecay, decoupled: true);
@@ -224,6 +230,8 @@ internal static class Quality
             "ctre-seq" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Seq, seed))],
             "ctre-batch" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Plain, seed), sampleRows: setup.BatchSize)],
             "neurons" => [Epochly(TopologyEvolver.Set(seed)), new NeuronPruningHook(new NeuronImportancePruner(), Math.Max(1, setup.Epochs / 4), Math.Max(1, setup.Epochs / 4))],
+            "gradual" or "gradual-5x" => [new GradualPruningHook(
+                [.. targetDensities.Select((d, l) => (long)Math.Round(d * setup.Sizes[l] * setup.Sizes[l + 1]))], interval: 0)],
             _ when method.Split('+') is [var prune, var grow] => [Epochly(new TopologyEvolver(
                 TrainingRecipe.ParsePrune(prune) == PruneMethod.Cosine ? new CosinePruner() : new MagnitudePruner(separateSigns: false),
                 TrainingRecipe.ParseGrowth(grow) switch
