@@ -25,7 +25,8 @@ namespace Sparse.Bench;
 /// width; <c>ctre-batch</c> is <c>ctre</c> scoring its similarities over one batch's worth of training rows instead of
 /// all of them; <c>neurons</c>: SET plus importance pruning of hidden neurons; <c>gradual</c> and <c>gradual-5x</c>:
 /// gradual magnitude pruning after every epoch from a dense start, or from 5x the target density, to epsilon's counts
-/// by 75 % of training (the connections column shows the start); <c>PRUNE+GROW</c> (<c>magnitude|cosine</c> +
+/// by 75 % of training (the connections column shows the start); any method with <c>-sup</c> (<c>rigl-sup</c>): Sup-tickets
+/// around it, 3 cycles in the last tenth of training (<see cref="TrainingRecipe.SupTickets"/>); <c>PRUNE+GROW</c> (<c>magnitude|cosine</c> +
 /// <c>random|gradient|cosine</c>, for example <c>cosine+gradient</c>) the two halves alone, after every epoch like
 /// <c>set</c>, hidden layers only, magnitude pruning of both signs together, cosine regrowth as plain CTRE's.
 /// <c>--optimizer sgd</c> trains any data set in CTRE's
@@ -67,7 +68,7 @@ internal static class Quality
         }
         var epsilons = Option("--epsilons", "20,2").Split(',').Select(e => double.Parse(e, CultureInfo.InvariantCulture)).ToArray();
         var methods = Option("--methods", string.Join(",", AllMethods)).Split(',');
-        var unknown = methods.Except(AllMethods).Except(GridMethods).ToArray();
+        var unknown = methods.Select(m => m.EndsWith("-sup", StringComparison.Ordinal) ? m[..^"-sup".Length] : m).Except(AllMethods).Except(GridMethods).ToArray();
         if (unknown.Length > 0)
         {
             Console.Error.WriteLine($"quality: unknown method {unknown[0]}; the methods are {string.Join(", ", AllMethods)}, and PRUNE+GROW: {string.Join(", ", GridMethods)}");
@@ -206,18 +207,23 @@ internal static class Quality
         Optimizer optimizer = setup.Sgd
             ? new Sgd(setup.LearningRate, momentum: 0.9f, nesterov: true, weightDecay: setup.WeightDecay)
             : new Adam(setup.LearningRate, weightDecay: setup.WeightDecay, decoupled: true);
+        // Sup-tickets (METHOD-sup): 3 cycles in the last tenth of training around the method, as TrainingRecipe sets them
+        // (the reference's commands: 3 cycles of 8 epochs in 250).
+        var sup = method.EndsWith("-sup", StringComparison.Ordinal);
+        var (pretrain, cycle) = new TrainingRecipe { Epochs = setup.Epochs, SupTickets = 3 }.SupTicketsPhases;
+        var baseSchedule = setup.Sgd ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(setup.LearningRate / 50);
         var options = new TrainerOptions
         {
             Epochs = setup.Epochs,
             BatchSize = setup.BatchSize,
             Seed = seed,
-            Schedule = setup.Sgd ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(setup.LearningRate / 50),
+            Schedule = sup ? new SupTicketsSchedule(baseSchedule, pretrain, cycle) : baseSchedule,
         };
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, options);
         EvolutionHook Epochly(TopologyEvolver evolver, int sampleRows = 0) =>
             new(BrokenEvolver.Break(evolver, inject, seed), EvolutionSchedule.EveryEpoch(setup.Zeta)) { SampleRows = sampleRows };
         EvolutionHook Stepwise(TopologyEvolver evolver) => new(BrokenEvolver.Break(evolver, inject, seed), EvolutionSchedule.CosineDecayPerEpoch(0.3, timesPerEpoch: 2, endFraction: 0.75));
-        ITrainingHook[] hooks = method switch
+        ITrainingHook[] hooks = (sup ? method[..^"-sup".Length] : method) switch
         {
             "static" => [],
             "set" => [Epochly(TopologyEvolver.Set(seed))],
@@ -242,6 +248,13 @@ internal static class Quality
                 }))],
             _ => throw new ArgumentException(method),
         };
+        if (sup)
+        {
+            // The method's schedule ends where the cycles begin; the Sup-tickets hook rewires at each cycle's start.
+            hooks = [.. hooks.Select(h => h is EvolutionHook e ? new EvolutionHook(e.Evolver, EvolutionSchedule.Before(e.Schedule, pretrain)) { SampleRows = e.SampleRows } : h)];
+            trainer.Hooks.Add(new SupTicketsHook(pretrain, cycle, hooks.OfType<EvolutionHook>().FirstOrDefault()));
+        }
+
         foreach (var hook in hooks)
         {
             trainer.Hooks.Add(hook);

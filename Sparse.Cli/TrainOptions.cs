@@ -41,6 +41,12 @@ internal static class TrainOptions
             "to the density --epsilon, --density or --erk sets by 75 % of training.",
     };
 
+    public static readonly Option<int?> SupTickets = new("--sup-tickets")
+    {
+        Description = "Sup-tickets around the evolution: this many cycles of a cyclic learning rate in the last tenth of training, each ending in a " +
+            "ticket; the run ends with their superposition pruned back to the connection budget (docs/topology.md).",
+    };
+
     public static readonly Option<double> Zeta = new("--zeta") { Description = "Fraction rewired per evolution step (RigL: the starting fraction).", DefaultValueFactory = _ => 0.3 };
     public static readonly Option<string> RiglSearch = new("--rigl-search")
     {
@@ -104,7 +110,7 @@ internal static class TrainOptions
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
-        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, Zeta, EvolveEvery,
+        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, SupTickets, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads,
             PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
     }
@@ -116,11 +122,11 @@ internal static class TrainOptions
     public static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
     /// <inheritdoc cref="Overridable"/>
-    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, Zeta, EvolveEvery,
+    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, SupTickets, Zeta, EvolveEvery,
         RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery, SelectFeatures, FeaturesFrom];
 
     /// <summary>The options the checkpoint's recipe section holds (<see cref="RecipeValues"/>), so the CLI's own section leaves them out.</summary>
-    public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
+    public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, SupTickets, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
         OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, Seed, PrecisionName];
 
     /// <summary>The run's recipe: every option that shapes training, with the library's defaults for what is left out.</summary>
@@ -142,6 +148,7 @@ internal static class TrainOptions
         Prune = run.Get(PruneRule) is { } prune ? TrainingRecipe.ParsePrune(prune) : null,
         Grow = run.Get(GrowRule) is { } grow ? TrainingRecipe.ParseGrowth(grow) : null,
         InitialDensity = run.Get(InitialDensity),
+        SupTickets = run.Get(SupTickets),
         Zeta = run.Get(Zeta),
         EvolveEvery = run.Get(EvolveEvery),
         RigLSearch = run.Get(RiglSearch) switch
@@ -172,6 +179,7 @@ internal static class TrainOptions
             [PruneRule.Name] = recipe.Prune is { } prune ? TrainingRecipe.PruneNames[(int)prune] : null,
             [GrowRule.Name] = recipe.Grow is { } grow ? TrainingRecipe.GrowthNames[(int)grow] : null,
             [InitialDensity.Name] = RunOptions.Format(recipe.InitialDensity),
+            [SupTickets.Name] = RunOptions.Format(recipe.SupTickets),
             [Zeta.Name] = RunOptions.Format(recipe.Zeta),
             [EvolveEvery.Name] = RunOptions.Format(recipe.EvolveEvery),
             [RiglSearch.Name] = recipe.RigLSearch.ToString().ToLowerInvariant(),

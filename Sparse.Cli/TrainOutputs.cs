@@ -45,6 +45,13 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
                   0 => "after every epoch but the last",
                   var every => $"every {every} steps (cosine-decayed, until 75 % of training)",
               }));
+        if (recipe.SupTickets is { } tickets)
+        {
+            var (pretrain, cycle) = recipe.SupTicketsPhases;
+            say($"sup-tickets: {tickets} cycle{(tickets == 1 ? string.Empty : "s")} of {cycle} epoch{(cycle == 1 ? string.Empty : "s")} after epoch {pretrain}, the learning rate " +
+                "rising from where the first phase ends to five times that and back, each cycle starting with a rewiring of half of every layer; the run ends with the tickets' superposition");
+        }
+
         if (recipe.EvolutionSamplesRows)
         {
             var rows = ActivationSample.RowsWithin(network, ActivationSample.DefaultBytes, train.Count);

@@ -60,6 +60,17 @@ public sealed class EvolutionHook(TopologyEvolver evolver, EvolutionSchedule? sc
         }
     }
 
+    /// <summary>
+    /// Evolves now, off the schedule, rewiring <paramref name="fraction"/> of each layer with the step's signals in
+    /// <paramref name="context"/> (recorded when another hook asked for them) and a sample when the rules read one: what
+    /// <see cref="SupTicketsHook"/> does at the start of each cycle.
+    /// </summary>
+    public void EvolveNow(TrainingContext context, double fraction)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Run(context, fraction);
+    }
+
     /// <summary>Reports the epoch's validation accuracy to a regrower that follows it (CTRE_seq), for its next evolution.</summary>
     public void OnEvaluated(TrainingContext context, Evaluation evaluation)
     {

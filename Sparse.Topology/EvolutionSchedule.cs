@@ -17,6 +17,26 @@ public abstract class EvolutionSchedule
     /// </summary>
     public virtual bool MayEvolveAfter(long stepNumber, bool endsEpoch, TrainingContext context) => true;
 
+    /// <summary>
+    /// <paramref name="inner"/> over the first <paramref name="epochs"/> epochs, and no evolution after: its steps within
+    /// them, its epoch ends before the last of them (at that one, <see cref="SupTicketsHook"/> rewires instead).
+    /// </summary>
+    public static EvolutionSchedule Before(EvolutionSchedule inner, int epochs)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        return new BeforeSchedule(inner, epochs);
+    }
+
+    private sealed class BeforeSchedule(EvolutionSchedule inner, int epochs) : EvolutionSchedule
+    {
+        public override double? AfterStep(TrainingContext context) => context.Epoch < epochs ? inner.AfterStep(context) : null;
+
+        public override double? AfterEpoch(TrainingContext context) => context.Epoch + 1 < epochs ? inner.AfterEpoch(context) : null;
+
+        public override bool MayEvolveAfter(long stepNumber, bool endsEpoch, TrainingContext context) =>
+            context.Epoch < epochs && inner.MayEvolveAfter(stepNumber, endsEpoch, context);
+    }
+
     /// <summary>SET: rewire <paramref name="zeta"/> after every epoch but the last.</summary>
     public static EvolutionSchedule EveryEpoch(double zeta = 0.3) => new EpochSchedule(zeta);
 

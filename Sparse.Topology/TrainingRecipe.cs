@@ -158,6 +158,30 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// </summary>
     public double? InitialDensity { get; init; }
 
+    /// <summary>
+    /// Sup-tickets around the evolution (<see cref="SupTicketsHook"/>): this many cycles of a cyclic learning rate in the
+    /// last tenth of training (the reference's <c>--cycle_rate 0.1</c>), each starting with a rewiring of half of every
+    /// layer and ending in a ticket superposed into the model the run ends with; null for none. See <see cref="SupTicketsPhases"/>.
+    /// </summary>
+    public int? SupTickets { get; init; }
+
+    /// <summary>
+    /// Sup-tickets' phases for <see cref="SupTickets"/> cycles: epochs per cycle (the last tenth of <see cref="Epochs"/>
+    /// over the cycles, at least 1) and epochs before the cycles (the rest).
+    /// </summary>
+    public (int Pretrain, int Cycle) SupTicketsPhases
+    {
+        get
+        {
+            var tickets = Math.Max(1, SupTickets ?? 1);
+            var cycle = Math.Max(1, (int)(Epochs * SupTicketsFraction / tickets));
+            return (Epochs - (tickets * cycle), cycle);
+        }
+    }
+
+    // The share of training in cycles (the reference commands' --cycle_rate).
+    private const double SupTicketsFraction = 0.1;
+
     /// <summary><see cref="Prune"/> with the method's own filled in.</summary>
     public PruneMethod PruneRule => Prune ?? PruneMethod.Magnitude;
 
@@ -329,7 +353,9 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// <summary>Scratch bytes per connection of the largest layer while it is rewired: the evolver's or neuron pruning's, whichever is more.</summary>
     public long RewiringBytesPerConnection => Math.Max(
         CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0,
-        PruneNeurons || Evolution == EvolutionMethod.Gradual ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) : 0);
+        Math.Max(
+            PruneNeurons || Evolution == EvolutionMethod.Gradual ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) : 0,
+            SupTickets is null ? 0 : new SupTicketsHook(1, 1).RewiringBytesPerConnection(OptimizerSlots)));
 
     /// <summary>
     /// The recipe's network for <paramref name="train"/>'s features and <paramref name="outputs"/> outputs, reading
@@ -348,7 +374,16 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// <summary>The hooks the recipe trains with: evolution (<see cref="CreateEvolutionHook"/>) and neuron pruning, each when asked for.</summary>
     public IEnumerable<ITrainingHook> CreateHooks(ILogger<TopologyEvolver>? logger = null)
     {
-        if (CreateEvolutionHook(logger) is { } evolution)
+        var evolution = CreateEvolutionHook(logger);
+        if (SupTickets is not null)
+        {
+            // The method's own schedule ends where the cycles begin; the Sup-tickets hook rewires at each cycle's start.
+            var (pretrain, cycle) = SupTicketsPhases;
+            evolution = evolution is null ? null : new EvolutionHook(evolution.Evolver, EvolutionSchedule.Before(evolution.Schedule, pretrain));
+            yield return new SupTicketsHook(pretrain, cycle, evolution);
+        }
+
+        if (evolution is not null)
         {
             yield return evolution;
         }
@@ -379,7 +414,9 @@ public sealed record TrainingRecipe : ICheckpointPart
         BatchSize = BatchSize,
         Seed = Seed,
         ClipNorm = ClipNorm,
-        Schedule = CreateSchedule(baseRate),
+        Schedule = SupTickets is null
+            ? CreateSchedule(baseRate)
+            : new SupTicketsSchedule(CreateSchedule(baseRate), SupTicketsPhases.Pretrain, SupTicketsPhases.Cycle),
     };
 
     /// <summary>
@@ -486,6 +523,7 @@ public sealed record TrainingRecipe : ICheckpointPart
             Prune = version >= 2 ? ReadOptional(r, () => (PruneMethod)r.ReadInt32()) : null,
             Grow = version >= 2 ? ReadOptional(r, () => (GrowthMethod)r.ReadInt32()) : null,
             InitialDensity = version >= 2 ? ReadOptional(r, r.ReadDouble) : null,
+            SupTickets = version >= 2 ? ReadOptional(r, r.ReadInt32) : null,
         });
         try
         {
@@ -531,6 +569,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         WriteOptional(w, Prune, p => w.Write((int)p));
         WriteOptional(w, Grow, g => w.Write((int)g));
         WriteOptional(w, InitialDensity, w.Write);
+        WriteOptional(w, SupTickets, w.Write);
     });
 
     private static void WriteOptional<T>(BinaryWriter w, T? value, Action<T> write)
@@ -621,6 +660,12 @@ public sealed record TrainingRecipe : ICheckpointPart
         }
 
         Require(InitialDensity is null or > 0 and <= 1, "--initial-density", "in (0, 1]", InitialDensity);
+        Require(SupTickets is null or >= 1, "--sup-tickets", "1 or more cycles", SupTickets);
+        if (SupTickets is { } tickets && SupTicketsPhases.Pretrain < 1)
+        {
+            throw new ArgumentException($"--sup-tickets {tickets} needs more than {tickets} epochs: each cycle takes at least one epoch after at least one of training (--epochs {Epochs}).");
+        }
+
         if (InitialDensity is not null && Evolution != EvolutionMethod.Gradual)
         {
             throw new ArgumentException("--initial-density is the denser start of --evolve gradual.");

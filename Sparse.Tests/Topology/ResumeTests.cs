@@ -26,6 +26,7 @@ public class ResumeTests
         "ctre-seq" => [new EvolutionHook(TopologyEvolver.Ctre(CtreVariant.Seq, seed: 5), EvolutionSchedule.EveryEpoch())],
         "cosine-prune-gradient-grow" => [new EvolutionHook(new TopologyEvolver(new CosinePruner(), new GradientRegrower()), EvolutionSchedule.EveryEpoch())],
         "cosine-prune-random-grow" => [new EvolutionHook(new TopologyEvolver(new CosinePruner(), new RandomRegrower(5)), EvolutionSchedule.EveryEpoch())],
+        "sup-tickets" => SupTickets(new EvolutionHook(TopologyEvolver.RigL(), EvolutionSchedule.Before(EvolutionSchedule.EveryEpoch(), 2))),
         "gradual" => [new GradualPruningHook([500, 600, 300], interval: 0)],
         "gradual-every-7-steps" => [new GradualPruningHook([500, 600, 300], interval: 7)],
         "set-every-10-steps" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.CosineDecay(0.3, 10))],
@@ -33,9 +34,13 @@ public class ResumeTests
         _ => throw new ArgumentException(method),
     };
 
+    // Two epochs, then two cycles of one, RigL rewiring at each cycle's start.
+    private static ITrainingHook[] SupTickets(EvolutionHook evolution) => [new SupTicketsHook(2, 1, evolution), evolution];
+
     private static Trainer NewTrainer(SparseNetwork network, Optimizer optimizer, string method)
     {
-        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 4, BatchSize = 50, Seed = 8, Schedule = LearningRateSchedule.Cosine() });
+        var schedule = method == "sup-tickets" ? new SupTicketsSchedule(LearningRateSchedule.Cosine(0.001f), 2, 1) : LearningRateSchedule.Cosine();
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 4, BatchSize = 50, Seed = 8, Schedule = schedule });
         foreach (var hook in Hooks(method))
         {
             trainer.Hooks.Add(hook);
@@ -53,6 +58,7 @@ public class ResumeTests
     [TestCase("ctre-seq", false)]
     [TestCase("cosine-prune-gradient-grow", false)]
     [TestCase("cosine-prune-random-grow", true)]
+    [TestCase("sup-tickets", false)]
     [TestCase("gradual", true)]
     [TestCase("gradual-every-7-steps", false)]
     [TestCase("set-every-10-steps", false)]

@@ -6,6 +6,15 @@ public abstract class LearningRateSchedule
     /// <summary>The rate for epoch <paramref name="epoch"/> (0 first) of <paramref name="epochs"/>.</summary>
     public abstract float RateAt(float baseRate, int epoch, int epochs);
 
+    /// <summary>
+    /// Whether the rate moves within an epoch (a cyclic schedule): <see cref="Trainer"/> then sets it before every step
+    /// from <see cref="RateAt(float, int, int, int, int)"/>.
+    /// </summary>
+    public virtual bool ChangesWithinEpochs => false;
+
+    /// <summary>The rate for batch <paramref name="batch"/> (0 first) of <paramref name="batches"/> in epoch <paramref name="epoch"/>; by default the epoch's.</summary>
+    public virtual float RateAt(float baseRate, int epoch, int epochs, int batch, int batches) => RateAt(baseRate, epoch, epochs);
+
     /// <summary>The base rate throughout.</summary>
     public static LearningRateSchedule Constant { get; } = new ConstantSchedule();
 

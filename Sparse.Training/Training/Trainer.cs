@@ -337,6 +337,11 @@ public sealed class Trainer
                     return History;
                 }
 
+                if (Options.Schedule.ChangesWithinEpochs)
+                {
+                    Optimizer.LearningRate = Options.Schedule.RateAt(BaseLearningRate, epoch, Options.Epochs, batchIndex, loader.BatchesPerEpoch);
+                }
+
                 var batch = loader.Batch;
                 var endsEpoch = batchIndex + 1 == loader.BatchesPerEpoch;
                 var signals = RecordsStep(context, endsEpoch) ? context.Signals : null;
