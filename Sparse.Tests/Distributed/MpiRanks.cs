@@ -98,7 +98,7 @@ public static class MpiRanks
             $"accuracy {accuracy.ToString("R", CultureInfo.InvariantCulture)}",
             $"checksum {MpiDataParallel.Checksum(network):x16}",
             $"reduced {parallel.BytesReduced} bytes in {parallel.Reductions} allreduces",
-            $"rewired {trainer.History.TopologyChanges.Sum(c => c.Grown)}",
+            $"pruned {trainer.History.TopologyChanges.Sum(c => c.Pruned)}",
         ];
     }
 
@@ -106,9 +106,30 @@ public static class MpiRanks
     internal static (SparseNetwork Network, Trainer Trainer) DistributedSetup(string method, int epochs, int batch, ComputeOptions compute)
     {
         var normalization = InputNormalization.Fit(DigitsData.Train, NormalizationKind.Standardize);
-        var network = SparseNetwork.CreateMlp([64, 256, 256, 10], ActivationKind.Relu, epsilon: 8, seed: 3, normalization: normalization);
+        int[] sizes = [64, 256, 256, 10];
+
+        // Gradual pruning starts at twice epsilon 8's density and ends at its counts.
+        var densities = LayerDensities.ErdosRenyi(sizes, 8);
+        var network = SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: 8, seed: 3, normalization: normalization,
+            densities: method == "gradual" ? [.. densities.Select(d => Math.Min(1, 2 * d))] : null);
         network.Compute = compute;
-        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Adam(0.003f, decoupled: true), new TrainerOptions { Epochs = epochs, BatchSize = batch, Seed = 3, Schedule = LearningRateSchedule.Cosine(0.0001f) });
+        var schedule = method == "sup-tickets" ? new SupTicketsSchedule(LearningRateSchedule.Cosine(0.0001f), epochs - 2, 1) : LearningRateSchedule.Cosine(0.0001f);
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Adam(0.003f, decoupled: true), new TrainerOptions { Epochs = epochs, BatchSize = batch, Seed = 3, Schedule = schedule });
+        if (method == "gradual")
+        {
+            trainer.Hooks.Add(new GradualPruningHook([.. densities.Select((d, l) => (long)Math.Round(d * sizes[l] * sizes[l + 1]))], interval: 0));
+            return (network, trainer);
+        }
+
+        if (method == "sup-tickets")
+        {
+            // Two cycles of an epoch at the end, RigL rewiring half of every layer at each one's start.
+            var rigl = new EvolutionHook(TopologyEvolver.RigL(), EvolutionSchedule.Before(EvolutionSchedule.CosineDecayPerEpoch(), epochs - 2));
+            trainer.Hooks.Add(new SupTicketsHook(epochs - 2, 1, rigl));
+            trainer.Hooks.Add(rigl);
+            return (network, trainer);
+        }
+
         TopologyEvolver? evolver = method switch
         {
             "set" => TopologyEvolver.Set(seed: 4),
