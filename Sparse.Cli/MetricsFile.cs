@@ -32,8 +32,8 @@ internal static class MetricsFile
                 var evolver = recipe.CreateEvolver();
                 json.WriteStartObject("evolution");
                 json.WriteString("method", recipe.EvolutionName);
-                json.WriteString("prune", evolver?.Pruner.Name ?? "magnitude (gradual, cubic)");
-                json.WriteString("grow", evolver?.Regrower.Name ?? "none");
+                json.WriteString("prune", evolver?.Pruner.Name ?? (recipe.Evolution == EvolutionMethod.Gap ? "magnitude (each layer after its phase)" : "magnitude (gradual, cubic)"));
+                json.WriteString("grow", evolver?.Regrower.Name ?? (recipe.Evolution == EvolutionMethod.Gap ? "random, to the grown density" : "none"));
                 json.WriteEndObject();
             }
 

@@ -71,9 +71,9 @@ internal static class SweepCommand
         }
 
         // The evolution's halves need a method to belong to; the grid's block network rewires, it does not prune a denser start.
-        if (parse.GetValue(Evolve) == "gradual")
+        if (parse.GetValue(Evolve) is "gradual" or "gap")
         {
-            throw new UserError("--evolve gradual starts denser than the grid's block network is built; train it with `sparse train --evolve gradual`.");
+            throw new UserError($"--evolve {parse.GetValue(Evolve)} grows layers denser than the grid's block network is built; train it with `sparse train --evolve {parse.GetValue(Evolve)}`.");
         }
 
         try

@@ -19,7 +19,8 @@ internal static class TrainOptions
     {
         Description = "Topology evolution: rigl (prune by magnitude, regrow where the gradient is largest), set (regrow at random), " +
             "ctre (regrow between the neurons whose activations over the training rows are most alike; ctre-sim and ctre-seq are its variants), " +
-            "gradual (prune a denser start down to the sparsity by magnitude, regrow nothing; --initial-density) or none.",
+            "gradual (prune a denser start down to the sparsity by magnitude, regrow nothing; --initial-density), gap (grow each layer in turn, " +
+            "train it, prune it back; --gap-density) or none.",
         DefaultValueFactory = _ => "rigl",
     };
 
@@ -39,6 +40,11 @@ internal static class TrainOptions
     {
         Description = "With --evolve gradual: every layer's density when training starts (default 1, dense), pruned by magnitude on a cubic schedule " +
             "to the density --epsilon, --density or --erk sets by 75 % of training.",
+    };
+
+    public static readonly Option<double?> GapDensity = new("--gap-density")
+    {
+        Description = "With --evolve gap: the density each layer grows to in its phase (default 1, dense), before it is pruned back by magnitude.",
     };
 
     public static readonly Option<int?> SupTickets = new("--sup-tickets")
@@ -110,7 +116,7 @@ internal static class TrainOptions
         RiglSearch.AcceptOnlyFromAmong("auto", "exact", "bounded");
         LogFormat.AcceptOnlyFromAmong("text", "json");
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
-        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, SupTickets, Zeta, EvolveEvery,
+        return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads,
             PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
     }
@@ -122,11 +128,11 @@ internal static class TrainOptions
     public static readonly Option[] Overridable = [TrainFile, TestFile, Epochs];
 
     /// <inheritdoc cref="Overridable"/>
-    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, SupTickets, Zeta, EvolveEvery,
+    public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery,
         RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery, SelectFeatures, FeaturesFrom];
 
     /// <summary>The options the checkpoint's recipe section holds (<see cref="RecipeValues"/>), so the CLI's own section leaves them out.</summary>
-    public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, SupTickets, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
+    public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
         OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, Seed, PrecisionName];
 
     /// <summary>The run's recipe: every option that shapes training, with the library's defaults for what is left out.</summary>
@@ -149,6 +155,7 @@ internal static class TrainOptions
         Grow = run.Get(GrowRule) is { } grow ? TrainingRecipe.ParseGrowth(grow) : null,
         InitialDensity = run.Get(InitialDensity),
         SupTickets = run.Get(SupTickets),
+        GapDensity = run.Get(GapDensity),
         Zeta = run.Get(Zeta),
         EvolveEvery = run.Get(EvolveEvery),
         RigLSearch = run.Get(RiglSearch) switch
@@ -180,6 +187,7 @@ internal static class TrainOptions
             [GrowRule.Name] = recipe.Grow is { } grow ? TrainingRecipe.GrowthNames[(int)grow] : null,
             [InitialDensity.Name] = RunOptions.Format(recipe.InitialDensity),
             [SupTickets.Name] = RunOptions.Format(recipe.SupTickets),
+            [GapDensity.Name] = RunOptions.Format(recipe.GapDensity),
             [Zeta.Name] = RunOptions.Format(recipe.Zeta),
             [EvolveEvery.Name] = RunOptions.Format(recipe.EvolveEvery),
             [RiglSearch.Name] = recipe.RigLSearch.ToString().ToLowerInvariant(),

@@ -41,6 +41,12 @@ public enum EvolutionMethod
     /// sparsity on a cubic schedule, nothing regrown (<see cref="GradualPruningHook"/>).
     /// </summary>
     Gradual,
+
+    /// <summary>
+    /// GaP, scheduled grow-and-prune (Ma et al.): each sparse layer in turn grown to <see cref="TrainingRecipe.GapDensity"/>,
+    /// trained, and pruned back by magnitude (<see cref="GapHook"/>).
+    /// </summary>
+    Gap,
 }
 
 /// <summary>How a <see cref="TrainingRecipe"/>'s evolution picks the connections it drops.</summary>
@@ -97,7 +103,7 @@ public sealed record TrainingRecipe : ICheckpointPart
     public const int SectionVersion = 2;
 
     /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
-    public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq", "gradual"];
+    public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq", "gradual", "gap"];
 
     /// <summary>The pruning rules by their command-line names, in <see cref="PruneMethod"/> order.</summary>
     public static IReadOnlyList<string> PruneNames { get; } = ["magnitude", "cosine"];
@@ -157,6 +163,18 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// as Zhu and Gupta do. Its connections count in the memory check.
     /// </summary>
     public double? InitialDensity { get; init; }
+
+    /// <summary>
+    /// <see cref="EvolutionMethod.Gap"/>'s grown density: the density a layer grows to in its phase; null grows it dense,
+    /// as the paper does. The memory check counts every layer at it.
+    /// </summary>
+    public double? GapDensity { get; init; }
+
+    /// <summary>
+    /// GaP's phase length for a network of <paramref name="sparseLayers"/> sparse layers: one partition per layer, each grown
+    /// at least twice before 75 % of training, at least an epoch a phase.
+    /// </summary>
+    public int GapPhaseEpochs(int sparseLayers) => Math.Max(1, (int)(0.75 * Epochs / (2 * Math.Max(1, sparseLayers))));
 
     /// <summary>
     /// Sup-tickets around the evolution (<see cref="SupTicketsHook"/>): this many cycles of a cyclic learning rate in the
@@ -281,13 +299,20 @@ public sealed record TrainingRecipe : ICheckpointPart
     private bool IsCtre => Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq;
 
     /// <summary>Whether the method prunes and regrows at a constant budget (SET, RigL, CTRE): the methods <see cref="Prune"/> and <see cref="Grow"/> apply to.</summary>
-    public bool Rewires => Evolution is not (EvolutionMethod.None or EvolutionMethod.Gradual);
+    public bool Rewires => Evolution is not (EvolutionMethod.None or EvolutionMethod.Gradual or EvolutionMethod.Gap);
 
     /// <summary>Each layer's density when training begins: the target's, or for gradual pruning <see cref="InitialDensity"/> where that is denser.</summary>
     public double[] StartDensities(IReadOnlyList<int> sizes)
     {
         var densities = Densities(sizes);
         return Evolution == EvolutionMethod.Gradual ? [.. densities.Select(d => Math.Max(d, InitialDensity ?? 1))] : densities;
+    }
+
+    /// <summary>Each layer's density at its densest: the start's, or for GaP its grown density.</summary>
+    public double[] PeakDensities(IReadOnlyList<int> sizes)
+    {
+        var densities = StartDensities(sizes);
+        return Evolution == EvolutionMethod.Gap ? [.. densities.Select(d => Math.Max(d, GapDensity ?? 1))] : densities;
     }
 
     /// <summary>Each sparse layer's connection count at a density: the expected count of its random start, rounded.</summary>
@@ -302,6 +327,8 @@ public sealed record TrainingRecipe : ICheckpointPart
         ? $"{EvolutionName}: prune by {evolver.Pruner.Name}, grow by {evolver.Regrower.Name}{(evolver.IncludeOutputLayer ? ", output layer included" : "")}"
         : Evolution == EvolutionMethod.Gradual
         ? $"gradual: prune by magnitude from density {(InitialDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)} to the target on a cubic schedule until 75 % of training, grow nothing"
+        : Evolution == EvolutionMethod.Gap
+        ? $"gap: each layer in turn grown to density {(GapDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)} for {GapPhaseEpochs(Hidden.Count + 1)} epoch{(GapPhaseEpochs(Hidden.Count + 1) == 1 ? "" : "s")} and pruned back by magnitude, until 75 % of training"
         : EvolutionName;
 
     /// <summary>The command-line name of <see cref="Evolution"/> (<see cref="EvolutionNames"/>).</summary>
@@ -347,14 +374,14 @@ public sealed record TrainingRecipe : ICheckpointPart
     public MemoryBreakdown EstimateMemory(int inputs, int outputs, int batch)
     {
         var sizes = LayerSizes(inputs, outputs);
-        return MemoryEstimate.ForMlp(sizes, StartDensities(sizes), batch, OptimizerSlots, Dropout > 0, RewiringBytesPerConnection);
+        return MemoryEstimate.ForMlp(sizes, PeakDensities(sizes), batch, OptimizerSlots, Dropout > 0, RewiringBytesPerConnection);
     }
 
     /// <summary>Scratch bytes per connection of the largest layer while it is rewired: the evolver's or neuron pruning's, whichever is more.</summary>
     public long RewiringBytesPerConnection => Math.Max(
         CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0,
         Math.Max(
-            PruneNeurons || Evolution == EvolutionMethod.Gradual ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) : 0,
+            PruneNeurons || Evolution is EvolutionMethod.Gradual or EvolutionMethod.Gap ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) + 20 : 0,
             SupTickets is null ? 0 : new SupTicketsHook(1, 1).RewiringBytesPerConnection(OptimizerSlots)));
 
     /// <summary>
@@ -396,6 +423,13 @@ public sealed record TrainingRecipe : ICheckpointPart
                 int[] sizes = [network.InputSize, .. network.SparseLayers.Select(l => l.OutputSize)];
                 return Counts(sizes, Densities(sizes));
             }, EvolveEvery ?? 0);
+        }
+
+        if (Evolution == EvolutionMethod.Gap)
+        {
+            // One partition per sparse layer, each grown twice before 75 % of training, positions from the regrowth stream.
+            var layers = Hidden.Count + 1;
+            yield return new GapHook(layers, GapDensity ?? 1, GapPhaseEpochs(layers), RandomStreams.Derive(Seed, RandomPurpose.Regrowth));
         }
 
         if (PruneNeurons)
@@ -524,6 +558,7 @@ public sealed record TrainingRecipe : ICheckpointPart
             Grow = version >= 2 ? ReadOptional(r, () => (GrowthMethod)r.ReadInt32()) : null,
             InitialDensity = version >= 2 ? ReadOptional(r, r.ReadDouble) : null,
             SupTickets = version >= 2 ? ReadOptional(r, r.ReadInt32) : null,
+            GapDensity = version >= 2 ? ReadOptional(r, r.ReadDouble) : null,
         });
         try
         {
@@ -570,6 +605,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         WriteOptional(w, Grow, g => w.Write((int)g));
         WriteOptional(w, InitialDensity, w.Write);
         WriteOptional(w, SupTickets, w.Write);
+        WriteOptional(w, GapDensity, w.Write);
     });
 
     private static void WriteOptional<T>(BinaryWriter w, T? value, Action<T> write)
@@ -661,6 +697,12 @@ public sealed record TrainingRecipe : ICheckpointPart
 
         Require(InitialDensity is null or > 0 and <= 1, "--initial-density", "in (0, 1]", InitialDensity);
         Require(SupTickets is null or >= 1, "--sup-tickets", "1 or more cycles", SupTickets);
+        Require(GapDensity is null or > 0 and <= 1, "--gap-density", "in (0, 1]", GapDensity);
+        if (GapDensity is not null && Evolution != EvolutionMethod.Gap)
+        {
+            throw new ArgumentException("--gap-density is the grown density of --evolve gap.");
+        }
+
         if (SupTickets is { } tickets && SupTicketsPhases.Pretrain < 1)
         {
             throw new ArgumentException($"--sup-tickets {tickets} needs more than {tickets} epochs: each cycle takes at least one epoch after at least one of training (--epochs {Epochs}).");

@@ -67,4 +67,34 @@ public class GradualPruningTests
             Assert.That(new TrainingRecipe { Evolution = EvolutionMethod.Gradual }.CreateHooks().Single(), Is.TypeOf<GradualPruningHook>());
         });
     }
+
+    [Test]
+    public void Gap_grows_each_layer_in_turn_and_ends_at_the_runs_counts()
+    {
+        var recipe = new TrainingRecipe { Hidden = [48, 32], Epsilon = 4, Evolution = EvolutionMethod.Gap, GapDensity = 0.6, Epochs = 12, BatchSize = 32, Seed = 5 };
+        recipe.Validate();
+        Assert.That(recipe.GapPhaseEpochs(3), Is.EqualTo(1), "nine phases of an epoch in the first 9 of 12 epochs: each of three layers grown three times");
+        var trainer = recipe.CreateTrainer(DigitsData.Train);
+        var budgets = trainer.Network.SparseLayers.Select(l => l.Weights.NonZeroCount).ToArray();
+        var hook = trainer.Hooks.OfType<GapHook>().Single();
+        var history = trainer.Fit(DigitsData.Train, DigitsData.Test);
+        var layers = trainer.Network.SparseLayers.ToArray();
+        Assert.Multiple(() =>
+        {
+            for (var l = 0; l < layers.Length; l++)
+            {
+                layers[l].Weights.Validate();
+                Assert.That(layers[l].Weights.NonZeroCount, Is.EqualTo(budgets[l]), $"layer {l} back at its count");
+                var grown = history.TopologyChanges.Where(c => c.Layer == l && c.Grown > 0).ToArray();
+                Assert.That(grown, Has.Length.EqualTo(3), $"layer {l}'s phases");
+                Assert.That(grown.All(c => c.Connections == (long)Math.Round(0.6 * layers[l].InputSize * layers[l].OutputSize)), Is.True, $"layer {l} grows to 0.6");
+            }
+
+            Assert.That(hook.Grown, Is.EqualTo(-1), "nothing grown after the cycle");
+            Assert.That(hook.PeakConnections, Is.GreaterThan(budgets.Sum()).And.LessThanOrEqualTo(budgets.Sum() + layers.Max(l => (long)(0.6 * l.InputSize * l.OutputSize))));
+            Assert.That(history.Epochs.Select(e => e.Connections).Max(), Is.GreaterThan(budgets.Sum()), "the per-epoch counts show the grown layer");
+            Assert.That(history.Epochs[^1].TestAccuracy, Is.GreaterThan(0.9f));
+        });
+        Assert.That(() => new TrainingRecipe { Evolution = EvolutionMethod.RigL, GapDensity = 0.5 }.Validate(), Throws.ArgumentException.With.Message.EqualTo("--gap-density is the grown density of --evolve gap."));
+    }
 }

@@ -27,6 +27,7 @@ public class ResumeTests
         "cosine-prune-gradient-grow" => [new EvolutionHook(new TopologyEvolver(new CosinePruner(), new GradientRegrower()), EvolutionSchedule.EveryEpoch())],
         "cosine-prune-random-grow" => [new EvolutionHook(new TopologyEvolver(new CosinePruner(), new RandomRegrower(5)), EvolutionSchedule.EveryEpoch())],
         "sup-tickets" => SupTickets(new EvolutionHook(TopologyEvolver.RigL(), EvolutionSchedule.Before(EvolutionSchedule.EveryEpoch(), 2))),
+        "gap" => [new GapHook(3, 0.5, 1, seed: 5)],
         "gradual" => [new GradualPruningHook([500, 600, 300], interval: 0)],
         "gradual-every-7-steps" => [new GradualPruningHook([500, 600, 300], interval: 7)],
         "set-every-10-steps" => [new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.CosineDecay(0.3, 10))],
@@ -59,6 +60,7 @@ public class ResumeTests
     [TestCase("cosine-prune-gradient-grow", false)]
     [TestCase("cosine-prune-random-grow", true)]
     [TestCase("sup-tickets", false)]
+    [TestCase("gap", true)]
     [TestCase("gradual", true)]
     [TestCase("gradual-every-7-steps", false)]
     [TestCase("set-every-10-steps", false)]
