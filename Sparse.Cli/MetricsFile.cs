@@ -32,7 +32,12 @@ internal static class MetricsFile
                 var evolver = recipe.CreateEvolver();
                 json.WriteStartObject("evolution");
                 json.WriteString("method", recipe.EvolutionName);
-                json.WriteString("prune", evolver?.Pruner.Name ?? (recipe.Evolution == EvolutionMethod.Gap ? "magnitude (each layer after its phase)" : "magnitude (gradual, cubic)"));
+                json.WriteString("prune", evolver?.Pruner.Name ?? recipe.Evolution switch
+                {
+                    EvolutionMethod.Gap => "magnitude (each layer after its phase)",
+                    EvolutionMethod.EarlyCrop => "gradient flow |w Hg| (early, all layers together)",
+                    _ => "magnitude (gradual, cubic)",
+                });
                 json.WriteString("grow", evolver?.Regrower.Name ?? (recipe.Evolution == EvolutionMethod.Gap ? "random, to the grown density" : "none"));
                 json.WriteEndObject();
             }

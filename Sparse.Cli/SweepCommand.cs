@@ -71,7 +71,7 @@ internal static class SweepCommand
         }
 
         // The evolution's halves need a method to belong to; the grid's block network rewires, it does not prune a denser start.
-        if (parse.GetValue(Evolve) is "gradual" or "gap")
+        if (parse.GetValue(Evolve) is "gradual" or "gap" or "earlycrop")
         {
             throw new UserError($"--evolve {parse.GetValue(Evolve)} grows layers denser than the grid's block network is built; train it with `sparse train --evolve {parse.GetValue(Evolve)}`.");
         }

@@ -20,7 +20,7 @@ internal static class TrainOptions
         Description = "Topology evolution: rigl (prune by magnitude, regrow where the gradient is largest), set (regrow at random), " +
             "ctre (regrow between the neurons whose activations over the training rows are most alike; ctre-sim and ctre-seq are its variants), " +
             "gradual (prune a denser start down to the sparsity by magnitude, regrow nothing; --initial-density), gap (grow each layer in turn, " +
-            "train it, prune it back; --gap-density) or none.",
+            "train it, prune it back; --gap-density), earlycrop (prune a denser start early by gradient flow; --initial-density) or none.",
         DefaultValueFactory = _ => "rigl",
     };
 
@@ -38,8 +38,8 @@ internal static class TrainOptions
 
     public static readonly Option<double?> InitialDensity = new("--initial-density")
     {
-        Description = "With --evolve gradual: every layer's density when training starts (default 1, dense), pruned by magnitude on a cubic schedule " +
-            "to the density --epsilon, --density or --erk sets by 75 % of training.",
+        Description = "With --evolve gradual or earlycrop: every layer's density when training starts (default 1, dense), pruned to the density " +
+            "--epsilon, --density or --erk sets (gradual: by magnitude on a cubic schedule until 75 % of training; earlycrop: by gradient flow after a tenth).",
     };
 
     public static readonly Option<double?> GapDensity = new("--gap-density")

@@ -35,7 +35,7 @@ internal sealed record TrainOutputs(string Train, string? Test, string Output, s
         var method = recipe.EvolutionName;
         say(recipe.Evolution == EvolutionMethod.None
             ? "topology: fixed (--evolve none)"
-            : recipe.Evolution == EvolutionMethod.Gap
+            : recipe.Evolution is EvolutionMethod.Gap or EvolutionMethod.EarlyCrop
             ? $"topology: {recipe.EvolutionDescription}"
             : recipe.Evolution == EvolutionMethod.Gradual
             ? $"topology: {recipe.EvolutionDescription}, pruning " + (recipe.EvolveEvery is > 0 and var steps ? $"every {steps} steps" : "after every epoch") +

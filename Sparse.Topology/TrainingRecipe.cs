@@ -47,6 +47,12 @@ public enum EvolutionMethod
     /// trained, and pruned back by magnitude (<see cref="GapHook"/>).
     /// </summary>
     Gap,
+
+    /// <summary>
+    /// EarlyCroP (Rachwan et al.): from <see cref="TrainingRecipe.InitialDensity"/>, pruned early in training by the
+    /// gradient-flow score to the recipe's connection count (<see cref="EarlyCropHook"/>).
+    /// </summary>
+    EarlyCrop,
 }
 
 /// <summary>How a <see cref="TrainingRecipe"/>'s evolution picks the connections it drops.</summary>
@@ -103,7 +109,7 @@ public sealed record TrainingRecipe : ICheckpointPart
     public const int SectionVersion = 2;
 
     /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
-    public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq", "gradual", "gap"];
+    public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq", "gradual", "gap", "earlycrop"];
 
     /// <summary>The pruning rules by their command-line names, in <see cref="PruneMethod"/> order.</summary>
     public static IReadOnlyList<string> PruneNames { get; } = ["magnitude", "cosine"];
@@ -299,13 +305,19 @@ public sealed record TrainingRecipe : ICheckpointPart
     private bool IsCtre => Evolution is EvolutionMethod.Ctre or EvolutionMethod.CtreSim or EvolutionMethod.CtreSeq;
 
     /// <summary>Whether the method prunes and regrows at a constant budget (SET, RigL, CTRE): the methods <see cref="Prune"/> and <see cref="Grow"/> apply to.</summary>
-    public bool Rewires => Evolution is not (EvolutionMethod.None or EvolutionMethod.Gradual or EvolutionMethod.Gap);
+    public bool Rewires => Evolution is not (EvolutionMethod.None or EvolutionMethod.Gradual or EvolutionMethod.Gap or EvolutionMethod.EarlyCrop);
+
+    // The methods that prune a denser start (InitialDensity).
+    private bool StartsDenser => Evolution is EvolutionMethod.Gradual or EvolutionMethod.EarlyCrop;
+
+    /// <summary>EarlyCroP's pruning point: after a tenth of the epochs (at least one).</summary>
+    public int EarlyCropEpochs => Math.Max(1, (int)Math.Round(0.1 * Epochs));
 
     /// <summary>Each layer's density when training begins: the target's, or for gradual pruning <see cref="InitialDensity"/> where that is denser.</summary>
     public double[] StartDensities(IReadOnlyList<int> sizes)
     {
         var densities = Densities(sizes);
-        return Evolution == EvolutionMethod.Gradual ? [.. densities.Select(d => Math.Max(d, InitialDensity ?? 1))] : densities;
+        return StartsDenser ? [.. densities.Select(d => Math.Max(d, InitialDensity ?? 1))] : densities;
     }
 
     /// <summary>Each layer's density at its densest: the start's, or for GaP its grown density.</summary>
@@ -327,6 +339,8 @@ public sealed record TrainingRecipe : ICheckpointPart
         ? $"{EvolutionName}: prune by {evolver.Pruner.Name}, grow by {evolver.Regrower.Name}{(evolver.IncludeOutputLayer ? ", output layer included" : "")}"
         : Evolution == EvolutionMethod.Gradual
         ? $"gradual: prune by magnitude from density {(InitialDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)} to the target on a cubic schedule until 75 % of training, grow nothing"
+        : Evolution == EvolutionMethod.EarlyCrop
+        ? $"earlycrop: from density {(InitialDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)}, pruned after {EarlyCropEpochs} epoch{(EarlyCropEpochs == 1 ? "" : "s")} by |w Hg| over all layers to the target in 4 steps, grow nothing"
         : Evolution == EvolutionMethod.Gap
         ? $"gap: each layer in turn grown to density {(GapDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)} for {GapPhaseEpochs(Hidden.Count + 1)} epoch{(GapPhaseEpochs(Hidden.Count + 1) == 1 ? "" : "s")} and pruned back by magnitude, until 75 % of training"
         : EvolutionName;
@@ -381,7 +395,7 @@ public sealed record TrainingRecipe : ICheckpointPart
     public long RewiringBytesPerConnection => Math.Max(
         CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0,
         Math.Max(
-            PruneNeurons || Evolution is EvolutionMethod.Gradual or EvolutionMethod.Gap ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) + 20 : 0,
+            PruneNeurons || StartsDenser || Evolution == EvolutionMethod.Gap ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) + 20 : 0,
             SupTickets is null ? 0 : new SupTicketsHook(1, 1).RewiringBytesPerConnection(OptimizerSlots)));
 
     /// <summary>
@@ -395,7 +409,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         var sizes = LayerSizes(train.FeatureCount, outputs);
         return SparseNetwork.CreateMlp(sizes, Activation, Epsilon, Seed, Dropout,
             normalization: InputNormalization.Fit(train, train.IsSparse ? NormalizationKind.MaxAbs : NormalizationKind.Standardize),
-            densities: Density is null && Erk is null && Evolution != EvolutionMethod.Gradual ? null : StartDensities(sizes));
+            densities: Density is null && Erk is null && !StartsDenser ? null : StartDensities(sizes));
     }
 
     /// <summary>The hooks the recipe trains with: evolution (<see cref="CreateEvolutionHook"/>) and neuron pruning, each when asked for.</summary>
@@ -423,6 +437,15 @@ public sealed record TrainingRecipe : ICheckpointPart
                 int[] sizes = [network.InputSize, .. network.SparseLayers.Select(l => l.OutputSize)];
                 return Counts(sizes, Densities(sizes));
             }, EvolveEvery ?? 0);
+        }
+
+        if (Evolution == EvolutionMethod.EarlyCrop)
+        {
+            yield return new EarlyCropHook(network =>
+            {
+                int[] sizes = [network.InputSize, .. network.SparseLayers.Select(l => l.OutputSize)];
+                return Counts(sizes, Densities(sizes)).Sum();
+            }, EarlyCropEpochs);
         }
 
         if (Evolution == EvolutionMethod.Gap)
@@ -708,9 +731,9 @@ public sealed record TrainingRecipe : ICheckpointPart
             throw new ArgumentException($"--sup-tickets {tickets} needs more than {tickets} epochs: each cycle takes at least one epoch after at least one of training (--epochs {Epochs}).");
         }
 
-        if (InitialDensity is not null && Evolution != EvolutionMethod.Gradual)
+        if (InitialDensity is not null && !StartsDenser)
         {
-            throw new ArgumentException("--initial-density is the denser start of --evolve gradual.");
+            throw new ArgumentException("--initial-density is the denser start of --evolve gradual or earlycrop.");
         }
 
         Require(Enum.IsDefined(RigLSearch), "--rigl-search", "auto, exact or bounded", RigLSearch);

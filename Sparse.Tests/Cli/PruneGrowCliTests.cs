@@ -85,7 +85,7 @@ public class PruneGrowCliTests : CliFixture
 
         var refused = Sparse("train", "--evolve", "rigl", "--initial-density", "0.5", "--epochs", "1");
         Assert.That(refused.Exit, Is.EqualTo(1));
-        Assert.That(refused.Error, Does.Contain("--initial-density is the denser start of --evolve gradual."));
+        Assert.That(refused.Error, Does.Contain("--initial-density is the denser start of --evolve gradual or earlycrop."));
         var sweep = Sparse("sweep", "--evolve", "gradual", "--epochs", "1");
         Assert.That(sweep.Exit, Is.EqualTo(1));
         Assert.That(sweep.Error, Does.Contain("sparse train --evolve gradual").And.Not.Contain("   at "));

@@ -11,6 +11,10 @@ public sealed class Dropout : Layer
 {
     private float[] _mask = [];
 
+    // Whether the last Forward dropped elements: after an evaluation's Forward, Backward passes the gradient through,
+    // as that Forward passed the input (EarlyCroP differentiates the network in evaluation mode).
+    private bool _masked;
+
     /// <summary>Drops a fraction <paramref name="rate"/> in [0, 1) of <paramref name="size"/> features.</summary>
     public Dropout(int size, float rate, ulong seed)
     {
@@ -44,6 +48,7 @@ public sealed class Dropout : Layer
     public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, ComputeOptions? options = null)
     {
         var n = Size * batch;
+        _masked = training && Rate > 0;
         if (!training || Rate == 0)
         {
             input[..n].CopyTo(output);
@@ -83,7 +88,7 @@ public sealed class Dropout : Layer
         }
 
         var n = Size * batch;
-        if (Rate == 0)
+        if (!_masked)
         {
             outputGradient[..n].CopyTo(inputGradient);
             return;
