@@ -263,4 +263,22 @@ public class GradientTests
 
         Assert.That(fused.Forward(batch.Features, size, training: false).ToArray(), Is.EqualTo(plain.Forward(batch.Features, size, training: false).ToArray()).AsCollection, "evaluation");
     }
+
+    [Test]
+    public void Dropout_backward_follows_the_last_forward_masked_in_training_and_not_in_evaluation()
+    {
+        var dropout = new Dropout(8, 0.5f, seed: 3);
+        var input = Enumerable.Range(1, 32).Select(v => (float)v).ToArray();
+        var output = new float[32];
+        var upstream = Enumerable.Repeat(1f, 32).ToArray();
+        var gradient = new float[32];
+        dropout.Forward(input, output, 4, training: true);
+        dropout.Backward(input, output, upstream, gradient, 4);
+        Assert.That(gradient.Select((g, k) => g == 0 ? output[k] == 0 : output[k] == input[k] * g), Has.All.True, "the training mask, scaled");
+        Assert.That(gradient, Has.Some.Zero);
+
+        dropout.Forward(input, output, 4, training: false);
+        dropout.Backward(input, output, upstream, gradient, 4);
+        Assert.That(gradient, Is.EqualTo(upstream).AsCollection, "an evaluation's forward passed the input: its backward passes the gradient");
+    }
 }
