@@ -201,6 +201,11 @@ public class CosinePruningTests
             Assert.That(first.Weights.NonZeroCount, Is.GreaterThan(0));
         });
 
+        // A training pass that records nothing ends the kept recording too.
+        loader.Next();
+        network.Forward(loader.Batch, training: true);
+        Assert.That(recorder.IsCurrent, Is.False, "a kept recording ends with the next training pass");
+
         // The next step's recording reads the network's buffers again, and goes stale with the next pass.
         Step();
         Assert.That(recorder.Of(first).Input.ToArray(), Is.Not.EqualTo(input).AsCollection);

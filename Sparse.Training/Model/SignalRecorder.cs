@@ -40,6 +40,7 @@ public sealed class SignalRecorder
     // By layer index, the buffers KeepAcrossPasses copies a step's input and activation into, reused from step to step.
     private (Memory<float> Input, Memory<float> Activation)[] _kept = [];
     private bool _keptAcrossPasses;
+    private long _keptTrainingPass;
     private SparseNetwork? _network;
     private long _pass;
     private int _batch;
@@ -64,13 +65,14 @@ public sealed class SignalRecorder
     /// Whether the recording belongs to the network's latest pass: a training step's backward pass filled it and no
     /// forward pass has run since.
     /// </summary>
-    public bool IsCurrent => _network is not null && (_network.PassCount == _pass || _keptAcrossPasses);
+    public bool IsCurrent => _network is not null && (_network.PassCount == _pass || (_keptAcrossPasses && _network.TrainingPassCount == _keptTrainingPass));
 
     /// <summary>
     /// Copies the recorded step's inputs and activations out of the network's buffers (its output gradients are copies
     /// already), so the recording stays current through later forward passes until the next recording: what an
     /// evolution that reads both the step's signals and an <see cref="ActivationSample"/> (whose inference pass
-    /// overwrites those buffers) needs, for example cosine pruning with gradient regrowth. The copies are
+    /// overwrites those buffers) needs, for example cosine pruning with gradient regrowth; the next training pass ends
+    /// it, whether or not that step records. The copies are
     /// activation-sized, one input and one activation per sparse layer, and reused from step to step.
     /// </summary>
     /// <exception cref="InvalidOperationException">The recording is not current.</exception>
@@ -108,6 +110,7 @@ public sealed class SignalRecorder
         }
 
         _keptAcrossPasses = true;
+        _keptTrainingPass = network.TrainingPassCount;
     }
 
     /// <summary>The recorded signals of <paramref name="layer"/>.</summary>

@@ -179,6 +179,9 @@ public sealed class SparseNetwork
     /// <summary>Forward passes run so far; a <see cref="SignalRecorder"/> is current while this has not moved on.</summary>
     internal long PassCount { get; private set; }
 
+    /// <summary>Training forward passes run so far: a recording kept across passes (<see cref="SignalRecorder.KeepAcrossPasses"/>) is current until this moves on.</summary>
+    internal long TrainingPassCount { get; private set; }
+
     private bool _lastForwardTrained;
     private Precision _lastForwardPrecision;
 
@@ -303,6 +306,7 @@ public sealed class SparseNetwork
         _lastForwardTrained = training;
         _lastForwardPrecision = _precision;
         PassCount++;
+        TrainingPassCount += training ? 1 : 0;
         return _activations[^1].Span[..(OutputSize * batch)];
     }
 
