@@ -143,21 +143,9 @@ public sealed class GapHook(int partitions, double growDensity, int phaseEpochs,
     {
         var layers = context.Network.SparseLayers.ToArray();
         var (first, end) = Group(p, layers.Length);
-        var pruner = new MagnitudePruner(separateSigns: false);
         for (var l = first; l < end; l++)
         {
-            var weights = layers[l].Weights;
-            var drops = weights.NonZeroCount - _budgets![l];
-            if (drops <= 0)
-            {
-                continue;
-            }
-
-            using var flags = new ScratchArray<bool>((int)weights.NonZeroCount);
-            flags.Span.Clear();
-            var dropped = pruner.SelectDrops(layers[l], (double)drops / weights.NonZeroCount, null, flags.Span);
-            layers[l].Rewire(ConnectionMap.Keep(weights, flags.Span), context.Optimizer);
-            context.History.TopologyChanges.Add(TopologyEvolver.Describe(layers[l], l, dropped, 0) with { Epoch = context.Epoch, Step = context.Step });
+            GradualPruningHook.PruneTo(context, layers[l], l, _budgets![l]);
         }
 
         Grown = -1;

@@ -135,24 +135,32 @@ public sealed class GradualPruningHook(IReadOnlyList<long> targets, int interval
         var end = Math.Max(1, (long)Math.Round(EndFraction * context.Epochs * context.StepsPerEpoch));
         var progress = (double)context.Step / end;
         var layers = context.Network.SparseLayers.ToArray();
-        var pruner = new MagnitudePruner(separateSigns: false);
         for (var l = 0; l < layers.Length; l++)
         {
-            var weights = layers[l].Weights;
-            var keep = CountAt(_initial![l], _targets[l], progress);
-            var drops = (int)(weights.NonZeroCount - keep);
-            if (drops <= 0)
-            {
-                continue;
-            }
-
-            using var flags = new ScratchArray<bool>((int)weights.NonZeroCount);
-            flags.Span.Clear();
-
-            // drops / nnz, rounded to the nearest count by the pruner: exactly `drops` of them.
-            var dropped = pruner.SelectDrops(layers[l], (double)drops / weights.NonZeroCount, null, flags.Span);
-            layers[l].Rewire(ConnectionMap.Keep(weights, flags.Span), context.Optimizer);
-            context.History.TopologyChanges.Add(TopologyEvolver.Describe(layers[l], l, dropped, 0) with { Epoch = context.Epoch, Step = context.Step });
+            PruneTo(context, layers[l], l, CountAt(_initial![l], _targets[l], progress));
         }
+    }
+
+    /// <summary>
+    /// Drops the weights of <paramref name="layer"/> (sparse layer <paramref name="index"/>) closest to zero, both signs
+    /// together, until <paramref name="keep"/> are left, moving the optimizer's state along, and records the pruning in
+    /// the run's history; nothing when the layer holds no more. Gradual pruning's and GaP's pruning step.
+    /// </summary>
+    internal static void PruneTo(TrainingContext context, SparseLinear layer, int index, long keep)
+    {
+        var weights = layer.Weights;
+        var drops = weights.NonZeroCount - keep;
+        if (drops <= 0)
+        {
+            return;
+        }
+
+        using var flags = new ScratchArray<bool>((int)weights.NonZeroCount);
+        flags.Span.Clear();
+
+        // drops / nnz, rounded to the nearest count by the pruner: exactly `drops` of them.
+        var dropped = new MagnitudePruner(separateSigns: false).SelectDrops(layer, (double)drops / weights.NonZeroCount, null, flags.Span);
+        layer.Rewire(ConnectionMap.Keep(weights, flags.Span), context.Optimizer);
+        context.History.TopologyChanges.Add(TopologyEvolver.Describe(layer, index, dropped, 0) with { Epoch = context.Epoch, Step = context.Step });
     }
 }
