@@ -26,8 +26,9 @@ namespace Sparse.Bench;
 /// all of them; <c>neurons</c>: SET plus importance pruning of hidden neurons; <c>gradual</c> and <c>gradual-5x</c>:
 /// gradual magnitude pruning after every epoch from a dense start, or from 5x the target density, to epsilon's counts
 /// by 75 % of training (the connections column shows the start); <c>gap</c>: each layer in turn grown dense, trained and
-/// pruned back (<see cref="GapHook"/>, phases as <see cref="TrainingRecipe.GapPhaseEpochs"/>); <c>earlycrop</c>: a dense start
-/// pruned after a tenth of training by gradient flow to epsilon's total count (<see cref="EarlyCropHook"/>); any method with <c>-sup</c> (<c>rigl-sup</c>): Sup-tickets
+/// pruned back (<see cref="GapHook"/>, phases as <see cref="TrainingRecipe.GapPhaseEpochs"/>), <c>gap-5x</c> grown to 5x the
+/// network's density instead; <c>earlycrop</c>: a dense start (<c>earlycrop-5x</c>: 5x the target density) pruned after a
+/// tenth of training by gradient flow to epsilon's total count (<see cref="EarlyCropHook"/>); any method with <c>-sup</c> (<c>rigl-sup</c>): Sup-tickets
 /// around it, 3 cycles in the last tenth of training (<see cref="TrainingRecipe.SupTickets"/>); <c>PRUNE+GROW</c> (<c>magnitude|cosine</c> +
 /// <c>random|gradient|cosine</c>, for example <c>cosine+gradient</c>) the two halves alone, after every epoch like
 /// <c>set</c>, hidden layers only, magnitude pruning of both signs together, cosine regrowth as plain CTRE's.
@@ -40,7 +41,7 @@ internal static class Quality
     /// <summary>The least drop the gate treats as real: one test sample of the bundled digits is 0.28 points.</summary>
     public const double MinimumSpread = 0.006;
 
-    private static readonly string[] AllMethods = ["static", "set", "set-steps", "rigl", "rigl-steps", "rigl-bounded", "ctre", "ctre-sim", "ctre-seq", "ctre-batch", "neurons", "gradual", "gradual-5x", "gap", "earlycrop"];
+    private static readonly string[] AllMethods = ["static", "set", "set-steps", "rigl", "rigl-steps", "rigl-bounded", "ctre", "ctre-sim", "ctre-seq", "ctre-batch", "neurons", "gradual", "gradual-5x", "gap", "gap-5x", "earlycrop", "earlycrop-5x"];
 
     // The prune x grow grid's methods, PRUNE+GROW: each half on its own, the rest of the step alike.
     private static readonly string[] GridMethods = [.. from p in TrainingRecipe.PruneNames from g in TrainingRecipe.GrowthNames select $"{p}+{g}"];
@@ -202,7 +203,9 @@ internal static class Quality
     {
         // Gradual pruning starts denser (dense, or 5x the target density) and ends at the Erdos-Renyi counts of epsilon.
         var targetDensities = LayerDensities.ErdosRenyi(setup.Sizes, epsilon);
-        var startFactor = method switch { "gradual" or "earlycrop" => double.PositiveInfinity, "gradual-5x" => 5, _ => 1 };
+        long[] targetCounts = [.. targetDensities.Select((d, l) => (long)Math.Round(d * setup.Sizes[l] * setup.Sizes[l + 1]))];
+        var pairs = setup.Sizes.Zip(setup.Sizes.Skip(1), (a, b) => (long)a * b).Sum();
+        var startFactor = method switch { "gradual" or "earlycrop" => double.PositiveInfinity, "gradual-5x" or "earlycrop-5x" => 5, _ => 1 };
         var network = SparseNetwork.CreateMlp(setup.Sizes, setup.Activation, epsilon, seed, setup.Dropout,
             normalization: InputNormalization.Fit(setup.Train, NormalizationKind.Standardize),
             densities: startFactor == 1 ? null : [.. targetDensities.Select(d => Math.Min(1, d * startFactor))]);
@@ -238,11 +241,10 @@ internal static class Quality
             "ctre-seq" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Seq, seed))],
             "ctre-batch" => [Epochly(TopologyEvolver.Ctre(CtreVariant.Plain, seed), sampleRows: setup.BatchSize)],
             "neurons" => [Epochly(TopologyEvolver.Set(seed)), new NeuronPruningHook(new NeuronImportancePruner(), Math.Max(1, setup.Epochs / 4), Math.Max(1, setup.Epochs / 4))],
-            "earlycrop" => [new EarlyCropHook(targetDensities.Select((d, l) => (long)Math.Round(d * setup.Sizes[l] * setup.Sizes[l + 1])).Sum(),
-                new TrainingRecipe { Epochs = setup.Epochs }.EarlyCropEpochs)],
-            "gap" => [new GapHook(setup.Sizes.Length - 1, 1, new TrainingRecipe { Epochs = setup.Epochs }.GapPhaseEpochs(setup.Sizes.Length - 1), seed)],
-            "gradual" or "gradual-5x" => [new GradualPruningHook(
-                [.. targetDensities.Select((d, l) => (long)Math.Round(d * setup.Sizes[l] * setup.Sizes[l + 1]))], interval: 0)],
+            "earlycrop" or "earlycrop-5x" => [new EarlyCropHook(targetCounts.Sum(), new TrainingRecipe { Epochs = setup.Epochs }.EarlyCropEpochs)],
+            "gap" or "gap-5x" => [new GapHook(setup.Sizes.Length - 1, method == "gap" ? 1 : Math.Min(1, 5.0 * targetCounts.Sum() / pairs),
+                new TrainingRecipe { Epochs = setup.Epochs }.GapPhaseEpochs(setup.Sizes.Length - 1), seed)],
+            "gradual" or "gradual-5x" => [new GradualPruningHook(targetCounts, interval: 0)],
             _ when method.Split('+') is [var prune, var grow] => [Epochly(new TopologyEvolver(
                 TrainingRecipe.ParsePrune(prune) == PruneMethod.Cosine ? new CosinePruner() : new MagnitudePruner(separateSigns: false),
                 TrainingRecipe.ParseGrowth(grow) switch
