@@ -8,32 +8,37 @@ namespace Sparse.Topology;
 /// EarlyCroP (Rachwan et al., "Winning the lottery ahead of time: efficient early network pruning", ICML 2022): from a
 /// denser start, the network is pruned early in training, after <see cref="PruneEpochs"/> epochs, by CroP's
 /// gradient-flow score <c>|w ⊙ H g|</c> (GraSP's Hessian-gradient product, taken absolute as the reference's CroP does),
-/// over all layers together, in <see cref="Steps"/> equal steps (the reference's 25, 50, 75 and 100 % of the way) to the
-/// run's connection count, and trains sparse from there. Truly sparse: the gradient <c>g</c> and the product <c>H g</c>
+/// over all layers together, in steps that each halve the distance to the run's connection count, rescoring what is left
+/// before each (the reference's unstructured schedule: sparsity <c>s_f - (s_f - 1/2) / 2^i</c> for i = 0..100, then
+/// <c>s_f</c>; here <c>c_f + (c_0 - c_f) / 2^(i+1)</c> connections from a start of <c>c_0</c>, which is the same from a
+/// dense start up to half the target count, and ends when the halving reaches a single connection), and trains sparse
+/// from there. The many small steps are what keeps a layer from collapsing: one or a few large steps over all layers
+/// together can empty a layer whose scores are all small, such as a first layer fed mostly by noise inputs. Truly sparse: the gradient <c>g</c> and the product <c>H g</c>
 /// are taken at the stored connections alone (the reference masks both), <c>H g</c> by a central difference of two
 /// gradients, <c>(∇L(w + εg) - ∇L(w - εg)) / 2ε</c>, over the same <see cref="Batches"/> batches of training rows where
 /// the reference differentiates twice; three gradient-sized arrays per layer, nothing dense.
 /// </summary>
 /// <param name="pruneEpochs">Epochs trained before the pruning.</param>
-/// <param name="steps">Pruning steps, each rescoring what is left.</param>
+/// <param name="steps">The most halving steps, each rescoring what is left (the reference's 100); the last step prunes to
+/// the target.</param>
 /// <param name="batches">Batches of training rows the scores are summed over.</param>
-public sealed class EarlyCropHook(int pruneEpochs, int steps = 4, int batches = 4) : ITrainingHook, IResumableState
+public sealed class EarlyCropHook(int pruneEpochs, int steps = 100, int batches = 4) : ITrainingHook, IResumableState
 {
     private Func<SparseNetwork, long>? _target;
     private long _fixedTarget = -1;
 
     /// <summary>A hook that prunes to <paramref name="target"/> connections in all.</summary>
-    public EarlyCropHook(long target, int pruneEpochs, int steps = 4, int batches = 4)
+    public EarlyCropHook(long target, int pruneEpochs, int steps = 100, int batches = 4)
         : this(pruneEpochs, steps, batches) => _fixedTarget = target >= 0 ? target : throw new ArgumentOutOfRangeException(nameof(target), target, "The target is a count of connections.");
 
     /// <summary>A hook whose target is known from the network it trains (the recipe's densities of its layers).</summary>
-    internal EarlyCropHook(Func<SparseNetwork, long> target, int pruneEpochs, int steps = 4, int batches = 4)
+    internal EarlyCropHook(Func<SparseNetwork, long> target, int pruneEpochs, int steps = 100, int batches = 4)
         : this(pruneEpochs, steps, batches) => _target = target;
 
     /// <summary>Epochs trained before the pruning.</summary>
     public int PruneEpochs { get; } = pruneEpochs >= 1 ? pruneEpochs : throw new ArgumentOutOfRangeException(nameof(pruneEpochs), pruneEpochs, "At least one epoch trains first.");
 
-    /// <summary>Pruning steps.</summary>
+    /// <summary>The most halving steps before the last, which prunes to the target.</summary>
     public int Steps { get; } = steps >= 1 ? steps : throw new ArgumentOutOfRangeException(nameof(steps), steps, "At least one step.");
 
     /// <summary>Batches the scores are summed over.</summary>
@@ -73,9 +78,8 @@ public sealed class EarlyCropHook(int pruneEpochs, int steps = 4, int batches = 
         var batchSize = Math.Clamp(network.LastBatchSize, 1, data.Count);
         var loader = new BatchLoader(data, batchSize, network.Normalization, shuffle: true, RandomStreams.Derive(context.Seed, RandomPurpose.Sample, (ulong)context.Step));
         var gradient = new float[network.OutputSize * batchSize];
-        for (var s = 1; s <= Steps; s++)
+        foreach (var keep in StepCounts(start, target, Steps))
         {
-            var keep = start - ((start - target) * s / Steps);
             PruneTo(context, loader, gradient, keep);
         }
 
@@ -94,6 +98,35 @@ public sealed class EarlyCropHook(int pruneEpochs, int steps = 4, int batches = 
     {
         ArgumentNullException.ThrowIfNull(reader);
         Pruned = reader.ReadBoolean();
+    }
+
+    /// <summary>
+    /// The connection counts the pruning steps keep from <paramref name="start"/> down to <paramref name="target"/>: each
+    /// halves the distance left, <c>target + (start - target) / 2^(i+1)</c>, for at most <paramref name="steps"/> steps and
+    /// while a step still drops a connection; the last is the target.
+    /// </summary>
+    public static IEnumerable<long> StepCounts(long start, long target, int steps)
+    {
+        var previous = start;
+        for (var i = 0; i < steps && i < 62; i++)
+        {
+            var keep = target + ((start - target) >> (i + 1));
+            if (keep == target)
+            {
+                break;
+            }
+
+            if (keep < previous)
+            {
+                yield return keep;
+                previous = keep;
+            }
+        }
+
+        if (target < previous)
+        {
+            yield return target;
+        }
     }
 
     // One step: score every stored connection by |w (H g)|, drop the lowest over all layers down to `keep`.

@@ -340,7 +340,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         : Evolution == EvolutionMethod.Gradual
         ? $"gradual: prune by magnitude from density {(InitialDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)} to the target on a cubic schedule until 75 % of training, grow nothing"
         : Evolution == EvolutionMethod.EarlyCrop
-        ? $"earlycrop: from density {(InitialDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)}, pruned after {EarlyCropEpochs} epoch{(EarlyCropEpochs == 1 ? "" : "s")} by |w Hg| over all layers to the target in 4 steps, grow nothing"
+        ? $"earlycrop: from density {(InitialDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)}, pruned after {EarlyCropEpochs} epoch{(EarlyCropEpochs == 1 ? "" : "s")} by |w Hg| over all layers to the target in steps that halve the distance, grow nothing"
         : Evolution == EvolutionMethod.Gap
         ? $"gap: each layer in turn grown to density {(GapDensity ?? 1).ToString("G4", CultureInfo.InvariantCulture)} for {GapPhaseEpochs(Hidden.Count + 1)} epoch{(GapPhaseEpochs(Hidden.Count + 1) == 1 ? "" : "s")} and pruned back by magnitude, until 75 % of training"
         : EvolutionName;

@@ -126,6 +126,51 @@ public class GradualPruningTests
     }
 
     [Test]
+    public void EarlyCrops_steps_halve_the_distance_to_the_target_as_the_references_unstructured_schedule()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(EarlyCropHook.StepCounts(1000, 100, 100), Is.EqualTo(new long[] { 550, 325, 212, 156, 128, 114, 107, 103, 101, 100 }));
+            Assert.That(EarlyCropHook.StepCounts(1000, 100, 2), Is.EqualTo(new long[] { 550, 325, 100 }), "at most the given halvings, then the target");
+            Assert.That(EarlyCropHook.StepCounts(101, 100, 100), Is.EqualTo(new long[] { 100 }));
+            Assert.That(EarlyCropHook.StepCounts(100, 100, 100), Is.Empty, "nothing to prune");
+
+            // From a dense start of P pairs, the reference's first step is sparsity 1/2 and its i-th s_f - (s_f - 1/2) / 2^i:
+            // P (1 - s_i) = c_f + (P/2 - c_f) / 2^i, which differs from c_f + (P - c_f) / 2^(i+1) by c_f / 2^(i+1).
+            const long pairs = 2_000_000, final = 20_000;
+            var counts = EarlyCropHook.StepCounts(pairs, final, 100).ToArray();
+            for (var i = 0; i < 5; i++)
+            {
+                var sparsity = (1 - ((double)final / pairs)) - ((1 - ((double)final / pairs) - 0.5) / Math.Pow(2, i));
+                Assert.That(counts[i], Is.EqualTo(pairs * (1 - sparsity)).Within(final / Math.Pow(2, i + 1) + 1), $"step {i}");
+            }
+
+            Assert.That(counts, Has.Length.EqualTo(21), "about log2 of the distance");
+        });
+    }
+
+    [Test]
+    public void EarlyCrop_leaves_every_layer_connected_where_the_first_layer_sees_mostly_noise()
+    {
+        // A MADELON-like table (20 of 500 columns relevant) in CTRE's regime at epsilon 1: four equal pruning steps over all
+        // layers together leave the first layer 1 connection of its 700 (its scores are all small); halving steps rescore as
+        // they go and keep 334.
+        var (all, _) = Sparse.Bench.Madelon.Generate(1000, 500, 11);
+        var recipe = new TrainingRecipe
+        {
+            Hidden = [200, 200, 200], Epsilon = 1, Evolution = EvolutionMethod.EarlyCrop, Epochs = 20, BatchSize = 100, Seed = 1,
+            Optimizer = OptimizerKind.Sgd, LearningRate = 0.01f,
+        };
+        recipe.Validate();
+        var trainer = recipe.CreateTrainer(all);
+        trainer.Fit(all);
+        int[] sizes = [500, 200, 200, 200, 2];
+        var erdosRenyi = recipe.Densities(sizes).Select((d, l) => d * sizes[l] * sizes[l + 1]).ToArray();
+        var counts = trainer.Network.SparseLayers.Select(l => (double)l.Weights.NonZeroCount).ToArray();
+        Assert.That(counts.Zip(erdosRenyi, (c, e) => c / e), Has.All.GreaterThan(0.1), $"each layer keeps a tenth of its Erdos-Renyi count ({string.Join(", ", counts)})");
+    }
+
+    [Test]
     public void The_gradient_flow_score_is_weight_times_the_hessian_gradient_product()
     {
         // One linear layer under softmax cross-entropy, whose Hessian-vector product is known in closed form: for the mean
