@@ -10,13 +10,14 @@ namespace Sparse.Topology;
 /// gradient-flow score <c>|w ⊙ H g|</c> (GraSP's Hessian-gradient product, taken absolute as the reference's CroP does),
 /// over all layers together, in steps that each halve the distance to the run's connection count, rescoring what is left
 /// before each (the reference's unstructured schedule: sparsity <c>s_f - (s_f - 1/2) / 2^i</c> for i = 0..100, then
-/// <c>s_f</c>; here <c>c_f + (c_0 - c_f) / 2^(i+1)</c> connections from a start of <c>c_0</c>, which is the same from a
-/// dense start up to half the target count, and ends when the halving reaches a single connection), and trains sparse
-/// from there. The many small steps are what keeps a layer from collapsing: one or a few large steps over all layers
-/// together can empty a layer whose scores are all small, such as a first layer fed mostly by noise inputs. Truly sparse: the gradient <c>g</c> and the product <c>H g</c>
-/// are taken at the stored connections alone (the reference masks both), <c>H g</c> by a central difference of two
-/// gradients, <c>(∇L(w + εg) - ∇L(w - εg)) / 2ε</c>, over the same <see cref="Batches"/> batches of training rows where
-/// the reference differentiates twice; three gradient-sized arrays per layer, nothing dense.
+/// <c>s_f</c>; here <c>c_f + (c_0 - c_f) / 2^(i+1)</c> connections from a start of <c>c_0</c>, which from a dense start
+/// differs from the reference's by less than half the target count, and ends when the halving reaches a single
+/// connection), and trains sparse from there. The many small steps keep a layer from collapsing: one or a few large
+/// steps over all layers together can empty a layer whose scores are all small, such as a first layer fed mostly by
+/// noise inputs. Truly sparse: the gradient <c>g</c> and the product <c>H g</c> are taken at the stored connections alone
+/// (the reference masks both), <c>H g</c> by a central difference of two gradients, <c>(∇L(w + εg) - ∇L(w - εg)) / 2ε</c>,
+/// over the same <see cref="Batches"/> batches of training rows where the reference differentiates twice; three
+/// gradient-sized arrays per layer, nothing dense.
 /// </summary>
 /// <param name="pruneEpochs">Epochs trained before the pruning.</param>
 /// <param name="steps">The most halving steps, each rescoring what is left (the reference's 100); the last step prunes to
@@ -106,6 +107,13 @@ public sealed class EarlyCropHook(int pruneEpochs, int steps = 100, int batches 
     /// while a step still drops a connection; the last is the target.
     /// </summary>
     public static IEnumerable<long> StepCounts(long start, long target, int steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(target);
+        ArgumentOutOfRangeException.ThrowIfLessThan(start, target);
+        return Halvings(start, target, steps);
+    }
+
+    private static IEnumerable<long> Halvings(long start, long target, int steps)
     {
         var previous = start;
         for (var i = 0; i < steps && i < 62; i++)

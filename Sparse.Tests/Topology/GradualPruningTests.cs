@@ -49,7 +49,31 @@ public class GradualPruningTests
             Assert.That(counts, Is.Ordered.Descending, "connections only fall");
             Assert.That(counts[^2], Is.EqualTo(targets.Sum()), "at the target by 75 % of training");
             Assert.That(history.Epochs[^1].TestAccuracy, Is.GreaterThan(0.9f));
+
+            // What the denser start cost: pruned at epoch ends, each epoch trains with the count the one before ended with.
+            var profile = history.Connections()!;
+            var epochs = history.Epochs;
+            var connectionSteps = epochs.Select((e, i) => (double)(i == 0 ? start.Sum() : epochs[i - 1].Connections) * (e.Steps - (i == 0 ? 0 : epochs[i - 1].Steps))).Sum();
+            Assert.That(profile.Start, Is.EqualTo(start.Sum()));
+            Assert.That(profile.Peak, Is.EqualTo(start.Sum()));
+            Assert.That(profile.Mean, Is.EqualTo(connectionSteps / epochs[^1].Steps).Within(1e-9).Percent);
+            Assert.That(epochs[^1].Steps, Is.EqualTo(6 * ((DigitsData.Train.Count + 31) / 32)), "the optimizer's steps at the last epoch's end");
         });
+    }
+
+    [Test]
+    public void A_fixed_topologys_connection_profile_is_its_count_and_a_history_without_steps_has_none()
+    {
+        var recipe = new TrainingRecipe { Hidden = [32], Epsilon = 4, Evolution = EvolutionMethod.None, Epochs = 2, BatchSize = 64, Seed = 1 };
+        var trainer = recipe.CreateTrainer(DigitsData.Train);
+        var history = trainer.Fit(DigitsData.Train);
+        var count = trainer.Network.ConnectionCount;
+        Assert.That(history.Connections(), Is.EqualTo(new ConnectionProfile(count, count, count)));
+
+        var old = new TrainingHistory();
+        old.Epochs.AddRange(history.Epochs.Select(e => e with { Steps = 0 }));
+        Assert.That(old.Connections(), Is.Null, "a history saved before the steps were kept");
+        Assert.That(new TrainingHistory().Connections(), Is.Null);
     }
 
     [Test]
@@ -93,6 +117,10 @@ public class GradualPruningTests
             Assert.That(hook.Grown, Is.EqualTo(-1), "nothing grown after the cycle");
             Assert.That(hook.PeakConnections, Is.GreaterThan(budgets.Sum()).And.LessThanOrEqualTo(budgets.Sum() + layers.Max(l => (long)(0.6 * l.InputSize * l.OutputSize))));
             Assert.That(history.Epochs.Select(e => e.Connections).Max(), Is.GreaterThan(budgets.Sum()), "the per-epoch counts show the grown layer");
+            var profile = history.Connections()!;
+            Assert.That(profile.Start, Is.EqualTo(budgets.Sum()), "the first step trains at the run's counts; the first layer grows after it");
+            Assert.That(profile.Peak, Is.EqualTo(hook.PeakConnections));
+            Assert.That(profile.Mean, Is.GreaterThan(budgets.Sum()).And.LessThan(profile.Peak));
             Assert.That(history.Epochs[^1].TestAccuracy, Is.GreaterThan(0.9f));
         });
         Assert.That(() => new TrainingRecipe { Evolution = EvolutionMethod.RigL, GapDensity = 0.5 }.Validate(), Throws.ArgumentException.With.Message.EqualTo("--gap-density is the grown density of --evolve gap."));
@@ -134,6 +162,7 @@ public class GradualPruningTests
             Assert.That(EarlyCropHook.StepCounts(1000, 100, 2), Is.EqualTo(new long[] { 550, 325, 100 }), "at most the given halvings, then the target");
             Assert.That(EarlyCropHook.StepCounts(101, 100, 100), Is.EqualTo(new long[] { 100 }));
             Assert.That(EarlyCropHook.StepCounts(100, 100, 100), Is.Empty, "nothing to prune");
+            Assert.Throws<ArgumentOutOfRangeException>(() => EarlyCropHook.StepCounts(10, 20, 100), "a target above the start");
 
             // From a dense start of P pairs, the reference's first step is sparsity 1/2 and its i-th s_f - (s_f - 1/2) / 2^i:
             // P (1 - s_i) = c_f + (P/2 - c_f) / 2^i, which differs from c_f + (P - c_f) / 2^(i+1) by c_f / 2^(i+1).
