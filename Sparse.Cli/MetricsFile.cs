@@ -27,6 +27,16 @@ internal static class MetricsFile
                 json.WriteNumber("estimated_peak_bytes", memory.EstimatedPeak);
             }
 
+            if (history.Connections() is { } profile)
+            {
+                // What a denser start or a grown phase cost: the connections the steps trained with, against the final count.
+                json.WriteStartObject("connections");
+                json.WriteNumber("start", profile.Start);
+                json.WriteNumber("peak", profile.Peak);
+                json.WriteNumber("mean", Math.Round(profile.Mean, 1));
+                json.WriteEndObject();
+            }
+
             if (recipe is not null && recipe.Evolution != EvolutionMethod.None)
             {
                 var evolver = recipe.CreateEvolver();

@@ -80,6 +80,9 @@ public class PruneGrowCliTests : CliFixture
         var epochs = metrics.RootElement.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("connections").GetInt64()).ToArray();
         Assert.That(epochs, Is.Ordered.Descending);
         Assert.That(metrics.RootElement.GetProperty("evolution").GetProperty("grow").GetString(), Is.EqualTo("none"));
+        var cost = metrics.RootElement.GetProperty("connections");
+        Assert.That(cost.GetProperty("start").GetInt64(), Is.EqualTo(cost.GetProperty("peak").GetInt64()).And.GreaterThan(epochs[0]), "the denser start is the peak");
+        Assert.That(cost.GetProperty("mean").GetDouble(), Is.LessThan(cost.GetProperty("start").GetInt64()).And.GreaterThan(epochs[^1]));
         var info = Sparse("info", "--model", "gradual.sparse");
         Assert.That(info.Out, Does.Contain("--evolve gradual --initial-density 0.5"));
 

@@ -6,12 +6,12 @@ namespace Sparse.Training;
 /// The <c>history</c> section of a checkpoint: whether the run stopped early and one record per epoch. Version 2 adds
 /// each epoch's evaluation seconds and the connections pruned and grown per layer (format version 2's layout); version 3
 /// the topology changes (every layer's rewiring, by step), so a run resumed within an epoch counts that epoch's rewiring whole,
-/// and the changes of data a resumed run was allowed.
+/// and the changes of data a resumed run was allowed; version 4 each epoch's optimizer steps at its end.
 /// </summary>
 internal static class HistorySection
 {
     public const string Name = "history";
-    public const int Version = 3;
+    public const int Version = 4;
 
     public static void Write(BinaryWriter w, TrainingHistory? history)
     {
@@ -33,6 +33,7 @@ internal static class HistorySection
             w.Write(r.EvaluationSeconds);
             WriteArray<long>(w, [.. r.LayerPruned]);
             WriteArray<long>(w, [.. r.LayerGrown]);
+            w.Write(r.Steps);
         }
 
         var changes = history?.TopologyChanges ?? [];
@@ -82,6 +83,11 @@ internal static class HistorySection
             if (version >= 2)
             {
                 record = record with { EvaluationSeconds = r.ReadDouble(), LayerPruned = ReadArray<long>(r), LayerGrown = ReadArray<long>(r) };
+            }
+
+            if (version >= 4)
+            {
+                record = record with { Steps = r.ReadInt64() };
             }
 
             history.Epochs.Add(record);

@@ -453,6 +453,7 @@ public sealed class Trainer
                 LayerPruned = ChangesOf(epoch, c => c.Pruned),
                 LayerGrown = ChangesOf(epoch, c => c.Grown),
                 EvaluationSeconds = evaluationSeconds,
+                Steps = context.Step,
             };
             History.Epochs.Add(record);
             if (_logger.IsEnabled(LogLevel.Information))

@@ -30,6 +30,9 @@ public sealed record EpochRecord(
     /// <summary>Connections each sparse layer gained from topology changes in the epoch (empty when nothing changed it).</summary>
     public IReadOnlyList<long> LayerGrown { get; init; } = [];
 
+    /// <summary>Optimizer steps taken from the start of the run to the end of the epoch (0 in histories saved before it was kept).</summary>
+    public long Steps { get; init; }
+
     /// <summary>Part of <see cref="Seconds"/> spent evaluating the held-out set.</summary>
     public double EvaluationSeconds { get; init; }
 
@@ -82,4 +85,68 @@ public sealed class TrainingHistory
 
     /// <summary>Where a resumed run continued on other data, on purpose.</summary>
     public List<DataChange> DataChanges { get; } = [];
+
+    /// <summary>
+    /// The stored connections the run's steps trained with: at the first step, at their most, and on average over the
+    /// steps, which is what a denser start (gradual pruning, EarlyCroP) or a grown phase (GaP) costs against the final
+    /// count. Rebuilt from each epoch's per-layer counts and the topology changes by step: the counts of the first epoch
+    /// with its changes undone, then every change applied at its step and the counts taken again from each epoch's end.
+    /// </summary>
+    /// <returns>The profile, or null when no epoch has finished, the history does not start at the first epoch, or it does
+    /// not hold its epochs' steps (histories saved before they were kept).</returns>
+    public ConnectionProfile? Connections()
+    {
+        if (Epochs.Count == 0 || Epochs[0].Epoch != 0 || Epochs.Any(e => e.Steps <= 0) || Epochs[0].LayerConnections.Count == 0)
+        {
+            return null;
+        }
+
+        var counts = Epochs[0].LayerConnections.ToArray();
+        foreach (var change in TopologyChanges.Where(c => c.Epoch == 0 && c.Layer < counts.Length))
+        {
+            counts[change.Layer] -= change.Grown - change.Pruned;
+        }
+
+        var start = counts.Sum();
+        long peak = start, step = 0;
+        var next = 0;
+        double connectionSteps = 0;
+        foreach (var epoch in Epochs)
+        {
+            // Each change from the step after it on, then the epoch's own end counts (which also hold any change a hook
+            // made without recording it).
+            for (; next < TopologyChanges.Count && TopologyChanges[next].Step <= epoch.Steps; next++)
+            {
+                var change = TopologyChanges[next];
+                Train(change.Step);
+                if (change.Layer < counts.Length)
+                {
+                    counts[change.Layer] = change.Connections;
+                }
+            }
+
+            Train(epoch.Steps);
+            counts = [.. epoch.LayerConnections];
+        }
+
+        return new ConnectionProfile(start, peak, connectionSteps / Epochs[^1].Steps);
+
+        // Steps (step, until] trained with the counts as they are.
+        void Train(long until)
+        {
+            if (until > step)
+            {
+                var total = counts.Sum();
+                peak = Math.Max(peak, total);
+                connectionSteps += (double)total * (until - step);
+                step = until;
+            }
+        }
+    }
 }
+
+/// <summary>The stored connections over a run's steps (<see cref="TrainingHistory.Connections"/>).</summary>
+/// <param name="Start">Connections at the first step.</param>
+/// <param name="Peak">The most connections any step trained with.</param>
+/// <param name="Mean">Connections averaged over the steps: the run's cost in connection-steps over its steps.</param>
+public sealed record ConnectionProfile(long Start, long Peak, double Mean);
