@@ -132,25 +132,24 @@ internal static class PerfCompare
 
             // Stage two: the rest of the rounds, for the figures some reference has not cleared.
             var pending = samples.Keys.Where(name => references.Any(r => !cleared.Contains((name, r)) && samples[name].ContainsKey(r))).ToList();
-            if (pending.Count > 0)
-            {
-                foreach (var (name, builds) in Sample(dlls, earlyRounds, rounds - earlyRounds, string.Join(',', pending), slowdowns))
-                {
-                    foreach (var (build, values) in builds)
-                    {
-                        samples[name][build].AddRange(values);
-                    }
-                }
-            }
+            MoreRounds(earlyRounds, rounds - earlyRounds, pending);
         }
 
         // Stage three: a figure undecided against some reference takes as many rounds again, all of them judged together.
         var undecided = samples.Where(s => references.Any(r => !cleared.Contains((s.Key, r)) && s.Value.TryGetValue(r, out var values) &&
             values.Count == s.Value["candidate"].Count && Undecided([.. values.Zip(s.Value["candidate"], (b, c) => c / b)], ThresholdOf(s.Key, threshold))))
             .Select(s => s.Key).ToList();
-        if (undecided.Count > 0)
+        MoreRounds(rounds, rounds, undecided);
+
+        // Rounds first..first + count - 1 of the named figures, appended to their samples.
+        void MoreRounds(int first, int count, List<string> names)
         {
-            foreach (var (name, builds) in Sample(dlls, rounds, rounds, string.Join(',', undecided), slowdowns))
+            if (names.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var (name, builds) in Sample(dlls, first, count, string.Join(',', names), slowdowns))
             {
                 foreach (var (build, values) in builds)
                 {
