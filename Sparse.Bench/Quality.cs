@@ -16,7 +16,8 @@ namespace Sparse.Bench;
 /// <code>
 /// quality [--data digits | fashion-mnist:DIR | mnist:DIR | wide:FILE | madelon[:EPOCHS[:COLUMNS:WIDTH]]] [--budget short|long]
 ///         [--seeds 3] [--epsilons 20,2] [--methods static,set,...] [--json FILE] [--markdown FILE] [--gate BASELINE]
-///         [--require ctre>static,rigl-steps>static@2] [--optimizer sgd|adam] [--epochs N] [--zeta Z] [--first-seed 1]
+///         [--require ctre>static,rigl-steps>static@2] [--optimizer sgd|sgd-step|adam] [--learning-rate R]
+///         [--epochs N] [--zeta Z] [--first-seed 1]
 ///         [--inject none|no-rewiring|random-growth|shuffled-scores]
 /// </code>
 /// Methods: <c>static</c>; <c>set</c>, <c>rigl</c>, <c>ctre</c>, <c>ctre-sim</c>, <c>ctre-seq</c> after every epoch
@@ -33,7 +34,9 @@ namespace Sparse.Bench;
 /// <c>random|gradient|cosine</c>, for example <c>cosine+gradient</c>) the two halves alone, after every epoch like
 /// <c>set</c>, hidden layers only, magnitude pruning of both signs together, cosine regrowth as plain CTRE's.
 /// <c>--optimizer sgd</c> trains any data set in CTRE's
-/// recipe (ReLU, SGD 0.01 with Nesterov momentum 0.9, L2 1e-4, constant rate, no dropout); <c>--epochs</c> and <c>--zeta</c>
+/// recipe (ReLU, SGD 0.01 with Nesterov momentum 0.9, L2 1e-4, constant rate, no dropout); <c>--optimizer sgd-step</c> in
+/// the CIFAR recipe of Sup-tickets' reference (ReLU, SGD 0.1 with momentum 0.9, L2 5e-4, tenfold decays at 50 % and 75 % of
+/// training, or of the epochs before Sup-tickets' cycles, no dropout); <c>--epochs</c>, <c>--zeta</c> and <c>--learning-rate</c>
 /// override the data set's.
 /// </remarks>
 internal static class Quality
@@ -86,9 +89,15 @@ internal static class Quality
             setup = optimizerName switch
             {
                 "sgd" => setup with { Sgd = true, LearningRate = 0.01f, WeightDecay = 1e-4f, Dropout = 0f, Activation = ActivationKind.Relu },
+                "sgd-step" => setup with { Sgd = true, StepDecay = true, Nesterov = false, LearningRate = 0.1f, WeightDecay = 5e-4f, Dropout = 0f, Activation = ActivationKind.Relu },
                 "adam" => setup with { Sgd = false },
-                _ => throw new ArgumentException($"--optimizer {optimizerName}: sgd or adam"),
+                _ => throw new ArgumentException($"--optimizer {optimizerName}: sgd, sgd-step or adam"),
             };
+        }
+
+        if (Option("--learning-rate", string.Empty) is { Length: > 0 } rate)
+        {
+            setup = setup with { LearningRate = float.Parse(rate, CultureInfo.InvariantCulture) };
         }
 
         setup = setup with
@@ -97,7 +106,7 @@ internal static class Quality
             Zeta = double.Parse(Option("--zeta", setup.Zeta.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
         };
         Console.WriteLine($"# {setup.Name}: {string.Join("-", setup.Sizes)}, {setup.Activation}, {setup.Epochs} epochs, batch {setup.BatchSize}, " +
-            $"{(setup.Sgd ? "SGD with Nesterov momentum 0.9, L2" : "Adam (cosine), decoupled weight decay")} {setup.WeightDecay.ToString(CultureInfo.InvariantCulture)}, " +
+            $"{(setup.Sgd ? $"SGD with {(setup.Nesterov ? "Nesterov " : string.Empty)}momentum 0.9 ({(setup.StepDecay ? "tenfold decays at 50 % and 75 %" : "constant")}), L2" : "Adam (cosine), decoupled weight decay")} {setup.WeightDecay.ToString(CultureInfo.InvariantCulture)}, " +
             $"learning rate {setup.LearningRate.ToString(CultureInfo.InvariantCulture)}, dropout {setup.Dropout.ToString(CultureInfo.InvariantCulture)}, zeta {setup.Zeta.ToString(CultureInfo.InvariantCulture)}; " +
             $"{setup.Train.Count:N0} training and {setup.Test.Count:N0} test rows; {seeds} seeds");
         var rows = new List<Row>();
@@ -210,13 +219,15 @@ internal static class Quality
             normalization: InputNormalization.Fit(setup.Train, NormalizationKind.Standardize),
             densities: startFactor == 1 ? null : [.. targetDensities.Select(d => Math.Min(1, d * startFactor))]);
         Optimizer optimizer = setup.Sgd
-            ? new Sgd(setup.LearningRate, momentum: 0.9f, nesterov: true, weightDecay: setup.WeightDecay)
+            ? new Sgd(setup.LearningRate, momentum: 0.9f, nesterov: setup.Nesterov, weightDecay: setup.WeightDecay)
             : new Adam(setup.LearningRate, weightDecay: setup.WeightDecay, decoupled: true);
         // Sup-tickets (METHOD-sup): 3 cycles in the last tenth of training around the method, as TrainingRecipe sets them
         // (the reference's commands: 3 cycles of 8 epochs in 250).
         var sup = method.EndsWith("-sup", StringComparison.Ordinal);
         var (pretrain, cycle) = new TrainingRecipe { Epochs = setup.Epochs, SupTickets = 3 }.SupTicketsPhases;
-        var baseSchedule = setup.Sgd ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(setup.LearningRate / 50);
+        // Sup-tickets' cycles run from where this schedule ends (over the epochs before them) to 5x that and back.
+        var baseSchedule = setup.StepDecay ? LearningRateSchedule.Milestones(0.1f, 0.5, 0.75)
+            : setup.Sgd ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(setup.LearningRate / 50);
         var options = new TrainerOptions
         {
             Epochs = setup.Epochs,
@@ -317,8 +328,14 @@ internal static class Quality
 
     private sealed record Setup(string Name, Dataset Train, Dataset Test, int[] Sizes, ActivationKind Activation, int Epochs, int BatchSize, float LearningRate, float Dropout, float WeightDecay)
     {
-        /// <summary>SGD with Nesterov momentum 0.9, L2 <see cref="WeightDecay"/> and a constant rate, instead of Adam with a cosine schedule.</summary>
+        /// <summary>SGD with momentum 0.9, L2 <see cref="WeightDecay"/> and a constant rate, instead of Adam with a cosine schedule.</summary>
         public bool Sgd { get; init; }
+
+        /// <summary>With <see cref="Sgd"/>: Nesterov's momentum rather than the classic (PyTorch's default).</summary>
+        public bool Nesterov { get; init; } = true;
+
+        /// <summary>With <see cref="Sgd"/>: tenfold decays at 50 % and 75 % of training instead of a constant rate.</summary>
+        public bool StepDecay { get; init; }
 
         /// <summary>The fraction the per-epoch methods rewire.</summary>
         public double Zeta { get; init; } = 0.3;

@@ -153,17 +153,8 @@ public sealed class EarlyCropHook(int pruneEpochs, int steps = 100, int batches 
         }
 
         // The lowest over all layers side by side go, ties by position.
-        var scores = new float[total];
+        var drop = MagnitudePruner.MarkSmallestAcross([.. perLayer.Select(s => (long)s.Length)], (keys, l) => perLayer[l].CopyTo(keys), keep);
         long at = 0;
-        foreach (var layerScores in perLayer)
-        {
-            layerScores.CopyTo(scores, at);
-            at += layerScores.Length;
-        }
-
-        var drop = new bool[total];
-        MagnitudePruner.MarkSmallest(scores, drop, (double)(total - keep) / total);
-        at = 0;
         for (var l = 0; l < layers.Length; l++)
         {
             var nnz = (int)layers[l].Weights.NonZeroCount;

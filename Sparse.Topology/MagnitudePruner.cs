@@ -40,6 +40,27 @@ public sealed class MagnitudePruner : IPruner
     internal static int MarkSmallest(ReadOnlySpan<float> keys, Span<bool> drop, double fraction) =>
         MarkSmallest<ValueKey>(keys, drop, fraction);
 
+    /// <summary>
+    /// Marks the smallest keys over several layers side by side, so that <paramref name="keep"/> of them stay (ties by
+    /// position): <paramref name="fill"/> writes layer <c>l</c>'s <c>counts[l]</c> keys into the span it is given. One
+    /// flag per key, the layers in order; global pruning's selection (Sup-tickets' superposition, EarlyCroP's steps).
+    /// </summary>
+    internal static bool[] MarkSmallestAcross(long[] counts, System.Buffers.SpanAction<float, int> fill, long keep)
+    {
+        var total = counts.Sum();
+        var keys = new float[total];
+        long at = 0;
+        for (var l = 0; l < counts.Length; l++)
+        {
+            fill(keys.AsSpan((int)at, (int)counts[l]), l);
+            at += counts[l];
+        }
+
+        var drop = new bool[total];
+        MarkSmallest(keys, drop, total == 0 ? 0 : (double)(total - Math.Min(keep, total)) / total);
+        return drop;
+    }
+
     // O(n): a radix select on the key's bits, for each class of the rule at once (SET's two signs; one class
     // otherwise). Keys are unsigned integers that sort like the float keys. One pass histograms the top 11 bits
     // per class; a second copies the keys of the bucket holding each class's count-th smallest into a scratch

@@ -294,18 +294,10 @@ public sealed class SupTicketsHook(int pretrainEpochs, int cycleEpochs, Evolutio
         }
 
         // |w| of every layer side by side: the smallest total - budget of them go, ties by position.
-        var magnitudes = new float[total];
-        long at = 0;
-        foreach (var layer in layers)
-        {
-            System.Numerics.Tensors.TensorPrimitives.Abs(layer.Values, magnitudes.AsSpan((int)at, (int)layer.NonZeroCount));
-            at += layer.NonZeroCount;
-        }
-
-        var drop = new bool[total];
-        MagnitudePruner.MarkSmallest(magnitudes, drop, (double)(total - budget) / total);
+        var drop = MagnitudePruner.MarkSmallestAcross([.. layers.Select(l => l.NonZeroCount)],
+            (keys, l) => System.Numerics.Tensors.TensorPrimitives.Abs(layers[l].Values, keys), budget);
         var result = new CsrMatrix[layers.Length];
-        at = 0;
+        long at = 0;
         for (var l = 0; l < layers.Length; l++)
         {
             var map = ConnectionMap.Keep(layers[l], drop.AsSpan((int)at, (int)layers[l].NonZeroCount));

@@ -25,6 +25,15 @@ public class SupTicketsTests
             Assert.That(schedule.RateAt(0.1f, 7, 10, 49, 50), Is.EqualTo((0.01f * 0.98f) + (0.05f * 0.02f)).Within(1e-6), "back down by its end, where the ticket is taken");
             Assert.That(schedule.RateAt(0.1f, 8, 10, 0, 50), Is.EqualTo(0.01f).Within(1e-7), "the next cycle");
             Assert.That(new SupTicketsSchedule(LearningRateSchedule.Cosine(), 4, 1).RateAt(0.1f, 4, 6, 0, 10), Is.EqualTo(0.001f).Within(1e-7), "a schedule that ends at zero: a hundredth of the base");
+
+            // The reference's setting exactly: 250 epochs, the last 24 in 3 cycles of 8 after a step decay at 50 % and 75 %
+            // of the first 226 (main_suptickets.py: lr_milestones of the pretraining epochs, --lr_1 0.001 --lr_2 0.005).
+            var reference = new SupTicketsSchedule(LearningRateSchedule.Milestones(0.1f, 0.5, 0.75), pretrainEpochs: 226, cycleEpochs: 8);
+            Assert.That(reference.RateAt(0.1f, 112, 250, 0, 10), Is.EqualTo(0.1f).Within(1e-8), "0.1 for the first half");
+            Assert.That(reference.RateAt(0.1f, 113, 250, 0, 10), Is.EqualTo(0.01f).Within(1e-8));
+            Assert.That(reference.RateAt(0.1f, 169, 250, 0, 10), Is.EqualTo(0.001f).Within(1e-8));
+            Assert.That(reference.RateAt(0.1f, 226, 250, 0, 10), Is.EqualTo(0.001f).Within(1e-8), "lr_1 at a cycle's edge");
+            Assert.That(reference.RateAt(0.1f, 230, 250, 0, 10), Is.EqualTo(0.005f).Within(1e-8), "lr_2 at its middle");
         });
     }
 

@@ -129,6 +129,33 @@ public class OptimizerTests
     public void Step_schedule_halves_every_four_epochs(int epoch, float expected) =>
         Assert.That(LearningRateSchedule.Step(4, 0.5f).RateAt(0.1f, epoch, 10), Is.EqualTo(expected).Within(1e-7));
 
+    [TestCase(0, 10, 0.1f)]
+    [TestCase(4, 10, 0.1f)]
+    [TestCase(5, 10, 0.01f)]
+    [TestCase(6, 10, 0.01f)]
+    [TestCase(7, 10, 0.001f)]
+    [TestCase(8, 10, 0.001f)]
+    [TestCase(9, 10, 0.001f)]
+    [TestCase(112, 225, 0.01f)]
+    [TestCase(168, 225, 0.001f)]
+    [TestCase(167, 225, 0.01f)]
+    public void Milestone_schedule_decays_tenfold_at_half_and_three_quarters_of_training(int epoch, int epochs, float expected) =>
+        Assert.That(LearningRateSchedule.Milestones(0.1f, 0.5, 0.75).RateAt(0.1f, epoch, epochs), Is.EqualTo(expected).Within(1e-8));
+
+    [Test]
+    public void Milestone_schedule_refuses_a_factor_or_milestone_outside_its_range()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Milestones(0f, 0.5));
+            Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Milestones(1.5f, 0.5));
+            Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Milestones(float.NaN, 0.5));
+            Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Milestones(0.1f, 1.5));
+            Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Milestones(0.1f, double.NaN));
+            Assert.That(LearningRateSchedule.Milestones(0.5f).RateAt(0.1f, 3, 4), Is.EqualTo(0.1f), "no milestone: constant");
+        });
+    }
+
     [Test]
     public void Cosine_schedule_runs_from_the_base_to_the_minimum()
     {

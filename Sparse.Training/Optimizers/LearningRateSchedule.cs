@@ -24,6 +24,33 @@ public abstract class LearningRateSchedule
     /// <summary>Cosine annealing from the base rate down to <paramref name="minimum"/> at the last epoch.</summary>
     public static LearningRateSchedule Cosine(float minimum = 0) => new CosineSchedule(minimum);
 
+    /// <summary>
+    /// The base rate times <paramref name="gamma"/> once for each milestone passed, a milestone being epoch
+    /// <c>(int)(fraction * epochs)</c> for each of <paramref name="fractions"/>: PyTorch's <c>MultiStepLR</c> with milestones
+    /// given as fractions of training, so the same schedule serves any length. <c>Milestones(0.1f, 0.5, 0.75)</c> is the
+    /// step decay of GraNet's and Sup-tickets' CIFAR recipes
+    /// (0.1, 0.01 from half of training, 0.001 from three quarters).
+    /// </summary>
+    /// <param name="gamma">The factor at each milestone, in (0, 1].</param>
+    /// <param name="fractions">The milestones as fractions of the epochs, each in [0, 1].</param>
+    public static LearningRateSchedule Milestones(float gamma, params double[] fractions)
+    {
+        if (!(gamma is > 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(gamma), gamma, "The factor at a milestone is in (0, 1].");
+        }
+
+        foreach (var fraction in fractions)
+        {
+            if (!(fraction is >= 0 and <= 1))
+            {
+                throw new ArgumentOutOfRangeException(nameof(fractions), fraction, "A milestone is a fraction of training, in [0, 1].");
+            }
+        }
+
+        return new MilestoneSchedule(gamma, [.. fractions]);
+    }
+
     private sealed class ConstantSchedule : LearningRateSchedule
     {
         public override float RateAt(float baseRate, int epoch, int epochs) => baseRate;
@@ -32,6 +59,20 @@ public abstract class LearningRateSchedule
     private sealed class StepSchedule(int stepEpochs, float gamma) : LearningRateSchedule
     {
         public override float RateAt(float baseRate, int epoch, int epochs) => baseRate * MathF.Pow(gamma, epoch / Math.Max(1, stepEpochs));
+    }
+
+    private sealed class MilestoneSchedule(float gamma, double[] fractions) : LearningRateSchedule
+    {
+        public override float RateAt(float baseRate, int epoch, int epochs)
+        {
+            var passed = 0;
+            foreach (var fraction in fractions)
+            {
+                passed += epoch >= (int)(fraction * epochs) ? 1 : 0;
+            }
+
+            return baseRate * MathF.Pow(gamma, passed);
+        }
     }
 
     private sealed class CosineSchedule(float minimum) : LearningRateSchedule
