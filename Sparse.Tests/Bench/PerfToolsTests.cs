@@ -22,8 +22,14 @@ public class PerfToolsTests
         Assert.That(PerfCompare.Clears([1.10, 0.97, 1.12], 0.05), Is.False);
         Assert.That(PerfCompare.Clears([1.08, 1.11, 1.09], 0.05), Is.False);
 
-        // One outlying round (another tenant's burst) does not keep an unchanged figure: a slowdown moves every round.
-        Assert.That(PerfCompare.Clears([1.00, 0.99, 1.33], 0.05), Is.True);
+        // A round beyond the threshold keeps the figure for the full series, whatever the median: the 10 % slowdown of
+        // kernel.wide_layer_step that run 6 of the three-stage proof cleared (rounds -5.6 % to +8.8 %, median -1.5 %).
+        Assert.That(PerfCompare.Clears([0.944, 0.985, 1.088], 0.05), Is.False);
+        Assert.That(PerfCompare.Clears([1.00, 0.99, 1.33], 0.05), Is.False);
+
+        // A round within the threshold does not keep it; a figure's own threshold (cli.first_epoch's 50 %) sets the bound.
+        Assert.That(PerfCompare.Clears([0.98, 1.00, 1.049], 0.05), Is.True);
+        Assert.That(PerfCompare.Clears([0.95, 1.10, 1.30], 0.50), Is.True);
 
         // The median must be below half the threshold, not only below it.
         Assert.That(PerfCompare.Clears([1.03, 1.03, 1.04], 0.05), Is.False);
