@@ -328,7 +328,7 @@ internal static class Quality
 
     private sealed record Setup(string Name, Dataset Train, Dataset Test, int[] Sizes, ActivationKind Activation, int Epochs, int BatchSize, float LearningRate, float Dropout, float WeightDecay)
     {
-        /// <summary>SGD with momentum 0.9, L2 <see cref="WeightDecay"/> and a constant rate, instead of Adam with a cosine schedule.</summary>
+        /// <summary>SGD with momentum 0.9, L2 <see cref="WeightDecay"/> and a constant rate (or <see cref="StepDecay"/>), instead of Adam with a cosine schedule.</summary>
         public bool Sgd { get; init; }
 
         /// <summary>With <see cref="Sgd"/>: Nesterov's momentum rather than the classic (PyTorch's default).</summary>
