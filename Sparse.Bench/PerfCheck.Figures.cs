@@ -10,13 +10,53 @@ internal static partial class PerfCheck
     /// A timed figure: its calls are timed for at least <paramref name="BudgetSeconds"/> and <paramref name="Calls"/> calls.
     /// <paramref name="Seconds"/>, when given, makes a call and returns the seconds that count (a child process's
     /// first epoch), in place of the stopwatch around <paramref name="Call"/>; <paramref name="Resources"/> is
-    /// disposed after the run.
+    /// disposed after the run. <paramref name="Parts"/>, when given, are what <paramref name="Call"/> runs in turn (a
+    /// wide layer's three kernels), which perf-pair times part by part next to the other builds' (<see cref="TimeInTurns"/>).
     /// </summary>
     private sealed record Figure(string Name, Action Call, double BudgetSeconds, int Calls = 10, bool MemoryBound = false,
-        Func<double>? Seconds = null, IDisposable? Resources = null)
+        Func<double>? Seconds = null, IDisposable? Resources = null, Action[]? Parts = null)
     {
         /// <summary>One call, returning the seconds that count.</summary>
         public Func<double> Timed => Seconds ?? (() => TimeCall(Call));
+
+        /// <summary>Each part, returning its seconds; none for a figure of whole calls.</summary>
+        public Func<double>[] TimedParts => Parts?.Select(part => (Func<double>)(() => TimeCall(part))).ToArray() ?? [];
+    }
+
+    // The parts a W1 epoch is timed in (perf-pair, TimeInTurns): quarters of its batches, 40-60 ms each.
+    private const int EpochParts = 4;
+
+    // A wide layer's step, of long calls that run its parts (forward, input gradient, weight gradient) in turn.
+    private static Figure Step(string name, bool memoryBound, params Action[] parts) => new(name, () =>
+    {
+        foreach (var part in parts)
+        {
+            part();
+        }
+    }, 0, Calls: LongCalls, MemoryBound: memoryBound, Parts: parts);
+
+    // A W1 epoch of long calls, in parts of consecutive batches; the first part starts the epoch (its shuffle).
+    private static Figure Epoch(string name, SparseNetwork network, BatchLoader loader, Optimizer optimizer, float[] gradient, ILoss loss)
+    {
+        var parts = new Action[EpochParts];
+        for (var p = 0; p < EpochParts; p++)
+        {
+            var (part, first, end) = (p, p * loader.BatchesPerEpoch / EpochParts, (p + 1) * loader.BatchesPerEpoch / EpochParts);
+            parts[p] = () =>
+            {
+                if (part == 0)
+                {
+                    loader.StartEpoch(0);
+                }
+
+                for (var b = first; b < end; b++)
+                {
+                    W1.Step(network, loader, optimizer, gradient, loss);
+                }
+            };
+        }
+
+        return Step(name, false, parts);
     }
 
     /// <summary>Random 128-byte row gathers over a buffer in huge pages, on all cores: the unit of memory-bound figures.</summary>
@@ -83,12 +123,12 @@ internal static partial class PerfCheck
         if (wanted("kernel.wide_layer_step"))
         {
             var wide = KernelWorkload.Get("100000->100000");
-            yield return new("kernel.wide_layer_step", () =>
-            {
-                SparseOps.Multiply(wide.Weights, wide.X.Span, wide.Bias, wide.Y.Span, wide.Batch);
-                SparseOps.MultiplyTransposed(wide.Weights, wide.Dy.Span, wide.Dx.Span, wide.Batch);
-                SparseOps.WeightGradient(wide.Weights, wide.Dy.Span, wide.X.Span, wide.Dw, wide.Batch);
-            }, 0, Calls: LongCalls);
+            yield return Step(
+                "kernel.wide_layer_step",
+                false,
+                () => SparseOps.Multiply(wide.Weights, wide.X.Span, wide.Bias, wide.Y.Span, wide.Batch),
+                () => SparseOps.MultiplyTransposed(wide.Weights, wide.Dy.Span, wide.Dx.Span, wide.Batch),
+                () => SparseOps.WeightGradient(wide.Weights, wide.Dy.Span, wide.X.Span, wide.Dw, wide.Batch));
         }
 
         // A layer too wide and sparse for column tiles (as at a million neurons): every gather comes from memory, and
@@ -97,24 +137,24 @@ internal static partial class PerfCheck
         {
             var far = KernelWorkload.Get(UntiledShape);
             var untiled = ComputeOptions.Default with { ColumnTileBytes = 0 };
-            yield return new("kernel.wide_untiled_step", () =>
-            {
-                SparseOps.Multiply(far.Weights, far.X.Span, far.Bias, far.Y.Span, far.Batch, untiled);
-                SparseOps.MultiplyTransposed(far.Weights, far.Dy.Span, far.Dx.Span, far.Batch, untiled);
-                SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.X.Span, far.Dw, far.Batch, untiled);
-            }, 0, Calls: LongCalls, MemoryBound: true);
+            yield return Step(
+                "kernel.wide_untiled_step",
+                true,
+                () => SparseOps.Multiply(far.Weights, far.X.Span, far.Bias, far.Y.Span, far.Batch, untiled),
+                () => SparseOps.MultiplyTransposed(far.Weights, far.Dy.Span, far.Dx.Span, far.Batch, untiled),
+                () => SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.X.Span, far.Dw, far.Batch, untiled));
         }
 
         // The same step gathering bfloat16 rows (Precision.Bf16): half the bytes per gathered row.
         if (wanted("kernel.wide_untiled_step_bf16"))
         {
             var far = KernelWorkload.Get(UntiledShape);
-            yield return new("kernel.wide_untiled_step_bf16", () =>
-            {
-                SparseOps.Multiply(far.Weights, far.XHalf.Span, far.Bias, far.Y.Span, far.Batch);
-                SparseOps.MultiplyTransposed(far.Weights, far.DyHalf.Span, far.Dx.Span, far.Batch);
-                SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.XHalf.Span, far.Dw, [], far.Batch);
-            }, 0, Calls: LongCalls, MemoryBound: true);
+            yield return Step(
+                "kernel.wide_untiled_step_bf16",
+                true,
+                () => SparseOps.Multiply(far.Weights, far.XHalf.Span, far.Bias, far.Y.Span, far.Batch),
+                () => SparseOps.MultiplyTransposed(far.Weights, far.DyHalf.Span, far.Dx.Span, far.Batch),
+                () => SparseOps.WeightGradient(far.Weights, far.Dy.Span, far.XHalf.Span, far.Dw, [], far.Batch));
         }
 
         var gradient = new float[10 * W1.BatchSize];
@@ -126,14 +166,7 @@ internal static partial class PerfCheck
             var optimizer = new Sgd(0.01f, momentum: 0.9f);
             yield return new("w1.train_step", () => W1.Step(network, loader, optimizer, gradient, loss), ShortBudget);
 
-            yield return new("w1.epoch", () =>
-            {
-                loader.StartEpoch(0);
-                for (var b = 0; b < loader.BatchesPerEpoch; b++)
-                {
-                    W1.Step(network, loader, optimizer, gradient, loss);
-                }
-            }, 0, Calls: LongCalls);
+            yield return Epoch("w1.epoch", network, loader, optimizer, gradient, loss);
 
             // An evolution step changes what the next one starts from, so every build takes the same number of them
             // (StatefulCalls): with a budget of seconds a slower build would take fewer and time other topologies.
@@ -147,14 +180,7 @@ internal static partial class PerfCheck
             network.Precision = Precision.Bf16;
             var loader = new BatchLoader(W1.Data, W1.BatchSize, null, shuffle: true, seed: 1);
             var optimizer = new Sgd(0.01f, momentum: 0.9f);
-            yield return new("w1.epoch_bf16", () =>
-            {
-                loader.StartEpoch(0);
-                for (var b = 0; b < loader.BatchesPerEpoch; b++)
-                {
-                    W1.Step(network, loader, optimizer, gradient, loss);
-                }
-            }, 0, Calls: LongCalls);
+            yield return Epoch("w1.epoch_bf16", network, loader, optimizer, gradient, loss);
         }
 
         // The first epoch of a fresh `sparse train` process; a build without the CLI beside it (before this figure) has none.

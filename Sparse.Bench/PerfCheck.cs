@@ -202,6 +202,14 @@ internal static partial class PerfCheck
     internal static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> Load(string? filter, string? slowdown) =>
         [.. Wanted(filter).Select(f => Slowed(f, slowdown)).Select(f => (f.Name, f.Timed, f.BudgetSeconds, f.Calls, f.Resources))];
 
+    /// <summary>
+    /// <see cref="Load"/> with each figure's parts (<see cref="Figure.Parts"/>, none for a figure of whole calls), which
+    /// perf-pair times in turns with the other builds' parts when every build has the same number. A build without
+    /// this method (before parts) is timed by whole calls.
+    /// </summary>
+    internal static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources, Func<double>[] Parts)> LoadWithParts(string? filter, string? slowdown) =>
+        [.. Wanted(filter).Select(f => Slowed(f, slowdown)).Select(f => (f.Name, f.Timed, f.BudgetSeconds, f.Calls, f.Resources, f.TimedParts))];
+
     private static IEnumerable<Figure> Wanted(string? filter) => Figures(name => Matches(filter, name)).Where(f => Matches(filter, f.Name));
 
     /// <summary>Whether a figure's name passes a <c>--filter</c>: it contains the filter, in any case; every name passes null.</summary>
@@ -228,6 +236,7 @@ internal static partial class PerfCheck
         return figure with
         {
             Call = () => Wait(TimeCall(figure.Call)),
+            Parts = figure.Parts?.Select(part => (Action)(() => Wait(TimeCall(part)))).ToArray(),
             Seconds = figure.Seconds is { } own ? () =>
             {
                 var seconds = own();

@@ -59,7 +59,7 @@ internal static class PerfPair
         // each), started in an order that rotates with the round: which build allocates first moves its figures by a
         // percent or two (with the base always first, identical builds measured the candidate 1.2-1.8 % faster in
         // kernel.forward), and the median over rounds cancels it.
-        var builds = new List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>[names.Length];
+        var builds = new List<BuildFigure>[names.Length];
         var loading = new Task<bool>[names.Length];
         for (var k = 0; k < names.Length; k++)
         {
@@ -67,8 +67,9 @@ internal static class PerfPair
             loading[b] = Task.Factory.StartNew(() =>
             {
                 var dll = dlls[names[b]];
-                var load = new BuildContext(dll).LoadFromAssemblyPath(Path.GetFullPath(dll))
-                    .GetType("Sparse.Bench.PerfCheck")?.GetMethod(nameof(PerfCheck.Load), BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public);
+                var bench = new BuildContext(dll).LoadFromAssemblyPath(Path.GetFullPath(dll)).GetType("Sparse.Bench.PerfCheck");
+                const BindingFlags Static = BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public;
+                var load = bench?.GetMethod(nameof(PerfCheck.LoadWithParts), Static) ?? bench?.GetMethod(nameof(PerfCheck.Load), Static);
                 if (load is null)
                 {
                     return false;
@@ -111,8 +112,8 @@ internal static class PerfPair
         var figures = new JsonObject();
         foreach (var figure in builds[0])
         {
-            var all = builds.Select(build => build.Find(f => f.Name == figure.Name)).ToArray();
-            if (all.Any(f => f.Name is null))
+            var all = builds.Select(build => build.Find(f => f.Name == figure.Name)).OfType<BuildFigure>().ToArray();
+            if (all.Length < builds.Length)
             {
                 continue;
             }
@@ -130,10 +131,7 @@ internal static class PerfPair
             phase.Restart();
 
             // Rotate which build opens, so none always follows another's (cache-evicting) block.
-            for (var turn = round % all.Length; times.Any(t => t.More); turn = (turn + 1) % all.Length)
-            {
-                times[turn].Block(all[turn].Call);
-            }
+            PerfCheck.TimeInTurns([.. all.Select(f => f.Call)], [.. all.Select(f => f.Parts)], times, round);
 
             // A reference's value is the candidate's over their paired ratio (PerfCheck.PairedRatio) when both took
             // enough calls to pair, so the round's ratio that perf-compare takes is that median; otherwise each build's
@@ -148,6 +146,7 @@ internal static class PerfPair
             }
 
             result["paired"] = paired;
+            result["call_seconds"] = new JsonObject(names.Select((name, b) => KeyValuePair.Create(name, (JsonNode?)new JsonArray([.. times[b].Seconds.Select(s => JsonValue.Create(s))]))));
             result["calls"] = times[0].Seconds.Count;
             result["collections"] = new JsonArray([.. Enumerable.Range(0, GC.MaxGeneration + 1).Select(g => JsonValue.Create(GC.CollectionCount(g) - collections[g]))]);
             figures[figure.Name] = result;
@@ -169,12 +168,12 @@ internal static class PerfPair
     // A build's figures for a filter of parts separated by commas. A part that is a figure's whole name takes that
     // figure alone; any other part takes every figure whose name contains it, as perf-check's --filter does (a build's
     // Load takes one substring, so "w1.epoch" also brings w1.epoch_bf16). A figure matched twice is kept once.
-    private static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> Load(MethodInfo load, string? filter, string? slowdown)
+    private static List<BuildFigure> Load(MethodInfo load, string? filter, string? slowdown)
     {
-        var figures = new List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>();
+        var figures = new List<BuildFigure>();
         foreach (var part in filter?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [null!])
         {
-            var loaded = (List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>)load.Invoke(null, [part, slowdown])!;
+            var loaded = BuildFigure.From(load.Invoke(null, [part, slowdown])!);
             var exact = loaded.Exists(f => f.Name == part);
             foreach (var figure in loaded)
             {
@@ -195,20 +194,33 @@ internal static class PerfPair
     // The user figures of a file, timed on a build's libraries: this process's bench, loaded in a context whose
     // libraries come from the build's directory, builds them through the public API. A build whose API lacks what
     // the description needs has none of them, and the comparison says "only in the candidate".
-    private static List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> LoadUser(string buildDll, string path, string? filter, string? slowdown)
+    private static List<BuildFigure> LoadUser(string buildDll, string path, string? filter, string? slowdown)
     {
         var harness = typeof(PerfPair).Assembly.Location;
         var load = new LibraryContext(harness, buildDll).LoadFromAssemblyPath(harness)
             .GetType("Sparse.Bench.PerfCheck")!.GetMethod(nameof(PerfCheck.LoadUser), BindingFlags.Static | BindingFlags.NonPublic)!;
         try
         {
-            return (List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)>)load.Invoke(null, [path, filter, slowdown])!;
+            return BuildFigure.From(load.Invoke(null, [path, filter, slowdown])!);
         }
         catch (TargetInvocationException e) when (e.InnerException is MissingMemberException or TypeLoadException or FileNotFoundException or InvalidDataException)
         {
             Console.Error.WriteLine($"perf-pair: the user figures of {path} do not build on {Path.GetDirectoryName(buildDll)}: {e.InnerException.Message}");
             return [];
         }
+    }
+
+    /// <summary>A figure of one build, as its bench's <see cref="PerfCheck.LoadWithParts"/> or (before parts) <see cref="PerfCheck.Load"/> gives it.</summary>
+    private sealed record BuildFigure(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources, Func<double>[] Parts)
+    {
+        public static List<BuildFigure> From(object loaded) => loaded switch
+        {
+            List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources, Func<double>[] Parts)> parted =>
+                [.. parted.Select(f => new BuildFigure(f.Name, f.Call, f.BudgetSeconds, f.Calls, f.Resources, f.Parts))],
+            List<(string Name, Func<double> Call, double BudgetSeconds, int Calls, IDisposable? Resources)> whole =>
+                [.. whole.Select(f => new BuildFigure(f.Name, f.Call, f.BudgetSeconds, f.Calls, f.Resources, []))],
+            _ => throw new InvalidOperationException($"perf-pair: a build's figures came as {loaded.GetType()}."),
+        };
     }
 
     /// <summary>This process's bench on another build's libraries: every assembly the build has comes from its directory.</summary>

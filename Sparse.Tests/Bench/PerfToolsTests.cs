@@ -78,6 +78,57 @@ public class PerfToolsTests
     }
 
     [Test]
+    public void Builds_whose_calls_have_parts_take_each_part_in_turns_and_a_call_is_the_sum_of_its_parts()
+    {
+        // Three builds of three parts each; a part's seconds name its build and part, so sums and order are visible.
+        var order = new List<string>();
+        Func<double>[] Parts(int build) => [.. Enumerable.Range(0, 3).Select(p => (Func<double>)(() =>
+        {
+            order.Add($"{build}{p}");
+            return (build + 1) * Math.Pow(10, p);
+        }))];
+        var times = Enumerable.Range(0, 3).Select(_ => new PerfCheck.CallTimes(PerfCheck.PairedCalls, 0)).ToArray();
+        PerfCheck.TimeInTurns([() => throw new InvalidOperationException("a whole call"), () => 0, () => 0], [Parts(0), Parts(1), Parts(2)], times, opener: 1);
+
+        // Each part runs build after build, and the build that opens rotates from call to call.
+        Assert.That(order.Take(9), Is.EqualTo(new[] { "10", "20", "00", "11", "21", "01", "12", "22", "02" }));
+        Assert.That(order.Skip(9).Take(3), Is.EqualTo(new[] { "20", "00", "10" }));
+        Assert.That(order, Has.Count.EqualTo(3 * 3 * PerfCheck.PairedCalls));
+        for (var b = 0; b < 3; b++)
+        {
+            Assert.That(times[b].Seconds, Is.EqualTo(Enumerable.Repeat(111.0 * (b + 1), PerfCheck.PairedCalls)));
+        }
+
+        // A build without parts (older than them) has every build timed by whole calls, one build's block at a time.
+        var whole = new List<int>();
+        var wholeTimes = Enumerable.Range(0, 2).Select(_ => new PerfCheck.CallTimes(PerfCheck.PairedCalls, 0)).ToArray();
+        PerfCheck.TimeInTurns([() => { whole.Add(0); return 1; }, () => { whole.Add(1); return 2; }], [Parts(0), []], wholeTimes, opener: 0);
+        Assert.That(whole.Take(4), Is.EqualTo(new[] { 0, 1, 0, 1 }));
+        Assert.That(wholeTimes[1].Seconds, Is.EqualTo(Enumerable.Repeat(2.0, PerfCheck.PairedCalls)));
+    }
+
+    [Test]
+    public void A_slowdown_on_purpose_slows_each_part_of_an_epoch()
+    {
+        var plain = PerfCheck.LoadWithParts("w1.epoch", null).Single(f => f.Name == "w1.epoch");
+        var slowed = PerfCheck.LoadWithParts("w1.epoch", "w1.epoch:1.0").Single(f => f.Name == "w1.epoch");
+        Assert.That(plain.Parts, Has.Length.EqualTo(4));
+
+        // Parts taken in turns and compared pair by pair, as perf-pair does, so other tests loading the machine slow both.
+        var (fast, slow) = (new List<double>(), new List<double>());
+        for (var k = 0; k < 3; k++)
+        {
+            for (var p = 0; p < plain.Parts.Length; p++)
+            {
+                fast.Add(plain.Parts[p]());
+                slow.Add(slowed.Parts[p]());
+            }
+        }
+
+        Assert.That(PerfCheck.PairedRatio(slow, fast), Is.GreaterThan(1.5));
+    }
+
+    [Test]
     public void Evolution_figures_take_the_same_number_of_calls_in_every_build()
     {
         // A budget of seconds would give a slower build fewer evolution steps, each from another topology.
