@@ -4,7 +4,8 @@ namespace Sparse.Tests.Core;
 
 /// <summary>
 /// The kernels of a layer with sparse input against the dense reference on the batch written out densely: random
-/// shapes with empty samples, features at the first and last input, one column, batches off the chunk sizes; the
+/// shapes with empty samples, features at the first and last input, one column, batches off the chunk sizes, outputs
+/// on both sides of the forward product's buffered limit; the
 /// weight gradient written at the active features' connections and nowhere else; the same bits at any thread count.
 /// </summary>
 [TestFixture]
@@ -40,7 +41,8 @@ public class SparseInputOpsTests
 
     public static IEnumerable<TestCaseData> Shapes()
     {
-        int[][] shapes = [[1, 1], [5, 1], [1, 9], [7, 13], [33, 200], [129, 1000]];
+        // Up to 4,096 outputs the forward product sums each sample in a buffer; 4,100 takes the path that sums in place.
+        int[][] shapes = [[1, 1], [5, 1], [1, 9], [7, 13], [33, 200], [129, 1000], [4100, 12]];
         int[] batches = [1, 7, 16, 33, 129];
         var seed = 0;
         foreach (var shape in shapes)
