@@ -9,7 +9,8 @@ namespace Sparse.Bench;
 /// <c>perf-pair</c>: one round of <c>perf-compare</c> in one process. Loads the base build's, the candidate build's
 /// and, for the drift check, the anchor build's benches side by side, each in an <see cref="AssemblyLoadContext"/> of
 /// its own (so each runs its own Sparse.Core, Training and Topology), and times every figure in rotating blocks of
-/// calls, one build after the other, so all see the machine within the same fraction of a second: another tenant, the
+/// calls (a long figure with parts, part by part: <see cref="PerfCheck.TimeInTurns"/>), one build after the other, so
+/// all see the machine within the same fraction of a second: another tenant, the
 /// clock or the shared cache slows them alike. The candidate's value is the 10th percentile of its calls, a
 /// reference's that over their paired ratio (<see cref="PerfCheck.PairedRatio"/>; a figure of few calls, its own 10th
 /// percentile). Writes every build's value per figure, and where the round's seconds went. Exits 3 when a build has no
