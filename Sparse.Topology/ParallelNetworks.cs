@@ -176,7 +176,9 @@ public sealed class ParallelNetworks
             }
         }
 
-        return new ParallelNetworks(new SparseNetwork(layers, normalization), [.. configs], outputs, rowStarts, columnStarts, activations, dropouts);
+        // The first layer's rows train at their configurations' rates (row groups), which read it output-major.
+        var network = new SparseNetwork(layers, normalization) { StepsActiveInputsOnly = false };
+        return new ParallelNetworks(network, [.. configs], outputs, rowStarts, columnStarts, activations, dropouts);
     }
 
     /// <summary>Connections of configuration <paramref name="index"/>'s block.</summary>

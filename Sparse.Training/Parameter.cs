@@ -57,6 +57,51 @@ public sealed class Parameter
     /// </summary>
     public ReadOnlyMemory<int> ActiveEntries { get; internal set; }
 
+    /// <summary>
+    /// Whether <see cref="Matrix"/> holds the layer's connections input-major (W<sup>T</sup>,
+    /// <see cref="SparseLinear.IsInputMajor"/>): its rows are then the layer's inputs, not its neurons.
+    /// </summary>
+    internal bool InputMajor { get; private set; }
+
+    // Optimizers holding state aligned with the values: they move it when the values change order (Reorder).
+    private readonly List<WeakReference<Optimizer>> _followers = [];
+
+    /// <summary>Registers <paramref name="optimizer"/>'s per-entry state to move with the values (<see cref="Reorder"/>).</summary>
+    internal void Follow(Optimizer optimizer)
+    {
+        _followers.RemoveAll(f => !f.TryGetTarget(out _));
+        if (!_followers.Exists(f => f.TryGetTarget(out var o) && ReferenceEquals(o, optimizer)))
+        {
+            _followers.Add(new WeakReference<Optimizer>(optimizer));
+        }
+    }
+
+    /// <summary>
+    /// The values changed order (the matrix was transposed in place): new entry <c>k</c> is old entry
+    /// <c>source[k]</c>. The gradient and every following optimizer's state move the same way; the active entries,
+    /// positions in the old order, are dropped (the next step updates every entry).
+    /// </summary>
+    internal void Reorder(ReadOnlySpan<int> source, bool inputMajor)
+    {
+        var gradient = GC.AllocateUninitializedArray<float>(source.Length);
+        var old = Gradient;
+        for (var k = 0; k < gradient.Length; k++)
+        {
+            gradient[k] = old[source[k]];
+        }
+
+        Gradient = gradient;
+        ActiveEntries = default;
+        InputMajor = inputMajor;
+        foreach (var follower in _followers)
+        {
+            if (follower.TryGetTarget(out var optimizer))
+            {
+                optimizer.RemapState(this, source);
+            }
+        }
+    }
+
     /// <summary>Resizes <see cref="Gradient"/> after the connection count changed (<see cref="SparseLinear.Rewire(ConnectionMap, Optimizer?)"/>).</summary>
     internal void SyncGradient()
     {

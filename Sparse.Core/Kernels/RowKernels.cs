@@ -10,6 +10,9 @@ internal interface IEntryValues
 
     /// <summary>Starts loading the value of entry <paramref name="k"/> where it is not read in storage order.</summary>
     void Prefetch(long k);
+
+    /// <summary>Starts loading what a run of entries from <paramref name="k"/> on reads its values through: the values themselves, or the permutation.</summary>
+    void PrefetchRun(long k);
 }
 
 /// <summary>Values in storage order (the CSR matrix itself).</summary>
@@ -25,6 +28,15 @@ internal readonly unsafe struct DirectValues(float* values) : IEntryValues
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Prefetch(long k)
     {
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchRun(long k)
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(values + k);
+        }
     }
 }
 
@@ -44,6 +56,15 @@ internal readonly unsafe struct PermutedValues(float* values, int* permutation) 
         if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
         {
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(values + permutation[k]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchRun(long k)
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(permutation + k);
         }
     }
 }

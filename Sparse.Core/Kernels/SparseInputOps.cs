@@ -39,32 +39,69 @@ public static unsafe class SparseInputOps
         ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        CheckBatch(weights.Columns, rowPointers, features, values, batch);
-        ThrowHelper.CheckDense(output.Length, weights.Rows, batch, nameof(output));
-        if (!bias.IsEmpty && bias.Length != weights.Rows)
-        {
-            throw new ArgumentException($"The bias has {bias.Length} entries for {weights.Rows} outputs.", nameof(bias));
-        }
+        CheckForward(weights.Columns, weights.Rows, rowPointers, features, values, bias, output.Length, batch);
 
         var view = weights.Transposed;
-        var chunks = (batch + ChunkSamples - 1) / ChunkSamples;
-        fixed (long* pointers = rowPointers, columns = view.ColumnPointers)
-        fixed (int* samples = features, rows = view.RowIndices, positions = view.ValueIndices)
-        fixed (float* x = values, w = weights.Values, y = output, b = bias)
+        fixed (long* columns = view.ColumnPointers)
+        fixed (int* rows = view.RowIndices, positions = view.ValueIndices)
+        fixed (float* w = weights.Values)
         {
-            if (weights.Rows <= BufferedOutputs)
+            Forward(new PermutedValues(w, positions), columns, rows, weights.Rows, rowPointers, features, values, bias, output, batch, options);
+        }
+    }
+
+    /// <summary>
+    /// <c>output = W x + bias</c> for a batch of sparse samples, with W stored input-major: <paramref name="transposed"/>
+    /// is W<sup>T</sup>, shape (in, out), so the connections of a feature lie side by side and a batch reads a run of
+    /// memory per non-zero. The same sums in the same order as <see cref="Multiply"/> on W, so the same bits.
+    /// </summary>
+    /// <param name="transposed">W<sup>T</sup>, shape (in, out): row <c>i</c> lists the outputs input <c>i</c> feeds.</param>
+    /// <param name="rowPointers">Where each sample's features start in <paramref name="features"/>; <c>batch + 1</c> entries.</param>
+    /// <param name="features">Each non-zero's feature, increasing within a sample, below <c>in</c>.</param>
+    /// <param name="values">Each non-zero's value.</param>
+    /// <param name="bias">b, <c>out</c> entries, or empty for none.</param>
+    /// <param name="output">Y, shape (out, batch), feature-major; overwritten.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or a feature is outside the layer's inputs.</exception>
+    public static void MultiplyInputMajor(CsrMatrix transposed, ReadOnlySpan<long> rowPointers, ReadOnlySpan<int> features, ReadOnlySpan<float> values,
+        ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(transposed);
+        CheckForward(transposed.Rows, transposed.Columns, rowPointers, features, values, bias, output.Length, batch);
+
+        fixed (long* pointers = transposed.RowPointers)
+        fixed (int* outputs = transposed.ColumnIndices)
+        fixed (float* w = transposed.Values)
+        {
+            Forward(new DirectValues(w), pointers, outputs, transposed.Columns, rowPointers, features, values, bias, output, batch, options);
+        }
+    }
+
+    // The forward product over a feature-major structure: feature f's connections are entries
+    // [columnPointers[f], columnPointers[f + 1]), entry k feeding output rows[k] with weight weights[k].
+    private static void Forward<TValues>(TValues weights, long* columnPointers, int* rows, int outputs, ReadOnlySpan<long> rowPointers, ReadOnlySpan<int> features,
+        ReadOnlySpan<float> values, ReadOnlySpan<float> bias, Span<float> output, int batch, ComputeOptions? options)
+        where TValues : struct, IEntryValues
+    {
+        var chunks = (batch + ChunkSamples - 1) / ChunkSamples;
+        fixed (long* pointers = rowPointers)
+        fixed (int* samples = features)
+        fixed (float* x = values, y = output, b = bias)
+        {
+            if (outputs <= BufferedOutputs)
             {
-                var action = new BufferedForwardAction(pointers, samples, x, columns, rows, positions, w, b, y, batch, weights.Rows);
+                var action = new BufferedForwardAction<TValues>(pointers, samples, x, columnPointers, rows, weights, b, y, batch, outputs);
                 SparseParallel.Run(ref action, chunks, options);
             }
             else
             {
-                for (var r = 0; r < weights.Rows; r++)
+                for (var r = 0; r < outputs; r++)
                 {
                     output.Slice(r * batch, batch).Fill(bias.IsEmpty ? 0 : bias[r]);
                 }
 
-                var action = new ForwardAction(pointers, samples, x, columns, rows, positions, w, y, batch);
+                var action = new ForwardAction<TValues>(pointers, samples, x, columnPointers, rows, weights, y, batch);
                 SparseParallel.Run(ref action, chunks, options);
             }
         }
@@ -88,39 +125,93 @@ public static unsafe class SparseInputOps
         Span<float> biasGradient, int batch, ComputeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        ArgumentNullException.ThrowIfNull(active);
-        ThrowHelper.CheckDense(outputGradient.Length, weights.Rows, batch, nameof(outputGradient));
-        if (weightGradient.Length != weights.NonZeroCount)
+        CheckGradient(weights.Rows, weights.Columns, weights.NonZeroCount, outputGradient, active, weightGradient, biasGradient, batch);
+        var view = weights.Transposed;
+        fixed (long* columns = view.ColumnPointers)
+        fixed (int* rows = view.RowIndices, positions = view.ValueIndices)
         {
-            throw new ArgumentException($"The weight gradient has {weightGradient.Length} entries for {weights.NonZeroCount} connections.", nameof(weightGradient));
+            Gradient(new PermutedEntries(positions), columns, rows, outputGradient, active, weightGradient, batch, options);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="WeightGradient"/> for W stored input-major: <paramref name="transposed"/> is W<sup>T</sup>, shape (in,
+    /// out), and <paramref name="weightGradient"/> is aligned with its values, so each active feature's gradient is a run
+    /// of the array. The same sums in the same order, so the same bits at each connection.
+    /// </summary>
+    /// <param name="transposed">W<sup>T</sup>, shape (in, out); only its structure is read.</param>
+    /// <param name="outputGradient">dY, shape (out, batch), feature-major.</param>
+    /// <param name="active">The batch's features with the samples that hold each (<see cref="ActiveFeatures.Build"/>).</param>
+    /// <param name="weightGradient">dW<sup>T</sup>, aligned with <see cref="CsrMatrix.Values"/> of <paramref name="transposed"/>.</param>
+    /// <param name="biasGradient">db, <c>out</c> entries, overwritten; or empty for none.</param>
+    /// <param name="batch">Number of samples.</param>
+    /// <param name="options">Threads; <see cref="ComputeOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">A length does not match the shapes, or <paramref name="active"/> names a feature outside the layer's inputs.</exception>
+    public static void WeightGradientInputMajor(CsrMatrix transposed, ReadOnlySpan<float> outputGradient, ActiveFeatures active, Span<float> weightGradient,
+        Span<float> biasGradient, int batch, ComputeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(transposed);
+        CheckGradient(transposed.Columns, transposed.Rows, transposed.NonZeroCount, outputGradient, active, weightGradient, biasGradient, batch);
+        fixed (long* pointers = transposed.RowPointers)
+        fixed (int* outputs = transposed.ColumnIndices)
+        {
+            Gradient(default(DirectEntries), pointers, outputs, outputGradient, active, weightGradient, batch, options);
+        }
+    }
+
+    // Checks the shapes of a weight gradient and writes the bias gradient.
+    private static void CheckGradient(int outputs, int inputs, long connections, ReadOnlySpan<float> outputGradient, ActiveFeatures active,
+        Span<float> weightGradient, Span<float> biasGradient, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(active);
+        ThrowHelper.CheckDense(outputGradient.Length, outputs, batch, nameof(outputGradient));
+        if (weightGradient.Length != connections)
+        {
+            throw new ArgumentException($"The weight gradient has {weightGradient.Length} entries for {connections} connections.", nameof(weightGradient));
         }
 
-        if (active.Batch != batch || (active.Count > 0 && active.Features[active.Count - 1] >= weights.Columns))
+        if (active.Batch != batch || (active.Count > 0 && active.Features[active.Count - 1] >= inputs))
         {
             throw new ArgumentException($"The active features are of a batch of {active.Batch} over features up to {(active.Count > 0 ? active.Features[active.Count - 1] : -1)}; " +
-                $"the layer takes {weights.Columns} inputs and the batch is {batch}.", nameof(active));
+                $"the layer takes {inputs} inputs and the batch is {batch}.", nameof(active));
         }
 
         if (!biasGradient.IsEmpty)
         {
-            if (biasGradient.Length != weights.Rows)
+            if (biasGradient.Length != outputs)
             {
-                throw new ArgumentException($"The bias gradient has {biasGradient.Length} entries for {weights.Rows} outputs.", nameof(biasGradient));
+                throw new ArgumentException($"The bias gradient has {biasGradient.Length} entries for {outputs} outputs.", nameof(biasGradient));
             }
 
-            for (var r = 0; r < weights.Rows; r++)
+            for (var r = 0; r < outputs; r++)
             {
                 biasGradient[r] = TensorPrimitives.Sum(outputGradient.Slice(r * batch, batch));
             }
         }
+    }
 
-        var view = weights.Transposed;
-        fixed (long* columns = view.ColumnPointers)
-        fixed (int* rows = view.RowIndices, positions = view.ValueIndices, features = active.FeatureArray, pointers = active.Pointers, samples = active.Samples)
+    // The weight gradient over a feature-major structure: feature f's connections are entries
+    // [columnPointers[f], columnPointers[f + 1]), entry k from output rows[k], its gradient at positions[k].
+    private static void Gradient<TPositions>(TPositions positions, long* columnPointers, int* rows, ReadOnlySpan<float> outputGradient, ActiveFeatures active,
+        Span<float> weightGradient, int batch, ComputeOptions? options)
+        where TPositions : struct, IEntryPositions
+    {
+        fixed (int* features = active.FeatureArray, pointers = active.Pointers, samples = active.Samples)
         fixed (float* values = active.Values, dy = outputGradient, dw = weightGradient)
         {
-            var action = new GradientAction(features, pointers, samples, values, columns, rows, positions, dy, dw, batch, active.Count);
+            var action = new GradientAction<TPositions>(features, pointers, samples, values, columnPointers, rows, positions, dy, dw, batch, active.Count);
             SparseParallel.Run(ref action, (active.Count + ChunkFeatures - 1) / ChunkFeatures, options);
+        }
+    }
+
+    private static void CheckForward(int inputs, int outputs, ReadOnlySpan<long> rowPointers, ReadOnlySpan<int> features, ReadOnlySpan<float> values,
+        ReadOnlySpan<float> bias, int outputLength, int batch)
+    {
+        CheckBatch(inputs, rowPointers, features, values, batch);
+        ThrowHelper.CheckDense(outputLength, outputs, batch, "output");
+        if (!bias.IsEmpty && bias.Length != outputs)
+        {
+            throw new ArgumentException($"The bias has {bias.Length} entries for {outputs} outputs.", nameof(bias));
         }
     }
 
@@ -159,7 +250,8 @@ public static unsafe class SparseInputOps
         }
     }
 
-    private readonly struct ForwardAction(long* samplePointers, int* features, float* values, long* columnPointers, int* rows, int* positions, float* weights, float* output, int batch) : IChunkAction
+    private readonly struct ForwardAction<TValues>(long* samplePointers, int* features, float* values, long* columnPointers, int* rows, TValues weights, float* output, int batch) : IChunkAction
+        where TValues : struct, IEntryValues
     {
         public void Execute(int chunk)
         {
@@ -172,7 +264,7 @@ public static unsafe class SparseInputOps
                     var v = values[e];
                     for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
                     {
-                        output[((long)rows[k] * batch) + b] += weights[positions[k]] * v;
+                        output[((long)rows[k] * batch) + b] += weights[k] * v;
                     }
                 }
             }
@@ -182,13 +274,15 @@ public static unsafe class SparseInputOps
     // The forward product of a chunk of samples, each summed from its bias in a row of a pooled buffer (one sample's
     // outputs side by side, in the L1 cache), in the order ForwardAction sums them in place, so the bits are the same;
     // then the chunk's outputs are written to Y once, a 64-byte line of each output row.
-    private readonly struct BufferedForwardAction(long* samplePointers, int* features, float* values, long* columnPointers, int* rows, int* positions,
-        float* weights, float* bias, float* output, int batch, int outputs) : IChunkAction
+    private readonly struct BufferedForwardAction<TValues>(long* samplePointers, int* features, float* values, long* columnPointers, int* rows,
+        TValues weights, float* bias, float* output, int batch, int outputs) : IChunkAction
+        where TValues : struct, IEntryValues
     {
         public void Execute(int chunk)
         {
             var first = chunk * ChunkSamples;
             var count = Math.Min(batch, first + ChunkSamples) - first;
+            var last = samplePointers[first + count];
             var rented = System.Buffers.ArrayPool<float>.Shared.Rent(count * outputs);
             fixed (float* buffer = rented)
             {
@@ -207,11 +301,17 @@ public static unsafe class SparseInputOps
 
                     for (var e = samplePointers[first + s]; e < samplePointers[first + s + 1]; e++)
                     {
+                        if (e + FarAhead < last)
+                        {
+                            var run = Ahead(features, e, columnPointers, rows);
+                            weights.PrefetchRun(run);
+                        }
+
                         var f = features[e];
                         var v = values[e];
                         for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
                         {
-                            sums[rows[k]] += weights[positions[k]] * v;
+                            sums[rows[k]] += weights[k] * v;
                         }
                     }
                 }
@@ -230,13 +330,21 @@ public static unsafe class SparseInputOps
         }
     }
 
-    private readonly struct GradientAction(int* features, int* pointers, int* samples, float* values, long* columnPointers, int* rows, int* positions, float* outputGradient, float* weightGradient, int batch, int count) : IChunkAction
+    private readonly struct GradientAction<TPositions>(int* features, int* pointers, int* samples, float* values, long* columnPointers, int* rows,
+        TPositions positions, float* outputGradient, float* weightGradient, int batch, int count) : IChunkAction
+        where TPositions : struct, IEntryPositions
     {
         public void Execute(int chunk)
         {
             var end = Math.Min(count, (chunk + 1) * ChunkFeatures);
             for (var a = chunk * ChunkFeatures; a < end; a++)
             {
+                if (a + FarAhead < end)
+                {
+                    var run = Ahead(features, a, columnPointers, rows);
+                    positions.PrefetchRun(weightGradient, run);
+                }
+
                 var f = features[a];
                 for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
                 {
@@ -249,6 +357,74 @@ public static unsafe class SparseInputOps
 
                     weightGradient[positions[k]] = sum;
                 }
+            }
+        }
+    }
+
+    // A feature-major walk visits features in an order of the data's, each at a random place of a wide layer's
+    // arrays: two dependent misses (its pointer, then its run) per feature, which the hardware prefetcher cannot see
+    // coming. So the walk asks for the pointer of the feature FarAhead places on, and for the run of the one NearAhead
+    // places on (whose pointer it asked for FarAhead - NearAhead places before); returns where that run starts.
+    private const int NearAhead = 16;
+    private const int FarAhead = 48;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static long Ahead<TIndex>(int* features, TIndex at, long* columnPointers, int* rows)
+        where TIndex : System.Numerics.IBinaryInteger<TIndex>
+    {
+        var index = long.CreateTruncating(at);
+        var run = columnPointers[features[index + NearAhead]];
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(columnPointers + features[index + FarAhead]);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(rows + run);
+        }
+
+        return run;
+    }
+
+    // Where entry k of a feature-major walk keeps its gradient: k itself (W stored input-major) or the transposed
+    // view's permutation (W stored output-major).
+    private interface IEntryPositions
+    {
+        long this[long k] { get; }
+
+        // Starts loading what a run of entries from k on writes through: the gradient, or the permutation.
+        void PrefetchRun(float* gradient, long k);
+    }
+
+    private readonly struct DirectEntries : IEntryPositions
+    {
+        public long this[long k]
+        {
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+            get => k;
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public void PrefetchRun(float* gradient, long k)
+        {
+            if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(gradient + k);
+            }
+        }
+    }
+
+    private readonly struct PermutedEntries(int* positions) : IEntryPositions
+    {
+        public long this[long k]
+        {
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+            get => positions[k];
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public void PrefetchRun(float* gradient, long k)
+        {
+            if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(positions + k);
             }
         }
     }

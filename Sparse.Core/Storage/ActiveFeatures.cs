@@ -77,11 +77,15 @@ public sealed class ActiveFeatures
     public long ConnectionCount(CsrMatrix weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        var columns = weights.Transposed.ColumnPointers;
+        return RunLengths(weights.Transposed.ColumnPointers);
+    }
+
+    private long RunLengths(long[] pointers)
+    {
         long total = 0;
         foreach (var f in Features)
         {
-            total += columns[f + 1] - columns[f];
+            total += pointers[f + 1] - pointers[f];
         }
 
         return total;
@@ -147,20 +151,58 @@ public sealed class ActiveFeatures
     {
         ArgumentNullException.ThrowIfNull(weights);
         var view = weights.Transposed;
+        return WriteRuns(view.ColumnPointers, view.ValueIndices, destination);
+    }
+
+    // Writes each active feature's run [pointers[f], pointers[f + 1]): the entries of `positions` there, or the run's
+    // own indices when there are none.
+    private int WriteRuns(long[] pointers, int[]? positions, Span<int> destination)
+    {
         var at = 0;
         foreach (var f in Features)
         {
-            var from = (int)view.ColumnPointers[f];
-            var length = (int)view.ColumnPointers[f + 1] - from;
+            var from = (int)pointers[f];
+            var length = (int)pointers[f + 1] - from;
             if (at + length > destination.Length)
             {
-                throw new ArgumentException($"The active features have {ConnectionCount(weights)} connections; the destination holds {destination.Length}.", nameof(destination));
+                throw new ArgumentException($"The active features have {RunLengths(pointers)} connections; the destination holds {destination.Length}.", nameof(destination));
             }
 
-            view.ValueIndices.AsSpan(from, length).CopyTo(destination[at..]);
+            var run = destination.Slice(at, length);
+            if (positions is null)
+            {
+                for (var k = 0; k < length; k++)
+                {
+                    run[k] = from + k;
+                }
+            }
+            else
+            {
+                positions.AsSpan(from, length).CopyTo(run);
+            }
+
             at += length;
         }
 
         return at;
+    }
+
+    /// <summary>How many connections the active features have in a layer stored input-major (<paramref name="transposed"/> is W<sup>T</sup>, shape (in, out)).</summary>
+    public long ConnectionCountInputMajor(CsrMatrix transposed)
+    {
+        ArgumentNullException.ThrowIfNull(transposed);
+        return RunLengths(transposed.RowPointers);
+    }
+
+    /// <summary>
+    /// <see cref="Positions"/> for a layer stored input-major (<paramref name="transposed"/> is W<sup>T</sup>, shape (in,
+    /// out)): each active feature's connections are one run of its values, and the features are increasing, so the
+    /// positions come out increasing without a sort. Returns how many.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="ConnectionCountInputMajor"/>.</exception>
+    public int PositionsInputMajor(CsrMatrix transposed, Span<int> destination)
+    {
+        ArgumentNullException.ThrowIfNull(transposed);
+        return WriteRuns(transposed.RowPointers, null, destination);
     }
 }

@@ -64,10 +64,10 @@ public sealed partial class CsrMatrix
     }
 
     /// <summary>Number of rows (output neurons of a layer).</summary>
-    public int Rows { get; }
+    public int Rows { get; private set; }
 
     /// <summary>Number of columns (input neurons of a layer).</summary>
-    public int Columns { get; }
+    public int Columns { get; private set; }
 
     /// <summary>Row <c>j</c> owns entries <c>[RowPointers[j], RowPointers[j + 1])</c>; <c>Rows + 1</c> entries.</summary>
     public long[] RowPointers { get; private set; }
@@ -186,6 +186,34 @@ public sealed partial class CsrMatrix
         }
 
         return new CsrMatrix(Columns, Rows, (long[])view.ColumnPointers.Clone(), (int[])view.RowIndices.Clone(), values, validate: false);
+    }
+
+    /// <summary>
+    /// Becomes its own transpose, shape (<see cref="Columns"/>, <see cref="Rows"/>), in O(nnz + columns): the arrays of
+    /// the transposed view become the structure, and the values are gathered into their new order. Returns where each
+    /// new entry was before (new entry <c>k</c> is old entry <c>source[k]</c>), so that every array aligned with the
+    /// values can follow. Internal: a layer changes the order it stores its connections in through its own method,
+    /// which moves its gradient and optimizer state along.
+    /// </summary>
+    internal int[] TransposeInPlace()
+    {
+        var view = Transposed;
+        var source = view.ValueIndices;
+        var values = GC.AllocateUninitializedArray<float>(source.Length);
+        var old = Values;
+        for (var k = 0; k < values.Length; k++)
+        {
+            values[k] = old[source[k]];
+        }
+
+        // The view's arrays are taken, so the view is dropped rather than rebuilt over them.
+        (Rows, Columns) = (Columns, Rows);
+        RowPointers = view.ColumnPointers;
+        ColumnIndices = view.RowIndices;
+        Values = values;
+        _transposed = null;
+        StructureChanged();
+        return source;
     }
 
     /// <summary>Checks every invariant listed on the type.</summary>

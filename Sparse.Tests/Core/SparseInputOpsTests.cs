@@ -106,6 +106,27 @@ public class SparseInputOpsTests
                 Assert.That(db[r], Is.EqualTo(dy.Skip(r * batch).Take(batch).Sum(v => (double)v)).Within(1e-4));
             }
 
+            // Stored input-major (W^T), the same sums in the same order: the same bits, each connection's gradient at
+            // its place in W^T, and the active features' connections as runs of increasing positions.
+            var transposed = w.Clone();
+            var source = transposed.TransposeInPlace();
+            var yT = new float[rows * batch];
+            SparseInputOps.MultiplyInputMajor(transposed, pointers, features, values, bias, yT, batch, options);
+            Assert.That(yT, Is.EqualTo(y).Using(new BitsEqual1()), "input-major forward");
+            var dwT = Enumerable.Repeat(float.NaN, (int)w.NonZeroCount).ToArray();
+            var dbT = new float[rows];
+            SparseInputOps.WeightGradientInputMajor(transposed, dy, active, dwT, dbT, batch, options);
+            Assert.That(dbT, Is.EqualTo(db));
+            for (var k = 0; k < dwT.Length; k++)
+            {
+                Assert.That(BitConverter.SingleToInt32Bits(dwT[k]), Is.EqualTo(BitConverter.SingleToInt32Bits(dw[source[k]])), $"input-major dW at {k}");
+            }
+
+            var runs = new int[active.ConnectionCountInputMajor(transposed)];
+            Assert.That(runs.Length, Is.EqualTo(positions.Length));
+            Assert.That(active.PositionsInputMajor(transposed, runs), Is.EqualTo(runs.Length));
+            Assert.That(runs, Is.Ordered.Ascending);
+            Assert.That(runs.Select(k => source[k]).Order().ToArray(), Is.EqualTo(sorted), "the same connections as output-major");
             results.Add((y, dw, db));
         }
 
@@ -124,6 +145,18 @@ public class SparseInputOpsTests
         var active = new ActiveFeatures();
         active.Build([0, 1, 2], [1, 2], [1, 1], 2);
         Assert.Throws<ArgumentException>(() => SparseInputOps.WeightGradient(w, y, active, new float[w.NonZeroCount], [], 3), "another batch");
+        var transposed = w.Transpose();
+        Assert.Throws<ArgumentException>(() => SparseInputOps.MultiplyInputMajor(transposed, [0, 1, 2], [1, 6], [1, 1], [], y, 2), "feature beyond the inputs");
+        Assert.Throws<ArgumentException>(() => SparseInputOps.MultiplyInputMajor(transposed, [0, 1, 2], [1, 2], [1, 1], [], new float[6], 2), "output of another shape");
+        Assert.Throws<ArgumentException>(() => SparseInputOps.WeightGradientInputMajor(transposed, y, active, new float[w.NonZeroCount], [], 3), "another batch");
+        Assert.Throws<ArgumentException>(() => SparseInputOps.WeightGradientInputMajor(transposed, y, active, new float[w.NonZeroCount - 1], [], 2), "a gradient of another length");
+    }
+
+    private sealed class BitsEqual1 : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
+
+        public int GetHashCode(float value) => value.GetHashCode();
     }
 
     private sealed class BitsEqual : IEqualityComparer<float[]>

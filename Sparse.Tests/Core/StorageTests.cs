@@ -184,6 +184,37 @@ public class StorageTests
         Assert.That(m.Transposed, Is.SameAs(view), "cached while the structure is unchanged");
     }
 
+    [TestCase(23, 19, 0.3)]
+    [TestCase(1, 40, 0.5)]
+    [TestCase(40, 1, 0.5)]
+    [TestCase(6, 9, 0.0)]
+    public void A_matrix_transposed_in_place_is_its_transpose_and_says_where_each_entry_came_from(int rows, int columns, double density)
+    {
+        var m = RandomSparse.Bernoulli(rows, columns, density, ValueDistribution.Uniform(1), 8);
+        var original = m.Clone();
+        var expected = m.Transpose();
+        var view = m.Transposed;
+        var version = m.StructureVersion;
+        var source = m.TransposeInPlace();
+        m.Validate();
+        Assert.Multiple(() =>
+        {
+            Assert.That((m.Rows, m.Columns), Is.EqualTo((columns, rows)));
+            Assert.That(m.RowPointers, Is.EqualTo(expected.RowPointers));
+            Assert.That(m.ColumnIndices, Is.EqualTo(expected.ColumnIndices));
+            Assert.That(m.Values, Is.EqualTo(expected.Values));
+            Assert.That(m.StructureVersion, Is.GreaterThan(version), "the structure changed");
+            Assert.That(m.Transposed, Is.Not.SameAs(view), "the old view, whose arrays the matrix took, is dropped");
+        });
+        for (var k = 0; k < source.Length; k++)
+        {
+            Assert.That(m.Values[k], Is.EqualTo(original.Values[source[k]]), $"entry {k}");
+        }
+
+        m.TransposeInPlace();
+        Assert.That((m.Rows, m.Columns, m.RowPointers, m.ColumnIndices, m.Values), Is.EqualTo((rows, columns, original.RowPointers, original.ColumnIndices, original.Values)), "back");
+    }
+
     [Test]
     public void Empty_matrix_has_consistent_views()
     {

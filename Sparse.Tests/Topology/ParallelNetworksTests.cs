@@ -205,6 +205,39 @@ public class ParallelNetworksTests
     }
 
     [Test]
+    public void A_block_network_trains_on_sparse_rows()
+    {
+        // The digits as sparse rows: the block network's first layer keeps its rows (row groups) output-major.
+        var train = DigitsData.Train;
+        var pointers = new List<long> { 0 };
+        var columns = new List<int>();
+        var values = new List<float>();
+        for (var r = 0; r < train.Count; r++)
+        {
+            for (var f = 0; f < train.FeatureCount; f++)
+            {
+                if (train.Features[(r * train.FeatureCount) + f] is var v and not 0)
+                {
+                    columns.Add(f);
+                    values.Add(v);
+                }
+            }
+
+            pointers.Add(columns.Count);
+        }
+
+        var sparse = Dataset.ForClassification(new CsrMatrix(train.Count, train.FeatureCount, [.. pointers], [.. columns], [.. values]), train.Labels!, 10);
+        var normalization = InputNormalization.Fit(sparse, NormalizationKind.MaxAbs);
+        var grid = ParallelNetworks.Create(64, 10, Grid, normalization);
+        var loss = grid.CreateLoss(new SoftmaxCrossEntropy(), classification: true);
+        var optimizer = new Adam(decoupled: true);
+        grid.ConfigureOptimizer(optimizer, ScheduleOf);
+        var history = new Trainer(grid.Network, loss, optimizer, new TrainerOptions { Epochs = 2, BatchSize = 32, Seed = 7 }).Fit(sparse);
+        Assert.That(history.Epochs[^1].TrainLoss, Is.LessThan(history.Epochs[0].TrainLoss));
+        Assert.That(grid.Network.SparseLayers.First().IsInputMajor, Is.False);
+    }
+
+    [Test]
     public void Configurations_of_different_depths_are_refused()
     {
         NetworkConfig[] configs = [new() { Hidden = [32] }, new() { Hidden = [32, 32] }];

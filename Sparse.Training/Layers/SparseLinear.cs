@@ -20,7 +20,7 @@ public sealed class SparseLinear : Layer
             throw new ArgumentException($"Bias must have {weights.Rows} entries, has {bias.Length}.", nameof(bias));
         }
 
-        Weights = weights;
+        _weights = weights;
         Bias = bias;
         WeightParameter = new Parameter("weights", weights);
         BiasParameter = new Parameter("bias", bias, decays: false);
@@ -46,8 +46,60 @@ public sealed class SparseLinear : Layer
         return new SparseLinear(RandomSparse.Bernoulli(outputs, inputs, density, ValueDistribution.Normal((float)std), seed));
     }
 
-    /// <summary>W, shape (out, in).</summary>
-    public CsrMatrix Weights { get; }
+    private readonly CsrMatrix _weights;
+
+    /// <summary>
+    /// W, shape (out, in). A layer stored input-major (<see cref="IsInputMajor"/>) is first put back in this order,
+    /// in O(nnz), with its gradient and optimizer state.
+    /// </summary>
+    public CsrMatrix Weights
+    {
+        get
+        {
+            StoreOutputMajor();
+            return _weights;
+        }
+    }
+
+    /// <summary>
+    /// Whether the connections are stored input-major: the matrix holds W<sup>T</sup>, shape (in, out), so that the
+    /// connections of one input lie side by side. A first layer reading sparse rows is stored so while it trains
+    /// (<see cref="SparseNetwork.StepsActiveInputsOnly"/>): a batch then touches a run of memory per feature it holds,
+    /// where output-major order scatters a feature's connections over every row. Reading <see cref="Weights"/> puts
+    /// the layer back output-major.
+    /// </summary>
+    public bool IsInputMajor { get; private set; }
+
+    /// <summary>Stored connections, in either order.</summary>
+    public long ConnectionCount => _weights.NonZeroCount;
+
+    /// <summary>The matrix as stored: W, or W<sup>T</sup> when <see cref="IsInputMajor"/>.</summary>
+    internal CsrMatrix Stored => _weights;
+
+    /// <summary>Stores the connections input-major (W<sup>T</sup>); the gradient and every optimizer's state follow.</summary>
+    internal void StoreInputMajor()
+    {
+        if (!IsInputMajor)
+        {
+            Transpose();
+        }
+    }
+
+    /// <summary>Stores the connections output-major (W), the order every reader of <see cref="Weights"/> expects.</summary>
+    internal void StoreOutputMajor()
+    {
+        if (IsInputMajor)
+        {
+            Transpose();
+        }
+    }
+
+    private void Transpose()
+    {
+        var source = _weights.TransposeInPlace();
+        IsInputMajor = !IsInputMajor;
+        WeightParameter.Reorder(source, IsInputMajor);
+    }
 
     /// <summary>b, <c>out</c> entries.</summary>
     public float[] Bias { get; }
@@ -59,10 +111,10 @@ public sealed class SparseLinear : Layer
     public Parameter BiasParameter { get; }
 
     /// <inheritdoc/>
-    public override int InputSize => Weights.Columns;
+    public override int InputSize => IsInputMajor ? _weights.Rows : _weights.Columns;
 
     /// <inheritdoc/>
-    public override int OutputSize => Weights.Rows;
+    public override int OutputSize => IsInputMajor ? _weights.Columns : _weights.Rows;
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter> Parameters => _parameters;

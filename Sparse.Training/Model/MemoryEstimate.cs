@@ -56,7 +56,7 @@ public static class MemoryEstimate
         foreach (var layer in network.SparseLayers)
         {
             sizes.Add(layer.OutputSize);
-            densities.Add(layer.Weights.Density);
+            densities.Add(layer.Stored.Density);
         }
 
         return ForMlp(sizes, densities, batch, optimizerSlots, network.Layers.Any(l => l is Dropout or BlockLayer { IsActivation: false }), rewiringBytesPerConnection);

@@ -192,13 +192,13 @@ public sealed class SparseNetwork
     public int OutputSize => _layers[^1].OutputSize;
 
     /// <summary>Stored connections over all sparse layers.</summary>
-    public long ConnectionCount => SparseLayers.Sum(l => l.Weights.NonZeroCount);
+    public long ConnectionCount => SparseLayers.Sum(l => l.ConnectionCount);
 
     /// <summary>
     /// Bytes held by the parameters: per connection a 4-byte value and a 4-byte column index, plus
     /// 8 bytes per row pointer and 4 per bias entry. Excludes gradients, optimizer state and the transposed view.
     /// </summary>
-    public long ParameterBytes => SparseLayers.Sum(l => (l.Weights.NonZeroCount * 8) + ((l.Weights.Rows + 1L) * 8) + (l.Bias.Length * 4L));
+    public long ParameterBytes => SparseLayers.Sum(l => (l.ConnectionCount * 8) + ((l.Stored.Rows + 1L) * 8) + (l.Bias.Length * 4L));
 
     /// <summary>
     /// Runs the layers on <paramref name="input"/> (shape (InputSize, batch), already normalised) and
@@ -249,6 +249,10 @@ public sealed class SparseNetwork
         {
             _sparseInput = batch;
             _inputWritten = false;
+            if (training && StepsActiveInputsOnly)
+            {
+                ((SparseLinear)_layers[0]).StoreInputMajor();
+            }
         }
 
         return Run(size, training);
@@ -264,7 +268,15 @@ public sealed class SparseNetwork
             var step = steps[0];
             var linear = (SparseLinear)_layers[0];
             var output = _activations[step.Kind == PlanStepKind.SparseRelu ? step.Last + 1 : 1].Span[..(linear.OutputSize * batch)];
-            SparseInputOps.Multiply(linear.Weights, rows.RowPointers, rows.FeatureIndices, rows.Values, linear.Bias, output, batch, _compute);
+            if (linear.IsInputMajor)
+            {
+                SparseInputOps.MultiplyInputMajor(linear.Stored, rows.RowPointers, rows.FeatureIndices, rows.Values, linear.Bias, output, batch, _compute);
+            }
+            else
+            {
+                SparseInputOps.Multiply(linear.Stored, rows.RowPointers, rows.FeatureIndices, rows.Values, linear.Bias, output, batch, _compute);
+            }
+
             if (step.Kind == PlanStepKind.SparseRelu)
             {
                 System.Numerics.Tensors.TensorPrimitives.Max(output, 0f, output);
@@ -409,23 +421,36 @@ public sealed class SparseNetwork
     }
 
     /// <summary>
-    /// Whether an optimizer steps only the first layer's connections whose feature occurs in the batch, when the batch
-    /// is sparse rows (<see cref="Forward(Batch, bool)"/>) and those connections are fewer than an eighth of the layer's:
-    /// <see cref="Parameter.ActiveEntries"/>, the lazy semantics of <see cref="Optimizer.Step"/> (an absent feature's
-    /// connections keep their values and optimizer state). Off by default: a feature's connections lie in every row of
-    /// the layer, so the lazy step reads and writes them one by one across the layer's arrays, and on the machines
-    /// measured that is slower than streaming through every connection (<c>Sparse.Bench sparse-input</c>,
-    /// docs/performance.md). Data-parallel training keeps it off: its ranks hold different features, and their weights
-    /// must stay the same.
+    /// Whether a first <see cref="SparseLinear"/> layer trained on sparse rows (<see cref="Forward(Batch, bool)"/>) is
+    /// stored input-major (<see cref="SparseLinear.IsInputMajor"/>) and an optimizer steps only its connections whose
+    /// feature occurs in the batch, when those are fewer than an eighth of the layer's: <see cref="Parameter.ActiveEntries"/>,
+    /// the lazy semantics of <see cref="Optimizer.Step"/> (an absent feature's connections keep their values and
+    /// optimizer state). Input-major, a feature's connections are one run of the layer's arrays, so the forward product,
+    /// the weight gradient and the lazy step read and write runs of memory, and a step costs the batch's non-zeros rather
+    /// than the input's width (<c>Sparse.Bench sparse-input</c>, docs/performance.md). The layer is put in that order by
+    /// the first training pass on sparse rows, and back, in O(nnz) with its gradient and optimizer state, whenever its
+    /// <see cref="SparseLinear.Weights"/> are read (an evolution step, a checkpoint). On by default; it changes nothing
+    /// for dense input. Data-parallel training turns it off: its ranks hold different features, and their weights must
+    /// stay the same.
     /// </summary>
-    public bool StepsActiveInputsOnly { get; set; }
+    public bool StepsActiveInputsOnly { get; set; } = true;
+
+    /// <summary>Puts a first layer stored input-major back in the order <see cref="SparseLinear.Weights"/> gives.</summary>
+    internal void StoreOutputMajor()
+    {
+        foreach (var layer in SparseLayers)
+        {
+            layer.StoreOutputMajor();
+        }
+    }
 
     // The first layer's gradients from a batch of sparse rows: the weight gradient at the connections of the features
     // the batch holds, zero at the others (which the last step left zero, unless its entries or structure changed).
     private void SparseInputBackward(SparseLinear first, Batch rows, ReadOnlySpan<float> upstream, int batch)
     {
         var gradient = first.WeightParameter.Gradient;
-        var version = first.Weights.StructureVersion;
+        var stored = first.Stored;
+        var version = stored.StructureVersion;
         _active.Build(rows.RowPointers, rows.FeatureIndices, rows.Values, batch);
         if (_zeroGradientVersion != version)
         {
@@ -439,20 +464,38 @@ public sealed class SparseNetwork
             }
         }
 
-        SparseInputOps.WeightGradient(first.Weights, upstream, _active, gradient, first.BiasParameter.Gradient, batch, _compute);
+        if (first.IsInputMajor)
+        {
+            SparseInputOps.WeightGradientInputMajor(stored, upstream, _active, gradient, first.BiasParameter.Gradient, batch, _compute);
+        }
+        else
+        {
+            SparseInputOps.WeightGradient(stored, upstream, _active, gradient, first.BiasParameter.Gradient, batch, _compute);
+        }
 
-        // A lazy step reads and writes its entries one by one; when they are a large part of the layer, streaming
-        // through all of it is faster (at 10,000 features and 100 a row, a batch of 128 holds 72 % of them).
-        var count = StepsActiveInputsOnly ? (int)_active.ConnectionCount(first.Weights) : 0;
+        // A lazy step pays per entry; when the entries are a large part of the layer, streaming through all of it is
+        // faster (at 10,000 features and 100 a row, a batch of 128 holds 72 % of them).
+        var count = !StepsActiveInputsOnly ? 0 : (int)(first.IsInputMajor ? _active.ConnectionCountInputMajor(stored) : _active.ConnectionCount(stored));
         if (StepsActiveInputsOnly && (long)count * LazyFraction < gradient.Length)
         {
             if (_activeEntries.Length < count)
             {
                 _activeEntries = new int[Math.Max(count, 2 * _activeEntries.Length)];
-                _sortScratch = new int[_activeEntries.Length];
             }
 
-            _active.SortedPositions(first.Weights, _activeEntries, _sortScratch);
+            if (first.IsInputMajor)
+            {
+                _active.PositionsInputMajor(stored, _activeEntries);
+            }
+            else
+            {
+                if (_sortScratch.Length < count)
+                {
+                    _sortScratch = new int[_activeEntries.Length];
+                }
+
+                _active.SortedPositions(stored, _activeEntries, _sortScratch);
+            }
 
             // A lazy step reads and writes gradient entries only through its gathered copy: the others stay zero.
             first.WeightParameter.ActiveEntries = _activeEntries.AsMemory(0, count);

@@ -22,6 +22,7 @@ public abstract class Optimizer
     // Per step: each parameter's state, and each range's parameter, first entry, length and group (-1: the
     // optimizer's own rates), reused across steps.
     private float[][][] _stepStates = [];
+    private bool[] _stepRuns = [];
     private int[] _rangeParameter = [];
     private int[] _rangeStart = [];
     private int[] _rangeCount = [];
@@ -62,7 +63,10 @@ public abstract class Optimizer
     /// A parameter with <see cref="Parameter.ActiveEntries"/> (and no row groups) is updated at those entries only,
     /// lazily as PyTorch's SparseAdam is: an entry without a gradient this step keeps its value and state (its
     /// momentum and moments do not decay, weight decay does not apply); with plain SGD and no weight decay that is
-    /// the same as a step with a zero gradient.
+    /// the same as a step with a zero gradient. Active entries in runs of consecutive positions (a layer stored
+    /// input-major: each feature's connections) are stepped in place, run by run, on the worker threads; scattered
+    /// ones are gathered into a copy that is stepped and written back. Either way each entry takes the arithmetic of a
+    /// full step.
     /// </summary>
     public void Step(IReadOnlyList<Parameter> parameters, ComputeOptions? options = null)
     {
@@ -77,11 +81,21 @@ public abstract class Optimizer
             _stepStates = new float[parameters.Count][][];
         }
 
+        if (_stepRuns.Length < parameters.Count)
+        {
+            _stepRuns = new bool[parameters.Count];
+        }
+
         long entries = 0;
         for (var n = 0; n < parameters.Count; n++)
         {
             _stepStates[n] = StateOf(parameters[n]);
-            if (IsLazy(parameters[n]))
+            _stepRuns[n] = IsLazy(parameters[n]) && InRuns(parameters[n].ActiveEntries.Span);
+            if (_stepRuns[n])
+            {
+                entries += parameters[n].ActiveEntries.Length;
+            }
+            else if (IsLazy(parameters[n]))
             {
                 UpdateActive(parameters[n], _stepStates[n], options);
             }
@@ -94,10 +108,7 @@ public abstract class Optimizer
         var ranges = CutRanges(parameters, entries < SerialEntries ? int.MaxValue : RangeLength);
         if (entries < SerialEntries)
         {
-            for (var r = 0; r < ranges; r++)
-            {
-                UpdateRange(parameters, r, options);
-            }
+            UpdateRanges(parameters, 0, ranges, options);
         }
         else
         {
@@ -106,6 +117,7 @@ public abstract class Optimizer
         }
 
         Array.Clear(_stepStates);
+        Array.Clear(_stepRuns);
     }
 
     /// <summary>
@@ -161,6 +173,25 @@ public abstract class Optimizer
         for (var n = 0; n < parameters.Count; n++)
         {
             var parameter = parameters[n];
+            if (_stepRuns[n])
+            {
+                // Each run of consecutive active entries is a range of its own, stepped in place.
+                var active = parameter.ActiveEntries.Span;
+                for (var i = 0; i < active.Length;)
+                {
+                    var j = i + 1;
+                    while (j < active.Length && active[j] == active[j - 1] + 1)
+                    {
+                        j++;
+                    }
+
+                    r = AddRanges(r, n, active[i], active[j - 1] + 1, -1, length);
+                    i = j;
+                }
+
+                continue;
+            }
+
             if (IsLazy(parameter))
             {
                 continue;
@@ -170,6 +201,11 @@ public abstract class Optimizer
             {
                 r = AddRanges(r, n, 0, parameter.Values.Length, -1, length);
                 continue;
+            }
+
+            if (parameter.InputMajor)
+            {
+                throw new InvalidOperationException($"{parameter.Name} is stored input-major (SparseNetwork.StepsActiveInputsOnly), so its rows are not its neurons: row groups need it stored output-major.");
             }
 
             // A matrix's rows start at its row pointers; a vector (a bias) has one entry per row.
@@ -189,6 +225,26 @@ public abstract class Optimizer
 
         return r;
     }
+
+    // Whether increasing active entries come in runs of at least MinimumRun on average (a layer stored input-major: a
+    // feature's connections), which are stepped in place, range by range, rather than gathered one by one.
+    private static bool InRuns(ReadOnlySpan<int> active)
+    {
+        var runs = active.IsEmpty ? 0 : 1;
+        for (var i = 1; i < active.Length; i++)
+        {
+            if (active[i] <= active[i - 1])
+            {
+                return false;
+            }
+
+            runs += active[i] == active[i - 1] + 1 ? 0 : 1;
+        }
+
+        return (long)runs * MinimumRun <= active.Length;
+    }
+
+    private const int MinimumRun = 4;
 
     private bool IsLazy(Parameter parameter) => !parameter.ActiveEntries.IsEmpty && !_groups.ContainsKey(parameter);
 
@@ -297,14 +353,42 @@ public abstract class Optimizer
         Update(parameter, _stepStates[n], _rangeStart[range], _rangeCount[range], rates, options);
     }
 
+    // The short ranges of a lazy step (runs of a few connections each, at random places of a wide layer) wait on
+    // memory the hardware prefetcher cannot see coming; the step asks for the range this many places on.
+    private const int RangesAhead = 6;
+
+    private void UpdateRanges(IReadOnlyList<Parameter> parameters, int first, int end, ComputeOptions options)
+    {
+        for (var r = first; r < end; r++)
+        {
+            if (r + RangesAhead < end)
+            {
+                PrefetchRange(parameters, r + RangesAhead);
+            }
+
+            UpdateRange(parameters, r, options);
+        }
+    }
+
+    // Starts loading the first lines of a range's values, gradient and state.
+    private void PrefetchRange(IReadOnlyList<Parameter> parameters, int range)
+    {
+        var n = _rangeParameter[range];
+        var start = _rangeStart[range];
+        var parameter = parameters[n];
+        Prefetch.Line(parameter.Values, start);
+        Prefetch.Line(parameter.Gradient, start);
+        foreach (var slot in _stepStates[n])
+        {
+            Prefetch.Line(slot, start);
+        }
+    }
+
     private readonly struct StepAction(Optimizer optimizer, IReadOnlyList<Parameter> parameters, ComputeOptions options) : IChunkAction
     {
         public void Execute(int chunk)
         {
-            for (var r = optimizer._chunkStart[chunk]; r < optimizer._chunkStart[chunk + 1]; r++)
-            {
-                optimizer.UpdateRange(parameters, r, options);
-            }
+            optimizer.UpdateRanges(parameters, optimizer._chunkStart[chunk], optimizer._chunkStart[chunk + 1], options);
         }
     }
 
@@ -329,6 +413,7 @@ public abstract class Optimizer
             }
 
             _state[parameter] = state;
+            parameter.Follow(this);
         }
 
         return state;
@@ -393,6 +478,7 @@ public abstract class Optimizer
         }
 
         _state[parameter] = state;
+        parameter.Follow(this);
     }
 
     /// <summary>

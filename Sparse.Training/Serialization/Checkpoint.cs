@@ -133,6 +133,8 @@ public sealed partial class Checkpoint
             }
         }
 
+        // The file holds W output-major, and the optimizer's state in the same order.
+        network.StoreOutputMajor();
         AtomicFile.Write(path, file =>
         {
             file.Write(Magic);

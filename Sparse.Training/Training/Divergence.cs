@@ -30,7 +30,8 @@ public static class Divergence
         var layer = 0;
         foreach (var linear in network.SparseLayers)
         {
-            if (FirstNonFinite(linear.Weights.Values) is var w and >= 0)
+            // Scanned in the order stored; only a find puts an input-major layer back, so the index is W's.
+            if (FirstNonFinite(linear.Stored.Values) >= 0 && FirstNonFinite(linear.Weights.Values) is var w and >= 0)
             {
                 return new NonFiniteParameter(layer, IsBias: false, w, linear.Weights.Values[w]);
             }

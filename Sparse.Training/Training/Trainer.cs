@@ -449,7 +449,7 @@ public sealed class Trainer
                 Network.ConnectionCount,
                 Optimizer.LearningRate)
             {
-                LayerConnections = [.. Network.SparseLayers.Select(l => l.Weights.NonZeroCount)],
+                LayerConnections = [.. Network.SparseLayers.Select(l => l.ConnectionCount)],
                 LayerPruned = ChangesOf(epoch, c => c.Pruned),
                 LayerGrown = ChangesOf(epoch, c => c.Grown),
                 EvaluationSeconds = evaluationSeconds,
