@@ -303,8 +303,9 @@ public static unsafe class SparseInputOps
                     {
                         if (e + FarAhead < last)
                         {
-                            var run = Ahead(features, e, columnPointers, rows);
-                            weights.PrefetchRun(run);
+                            var (runStart, runLast) = Ahead(features, e, columnPointers, rows);
+                            weights.PrefetchRun(runStart);
+                            weights.PrefetchRun(runLast);
                         }
 
                         var f = features[e];
@@ -341,8 +342,9 @@ public static unsafe class SparseInputOps
             {
                 if (a + FarAhead < end)
                 {
-                    var run = Ahead(features, a, columnPointers, rows);
-                    positions.PrefetchRun(weightGradient, run);
+                    var (start, last) = Ahead(features, a, columnPointers, rows);
+                    positions.PrefetchRun(weightGradient, start);
+                    positions.PrefetchRun(weightGradient, last);
                 }
 
                 var f = features[a];
@@ -363,24 +365,28 @@ public static unsafe class SparseInputOps
 
     // A feature-major walk visits features in an order of the data's, each at a random place of a wide layer's
     // arrays: two dependent misses (its pointer, then its run) per feature, which the hardware prefetcher cannot see
-    // coming. So the walk asks for the pointer of the feature FarAhead places on, and for the run of the one NearAhead
-    // places on (whose pointer it asked for FarAhead - NearAhead places before); returns where that run starts.
-    private const int NearAhead = 16;
-    private const int FarAhead = 48;
+    // coming. So the walk asks for the pointer of the feature FarAhead places on, and for the first and last lines of
+    // the run of the one NearAhead places on (whose pointer it asked for FarAhead - NearAhead places before; a run of
+    // about 20 connections spans two lines as often as not); returns where that run starts and ends.
+    private const int NearAhead = 8;
+    private const int FarAhead = 32;
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static long Ahead<TIndex>(int* features, TIndex at, long* columnPointers, int* rows)
+    private static (long Start, long Last) Ahead<TIndex>(int* features, TIndex at, long* columnPointers, int* rows)
         where TIndex : System.Numerics.IBinaryInteger<TIndex>
     {
         var index = long.CreateTruncating(at);
-        var run = columnPointers[features[index + NearAhead]];
+        var f = features[index + NearAhead];
+        var start = columnPointers[f];
+        var last = Math.Max(start, columnPointers[f + 1] - 1);
         if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
         {
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(columnPointers + features[index + FarAhead]);
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(rows + run);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(rows + start);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(rows + last);
         }
 
-        return run;
+        return (start, last);
     }
 
     // Where entry k of a feature-major walk keeps its gradient: k itself (W stored input-major) or the transposed

@@ -3,13 +3,15 @@ namespace Sparse.Core;
 /// <summary>
 /// The features that occur in a batch of sparse samples, in increasing order, each with the samples that hold it and
 /// their values: the batch's columns, which <see cref="SparseInputOps.WeightGradient"/> walks and whose connections an
-/// optimizer steps (<see cref="Positions"/>). Built in O(nnz log nnz) of the batch, into buffers reused from batch to
+/// optimizer steps (<see cref="Positions"/>). Built in O(nnz) of the batch, into buffers reused from batch to
 /// batch; nothing in it grows with the layer's input width.
 /// </summary>
 public sealed class ActiveFeatures
 {
-    private long[] _keys = [];
+    // Sorting buffers: entry indices, the other half of each radix pass, and each entry's sample.
     private int[] _order = [];
+    private int[] _scratch = [];
+    private int[] _sampleOf = [];
 
     /// <summary>Features that occur in the batch.</summary>
     public int Count { get; private set; }
@@ -35,28 +37,62 @@ public sealed class ActiveFeatures
     {
         SparseInputOps.CheckRowPointers(rowPointers, Math.Min(features.Length, values.Length), batch);
         var nonZeros = (int)rowPointers[batch];
-        if (_keys.Length < nonZeros)
+        if (_order.Length < nonZeros)
         {
-            var capacity = Math.Max(nonZeros, 2 * _keys.Length);
-            (_keys, _order, Samples, Values, FeatureArray) = (new long[capacity], new int[capacity], new int[capacity], new float[capacity], new int[capacity]);
+            var capacity = Math.Max(nonZeros, 2 * _order.Length);
+            (_order, _scratch, _sampleOf, Samples, Values, FeatureArray) = (new int[capacity], new int[capacity], new int[capacity], new int[capacity], new float[capacity], new int[capacity]);
             Pointers = new int[capacity + 1];
         }
 
-        // One key per non-zero, feature then sample: sorted, each feature's samples come together and in order.
+        var widest = 0;
         for (var b = 0; b < batch; b++)
         {
             for (var e = (int)rowPointers[b]; e < rowPointers[b + 1]; e++)
             {
-                _keys[e] = ((long)features[e] << 32) | (uint)b;
+                if (features[e] < 0)
+                {
+                    throw new ArgumentException($"Feature {features[e]} of sample {b} is negative.", nameof(features));
+                }
+
+                _sampleOf[e] = b;
                 _order[e] = e;
+                widest |= features[e];
             }
         }
 
-        Array.Sort(_keys, _order, 0, nonZeros);
+        // The non-zeros by feature, a stable radix sort of 11-bit digits: they come in sample order, so each feature's
+        // samples stay in order. O(nnz) a digit: two digits up to 4,194,304 features.
+        const int Bits = 11;
+        Span<int> counts = stackalloc int[1 << Bits];
+        var from = _order;
+        var to = _scratch;
+        for (var shift = 0; shift == 0 || widest >> shift > 0; shift += Bits)
+        {
+            counts.Clear();
+            for (var n = 0; n < nonZeros; n++)
+            {
+                counts[(features[from[n]] >> shift) & ((1 << Bits) - 1)]++;
+            }
+
+            var sum = 0;
+            for (var d = 0; d < counts.Length; d++)
+            {
+                (counts[d], sum) = (sum, sum + counts[d]);
+            }
+
+            for (var n = 0; n < nonZeros; n++)
+            {
+                to[counts[(features[from[n]] >> shift) & ((1 << Bits) - 1)]++] = from[n];
+            }
+
+            (from, to) = (to, from);
+        }
+
         var count = 0;
         for (var n = 0; n < nonZeros; n++)
         {
-            var feature = (int)(_keys[n] >> 32);
+            var e = from[n];
+            var feature = features[e];
             if (count == 0 || FeatureArray[count - 1] != feature)
             {
                 FeatureArray[count] = feature;
@@ -64,8 +100,8 @@ public sealed class ActiveFeatures
                 count++;
             }
 
-            Samples[n] = (int)(uint)_keys[n];
-            Values[n] = values[_order[n]];
+            Samples[n] = _sampleOf[e];
+            Values[n] = values[e];
         }
 
         Pointers[count] = nonZeros;

@@ -67,6 +67,15 @@ public class SparseInputOpsTests
         var active = new ActiveFeatures();
         active.Build(pointers, features, values, batch);
         Assert.That(active.Features.ToArray(), Is.EqualTo(features.Distinct().Order().ToArray()));
+        for (var a = 0; a < active.Count; a++)
+        {
+            // Each feature's samples in increasing order, each with its value.
+            var expected = Enumerable.Range(0, batch)
+                .SelectMany(b => Enumerable.Range((int)pointers[b], (int)(pointers[b + 1] - pointers[b])).Where(e => features[e] == active.Features[a]).Select(e => (b, values[e])));
+            var got = Enumerable.Range(active.Pointers[a], active.Pointers[a + 1] - active.Pointers[a]).Select(n => (active.Samples[n], active.Values[n]));
+            Assert.That(got, Is.EqualTo(expected), $"feature {active.Features[a]}");
+        }
+
 
         var results = new List<(float[] Y, float[] Dw, float[] Db)>();
         foreach (var threads in KernelTests.ThreadCounts())
@@ -145,6 +154,7 @@ public class SparseInputOpsTests
         var active = new ActiveFeatures();
         active.Build([0, 1, 2], [1, 2], [1, 1], 2);
         Assert.Throws<ArgumentException>(() => SparseInputOps.WeightGradient(w, y, active, new float[w.NonZeroCount], [], 3), "another batch");
+        Assert.Throws<ArgumentException>(() => new ActiveFeatures().Build([0, 1, 2], [1, -2], [1, 1], 2), "a negative feature");
         var transposed = w.Transpose();
         Assert.Throws<ArgumentException>(() => SparseInputOps.MultiplyInputMajor(transposed, [0, 1, 2], [1, 6], [1, 1], [], y, 2), "feature beyond the inputs");
         Assert.Throws<ArgumentException>(() => SparseInputOps.MultiplyInputMajor(transposed, [0, 1, 2], [1, 2], [1, 1], [], new float[6], 2), "output of another shape");

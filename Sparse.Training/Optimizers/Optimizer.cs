@@ -370,17 +370,22 @@ public abstract class Optimizer
         }
     }
 
-    // Starts loading the first lines of a range's values, gradient and state.
+    // Starts loading the first and last lines of a range's values, gradient and state (a run of a few connections
+    // spans two lines as often as not).
     private void PrefetchRange(IReadOnlyList<Parameter> parameters, int range)
     {
         var n = _rangeParameter[range];
         var start = _rangeStart[range];
+        var last = start + _rangeCount[range] - 1;
         var parameter = parameters[n];
         Prefetch.Line(parameter.Values, start);
+        Prefetch.Line(parameter.Values, last);
         Prefetch.Line(parameter.Gradient, start);
+        Prefetch.Line(parameter.Gradient, last);
         foreach (var slot in _stepStates[n])
         {
             Prefetch.Line(slot, start);
+            Prefetch.Line(slot, last);
         }
     }
 
