@@ -34,6 +34,12 @@ if (args is ["sparse-input", .. var sparseInput])
     return 0;
 }
 
+if (args is ["input-major", .. var orderWidth])
+{
+    InputMajorOrder.Run(orderWidth.Length > 0 ? int.Parse(orderWidth[0], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    return 0;
+}
+
 if (args is ["csv", var csvPath, .. var csvRepeats])
 {
     CsvRead.Run(csvPath, csvRepeats.Length > 0 ? int.Parse(csvRepeats[0], System.Globalization.CultureInfo.InvariantCulture) : 3);

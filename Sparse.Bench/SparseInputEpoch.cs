@@ -3,8 +3,9 @@ namespace Sparse.Bench;
 /// <summary>
 /// <c>sparse-input [FEATURES,...] [ROWS] [NONZEROS]</c>: an epoch of a FEATURES-1000-1000-10 network (epsilon 20, batch
 /// 128, SGD, no evolution) on seeded sparse rows of NONZEROS features each (default 100), for each width (default
-/// 10,000, 100,000 and 1,000,000); at widths whose dense twin fits in 2 GiB, the same epoch on the rows written out
-/// densely. Prints seconds per epoch (the median of 3 after one warm-up epoch), the first layer's connections and the
+/// 10,000, 100,000 and 1,000,000), with every connection stepped and with the lazy step of the first layer stored
+/// input-major (<see cref="SparseNetwork.StepsActiveInputsOnly"/>); at widths whose dense twin fits in 2 GiB, the same
+/// epoch on the rows written out densely. Prints seconds per epoch (the median of 3 after one warm-up epoch), the first layer's connections and the
 /// process's peak working set after each width.
 /// </summary>
 internal static class SparseInputEpoch
@@ -16,24 +17,27 @@ internal static class SparseInputEpoch
         foreach (var features in widths)
         {
             var sparse = Rows(features, rows, nonZeros, seed: 11);
-            var seconds = Epochs(sparse, out var connections);
-            var line = $"{features,9:N0} features, {rows:N0} rows of {nonZeros} non-zeros: {seconds * 1e3,8:F1} ms an epoch (first layer {connections:N0} connections)";
+            var seconds = Epochs(sparse, lazy: false, out var connections);
+            var lazySeconds = Epochs(sparse, lazy: true, out _);
+            var line = $"{features,9:N0} features, {rows:N0} rows of {nonZeros} non-zeros (first layer {connections:N0} connections): " +
+                $"{seconds * 1e3,7:F1} ms an epoch, {lazySeconds * 1e3,7:F1} ms lazy";
             if ((long)features * rows * 4 <= 2L << 30)
             {
                 var dense = Dataset.ForClassification(KernelWorkload.Dense(sparse.SparseFeatures!), features, sparse.Labels!, Classes);
-                var denseSeconds = Epochs(dense, out _);
-                line += $"; rows written out densely {denseSeconds * 1e3,8:F1} ms, {denseSeconds / seconds:F1}x";
+                var denseSeconds = Epochs(dense, lazy: false, out _);
+                line += $"; rows written out densely {denseSeconds * 1e3,7:F1} ms, {denseSeconds / seconds:F1}x and {denseSeconds / lazySeconds:F1}x";
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{line}; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB"));
         }
     }
 
-    // Median seconds of three epochs after a warm-up epoch.
-    private static double Epochs(Dataset data, out long firstLayer)
+    // Median seconds of three epochs after a warm-up epoch; lazy: SparseNetwork.StepsActiveInputsOnly.
+    private static double Epochs(Dataset data, bool lazy, out long firstLayer)
     {
         var normalization = InputNormalization.Fit(data, NormalizationKind.MaxAbs);
         var network = SparseNetwork.CreateMlp([data.FeatureCount, 1000, 1000, Classes], epsilon: 20, seed: 3, normalization: normalization);
+        network.StepsActiveInputsOnly = lazy;
         firstLayer = network.SparseLayers.First().Weights.NonZeroCount;
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = 4, BatchSize = 128, Seed = 1 });
         var history = trainer.Fit(data);
@@ -68,5 +72,34 @@ internal static class SparseInputEpoch
         }
 
         return Dataset.ForClassification(new CsrMatrix(rows, features, pointers, columns, values), labels, Classes);
+    }
+}
+
+/// <summary>
+/// <c>input-major [FEATURES]</c>: seconds to store a FEATURES-1000 layer at epsilon 20 (Adam's two state slots and a
+/// gradient) input-major and back, the cost an evolution step adds to a first layer trained on sparse rows; the median
+/// of 5 round trips.
+/// </summary>
+internal static class InputMajorOrder
+{
+    public static void Run(int features)
+    {
+        var layer = SparseLinear.ErdosRenyi(features, 1000, 20, 3);
+        var optimizer = new Adam();
+        optimizer.Step(layer.Parameters);
+        var (there, back) = (new List<double>(), new List<double>());
+        for (var trip = 0; trip < 6; trip++)
+        {
+            var watch = Stopwatch.StartNew();
+            layer.StoreInputMajor();
+            there.Add(watch.Elapsed.TotalSeconds);
+            watch.Restart();
+            layer.StoreOutputMajor();
+            back.Add(watch.Elapsed.TotalSeconds);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{features:N0} features, {layer.ConnectionCount:N0} connections, Adam: input-major {PerfCheck.Median([.. there.Skip(1)]) * 1e3:F0} ms, back {PerfCheck.Median([.. back.Skip(1)]) * 1e3:F0} ms"));
+        GC.KeepAlive(optimizer);
     }
 }

@@ -67,6 +67,11 @@ internal static class TrainOptions
             "after each epoch when a half is cosine, as for ctre); 0 evolves after each epoch with a constant --zeta.",
     };
 
+    public static readonly Option<bool> LazyInputs = new("--lazy-inputs")
+    {
+        Description = "Sparse rows: step only the first layer's connections of each batch's features, stored input-major, so that a step " +
+            "costs the batch's non-zeros rather than the input's width (lazy moments, as PyTorch's SparseAdam: an absent feature's momentum does not decay; docs/performance.md).",
+    };
     public static readonly Option<bool> PruneNeurons = new("--prune-neurons") { Description = "Prune hidden neurons at or below the 20th importance percentile every 5 epochs from epoch 5." };
     public static readonly Option<string> LogFormat = new("--log-format")
     {
@@ -118,7 +123,7 @@ internal static class TrainOptions
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads,
-            PrecisionName, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
+            PrecisionName, LazyInputs, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
     }
 
     /// <summary>
@@ -129,11 +134,11 @@ internal static class TrainOptions
 
     /// <inheritdoc cref="Overridable"/>
     public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery,
-        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, SyncEvery, SelectFeatures, FeaturesFrom];
+        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, LazyInputs, SyncEvery, SelectFeatures, FeaturesFrom];
 
     /// <summary>The options the checkpoint's recipe section holds (<see cref="RecipeValues"/>), so the CLI's own section leaves them out.</summary>
     public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
-        OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, Seed, PrecisionName];
+        OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, Seed, PrecisionName, LazyInputs];
 
     /// <summary>The run's recipe: every option that shapes training, with the library's defaults for what is left out.</summary>
     /// <exception cref="UserError">--hidden is not a list of positive whole numbers.</exception>
@@ -169,6 +174,7 @@ internal static class TrainOptions
         BatchSize = run.Get(BatchSize),
         ClipNorm = run.Get(ClipNorm),
         Precision = run.Get(PrecisionName) == "bf16" ? Precision.Bf16 : Precision.Fp32, // fp32 too for checkpoints saved before --precision
+        LazyInputs = run.Get(LazyInputs),
         Threads = run.Get(Threads),
     };
 
@@ -202,6 +208,7 @@ internal static class TrainOptions
             [ClipNorm.Name] = RunOptions.Format(recipe.ClipNorm),
             [Seed.Name] = RunOptions.Format(recipe.Seed),
             [PrecisionName.Name] = recipe.Precision == Precision.Bf16 ? "bf16" : "fp32",
+            [LazyInputs.Name] = RunOptions.Format(recipe.LazyInputs),
         };
         return values.Where(v => v.Value is not null).ToDictionary(v => v.Key, v => v.Value!);
     }

@@ -176,9 +176,7 @@ public sealed class ParallelNetworks
             }
         }
 
-        // The first layer's rows train at their configurations' rates (row groups), which read it output-major.
-        var network = new SparseNetwork(layers, normalization) { StepsActiveInputsOnly = false };
-        return new ParallelNetworks(network, [.. configs], outputs, rowStarts, columnStarts, activations, dropouts);
+        return new ParallelNetworks(new SparseNetwork(layers, normalization), [.. configs], outputs, rowStarts, columnStarts, activations, dropouts);
     }
 
     /// <summary>Connections of configuration <paramref name="index"/>'s block.</summary>
@@ -212,12 +210,21 @@ public sealed class ParallelNetworks
     /// <summary>
     /// Gives each configuration's rows, in every layer's weights and biases, its own learning rate (under the schedule
     /// <paramref name="schedule"/> makes from that rate, as a standalone run's trainer would use) and weight decay.
+    /// Turns off <see cref="SparseNetwork.StepsActiveInputsOnly"/>: the groups are rows of the layers stored output-major.
     /// </summary>
     public void ConfigureOptimizer(Optimizer optimizer, Func<float, LearningRateSchedule> schedule)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(schedule);
         _optimizer = optimizer;
+
+        // Row groups read each layer's rows as its neurons: the first layer stays output-major on sparse rows too.
+        Network.StepsActiveInputsOnly = false;
+        foreach (var layer in Network.SparseLayers)
+        {
+            layer.StoreOutputMajor();
+        }
+
         foreach (var list in _groups)
         {
             list.Clear();

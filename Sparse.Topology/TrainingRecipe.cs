@@ -106,7 +106,7 @@ public sealed record TrainingRecipe : ICheckpointPart
     public const string SectionName = "recipe";
 
     /// <summary>The layout this build writes and the newest it reads.</summary>
-    public const int SectionVersion = 2;
+    public const int SectionVersion = 3;
 
     /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
     public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq", "gradual", "gap", "earlycrop"];
@@ -244,6 +244,13 @@ public sealed record TrainingRecipe : ICheckpointPart
 
     /// <summary>The precision of the gathered activations and gradients (<see cref="SparseNetwork.Precision"/>).</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
+
+    /// <summary>
+    /// Whether a first layer trained on sparse rows steps only the connections of each batch's features, stored
+    /// input-major (<see cref="SparseNetwork.StepsActiveInputsOnly"/>: lazy moments, a step's cost following the batch's
+    /// non-zeros).
+    /// </summary>
+    public bool LazyInputs { get; init; }
 
     /// <summary>Threads per process, or null for every core. Results are the same for any count.</summary>
     public int? Threads { get; init; }
@@ -532,6 +539,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         ArgumentNullException.ThrowIfNull(network);
         network.Compute = Compute;
         network.Precision = Precision;
+        network.StepsActiveInputsOnly = LazyInputs;
         var trainer = new Trainer(network, loss, optimizer, CreateTrainerOptions(baseRate), loggers?.CreateLogger<Trainer>()) { BaseLearningRate = baseRate };
         foreach (var hook in CreateHooks(loggers?.CreateLogger<TopologyEvolver>()))
         {
@@ -582,6 +590,9 @@ public sealed record TrainingRecipe : ICheckpointPart
             InitialDensity = version >= 2 ? ReadOptional(r, r.ReadDouble) : null,
             SupTickets = version >= 2 ? ReadOptional(r, r.ReadInt32) : null,
             GapDensity = version >= 2 ? ReadOptional(r, r.ReadDouble) : null,
+
+            // Version 2 and before stepped every connection.
+            LazyInputs = version >= 3 && r.ReadBoolean(),
         });
         try
         {
@@ -629,6 +640,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         WriteOptional(w, InitialDensity, w.Write);
         WriteOptional(w, SupTickets, w.Write);
         WriteOptional(w, GapDensity, w.Write);
+        w.Write(LazyInputs);
     });
 
     private static void WriteOptional<T>(BinaryWriter w, T? value, Action<T> write)

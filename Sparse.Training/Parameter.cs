@@ -79,25 +79,21 @@ public sealed class Parameter
     /// <summary>
     /// The values changed order (the matrix was transposed in place): new entry <c>k</c> is old entry
     /// <c>source[k]</c>. The gradient and every following optimizer's state move the same way; the active entries,
-    /// positions in the old order, are dropped (the next step updates every entry).
+    /// positions in the old order, are dropped (the next step updates every entry). Each array is gathered into
+    /// <paramref name="spare"/>, whose place the array it replaced takes, so the arrays an optimizer handed out before
+    /// (<see cref="Optimizer.StateOf"/>) no longer hold the state.
     /// </summary>
-    internal void Reorder(ReadOnlySpan<int> source, bool inputMajor)
+    internal void Reorder(int[] source, bool inputMajor, ref float[] spare)
     {
-        var gradient = GC.AllocateUninitializedArray<float>(source.Length);
-        var old = Gradient;
-        for (var k = 0; k < gradient.Length; k++)
-        {
-            gradient[k] = old[source[k]];
-        }
-
-        Gradient = gradient;
+        Permutation.Gather(Gradient, source, spare);
+        (Gradient, spare) = (spare, Gradient);
         ActiveEntries = default;
         InputMajor = inputMajor;
         foreach (var follower in _followers)
         {
             if (follower.TryGetTarget(out var optimizer))
             {
-                optimizer.RemapState(this, source);
+                optimizer.PermuteState(this, source, ref spare);
             }
         }
     }

@@ -20,3 +20,51 @@ internal static unsafe class Prefetch
         }
     }
 }
+
+/// <summary>Moves arrays aligned with a matrix's entries when the entries change order.</summary>
+internal static unsafe class Permutation
+{
+    // Entries per parallel chunk.
+    private const int ChunkEntries = 1 << 16;
+
+    // How far ahead the gather asks for the entry it will read: the reads land anywhere in the source.
+    private const int Ahead = 32;
+
+    /// <summary>
+    /// <c>to[k] = from[index[k]]</c> for every k, on the worker threads: the reads are random, so each thread keeps
+    /// several in flight by prefetching the one <see cref="Ahead"/> places on. Internal: every index must lie in
+    /// <paramref name="from"/> (a permutation the caller built), as a worker thread cannot report a bad one.
+    /// </summary>
+    public static void Gather(ReadOnlySpan<float> from, ReadOnlySpan<int> index, Span<float> to, ComputeOptions? options = null)
+    {
+        if (to.Length != index.Length)
+        {
+            throw new ArgumentException($"{index.Length} indices for {to.Length} entries.", nameof(to));
+        }
+
+        fixed (float* source = from, destination = to)
+        fixed (int* indices = index)
+        {
+            var action = new GatherAction(source, from.Length, indices, destination, index.Length);
+            SparseParallel.Run(ref action, (index.Length + ChunkEntries - 1) / ChunkEntries, options);
+        }
+    }
+
+    private readonly struct GatherAction(float* from, int length, int* index, float* to, int count) : IChunkAction
+    {
+        public void Execute(int chunk)
+        {
+            var end = Math.Min(count, (chunk + 1) * ChunkEntries);
+            for (var k = chunk * ChunkEntries; k < end; k++)
+            {
+                if (k + Ahead < end && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                {
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(from + index[k + Ahead]);
+                }
+
+                System.Diagnostics.Debug.Assert((uint)index[k] < (uint)length, "an index outside the source");
+                to[k] = from[index[k]];
+            }
+        }
+    }
+}

@@ -197,14 +197,22 @@ public sealed partial class CsrMatrix
     /// </summary>
     internal int[] TransposeInPlace()
     {
+        var spare = GC.AllocateUninitializedArray<float>((int)NonZeroCount);
+        return TransposeInPlace(ref spare);
+    }
+
+    /// <summary>
+    /// <see cref="TransposeInPlace()"/> with the values gathered into <paramref name="spare"/> (as long as the values),
+    /// which then holds the old values' array, free for the next array that follows the order: a layer of hundreds of
+    /// millions of connections then allocates one array for all of them.
+    /// </summary>
+    internal int[] TransposeInPlace(ref float[] spare)
+    {
         var view = Transposed;
         var source = view.ValueIndices;
-        var values = GC.AllocateUninitializedArray<float>(source.Length);
-        var old = Values;
-        for (var k = 0; k < values.Length; k++)
-        {
-            values[k] = old[source[k]];
-        }
+        var values = spare;
+        Permutation.Gather(Values, source, values);
+        spare = Values;
 
         // The view's arrays are taken, so the view is dropped rather than rebuilt over them.
         (Rows, Columns) = (Columns, Rows);

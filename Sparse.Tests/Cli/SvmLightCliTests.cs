@@ -86,6 +86,24 @@ public class SvmLightCliTests : CliFixture
     }
 
     [Test]
+    public void A_lazy_run_steps_the_batches_features_and_keeps_the_setting_when_resumed()
+    {
+        WriteSvm("train.svm", 1500, 1);
+        WriteSvm("test.svm", 300, 2, width: 1500);
+        var train = Sparse("train", "--train", "train.svm", "--test", "test.svm", "--hidden", "128", "--epochs", "5", "--lazy-inputs", "--output", "lazy.sparse");
+        Assert.That(train.Exit, Is.Zero, train.Error);
+        var accuracy = double.Parse(System.Text.RegularExpressions.Regex.Match(train.Out, @"test accuracy ([0-9.]+) %").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.That(accuracy, Is.GreaterThan(70), "which features occur says the class");
+        Assert.That(Sparse("info", "--model", "lazy.sparse").Out, Does.Contain("--precision fp32 --lazy-inputs"));
+
+        var run = CliRunner.RunUntilSignal(Dir, ["train", "--train", "train.svm", "--epochs", "400", "--hidden", "64", "--lazy-inputs", "--output", "r.sparse"], "Epoch 2/", CliRunner.SigInt);
+        Assert.That(run.Exit, Is.EqualTo(130), run.Error);
+        var resumed = Sparse("train", "--resume", "r.sparse.checkpoint", "--epochs", "3", "--output", "r.sparse");
+        Assert.That(resumed.Exit, Is.Zero, resumed.Error);
+        Assert.That(Sparse("info", "--model", "r.sparse").Out, Does.Contain("--lazy-inputs"), "the resumed run's recipe");
+    }
+
+    [Test]
     public void Mistakes_with_svmlight_files_are_named()
     {
         WriteSvm("train.svm", 200, 4);

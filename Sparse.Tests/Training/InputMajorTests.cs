@@ -1,4 +1,5 @@
 using Sparse.Core;
+using Sparse.Topology;
 using Sparse.Training;
 
 namespace Sparse.Tests.Training;
@@ -117,6 +118,93 @@ public class InputMajorTests
                     Assert.That(lazy.Values[k], Is.EqualTo(set.Contains(k) ? full.Values[k] : start[k]), $"{lazyOptimizer.GetType().Name}: entry {k} (active: {set.Contains(k)}), step {step}");
                 }
             }
+        }
+    }
+
+    // 400 rows of 5 of 2,000 features, 3 classes: a batch of 8 names at most 40 features, so the lazy step applies.
+    internal static Dataset WideRows()
+    {
+        var random = new SparseRandom(4);
+        var pointers = new long[401];
+        var columns = new List<int>();
+        for (var r = 0; r < 400; r++)
+        {
+            var row = new SortedSet<int>();
+            while (row.Count < 5)
+            {
+                row.Add(random.NextInt(2000));
+            }
+
+            columns.AddRange(row);
+            pointers[r + 1] = columns.Count;
+        }
+
+        return Dataset.ForClassification(new CsrMatrix(400, 2000, pointers, [.. columns], [.. columns.Select(c => 1f + (c % 7))]),
+            [.. Enumerable.Range(0, 400).Select(r => columns[r * 5] % 3)], 3);
+    }
+
+    [Test]
+    public void An_interrupted_and_resumed_lazy_run_on_sparse_rows_is_the_straight_run()
+    {
+        var data = WideRows();
+        var directory = Directory.CreateTempSubdirectory("sparse-lazy-resume-").FullName;
+        try
+        {
+            SparseNetwork Build() => SparseNetwork.CreateMlp([2000, 32, 3], epsilon: 4, seed: 6, normalization: InputNormalization.Fit(data, NormalizationKind.MaxAbs));
+            Trainer NewTrainer(SparseNetwork network, Optimizer optimizer)
+            {
+                // Each evolution step reads the first layer output-major, and the next batch stores it input-major again.
+                network.StepsActiveInputsOnly = true;
+                var trainer = new Trainer(network, new SoftmaxCrossEntropy(), optimizer, new TrainerOptions { Epochs = 4, BatchSize = 8, Seed = 8 });
+                trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 5), EvolutionSchedule.CosineDecay(0.3, 20)));
+                return trainer;
+            }
+
+            var straight = Build();
+            var straightOptimizer = new Adam(0.01f);
+            var straightTrainer = NewTrainer(straight, straightOptimizer);
+            straightTrainer.Fit(data);
+
+            // 50 batches an epoch: stop at steps 70 and 130, mid-epoch, and resume from the checkpoints.
+            var network = Build();
+            Optimizer optimizer = new Adam(0.01f);
+            var path = Path.Combine(directory, "run.checkpoint");
+            foreach (var stop in new long[] { 70, 130, long.MaxValue })
+            {
+                var trainer = NewTrainer(network, optimizer);
+                if (File.Exists(path))
+                {
+                    var checkpoint = Checkpoint.Load(path);
+                    (network, optimizer) = (checkpoint.Network, checkpoint.Optimizer!);
+                    trainer = NewTrainer(network, optimizer);
+                    trainer.Resume(checkpoint);
+                }
+
+                using var interrupt = new CancellationTokenSource();
+                trainer.Hooks.Add(new CancelAtStep(stop, interrupt));
+                trainer.Fit(data, cancellation: interrupt.Token);
+                if (stop != long.MaxValue)
+                {
+                    trainer.SaveCheckpoint(path);
+                }
+            }
+
+            Assert.That(straight.SparseLayers.First().WeightParameter.ActiveEntries.IsEmpty, Is.False, "the lazy step applied");
+            var (expectedLayer, actualLayer) = (straight.SparseLayers.First(), network.SparseLayers.First());
+            Assert.That(actualLayer.Weights.ColumnIndices, Is.EqualTo(expectedLayer.Weights.ColumnIndices), "the first layer's structure");
+            for (var n = 0; n < straight.Parameters.Count; n++)
+            {
+                Assert.That(network.Parameters[n].Values, Is.EqualTo(straight.Parameters[n].Values).AsCollection, $"parameter {n}");
+                var (expected, actual) = (straightOptimizer.StateOf(straight.Parameters[n]), optimizer.StateOf(network.Parameters[n]));
+                for (var slot = 0; slot < expected.Length; slot++)
+                {
+                    Assert.That(actual[slot], Is.EqualTo(expected[slot]).AsCollection, $"parameter {n}, optimizer slot {slot}");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
         }
     }
 

@@ -192,32 +192,15 @@ public class SparseDatasetTests
     [Test]
     public void A_lazy_first_layer_step_moves_the_connections_of_the_features_a_batch_holds_and_no_others()
     {
-        // 2,000 features, 5 a row, batches of 8: a batch names at most 40 features, so fewer than an eighth of the
-        // first layer's connections are active and the lazy step applies.
-        var random = new SparseRandom(4);
-        var pointers = new long[401];
-        var columns = new List<int>();
-        for (var r = 0; r < 400; r++)
-        {
-            var row = new SortedSet<int>();
-            while (row.Count < 5)
-            {
-                row.Add(random.NextInt(2000));
-            }
-
-            columns.AddRange(row);
-            pointers[r + 1] = columns.Count;
-        }
-
-        var data = Dataset.ForClassification(new CsrMatrix(400, 2000, pointers, [.. columns], [.. columns.Select(c => 1f + (c % 7))]),
-            [.. Enumerable.Range(0, 400).Select(r => columns[r * 5] % 3)], 3);
+        // Batches of 8 name at most 40 of 2,000 features, so the lazy step applies.
+        var data = InputMajorTests.WideRows();
         SparseNetwork Network() => SparseNetwork.CreateMlp([2000, 32, 3], epsilon: 4, seed: 6, normalization: InputNormalization.Fit(data, NormalizationKind.MaxAbs));
 
         foreach (var momentum in new[] { 0f, 0.9f })
         {
             var lazy = Network();
+            lazy.StepsActiveInputsOnly = true;
             var full = Network();
-            full.StepsActiveInputsOnly = false;
             var (lazyOptimizer, fullOptimizer) = (new Sgd(0.1f, momentum), new Sgd(0.1f, momentum));
             var loader = new BatchLoader(data, 8, lazy.Normalization, shuffle: true, seed: 1);
             var gradient = new float[3 * 8];

@@ -76,8 +76,12 @@ public sealed class SparseLinear : Layer
     /// <summary>The matrix as stored: W, or W<sup>T</sup> when <see cref="IsInputMajor"/>.</summary>
     internal CsrMatrix Stored => _weights;
 
-    /// <summary>Stores the connections input-major (W<sup>T</sup>); the gradient and every optimizer's state follow.</summary>
-    internal void StoreInputMajor()
+    /// <summary>
+    /// Stores the connections input-major (W<sup>T</sup>) in O(nnz); the gradient and every optimizer's state follow,
+    /// and <see cref="Parameter.ActiveEntries"/> is cleared. <see cref="SparseNetwork"/> does this for a first layer
+    /// trained on sparse rows.
+    /// </summary>
+    public void StoreInputMajor()
     {
         if (!IsInputMajor)
         {
@@ -85,8 +89,8 @@ public sealed class SparseLinear : Layer
         }
     }
 
-    /// <summary>Stores the connections output-major (W), the order every reader of <see cref="Weights"/> expects.</summary>
-    internal void StoreOutputMajor()
+    /// <summary>Stores the connections output-major (W), the order <see cref="Weights"/> gives, in O(nnz); the gradient and every optimizer's state follow.</summary>
+    public void StoreOutputMajor()
     {
         if (IsInputMajor)
         {
@@ -96,9 +100,11 @@ public sealed class SparseLinear : Layer
 
     private void Transpose()
     {
-        var source = _weights.TransposeInPlace();
+        // One fresh array: each array that follows the order is gathered into the one the previous left free.
+        var spare = GC.AllocateUninitializedArray<float>((int)_weights.NonZeroCount);
+        var source = _weights.TransposeInPlace(ref spare);
         IsInputMajor = !IsInputMajor;
-        WeightParameter.Reorder(source, IsInputMajor);
+        WeightParameter.Reorder(source, IsInputMajor, ref spare);
     }
 
     /// <summary>b, <c>out</c> entries.</summary>

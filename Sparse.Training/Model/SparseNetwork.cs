@@ -421,19 +421,21 @@ public sealed class SparseNetwork
     }
 
     /// <summary>
-    /// Whether a first <see cref="SparseLinear"/> layer trained on sparse rows (<see cref="Forward(Batch, bool)"/>) is
-    /// stored input-major (<see cref="SparseLinear.IsInputMajor"/>) and an optimizer steps only its connections whose
-    /// feature occurs in the batch, when those are fewer than an eighth of the layer's: <see cref="Parameter.ActiveEntries"/>,
-    /// the lazy semantics of <see cref="Optimizer.Step"/> (an absent feature's connections keep their values and
-    /// optimizer state). Input-major, a feature's connections are one run of the layer's arrays, so the forward product,
-    /// the weight gradient and the lazy step read and write runs of memory, and a step costs the batch's non-zeros rather
-    /// than the input's width (<c>Sparse.Bench sparse-input</c>, docs/performance.md). The layer is put in that order by
-    /// the first training pass on sparse rows, and back, in O(nnz) with its gradient and optimizer state, whenever its
-    /// <see cref="SparseLinear.Weights"/> are read (an evolution step, a checkpoint). On by default; it changes nothing
-    /// for dense input. Data-parallel training turns it off: its ranks hold different features, and their weights must
-    /// stay the same.
+    /// Whether an optimizer steps only the first layer's connections whose feature occurs in the batch, when the batch
+    /// is sparse rows (<see cref="Forward(Batch, bool)"/>) and those connections are fewer than an eighth of the layer's:
+    /// <see cref="Parameter.ActiveEntries"/>, the lazy semantics of <see cref="Optimizer.Step"/> and of PyTorch's
+    /// SparseAdam (an absent feature's connections keep their values and optimizer state: its momentum and moments do
+    /// not decay, so with momentum or Adam a rare feature moves less per occurrence than under a full step). While on, a
+    /// first <see cref="SparseLinear"/> layer trained on sparse rows is stored input-major
+    /// (<see cref="SparseLinear.IsInputMajor"/>): a feature's connections are one run of the layer's arrays, so the
+    /// forward product, the weight gradient and the lazy step read and write runs of memory, and a step costs the
+    /// batch's non-zeros rather than the input's width (<c>Sparse.Bench sparse-input</c>, docs/performance.md). The
+    /// layer is put in that order by the first training pass on sparse rows, and back, in O(nnz) with its gradient and
+    /// optimizer state, whenever its <see cref="SparseLinear.Weights"/> are read (each evolution step and checkpoint:
+    /// <c>Sparse.Bench input-major</c>). Off by default. Data-parallel training turns it off: its ranks hold different
+    /// features, and their weights must stay the same.
     /// </summary>
-    public bool StepsActiveInputsOnly { get; set; } = true;
+    public bool StepsActiveInputsOnly { get; set; }
 
     /// <summary>Puts a first layer stored input-major back in the order <see cref="SparseLinear.Weights"/> gives.</summary>
     internal void StoreOutputMajor()

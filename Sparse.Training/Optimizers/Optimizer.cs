@@ -474,6 +474,31 @@ public abstract class Optimizer
         _state[parameter] = state;
     }
 
+    /// <summary>
+    /// Moves state after the values of <paramref name="parameter"/> changed order (<see cref="Parameter.Reorder"/>): new
+    /// entry <c>k</c> takes the state of old entry <c>source[k]</c>, a permutation, gathered on the worker threads
+    /// into <paramref name="spare"/>, which then holds the slot's old array.
+    /// </summary>
+    internal void PermuteState(Parameter parameter, int[] source, ref float[] spare)
+    {
+        if (!_state.TryGetValue(parameter, out var state))
+        {
+            return;
+        }
+
+        for (var s = 0; s < StateSlots; s++)
+        {
+            if (state[s].Length != source.Length)
+            {
+                state[s] = new float[source.Length];
+                continue;
+            }
+
+            Permutation.Gather(state[s], source, spare);
+            (state[s], spare) = (spare, state[s]);
+        }
+    }
+
     /// <summary>Replaces the state of <paramref name="parameter"/> (used when loading a checkpoint).</summary>
     public void SetState(Parameter parameter, float[][] state)
     {
