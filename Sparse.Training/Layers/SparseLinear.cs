@@ -63,10 +63,11 @@ public sealed class SparseLinear : Layer
 
     /// <summary>
     /// Whether the connections are stored input-major: the matrix holds W<sup>T</sup>, shape (in, out), so that the
-    /// connections of one input lie side by side. A first layer reading sparse rows is stored so while it trains
-    /// (<see cref="SparseNetwork.StepsActiveInputsOnly"/>): a batch then touches a run of memory per feature it holds,
-    /// where output-major order scatters a feature's connections over every row. Reading <see cref="Weights"/> puts
-    /// the layer back output-major.
+    /// connections of one input lie side by side. A first layer trained on sparse rows with
+    /// <see cref="SparseNetwork.StepsActiveInputsOnly"/> on is stored so: a batch then touches a run of memory per
+    /// feature it holds, where output-major order scatters a feature's connections over every row. Reading
+    /// <see cref="Weights"/> puts the layer back output-major, so, like the rest of a network, a layer stored
+    /// input-major is not to be read from two threads at once.
     /// </summary>
     public bool IsInputMajor { get; private set; }
 
