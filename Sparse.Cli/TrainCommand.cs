@@ -112,6 +112,10 @@ internal static class TrainCommand
         trainer.Options.AllowDataChange = run.Get(DataChanged);
         var parallel = mpi is null ? null : new MpiDataParallel(mpi, run.Get(SyncEvery));
         trainer.DataParallel = parallel;
+        if (parallel is not null && recipe.LazyInputs)
+        {
+            say("note: --lazy-inputs is off under mpirun: the ranks hold different features of each batch, and a lazy step of each rank's own would part their weights");
+        }
         if (resumed is not null)
         {
             var batches = (train.Count + recipe.BatchSize - 1) / recipe.BatchSize;

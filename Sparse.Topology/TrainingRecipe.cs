@@ -398,9 +398,12 @@ public sealed record TrainingRecipe : ICheckpointPart
         return MemoryEstimate.ForMlp(sizes, PeakDensities(sizes), batch, OptimizerSlots, Dropout > 0, RewiringBytesPerConnection);
     }
 
-    /// <summary>Scratch bytes per connection of the largest layer while it is rewired: the evolver's or neuron pruning's, whichever is more.</summary>
+    /// <summary>
+    /// Scratch bytes per connection of the largest layer while it is rewired: the evolver's, neuron pruning's or, with
+    /// <see cref="LazyInputs"/>, the first layer's change of order, whichever is most.
+    /// </summary>
     public long RewiringBytesPerConnection => Math.Max(
-        CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0,
+        Math.Max(CreateEvolver()?.ScratchBytesPerConnection(OptimizerSlots) ?? 0, LazyInputs ? MemoryEstimate.OrderChangeBytesPerConnection : 0),
         Math.Max(
             PruneNeurons || StartsDenser || Evolution == EvolutionMethod.Gap ? NeuronImportancePruner.ScratchBytesPerConnection(OptimizerSlots) + 20 : 0,
             SupTickets is null ? 0 : new SupTicketsHook(1, 1).RewiringBytesPerConnection(OptimizerSlots)));

@@ -209,6 +209,18 @@ public class InputMajorTests
     }
 
     [Test]
+    public void The_memory_estimate_holds_the_change_of_order_of_a_lazy_run()
+    {
+        var network = SparseNetwork.CreateMlp([2000, 32, 3], epsilon: 4, seed: 6);
+        var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Adam(), new TrainerOptions { BatchSize = 8 });
+        Assert.That(trainer.EstimateMemory().EvolutionBytes, Is.Zero, "no evolution and no change of order");
+        network.StepsActiveInputsOnly = true;
+        var lazy = trainer.EstimateMemory();
+        Assert.That(lazy.EvolutionBytes, Is.EqualTo(MemoryEstimate.OrderChangeBytesPerConnection * network.SparseLayers.Max(l => l.ConnectionCount)).Within(1).Percent);
+        Assert.That(lazy.ToString(), Does.Contain("rewiring scratch"));
+    }
+
+    [Test]
     public void Row_groups_are_refused_for_a_layer_stored_input_major()
     {
         var layer = SparseLinear.ErdosRenyi(20, 6, 2, 3);

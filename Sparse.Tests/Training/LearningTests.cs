@@ -190,7 +190,7 @@ public class MemoryEstimateTests
         // Evolving: the scratch of one step on the largest layer (78,400 connections) is added.
         var evolving = MemoryEstimate.ForMlp([784, 1000, 10], [0.1, 1.0], batch: 128, optimizerSlots: 1, rewiringBytesPerConnection: 31);
         Assert.That(evolving.TotalBytes - estimate.TotalBytes, Is.EqualTo(78_400 * 31L));
-        Assert.That(evolving.ToString(), Does.Contain("evolution step"));
+        Assert.That(evolving.ToString(), Does.Contain("rewiring scratch"));
     }
 
     [Test]

@@ -48,6 +48,15 @@ public static class MemoryEstimate
             largest * rewiringBytesPerConnection);
     }
 
+    /// <summary>
+    /// Bytes per connection a first layer holds for a moment while it changes order (<see cref="SparseLinear.StoreInputMajor"/>
+    /// and back, with <see cref="SparseNetwork.StepsActiveInputsOnly"/>, at each evolution step and checkpoint): the
+    /// transposed view's row index and value position, one spare array of values, and the old arrays until they are
+    /// collected. A 20-million-connection layer raised the peak working set of <c>sparse train --lazy-inputs</c> by 18-40
+    /// bytes a connection over the same run stepping every connection (docs/performance.md).
+    /// </summary>
+    public const long OrderChangeBytesPerConnection = 24;
+
     /// <summary>Estimates an existing network, plus an evolution step's scratch of <paramref name="rewiringBytesPerConnection"/> per connection of its largest layer.</summary>
     public static MemoryBreakdown For(SparseNetwork network, int batch, int optimizerSlots, long rewiringBytesPerConnection = 0)
     {
@@ -93,7 +102,7 @@ public static class MemoryEstimate
 /// <param name="ConnectionBytes">Bytes for the connections and everything kept per connection.</param>
 /// <param name="NeuronBytes">Bytes for pointers, biases and their state.</param>
 /// <param name="ActivationBytes">Bytes for the activation and gradient buffers of one batch.</param>
-/// <param name="EvolutionBytes">Scratch of one evolution step on the largest layer, or 0 when the topology is static.</param>
+/// <param name="EvolutionBytes">Scratch of one evolution step, or of a first layer's change of order, on the largest layer; 0 when neither happens.</param>
 public readonly record struct MemoryBreakdown(long Connections, long ConnectionBytes, long NeuronBytes, long ActivationBytes, long EvolutionBytes = 0)
 {
     /// <summary>The sum.</summary>
@@ -103,5 +112,5 @@ public readonly record struct MemoryBreakdown(long Connections, long ConnectionB
     public override string ToString() =>
         $"{MemoryEstimate.Gib(TotalBytes)} ({Connections:N0} connections x {(Connections == 0 ? 0 : ConnectionBytes / Connections)} B = {MemoryEstimate.Gib(ConnectionBytes)}, " +
         $"pointers and biases {MemoryEstimate.Gib(NeuronBytes)}, activations {MemoryEstimate.Gib(ActivationBytes)}" +
-        (EvolutionBytes > 0 ? $", evolution step {MemoryEstimate.Gib(EvolutionBytes)})" : ")");
+        (EvolutionBytes > 0 ? $", rewiring scratch {MemoryEstimate.Gib(EvolutionBytes)})" : ")");
 }

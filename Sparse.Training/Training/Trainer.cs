@@ -228,7 +228,9 @@ public sealed class Trainer
     /// options' batch size): optimizer state, gradients, activations and the largest rewiring scratch of the hooks.
     /// </summary>
     public MemoryBreakdown EstimateMemory(int? batch = null) =>
-        MemoryEstimate.For(Network, batch ?? Options.BatchSize, Optimizer.StateSlots, Hooks.Select(h => h.RewiringBytesPerConnection(Optimizer.StateSlots)).DefaultIfEmpty(0).Max());
+        MemoryEstimate.For(Network, batch ?? Options.BatchSize, Optimizer.StateSlots, Math.Max(
+            Network.StepsActiveInputsOnly ? MemoryEstimate.OrderChangeBytesPerConnection : 0,
+            Hooks.Select(h => h.RewiringBytesPerConnection(Optimizer.StateSlots)).DefaultIfEmpty(0).Max()));
 
     /// <summary>Reported after every batch.</summary>
     public event Action<TrainingProgress>? Progress;
