@@ -153,6 +153,16 @@ public class MpiTests
     }
 
     [Test]
+    public void The_lazy_step_is_turned_off_under_mpirun_and_the_run_says_so()
+    {
+        var lines = Enumerable.Range(0, 64).Select(r => $"{r % 2} {1 + (r % 7)}:1 {20 + (r % 2)}:0.5 {40 + (r % 11)}:0.25");
+        File.WriteAllLines(Path.Combine(_dir, "rows.svm"), lines);
+        var run = MpiRun(2, [CliRunner.Dll, "train", "--train", "rows.svm", "--epochs", "1", "--hidden", "16", "--lazy-inputs", "--output", "lazy.sparse"]);
+        Assert.That(run.Exit, Is.Zero, run.Error);
+        Assert.That(run.Out + run.Error, Does.Contain("note: --lazy-inputs is off under mpirun"));
+    }
+
+    [Test]
     public void A_killed_rank_ends_the_job_within_a_minute_and_the_run_resumes_from_its_last_epoch()
     {
         var args = new[] { CliRunner.Dll, "train", "--epochs", "400", "--hidden", "256,256", "--output", "long.sparse" };

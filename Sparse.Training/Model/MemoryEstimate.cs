@@ -52,7 +52,7 @@ public static class MemoryEstimate
     /// Bytes per connection a first layer holds for a moment while it changes order (<see cref="SparseLinear.StoreInputMajor"/>
     /// and back, with <see cref="SparseNetwork.StepsActiveInputsOnly"/>, at each evolution step and checkpoint): the
     /// transposed view's row index and value position, one spare array of values, and the old arrays until they are
-    /// collected. A 20-million-connection layer raised the peak working set of <c>sparse train --lazy-inputs</c> by 18-40
+    /// collected. A 20-million-connection layer raised the peak working set of <c>sparse train --lazy-inputs</c> by 19-42
     /// bytes a connection over the same run stepping every connection (docs/performance.md).
     /// </summary>
     public const long OrderChangeBytesPerConnection = 24;
