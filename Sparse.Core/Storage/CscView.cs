@@ -42,10 +42,29 @@ public sealed class CscView
         Fill(matrix);
     }
 
+    // Entries from which the counting sort runs on the worker threads, each over a block of whole rows.
+    private const long ParallelEntries = 1L << 20;
+
     // Counting sort by column: count, cumulative sum, scatter (CSparse's cs_transpose). O(nnz + columns).
     // Fully optimised from the first call: a rebuild follows each evolution step, too rarely for tiered compilation.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Fill(CsrMatrix matrix)
+    {
+        var threads = ComputeOptions.Default.Threads;
+        var blocks = matrix.NonZeroCount < ParallelEntries || matrix.Rows < 2 ? 1 : (int)Math.Min(threads, matrix.Rows);
+        if (blocks == 1)
+        {
+            FillSerial(matrix);
+        }
+        else
+        {
+            FillInBlocks(matrix, blocks);
+        }
+
+        BuiltForVersion = matrix.StructureVersion;
+    }
+
+    private void FillSerial(CsrMatrix matrix)
     {
         var pointers = ColumnPointers;
         Array.Clear(pointers);
@@ -81,6 +100,79 @@ public sealed class CscView
         }
 
         pointers[0] = 0;
-        BuiltForVersion = matrix.StructureVersion;
+    }
+
+    // The same sort with the rows cut into blocks of about equal entries: each block counts its columns, a serial pass
+    // turns the counts into each block's cursor in each column (after the blocks above it), and each block scatters
+    // its rows. Blocks hold whole rows in order, so every column's rows come out in order, as FillSerial puts them.
+    private unsafe void FillInBlocks(CsrMatrix matrix, int blocks)
+    {
+        var rowPointers = matrix.RowPointers;
+        var firstRows = new int[blocks + 1];
+        for (var b = 1; b < blocks; b++)
+        {
+            var target = matrix.NonZeroCount * b / blocks;
+            var at = Array.BinarySearch(rowPointers, 0, matrix.Rows + 1, target);
+            firstRows[b] = Math.Max(firstRows[b - 1], at >= 0 ? at : ~at - 1);
+        }
+
+        firstRows[blocks] = matrix.Rows;
+        var counts = new int[blocks][];
+        for (var b = 0; b < blocks; b++)
+        {
+            counts[b] = new int[matrix.Columns];
+        }
+
+        fixed (long* rows = rowPointers)
+        fixed (int* columns = matrix.ColumnIndices, rowIndices = RowIndices, valueIndices = ValueIndices, first = firstRows)
+        {
+            var count = new BlockAction(rows, columns, rowIndices, valueIndices, first, counts, scatter: false);
+            SparseParallel.Run(ref count, blocks);
+
+            // Column i starts after the columns before it; block b's cursor in it after the blocks above b.
+            var pointers = ColumnPointers;
+            long start = 0;
+            for (var i = 0; i < matrix.Columns; i++)
+            {
+                pointers[i] = start;
+                for (var b = 0; b < blocks; b++)
+                {
+                    var n = counts[b][i];
+                    counts[b][i] = (int)start;
+                    start += n;
+                }
+            }
+
+            pointers[matrix.Columns] = start;
+            var scatter = new BlockAction(rows, columns, rowIndices, valueIndices, first, counts, scatter: true);
+            SparseParallel.Run(ref scatter, blocks);
+        }
+    }
+
+    private readonly unsafe struct BlockAction(long* rowPointers, int* columns, int* rowIndices, int* valueIndices, int* firstRows, int[][] counts, bool scatter) : IChunkAction
+    {
+        public void Execute(int block)
+        {
+            var cursors = counts[block];
+            fixed (int* cursor = cursors)
+            {
+                for (var row = firstRows[block]; row < firstRows[block + 1]; row++)
+                {
+                    for (var k = rowPointers[row]; k < rowPointers[row + 1]; k++)
+                    {
+                        if (scatter)
+                        {
+                            var slot = cursor[columns[k]]++;
+                            rowIndices[slot] = row;
+                            valueIndices[slot] = (int)k;
+                        }
+                        else
+                        {
+                            cursor[columns[k]]++;
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -184,6 +184,46 @@ public class StorageTests
         Assert.That(m.Transposed, Is.SameAs(view), "cached while the structure is unchanged");
     }
 
+    [Test]
+    public void A_transposed_view_built_in_blocks_of_rows_walks_each_column_in_row_order()
+    {
+        // Over 2^20 entries the view is sorted on the worker threads, each over a block of rows; every 97th row is
+        // empty and the last 3 columns hold nothing. The reference walks the rows in order.
+        var random = new Random(5);
+        var pointers = new List<long> { 0 };
+        var columns = new List<int>();
+        for (var r = 0; r < 1500; r++)
+        {
+            for (var c = 0; c < 1400 && r % 97 != 0; c++)
+            {
+                if (random.NextDouble() < 0.55)
+                {
+                    columns.Add(c);
+                }
+            }
+
+            pointers.Add(columns.Count);
+        }
+
+        var sparse = new CsrMatrix(1500, 1403, [.. pointers], [.. columns], new float[columns.Count]);
+        Assert.That(sparse.NonZeroCount, Is.GreaterThan(1 << 20));
+        var expectedRows = Enumerable.Range(0, sparse.Columns).Select(_ => new List<(int Row, int Entry)>()).ToArray();
+        for (var r = 0; r < sparse.Rows; r++)
+        {
+            for (var k = (int)sparse.RowPointers[r]; k < sparse.RowPointers[r + 1]; k++)
+            {
+                expectedRows[sparse.ColumnIndices[k]].Add((r, k));
+            }
+        }
+
+        var view = sparse.Transposed;
+        for (var c = 0; c < sparse.Columns; c++)
+        {
+            var got = Enumerable.Range((int)view.ColumnPointers[c], (int)(view.ColumnPointers[c + 1] - view.ColumnPointers[c])).Select(k => (view.RowIndices[k], view.ValueIndices[k]));
+            Assert.That(got, Is.EqualTo(expectedRows[c]), $"column {c}");
+        }
+    }
+
     [TestCase(23, 19, 0.3)]
     [TestCase(1, 40, 0.5)]
     [TestCase(40, 1, 0.5)]
