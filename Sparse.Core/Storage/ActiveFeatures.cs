@@ -60,33 +60,8 @@ public sealed class ActiveFeatures
             }
         }
 
-        // The non-zeros by feature, a stable radix sort of 11-bit digits: they come in sample order, so each feature's
-        // samples stay in order. O(nnz) a digit: two digits up to 4,194,304 features.
-        const int Bits = 11;
-        Span<int> counts = stackalloc int[1 << Bits];
-        var from = _order;
-        var to = _scratch;
-        for (var shift = 0; shift == 0 || widest >> shift > 0; shift += Bits)
-        {
-            counts.Clear();
-            for (var n = 0; n < nonZeros; n++)
-            {
-                counts[(features[from[n]] >> shift) & ((1 << Bits) - 1)]++;
-            }
-
-            var sum = 0;
-            for (var d = 0; d < counts.Length; d++)
-            {
-                (counts[d], sum) = (sum, sum + counts[d]);
-            }
-
-            for (var n = 0; n < nonZeros; n++)
-            {
-                to[counts[(features[from[n]] >> shift) & ((1 << Bits) - 1)]++] = from[n];
-            }
-
-            (from, to) = (to, from);
-        }
+        // The non-zeros by feature, stably: they come in sample order, so each feature's samples stay in order.
+        var from = RadixSort(_order.AsSpan(0, nonZeros), _scratch.AsSpan(0, nonZeros), widest, features);
 
         var count = 0;
         for (var n = 0; n < nonZeros; n++)
@@ -107,6 +82,43 @@ public sealed class ActiveFeatures
         Pointers[count] = nonZeros;
         Count = count;
         Batch = batch;
+    }
+
+    // A stable LSD radix sort of `items` by key, 11-bit digits, through `scratch` (as long): the key of an item is
+    // keys[item], or the item itself when `keys` is empty; keys lie in [0, widest], whose bits bound the passes (two up
+    // to 4,194,303). Returns whichever of the two spans holds the sorted items. O(items) a pass.
+    private static Span<int> RadixSort(Span<int> items, Span<int> scratch, int widest, ReadOnlySpan<int> keys)
+    {
+        const int Bits = 11;
+        const int Mask = (1 << Bits) - 1;
+        Span<int> counts = stackalloc int[1 << Bits];
+        var from = items;
+        var to = scratch;
+        for (var shift = 0; shift < 31 && widest >> shift > 0; shift += Bits)
+        {
+            counts.Clear();
+            foreach (var item in from)
+            {
+                counts[((keys.IsEmpty ? item : keys[item]) >> shift) & Mask]++;
+            }
+
+            var sum = 0;
+            for (var d = 0; d < counts.Length; d++)
+            {
+                (counts[d], sum) = (sum, sum + counts[d]);
+            }
+
+            foreach (var item in from)
+            {
+                to[counts[((keys.IsEmpty ? item : keys[item]) >> shift) & Mask]++] = item;
+            }
+
+            var swap = from;
+            from = to;
+            to = swap;
+        }
+
+        return from;
     }
 
     /// <summary>How many connections of <paramref name="weights"/> the active features have: the length <see cref="Positions"/> writes.</summary>
@@ -141,38 +153,10 @@ public sealed class ActiveFeatures
             throw new ArgumentException($"The scratch holds {scratch.Length} of {count} positions.", nameof(scratch));
         }
 
-        const int Bits = 11;
-        Span<int> counts = stackalloc int[1 << Bits];
-        var from = destination[..count];
-        var to = scratch[..count];
-        var passes = 0;
-        for (var shift = 0; shift < 31 && (weights.NonZeroCount - 1) >> shift > 0; shift += Bits, passes++)
+        var sorted = RadixSort(destination[..count], scratch[..count], (int)Math.Max(0, weights.NonZeroCount - 1), []);
+        if (sorted != destination[..count])
         {
-            counts.Clear();
-            foreach (var p in from)
-            {
-                counts[(p >> shift) & ((1 << Bits) - 1)]++;
-            }
-
-            var sum = 0;
-            for (var d = 0; d < counts.Length; d++)
-            {
-                (counts[d], sum) = (sum, sum + counts[d]);
-            }
-
-            foreach (var p in from)
-            {
-                to[counts[(p >> shift) & ((1 << Bits) - 1)]++] = p;
-            }
-
-            var swap = from;
-            from = to;
-            to = swap;
-        }
-
-        if (passes % 2 == 1)
-        {
-            from.CopyTo(destination);
+            sorted.CopyTo(destination);
         }
 
         return count;
