@@ -282,7 +282,7 @@ public static unsafe class SparseInputOps
         {
             var first = chunk * ChunkSamples;
             var count = Math.Min(batch, first + ChunkSamples) - first;
-            var last = samplePointers[first + count];
+            var last = samplePointers[batch];
             var rented = System.Buffers.ArrayPool<float>.Shared.Rent(count * outputs);
             fixed (float* buffer = rented)
             {
@@ -340,7 +340,7 @@ public static unsafe class SparseInputOps
             var end = Math.Min(count, (chunk + 1) * ChunkFeatures);
             for (var a = chunk * ChunkFeatures; a < end; a++)
             {
-                if (a + FarAhead < end)
+                if (a + FarAhead < count)
                 {
                     var (start, last) = Ahead(features, a, columnPointers, rows);
                     positions.PrefetchRun(weightGradient, start);
