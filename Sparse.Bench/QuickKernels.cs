@@ -25,6 +25,11 @@ internal static class QuickKernels
             options = options with { ColumnTileBytes = tileBytes };
         }
 
+        if (long.TryParse(Environment.GetEnvironmentVariable("SPARSE_PREFETCH_ABOVE"), out var prefetchAbove))
+        {
+            options = options with { PrefetchAboveBytes = prefetchAbove };
+        }
+
         if (int.TryParse(Environment.GetEnvironmentVariable("SPARSE_FORCE_TILES"), out var forcedTiles))
         {
             options = options with { ForcedTiles = forcedTiles };

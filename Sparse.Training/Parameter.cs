@@ -55,7 +55,67 @@ public sealed class Parameter
     /// batch of sparse rows: the connections of the features the batch holds), or empty when every entry has one. An
     /// <see cref="Optimizer.Step"/> then updates these entries alone.
     /// </summary>
-    public ReadOnlyMemory<int> ActiveEntries { get; internal set; }
+    public ReadOnlyMemory<int> ActiveEntries
+    {
+        get
+        {
+            if (_activeEntries.IsEmpty && _runCount > 0)
+            {
+                // Given as runs (SetActiveRuns): the list is written only for a reader that asks for it.
+                var entries = new int[_runEntries];
+                var at = 0;
+                for (var r = 0; r < _runCount; r++)
+                {
+                    for (var k = 0; k < _runLengths[r]; k++)
+                    {
+                        entries[at++] = _runStarts[r] + k;
+                    }
+                }
+
+                _activeEntries = entries;
+            }
+
+            return _activeEntries;
+        }
+
+        internal set
+        {
+            _activeEntries = value;
+            _runCount = 0;
+        }
+    }
+
+    private ReadOnlyMemory<int> _activeEntries;
+    private int[] _runStarts = [];
+    private int[] _runLengths = [];
+    private int _runCount;
+    private long _runEntries;
+
+    /// <summary>
+    /// Sets <see cref="ActiveEntries"/> as runs of consecutive entries: run <c>r</c> is
+    /// <c>[starts[r], starts[r] + lengths[r])</c>, increasing, disjoint and non-empty (a first layer stored input-major:
+    /// the connections of the batch's features). The arrays are kept, not copied, until the next backward pass.
+    /// </summary>
+    internal void SetActiveRuns(int[] starts, int[] lengths, int count, long entries)
+    {
+        _activeEntries = default;
+        (_runStarts, _runLengths, _runCount, _runEntries) = (starts, lengths, count, entries);
+    }
+
+    /// <summary>Whether the last backward pass computed a gradient for some entries only (<see cref="ActiveEntries"/> is not empty).</summary>
+    internal bool HasActiveEntries => _runCount > 0 || !_activeEntries.IsEmpty;
+
+    /// <summary>How many runs <see cref="SetActiveRuns"/> gave; 0 when the active entries are a list, or all entries.</summary>
+    internal int ActiveRunCount => _runCount;
+
+    /// <summary>The runs' first entries; the first <see cref="ActiveRunCount"/> hold them.</summary>
+    internal ReadOnlySpan<int> ActiveRunStarts => _runStarts.AsSpan(0, _runCount);
+
+    /// <summary>The runs' lengths; the first <see cref="ActiveRunCount"/> hold them.</summary>
+    internal ReadOnlySpan<int> ActiveRunLengths => _runLengths.AsSpan(0, _runCount);
+
+    /// <summary>The number of active entries: <see cref="ActiveEntries"/>' length, without writing the list.</summary>
+    internal long ActiveEntryCount => _runCount > 0 ? _runEntries : _activeEntries.Length;
 
     /// <summary>
     /// Whether <see cref="Matrix"/> holds the layer's connections input-major (W<sup>T</sup>,

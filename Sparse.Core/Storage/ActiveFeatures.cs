@@ -225,4 +225,47 @@ public sealed class ActiveFeatures
         ArgumentNullException.ThrowIfNull(transposed);
         return WriteRuns(transposed.RowPointers, null, destination);
     }
+
+    /// <summary>
+    /// The same entries as <see cref="PositionsInputMajor"/>, as runs: run <c>r</c> is the entries
+    /// <c>[starts[r], starts[r] + lengths[r])</c>, increasing, disjoint and non-empty, the runs of features that lie
+    /// side by side joined into one. At most <see cref="Count"/> runs; returns how many, and the entries they hold in
+    /// <paramref name="entries"/>. An optimizer steps a run as one range, so it needs neither the entry list nor a pass
+    /// to find the runs in it.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="starts"/> or <paramref name="lengths"/> is shorter than <see cref="Count"/>.</exception>
+    public int RunsInputMajor(CsrMatrix transposed, Span<int> starts, Span<int> lengths, out long entries)
+    {
+        ArgumentNullException.ThrowIfNull(transposed);
+        if (starts.Length < Count || lengths.Length < Count)
+        {
+            throw new ArgumentException($"{Count} active features need room for as many runs; got {starts.Length} starts and {lengths.Length} lengths.", nameof(starts));
+        }
+
+        var pointers = transposed.RowPointers;
+        var runs = 0;
+        entries = 0;
+        foreach (var f in Features)
+        {
+            var from = pointers[f];
+            var length = (int)(pointers[f + 1] - from);
+            if (length == 0)
+            {
+                continue;
+            }
+
+            entries += length;
+            if (runs > 0 && starts[runs - 1] + (long)lengths[runs - 1] == from)
+            {
+                lengths[runs - 1] += length;
+            }
+            else
+            {
+                starts[runs] = (int)from;
+                lengths[runs++] = length;
+            }
+        }
+
+        return runs;
+    }
 }

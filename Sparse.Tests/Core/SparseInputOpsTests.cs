@@ -136,6 +136,18 @@ public class SparseInputOpsTests
             Assert.That(active.PositionsInputMajor(transposed, runs), Is.EqualTo(runs.Length));
             Assert.That(runs, Is.Ordered.Ascending);
             Assert.That(runs.Select(k => source[k]).Order().ToArray(), Is.EqualTo(sorted), "the same connections as output-major");
+
+            // The same entries as joined runs: increasing, non-empty, no two touching.
+            var (starts, lengths) = (new int[active.Count], new int[active.Count]);
+            var runCount = active.RunsInputMajor(transposed, starts, lengths, out var entries);
+            Assert.That(entries, Is.EqualTo(runs.Length));
+            var joined = Enumerable.Range(0, runCount).SelectMany(r => Enumerable.Range(starts[r], lengths[r])).ToArray();
+            Assert.That(joined, Is.EqualTo(runs), "the runs hold the positions");
+            for (var r = 0; r < runCount; r++)
+            {
+                Assert.That(lengths[r], Is.Positive);
+                Assert.That(r == 0 || starts[r] > starts[r - 1] + lengths[r - 1], Is.True, $"run {r} is apart from the one before");
+            }
             results.Add((y, dw, db));
         }
 
@@ -155,6 +167,7 @@ public class SparseInputOpsTests
         active.Build([0, 1, 2], [1, 2], [1, 1], 2);
         Assert.Throws<ArgumentException>(() => SparseInputOps.WeightGradient(w, y, active, new float[w.NonZeroCount], [], 3), "another batch");
         Assert.Throws<ArgumentException>(() => new ActiveFeatures().Build([0, 1, 2], [1, -2], [1, 1], 2), "a negative feature");
+        Assert.Throws<ArgumentException>(() => active.RunsInputMajor(w.Transpose(), new int[1], new int[2], out _), "room for fewer runs than features");
         var transposed = w.Transpose();
         Assert.Throws<ArgumentException>(() => SparseInputOps.MultiplyInputMajor(transposed, [0, 1, 2], [1, 6], [1, 1], [], y, 2), "feature beyond the inputs");
         Assert.Throws<ArgumentException>(() => SparseInputOps.MultiplyInputMajor(transposed, [0, 1, 2], [1, 2], [1, 1], [], new float[6], 2), "output of another shape");

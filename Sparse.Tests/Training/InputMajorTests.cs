@@ -99,8 +99,22 @@ public class InputMajorTests
                 at += length + random.Next(1, 20);
             }
 
+            // The same entries given as runs, as a first layer stored input-major gives them.
+            var (starts, lengths) = (new List<int>(), new List<int>());
+            for (var i = 0; i < active.Count; i++)
+            {
+                if (i == 0 || active[i] != active[i - 1] + 1)
+                {
+                    starts.Add(active[i]);
+                    lengths.Add(0);
+                }
+
+                lengths[^1]++;
+            }
+
             var (lazy, full) = (new Parameter("w", (float[])values.Clone(), decays: true), new Parameter("w", (float[])values.Clone(), decays: true));
-            var (lazyOptimizer, fullOptimizer) = (make(), make());
+            var byRuns = new Parameter("w", (float[])values.Clone(), decays: true);
+            var (lazyOptimizer, fullOptimizer, runsOptimizer) = (make(), make(), make());
             for (var step = 0; step < 3; step++)
             {
                 // Each step starts the full one from the lazy one's values and state.
@@ -110,8 +124,14 @@ public class InputMajorTests
                 gradient.CopyTo(lazy.Gradient, 0);
                 gradient.CopyTo(full.Gradient, 0);
                 lazy.ActiveEntries = active.ToArray();
+                gradient.CopyTo(byRuns.Gradient, 0);
+                byRuns.SetActiveRuns([.. starts], [.. lengths], starts.Count, active.Count);
+                Assert.That(byRuns.ActiveEntries.ToArray(), Is.EqualTo(active), "the runs' entries");
+                byRuns.SetActiveRuns([.. starts], [.. lengths], starts.Count, active.Count);
                 lazyOptimizer.Step([lazy]);
                 fullOptimizer.Step([full]);
+                runsOptimizer.Step([byRuns]);
+                Assert.That(byRuns.Values.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(lazy.Values.Select(BitConverter.SingleToInt32Bits)), $"{lazyOptimizer.GetType().Name}: runs against the entry list, step {step}");
                 var set = active.ToHashSet();
                 for (var k = 0; k < values.Length; k++)
                 {

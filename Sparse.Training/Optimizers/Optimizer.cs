@@ -90,10 +90,10 @@ public abstract class Optimizer
         for (var n = 0; n < parameters.Count; n++)
         {
             _stepStates[n] = StateOf(parameters[n]);
-            _stepRuns[n] = IsLazy(parameters[n]) && InRuns(parameters[n].ActiveEntries.Span);
+            _stepRuns[n] = IsLazy(parameters[n]) && (parameters[n].ActiveRunCount > 0 || InRuns(parameters[n].ActiveEntries.Span));
             if (_stepRuns[n])
             {
-                entries += parameters[n].ActiveEntries.Length;
+                entries += parameters[n].ActiveEntryCount;
             }
             else if (IsLazy(parameters[n]))
             {
@@ -173,6 +173,19 @@ public abstract class Optimizer
         for (var n = 0; n < parameters.Count; n++)
         {
             var parameter = parameters[n];
+            if (_stepRuns[n] && parameter.ActiveRunCount > 0)
+            {
+                // Each run is a range of its own, stepped in place.
+                var starts = parameter.ActiveRunStarts;
+                var lengths = parameter.ActiveRunLengths;
+                for (var i = 0; i < starts.Length; i++)
+                {
+                    r = AddRanges(r, n, starts[i], starts[i] + lengths[i], -1, length);
+                }
+
+                continue;
+            }
+
             if (_stepRuns[n])
             {
                 // Each run of consecutive active entries is a range of its own, stepped in place.
@@ -246,7 +259,7 @@ public abstract class Optimizer
 
     private const int MinimumRun = 4;
 
-    private bool IsLazy(Parameter parameter) => !parameter.ActiveEntries.IsEmpty && !_groups.ContainsKey(parameter);
+    private bool IsLazy(Parameter parameter) => parameter.HasActiveEntries && !_groups.ContainsKey(parameter);
 
     // Gathers the active entries' values, gradients and state, updates the copy, and writes values and state back.
     private void UpdateActive(Parameter parameter, float[][] state, ComputeOptions options)
