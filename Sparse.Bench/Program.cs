@@ -26,11 +26,13 @@ if (args is ["tables", var tableDirectory])
     return 0;
 }
 
-if (args is ["sparse-input", .. var sparseInput])
+if (args is ["sparse-input", .. var sparseInputArgs])
 {
+    var lazyOnly = sparseInputArgs.Contains("--lazy-only");
+    var sparseInput = sparseInputArgs.Where(a => a != "--lazy-only").ToArray();
     int[] widths = sparseInput.Length > 0 ? [.. sparseInput[0].Split(',').Select(w => int.Parse(w, System.Globalization.CultureInfo.InvariantCulture))] : [10_000, 100_000, 1_000_000];
     SparseInputEpoch.Run(widths, sparseInput.Length > 1 ? int.Parse(sparseInput[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000,
-        sparseInput.Length > 2 ? int.Parse(sparseInput[2], System.Globalization.CultureInfo.InvariantCulture) : 100);
+        sparseInput.Length > 2 ? int.Parse(sparseInput[2], System.Globalization.CultureInfo.InvariantCulture) : 100, lazyOnly);
     return 0;
 }
 

@@ -1,26 +1,32 @@
 namespace Sparse.Bench;
 
 /// <summary>
-/// <c>sparse-input [FEATURES,...] [ROWS] [NONZEROS]</c>: an epoch of a FEATURES-1000-1000-10 network (epsilon 20, batch
+/// <c>sparse-input [FEATURES,...] [ROWS] [NONZEROS] [--lazy-only]</c>: an epoch of a FEATURES-1000-1000-10 network (epsilon 20, batch
 /// 128, SGD, no evolution) on seeded sparse rows of NONZEROS features each (default 100), for each width (default
 /// 10,000, 100,000 and 1,000,000), with every connection stepped and with the lazy step of the first layer stored
 /// input-major (<see cref="SparseNetwork.StepsActiveInputsOnly"/>); at widths whose dense twin fits in 2 GiB, the same
 /// epoch on the rows written out densely. Prints seconds per epoch (the median of 3 after one warm-up epoch), the first layer's connections and the
-/// process's peak working set after each width.
+/// process's peak working set after each width. <c>--lazy-only</c> runs the lazy epochs alone, for a profile of them.
 /// </summary>
 internal static class SparseInputEpoch
 {
     private const int Classes = 10;
 
-    public static void Run(int[] widths, int rows, int nonZeros)
+    public static void Run(int[] widths, int rows, int nonZeros, bool lazyOnly)
     {
         foreach (var features in widths)
         {
             var sparse = Rows(features, rows, nonZeros, seed: 11);
-            var seconds = Epochs(sparse, lazy: false, out var connections);
-            var lazySeconds = Epochs(sparse, lazy: true, out _);
-            var line = $"{features,9:N0} features, {rows:N0} rows of {nonZeros} non-zeros (first layer {connections:N0} connections): " +
-                $"{seconds * 1e3,7:F1} ms an epoch, {lazySeconds * 1e3,7:F1} ms lazy";
+            var lazySeconds = Epochs(sparse, lazy: true, out var connections);
+            var line = $"{features,9:N0} features, {rows:N0} rows of {nonZeros} non-zeros (first layer {connections:N0} connections): ";
+            if (lazyOnly)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{line}{lazySeconds * 1e3,7:F1} ms lazy"));
+                continue;
+            }
+
+            var seconds = Epochs(sparse, lazy: false, out _);
+            line += $"{seconds * 1e3,7:F1} ms an epoch, {lazySeconds * 1e3,7:F1} ms lazy";
             if ((long)features * rows * 4 <= 2L << 30)
             {
                 var dense = Dataset.ForClassification(KernelWorkload.Dense(sparse.SparseFeatures!), features, sparse.Labels!, Classes);
