@@ -36,6 +36,12 @@ if (args is ["sparse-input", .. var sparseInputArgs])
     return 0;
 }
 
+if (args is ["sparse-input-kernels", .. var kernelWidths])
+{
+    SparseInputKernels.Run(kernelWidths.Length > 0 ? [.. kernelWidths[0].Split(',').Select(w => int.Parse(w, System.Globalization.CultureInfo.InvariantCulture))] : [10_000, 1_000_000]);
+    return 0;
+}
+
 if (args is ["input-major", .. var orderWidth])
 {
     InputMajorOrder.Run(orderWidth.Length > 0 ? int.Parse(orderWidth[0], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);

@@ -51,7 +51,7 @@ internal static class SparseInputEpoch
     }
 
     // Seeded rows: NONZEROS distinct features of each row drawn uniformly, values in (0, 1], labels from the row's first feature.
-    private static Dataset Rows(int features, int rows, int nonZeros, ulong seed)
+    internal static Dataset Rows(int features, int rows, int nonZeros, ulong seed)
     {
         var random = new SparseRandom(seed);
         var pointers = new long[rows + 1];
@@ -107,5 +107,84 @@ internal static class InputMajorOrder
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{features:N0} features, {layer.ConnectionCount:N0} connections, Adam: input-major {PerfCheck.Median([.. there.Skip(1)]) * 1e3:F0} ms, back {PerfCheck.Median([.. back.Skip(1)]) * 1e3:F0} ms"));
         GC.KeepAlive(optimizer);
+    }
+}
+
+/// <summary>
+/// <c>sparse-input-kernels [FEATURES,...]</c>: the lazy first layer's kernels alone, over the batches of an epoch of
+/// <see cref="SparseInputEpoch"/>'s rows (10,000 rows of 100 non-zeros, batch 128) on a FEATURES-1000 layer at epsilon 20
+/// stored input-major: grouping each batch by feature (<see cref="ActiveFeatures.Build"/>), the forward product
+/// (<see cref="SparseInputOps.MultiplyInputMajor"/>) and the weight gradient
+/// (<see cref="SparseInputOps.WeightGradientInputMajor"/>) and the lazy step of SGD with momentum over the batch's runs.
+/// Milliseconds an epoch, the best and the median of 7, so
+/// that the widths compare in one process.
+/// </summary>
+internal static class SparseInputKernels
+{
+    private const int Batch = 128;
+    private const int Outputs = 1000;
+
+    public static void Run(int[] widths)
+    {
+        foreach (var features in widths)
+        {
+            var rows = SparseInputEpoch.Rows(features, 10_000, 100, seed: 11).SparseFeatures!;
+            var transposed = SparseLinear.ErdosRenyi(features, Outputs, 20, 3).Weights.Transpose();
+            var batches = new List<(long[] Pointers, int[] Features, float[] Values, ActiveFeatures Active)>();
+            for (var first = 0; first + Batch <= rows.Rows; first += Batch)
+            {
+                var from = rows.RowPointers[first];
+                var pointers = rows.RowPointers.AsSpan(first, Batch + 1).ToArray().Select(p => p - from).ToArray();
+                var count = (int)pointers[Batch];
+                var batchFeatures = rows.ColumnIndices.AsSpan((int)from, count).ToArray();
+                var values = rows.Values.AsSpan((int)from, count).ToArray();
+                var active = new ActiveFeatures();
+                active.Build(pointers, batchFeatures, values, Batch);
+                batches.Add((pointers, batchFeatures, values, active));
+            }
+
+            var random = new SparseRandom(2);
+            var dy = Enumerable.Range(0, Outputs * Batch).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+            var y = new float[Outputs * Batch];
+            var dw = new float[transposed.NonZeroCount];
+            var db = new float[Outputs];
+            var scratch = new ActiveFeatures();
+            var build = Time(() => batches.ForEach(b => scratch.Build(b.Pointers, b.Features, b.Values, Batch)));
+            var forward = Time(() => batches.ForEach(b => SparseInputOps.MultiplyInputMajor(transposed, b.Pointers, b.Features, b.Values, [], y, Batch)));
+            var gradient = Time(() => batches.ForEach(b => SparseInputOps.WeightGradientInputMajor(transposed, dy, b.Active, dw, db, Batch)));
+            var touched = batches.Sum(b => b.Active.ConnectionCountInputMajor(transposed));
+
+            // The lazy step of SGD with momentum over each batch's runs, as SparseNetwork hands them to the optimizer.
+            var runs = batches.Select(b =>
+            {
+                var (starts, lengths) = (new int[b.Active.Count], new int[b.Active.Count]);
+                var count = b.Active.RunsInputMajor(transposed, starts, lengths, out var entries);
+                return (starts, lengths, count, entries);
+            }).ToList();
+            var parameter = new Parameter("weights", transposed);
+            var sgd = new Sgd(0.01f, momentum: 0.9f);
+            var step = Time(() => runs.ForEach(r =>
+            {
+                parameter.SetActiveRuns(r.starts, r.lengths, r.count, r.entries);
+                sgd.Step([parameter]);
+            }));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{features,9:N0} features ({transposed.NonZeroCount:N0} connections, {touched / batches.Count:N0} touched a batch), ms an epoch, best / median of 7: " +
+                $"grouping {build.Best:F1} / {build.Median:F1}, forward {forward.Best:F1} / {forward.Median:F1}, weight gradient {gradient.Best:F1} / {gradient.Median:F1}, lazy step {step.Best:F1} / {step.Median:F1}"));
+        }
+    }
+
+    private static (double Best, double Median) Time(Action epoch)
+    {
+        epoch();
+        var times = new double[7];
+        for (var r = 0; r < times.Length; r++)
+        {
+            var watch = Stopwatch.StartNew();
+            epoch();
+            times[r] = watch.Elapsed.TotalMilliseconds;
+        }
+
+        return (times.Min(), PerfCheck.Median(times));
     }
 }

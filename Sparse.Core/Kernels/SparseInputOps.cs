@@ -348,11 +348,26 @@ public static unsafe class SparseInputOps
                 }
 
                 var f = features[a];
+                var (occurrence, occurrencesEnd) = (pointers[a], pointers[a + 1]);
+                if (occurrencesEnd - occurrence == 1)
+                {
+                    // Most features of a batch over a wide input occur once: no loop over samples per connection.
+                    // 0 + x is x except that it turns -0 into +0, as the loop below does.
+                    var dy = outputGradient + samples[occurrence];
+                    var value = values[occurrence];
+                    for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
+                    {
+                        weightGradient[positions[k]] = 0f + (dy[(long)rows[k] * batch] * value);
+                    }
+
+                    continue;
+                }
+
                 for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
                 {
                     var dy = outputGradient + ((long)rows[k] * batch);
                     var sum = 0f;
-                    for (var e = pointers[a]; e < pointers[a + 1]; e++)
+                    for (var e = occurrence; e < occurrencesEnd; e++)
                     {
                         sum += dy[samples[e]] * values[e];
                     }
