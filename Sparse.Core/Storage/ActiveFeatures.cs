@@ -9,8 +9,8 @@ namespace Sparse.Core;
 public sealed class ActiveFeatures
 {
     // Sorting buffers: entry indices, the other half of each radix pass, and each entry's sample.
-    private int[] _order = [];
-    private int[] _scratch = [];
+    private long[] _order = [];
+    private long[] _scratch = [];
     private int[] _sampleOf = [];
 
     /// <summary>Features that occur in the batch.</summary>
@@ -40,7 +40,7 @@ public sealed class ActiveFeatures
         if (_order.Length < nonZeros)
         {
             var capacity = Math.Max(nonZeros, 2 * _order.Length);
-            (_order, _scratch, _sampleOf, Samples, Values, FeatureArray) = (new int[capacity], new int[capacity], new int[capacity], new int[capacity], new float[capacity], new int[capacity]);
+            (_order, _scratch, _sampleOf, Samples, Values, FeatureArray) = (new long[capacity], new long[capacity], new int[capacity], new int[capacity], new float[capacity], new int[capacity]);
             Pointers = new int[capacity + 1];
         }
 
@@ -54,29 +54,36 @@ public sealed class ActiveFeatures
                     throw new ArgumentException($"Feature {features[e]} of sample {b} is negative.", nameof(features));
                 }
 
+                // The feature above the non-zero's index: the sort reads its key from the item itself.
                 _sampleOf[e] = b;
-                _order[e] = e;
+                _order[e] = ((long)features[e] << 32) | (uint)e;
                 widest |= features[e];
             }
         }
 
         // The non-zeros by feature, stably: they come in sample order, so each feature's samples stay in order.
-        var from = RadixSort(_order.AsSpan(0, nonZeros), _scratch.AsSpan(0, nonZeros), widest, features);
+        var from = RadixSort<long, HighWord>(_order.AsSpan(0, nonZeros), _scratch.AsSpan(0, nonZeros), widest);
 
+        // Without a branch on whether a feature starts (at narrow inputs features repeat at random within a batch):
+        // every non-zero writes its feature and position at the current end, and the end moves on only where a feature
+        // starts, so the last writes to the end are those of the next feature's first non-zero.
+        var featureArray = FeatureArray.AsSpan(0, nonZeros);
+        var pointers = Pointers.AsSpan(0, nonZeros);
+        var samples = Samples.AsSpan(0, nonZeros);
+        var sorted = Values.AsSpan(0, nonZeros);
+        var sampleOf = _sampleOf.AsSpan(0, nonZeros);
         var count = 0;
+        var previous = -1;
         for (var n = 0; n < nonZeros; n++)
         {
-            var e = from[n];
-            var feature = features[e];
-            if (count == 0 || FeatureArray[count - 1] != feature)
-            {
-                FeatureArray[count] = feature;
-                Pointers[count] = n;
-                count++;
-            }
-
-            Samples[n] = _sampleOf[e];
-            Values[n] = values[e];
+            var e = (int)from[n];
+            var feature = (int)(from[n] >>> 32);
+            featureArray[count] = feature;
+            pointers[count] = n;
+            count += feature != previous ? 1 : 0;
+            previous = feature;
+            samples[n] = sampleOf[e];
+            sorted[n] = values[e];
         }
 
         Pointers[count] = nonZeros;
@@ -84,10 +91,11 @@ public sealed class ActiveFeatures
         Batch = batch;
     }
 
-    // A stable LSD radix sort of `items` by key, 11-bit digits, through `scratch` (as long): the key of an item is
-    // keys[item], or the item itself when `keys` is empty; keys lie in [0, widest], whose bits bound the passes (two up
-    // to 4,194,303). Returns whichever of the two spans holds the sorted items. O(items) a pass.
-    private static Span<int> RadixSort(Span<int> items, Span<int> scratch, int widest, ReadOnlySpan<int> keys)
+    // A stable LSD radix sort of `items` by TKey's key, 11-bit digits, through `scratch` (as long); keys lie in
+    // [0, widest], whose bits bound the passes (two up to 4,194,303). Returns whichever of the two spans holds the
+    // sorted items. O(items) a pass.
+    private static Span<T> RadixSort<T, TKey>(Span<T> items, Span<T> scratch, int widest)
+        where TKey : IRadixKey<T>
     {
         const int Bits = 11;
         const int Mask = (1 << Bits) - 1;
@@ -99,7 +107,7 @@ public sealed class ActiveFeatures
             counts.Clear();
             foreach (var item in from)
             {
-                counts[((keys.IsEmpty ? item : keys[item]) >> shift) & Mask]++;
+                counts[(TKey.Of(item) >> shift) & Mask]++;
             }
 
             var sum = 0;
@@ -110,7 +118,7 @@ public sealed class ActiveFeatures
 
             foreach (var item in from)
             {
-                to[counts[((keys.IsEmpty ? item : keys[item]) >> shift) & Mask]++] = item;
+                to[counts[(TKey.Of(item) >> shift) & Mask]++] = item;
             }
 
             var swap = from;
@@ -153,7 +161,7 @@ public sealed class ActiveFeatures
             throw new ArgumentException($"The scratch holds {scratch.Length} of {count} positions.", nameof(scratch));
         }
 
-        var sorted = RadixSort(destination[..count], scratch[..count], (int)Math.Max(0, weights.NonZeroCount - 1), []);
+        var sorted = RadixSort<int, Itself>(destination[..count], scratch[..count], (int)Math.Max(0, weights.NonZeroCount - 1));
         if (sorted != destination[..count])
         {
             sorted.CopyTo(destination);
@@ -267,5 +275,23 @@ public sealed class ActiveFeatures
         }
 
         return runs;
+    }
+
+    // The key a radix sort orders an item by.
+    private interface IRadixKey<T>
+    {
+        static abstract int Of(T item);
+    }
+
+    // An int is its own key.
+    private readonly struct Itself : IRadixKey<int>
+    {
+        public static int Of(int item) => item;
+    }
+
+    // A long's key is its upper half.
+    private readonly struct HighWord : IRadixKey<long>
+    {
+        public static int Of(long item) => (int)(item >>> 32);
     }
 }
