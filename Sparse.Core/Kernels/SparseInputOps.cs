@@ -280,54 +280,73 @@ public static unsafe class SparseInputOps
     {
         public void Execute(int chunk)
         {
+            // Fields and loop bounds in locals: the sums are stored through a float*, which the JIT must assume may
+            // alias every field and array it reads, so read in the loop they are reloaded for each connection.
+            var starts = samplePointers;
+            var nonZeroFeatures = features;
+            var nonZeroValues = values;
+            var pointers = columnPointers;
+            var outputRows = rows;
+            var w = weights;
+            var width = outputs;
             var first = chunk * ChunkSamples;
             var count = Math.Min(batch, first + ChunkSamples) - first;
-            var last = samplePointers[batch];
-            var rented = System.Buffers.ArrayPool<float>.Shared.Rent(count * outputs);
+            var last = starts[batch];
+            var rented = System.Buffers.ArrayPool<float>.Shared.Rent(count * width);
             fixed (float* buffer = rented)
             {
                 for (var s = 0; s < count; s++)
                 {
-                    var sums = buffer + ((long)s * outputs);
-                    var span = new Span<float>(sums, outputs);
+                    var sums = buffer + ((long)s * width);
+                    var span = new Span<float>(sums, width);
                     if (bias is null)
                     {
                         span.Clear();
                     }
                     else
                     {
-                        new ReadOnlySpan<float>(bias, outputs).CopyTo(span);
+                        new ReadOnlySpan<float>(bias, width).CopyTo(span);
                     }
 
-                    for (var e = samplePointers[first + s]; e < samplePointers[first + s + 1]; e++)
+                    var sampleEnd = starts[first + s + 1];
+                    for (var e = starts[first + s]; e < sampleEnd; e++)
                     {
                         if (e + FarAhead < last)
                         {
-                            var (runStart, runLast) = Ahead(features, e, columnPointers, rows);
-                            weights.PrefetchRun(runStart);
-                            weights.PrefetchRun(runLast);
+                            var (runStart, runLast) = Ahead(nonZeroFeatures, e, pointers, outputRows);
+                            w.PrefetchRun(runStart);
+                            w.PrefetchRun(runLast);
                         }
 
-                        var f = features[e];
-                        var v = values[e];
-                        for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
-                        {
-                            sums[rows[k]] += weights[k] * v;
-                        }
+                        var f = nonZeroFeatures[e];
+                        AddRun(sums, outputRows, w, pointers[f], pointers[f + 1], nonZeroValues[e]);
                     }
                 }
 
-                for (var r = 0; r < outputs; r++)
+                var stride = batch;
+                var y0 = output + first;
+                for (var r = 0; r < width; r++)
                 {
-                    var y = output + ((long)r * batch) + first;
+                    var y = y0 + ((long)r * stride);
                     for (var s = 0; s < count; s++)
                     {
-                        y[s] = buffer[((long)s * outputs) + r];
+                        y[s] = buffer[((long)s * width) + r];
                     }
                 }
             }
 
             System.Buffers.ArrayPool<float>.Shared.Return(rented);
+        }
+
+        // sums[rows[k]] += w[k] * v over a feature's run. A call of its own: inlined, the walk's live values leave too
+        // few registers, and the loop reloads its pointers from the stack for each connection.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void AddRun(float* sums, int* rows, TValues w, long start, long end, float v)
+        {
+            for (var k = start; k < end; k++)
+            {
+                sums[rows[k]] += w[k] * v;
+            }
         }
     }
 
@@ -337,42 +356,55 @@ public static unsafe class SparseInputOps
     {
         public void Execute(int chunk)
         {
+            // Fields and loop bounds in locals, as in BufferedForwardAction: stores through weightGradient would
+            // otherwise reload them for each connection.
+            var active = features;
+            var occurrences = pointers;
+            var samplesOf = samples;
+            var valuesOf = values;
+            var runs = columnPointers;
+            var outputRows = rows;
+            var at = positions;
+            var dyAll = outputGradient;
+            var dw = weightGradient;
+            var stride = (long)batch;
             var end = Math.Min(count, (chunk + 1) * ChunkFeatures);
             for (var a = chunk * ChunkFeatures; a < end; a++)
             {
                 if (a + FarAhead < count)
                 {
-                    var (start, last) = Ahead(features, a, columnPointers, rows);
-                    positions.PrefetchRun(weightGradient, start);
-                    positions.PrefetchRun(weightGradient, last);
+                    var (start, last) = Ahead(active, a, runs, outputRows);
+                    at.PrefetchRun(dw, start);
+                    at.PrefetchRun(dw, last);
                 }
 
-                var f = features[a];
-                var (occurrence, occurrencesEnd) = (pointers[a], pointers[a + 1]);
+                var f = active[a];
+                var (occurrence, occurrencesEnd) = (occurrences[a], occurrences[a + 1]);
+                var runEnd = runs[f + 1];
                 if (occurrencesEnd - occurrence == 1)
                 {
                     // Most features of a batch over a wide input occur once: no loop over samples per connection.
                     // 0 + x is x except that it turns -0 into +0, as the loop below does.
-                    var dy = outputGradient + samples[occurrence];
-                    var value = values[occurrence];
-                    for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
+                    var dy = dyAll + samplesOf[occurrence];
+                    var value = valuesOf[occurrence];
+                    for (var k = runs[f]; k < runEnd; k++)
                     {
-                        weightGradient[positions[k]] = 0f + (dy[(long)rows[k] * batch] * value);
+                        dw[at[k]] = 0f + (dy[outputRows[k] * stride] * value);
                     }
 
                     continue;
                 }
 
-                for (var k = columnPointers[f]; k < columnPointers[f + 1]; k++)
+                for (var k = runs[f]; k < runEnd; k++)
                 {
-                    var dy = outputGradient + ((long)rows[k] * batch);
+                    var dy = dyAll + (outputRows[k] * stride);
                     var sum = 0f;
                     for (var e = occurrence; e < occurrencesEnd; e++)
                     {
-                        sum += dy[samples[e]] * values[e];
+                        sum += dy[samplesOf[e]] * valuesOf[e];
                     }
 
-                    weightGradient[positions[k]] = sum;
+                    dw[at[k]] = sum;
                 }
             }
         }
