@@ -70,6 +70,12 @@ if (args is ["quality", .. var qualityOptions])
     return Quality.Run(qualityOptions);
 }
 
+if (args is ["cache-gather", .. var gatherBatch])
+{
+    CacheGather.Run(gatherBatch.Length > 0 ? int.Parse(gatherBatch[0], System.Globalization.CultureInfo.InvariantCulture) : 128);
+    return 0;
+}
+
 if (args is ["memory", .. var memoryMiB])
 {
     MemoryProbe.Run(memoryMiB.Length > 0 ? int.Parse(memoryMiB[0], System.Globalization.CultureInfo.InvariantCulture) : 1024);
