@@ -9,8 +9,9 @@ namespace Sparse.Bench;
 /// cache level: 16 KiB (L1), 256 KiB (L2), the 1000-wide layer's operand (1000 rows), 4 MiB and 64 MiB (L3) and
 /// 1 GiB (memory). Prints gathered GB/s and the GFLOP/s that rate allows (2 flops per float), on all cores, best of 5
 /// passes: with every block of the batch of every gather at random, and in rows of 40 gathers whose blocks are taken
-/// in turn, as a kernel takes them; then the 1000 -> 1000 forward kernel (<c>quick</c>'s workload) in the same process, so the kernel reads
-/// against the bound of its own operand's size. Without the index and value loads, the stores and the row ends of a
+/// in turn, as a kernel takes them; then the 1000 -> 1000 kernels (<c>quick</c>'s workload: forward, input gradient,
+/// weight gradient) alternating with the probe on their operand's size, so each reads against the bound of its own
+/// gathers. Without the index and value loads, the stores and the row ends of a
 /// kernel, the probe is the most the gathers allow.
 /// </summary>
 internal static unsafe class CacheGather
@@ -70,19 +71,37 @@ internal static unsafe class CacheGather
             gathers[k] = random.NextInt(operandRows);
         }
 
-        var (kernel, probe) = (double.MaxValue, double.MaxValue);
-        SparseOps.Multiply(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch, options);
+        // Each kernel gathers a 512-byte row of its operand per entry: X for the forward product and the weight
+        // gradient, dY for the input gradient (through the transposed view, rows of 40 entries as well).
+        var kernels = new (string Name, Action Call)[]
+        {
+            ("forward", () => SparseOps.Multiply(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch, options)),
+            ("input gradient", () => SparseOps.MultiplyTransposed(w.Weights, w.Dy.Span, w.Dx.Span, w.Batch, options)),
+            ("weight gradient", () => SparseOps.WeightGradient(w.Weights, w.Dy.Span, w.X.Span, w.Dw, w.Batch, options)),
+        };
+        var best = new double[kernels.Length];
+        Array.Fill(best, double.MaxValue);
+        var probe = double.MaxValue;
+        foreach (var kernel in kernels)
+        {
+            kernel.Call();
+        }
+
         for (var r = 0; r < 15; r++)
         {
-            var repeats = 0;
-            var watch = Stopwatch.StartNew();
-            do
+            for (var n = 0; n < kernels.Length; n++)
             {
-                SparseOps.Multiply(w.Weights, w.X.Span, w.Bias, w.Y.Span, w.Batch, options);
-                repeats++;
+                var repeats = 0;
+                var watch = Stopwatch.StartNew();
+                do
+                {
+                    kernels[n].Call();
+                    repeats++;
+                }
+                while (watch.Elapsed.TotalMilliseconds < 20);
+                best[n] = Math.Min(best[n], watch.Elapsed.TotalSeconds / repeats);
             }
-            while (watch.Elapsed.TotalMilliseconds < 20);
-            kernel = Math.Min(kernel, watch.Elapsed.TotalSeconds / repeats);
+
             fixed (float* x = operand.Span)
             fixed (int* indices = gathers)
             {
@@ -90,10 +109,14 @@ internal static unsafe class CacheGather
             }
         }
 
-        var kernelFlops = w.Flops("Forward") / kernel / 1e9;
         var probeFlops = (double)Gathers * batch * 2 / probe / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"1000->1000 forward, batch {w.Batch}, {w.Weights.NonZeroCount / (double)w.Weights.Rows:F1} entries a row: {kernelFlops:F1} GFLOP/s against the probe's {probeFlops:F1} over {operandRows} rows of its operand, alternating (best of 15 each): {kernelFlops / probeFlops:P0}"));
+            $"1000->1000, batch {w.Batch}, {w.Weights.NonZeroCount / (double)w.Weights.Rows:F1} entries a row, alternating with the probe over {operandRows} rows (best of 15 each): probe {probeFlops:F1} GFLOP/s"));
+        for (var n = 0; n < kernels.Length; n++)
+        {
+            var flops = w.Flops("Forward") / best[n] / 1e9;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kernels[n].Name,-16} {flops,5:F1} GFLOP/s, {flops / probeFlops,4:P0} of the probe"));
+        }
     }
 
     // Seconds for one pass of the gathers, split across the cores, in rows of `entries` gathers: each core folds each
