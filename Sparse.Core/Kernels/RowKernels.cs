@@ -408,7 +408,9 @@ internal static unsafe class RowKernels
         return sum;
     }
 
-    // The lane-wise partial dot of eight vectors of one gathered row with d0..d7, in two chains.
+    // The lane-wise partial dot of eight vectors of one gathered row with d0..d7, in four chains of two, so that an
+    // entry's FMAs do not wait on one another's latency (Sparse.Bench cache-gather: the weight gradient at 76-82 % of
+    // its gathers' bound).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV Dot8<TV, TX>(TX* p, int width, TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, TV d6, TV d7)
         where TV : struct
@@ -416,13 +418,13 @@ internal static unsafe class RowKernels
     {
         var s0 = Simd.Multiply(Simd.Load<TV, TX>(p), d0);
         var s1 = Simd.Multiply(Simd.Load<TV, TX>(p + width), d1);
-        s0 = Simd.Fma(Simd.Load<TV, TX>(p + (2 * width)), d2, s0);
-        s1 = Simd.Fma(Simd.Load<TV, TX>(p + (3 * width)), d3, s1);
+        var s2 = Simd.Multiply(Simd.Load<TV, TX>(p + (2 * width)), d2);
+        var s3 = Simd.Multiply(Simd.Load<TV, TX>(p + (3 * width)), d3);
         s0 = Simd.Fma(Simd.Load<TV, TX>(p + (4 * width)), d4, s0);
         s1 = Simd.Fma(Simd.Load<TV, TX>(p + (5 * width)), d5, s1);
-        s0 = Simd.Fma(Simd.Load<TV, TX>(p + (6 * width)), d6, s0);
-        s1 = Simd.Fma(Simd.Load<TV, TX>(p + (7 * width)), d7, s1);
-        return Simd.Add(s0, s1);
+        s2 = Simd.Fma(Simd.Load<TV, TX>(p + (6 * width)), d6, s2);
+        s3 = Simd.Fma(Simd.Load<TV, TX>(p + (7 * width)), d7, s3);
+        return Simd.Add(Simd.Add(s0, s1), Simd.Add(s2, s3));
     }
 
     /// <summary>Adds the batch columns <c>[from, batch)</c> of <see cref="GatherDot{TV, TX, TPrefetch}"/> to output.</summary>
