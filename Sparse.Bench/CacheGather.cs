@@ -91,15 +91,7 @@ internal static unsafe class CacheGather
         {
             for (var n = 0; n < kernels.Length; n++)
             {
-                var repeats = 0;
-                var watch = Stopwatch.StartNew();
-                do
-                {
-                    kernels[n].Call();
-                    repeats++;
-                }
-                while (watch.Elapsed.TotalMilliseconds < 20);
-                best[n] = Math.Min(best[n], watch.Elapsed.TotalSeconds / repeats);
+                best[n] = Math.Min(best[n], QuickKernels.SecondsPerCall(kernels[n].Call));
             }
 
             fixed (float* x = operand.Span)

@@ -71,15 +71,7 @@ internal static class QuickKernels
         var times = new double[15];
         for (var r = 0; r < times.Length; r++)
         {
-            var repeats = 0;
-            var watch = Stopwatch.StartNew();
-            do
-            {
-                call();
-                repeats++;
-            }
-            while (watch.Elapsed.TotalMilliseconds < 20);
-            times[r] = watch.Elapsed.TotalSeconds / repeats;
+            times[r] = SecondsPerCall(call);
         }
 
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
@@ -93,5 +85,19 @@ internal static class QuickKernels
         Array.Sort(times);
         var median = times[times.Length / 2];
         Console.WriteLine($"{shape,-16} {level,-10} {name,-18} {median * 1e6,10:F1} us {flops / median / 1e9,8:F1} GFLOP/s {allocatedPerCall,8:F1} B/call (all threads)");
+    }
+
+    /// <summary>Seconds a call of <paramref name="call"/> takes: as many calls as fill 20 ms, averaged.</summary>
+    internal static double SecondsPerCall(Action call)
+    {
+        var repeats = 0;
+        var watch = Stopwatch.StartNew();
+        do
+        {
+            call();
+            repeats++;
+        }
+        while (watch.Elapsed.TotalMilliseconds < 20);
+        return watch.Elapsed.TotalSeconds / repeats;
     }
 }

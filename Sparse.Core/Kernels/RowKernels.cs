@@ -409,7 +409,7 @@ internal static unsafe class RowKernels
     }
 
     // The lane-wise partial dot of eight vectors of one gathered row with d0..d7, in four chains of two, so that an
-    // entry's FMAs do not wait on one another's latency (Sparse.Bench cache-gather: the weight gradient at 76-82 % of
+    // entry's FMAs do not wait on one another's latency (Sparse.Bench cache-gather: the weight gradient at 73-89 % of
     // its gathers' bound).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV Dot8<TV, TX>(TX* p, int width, TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, TV d6, TV d7)
