@@ -13,10 +13,11 @@ internal sealed class KernelWorkload
 
     private static readonly ConcurrentDictionary<string, KernelWorkload> Cache = new();
 
-    private KernelWorkload(int inputs, int outputs, int batch)
+    private KernelWorkload(int inputs, int outputs, int batch, int window)
     {
         Batch = batch;
-        Weights = RandomSparse.ErdosRenyi(outputs, inputs, Epsilon, ValueDistribution.Normal(0.05f), seed: 1);
+        Weights = RandomSparse.Banded(outputs, inputs, RandomSparse.ErdosRenyiDensity(outputs, inputs, Epsilon), window,
+            ValueDistribution.Normal(0.05f), seed: 1);
         X = Random(inputs * Batch, 2);
         Y = AlignedMemory.Allocate(outputs * Batch, hugePages: true);
         Dy = Random(outputs * Batch, 3);
@@ -52,13 +53,18 @@ internal sealed class KernelWorkload
 
     public float[] Bias { get; }
 
-    /// <summary>Parses <c>in->out</c> or <c>in->out@batch</c> and builds (once) the workload of that shape.</summary>
+    /// <summary>
+    /// Parses <c>in->out</c>, <c>in->out@batch</c> or either with <c>~window</c> (each row's connections within a band of
+    /// that many inputs, <see cref="RandomSparse.Banded"/>) and builds (once) the workload of that shape.
+    /// </summary>
     public static KernelWorkload Get(string shape) => Cache.GetOrAdd(shape, s =>
     {
-        var at = s.Split('@');
+        var band = s.Split('~');
+        var at = band[0].Split('@');
         var parts = at[0].Split("->");
         static int Parse(string text) => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
-        return new KernelWorkload(Parse(parts[0]), Parse(parts[1]), at.Length > 1 ? Parse(at[1]) : DefaultBatch);
+        return new KernelWorkload(Parse(parts[0]), Parse(parts[1]), at.Length > 1 ? Parse(at[1]) : DefaultBatch,
+            band.Length > 1 ? Parse(band[1]) : int.MaxValue);
     });
 
     /// <summary>Floating-point operations of one call of <paramref name="method"/>.</summary>

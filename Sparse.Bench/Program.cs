@@ -109,8 +109,9 @@ if (args is ["perf-check", .. var options])
 
 if (args is ["scale", .. var scale] && scale.Length >= 3)
 {
-    // scale IN H.. OUT SAMPLES [bB] [eE] [sPATH] [p0] [h0] [bf16]: batch size B (default 128), E epochs (default 2), each
-    // followed by a SET step; with sPATH the model is saved to PATH and loaded back, both timed.
+    // scale IN H.. OUT SAMPLES [bB] [eE] [sPATH] [wW] [p0] [h0] [bf16]: batch size B (default 128), E epochs (default 2), each
+    // followed by a SET step; with sPATH the model is saved to PATH and loaded back, both timed; wW bands the layers between
+    // hidden layers to W neurons (SparseNetwork.CreateMlp's band).
     int Option(char name, int fallback) =>
         scale.FirstOrDefault(a => a[0] == name) is { } option ? int.Parse(option[1..], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     var numbers = scale.Where(a => a.All(char.IsDigit)).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
@@ -122,7 +123,8 @@ if (args is ["scale", .. var scale] && scale.Length >= 3)
     };
     // bf16: the kernels gather bfloat16 copies (SparseNetwork.Precision).
     var precision = scale.Contains("bf16") ? Sparse.Core.Precision.Bf16 : Sparse.Core.Precision.Fp32;
-    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2), scale.FirstOrDefault(a => a[0] == 's')?[1..], compute, precision);
+    QuickEpoch.RunScale(numbers[..^1], numbers[^1], Option('b', 128), Option('e', 2), scale.FirstOrDefault(a => a[0] == 's')?[1..], compute, precision,
+        Option('w', 0) is > 0 and var band ? band : null);
     return 0;
 }
 

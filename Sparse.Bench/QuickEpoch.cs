@@ -141,11 +141,12 @@ internal static class QuickEpoch
     /// <c>scale IN H H H OUT SAMPLES</c>: an MLP of three hidden layers at epsilon 20 (the laptop record is
     /// 3,312-600,000-600,000-600,000-5 on 200 samples), epochs (default 2) of the given batch size
     /// (default 128), each followed by a SET step, with time and peak memory; with a path, the model is saved
-    /// there and loaded back, both timed.
+    /// there and loaded back, both timed. With a <paramref name="band"/>, the layers between hidden layers are banded
+    /// (<see cref="SparseNetwork.CreateMlp"/>) and SET regrows in the band.
     /// </summary>
-    public static void RunScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath, ComputeOptions? compute = null, Precision precision = Precision.Fp32)
+    public static void RunScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath, ComputeOptions? compute = null, Precision precision = Precision.Fp32, int? band = null)
     {
-        var (connections, saved) = TrainAtScale(sizes, samples, batchSize, epochs, savePath, compute ?? ComputeOptions.Default, precision);
+        var (connections, saved) = TrainAtScale(sizes, samples, batchSize, epochs, savePath, compute ?? ComputeOptions.Default, precision, band);
         if (savePath is null)
         {
             return;
@@ -164,20 +165,22 @@ internal static class QuickEpoch
         Console.WriteLine($"peak working set {process.PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
     }
 
-    private static (long Connections, double SaveSeconds) TrainAtScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath, ComputeOptions compute, Precision precision)
+    private static (long Connections, double SaveSeconds) TrainAtScale(int[] sizes, int samples, int batchSize, int epochs, string? savePath, ComputeOptions compute, Precision precision, int? band)
     {
         var data = W1.UniformData(samples, sizes[0], sizes[^1], seed: 13);
         var watch = Stopwatch.StartNew();
-        var network = SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: 20, seed: 1);
+        var network = SparseNetwork.CreateMlp(sizes, ActivationKind.Relu, epsilon: 20, seed: 1, band: band);
         network.Compute = compute;
         network.Precision = precision;
         Console.WriteLine($"{string.Join("-", sizes)}: {network.ConnectionCount:N0} connections, {sizes.Skip(1).SkipLast(1).Sum():N0} hidden neurons, built in {watch.Elapsed.TotalSeconds:F1} s; " +
-            $"prefetch above {(compute.PrefetchAboveBytes == long.MaxValue ? "never" : $"{compute.PrefetchAboveBytes:N0} B")}, huge pages {(compute.HugePages ? "on" : "off")}, {precision}");
+            $"prefetch above {(compute.PrefetchAboveBytes == long.MaxValue ? "never" : $"{compute.PrefetchAboveBytes:N0} B")}, huge pages {(compute.HugePages ? "on" : "off")}, {precision}" +
+            (band is { } width ? $", hidden layers banded to {width:N0}" : ""));
         Console.WriteLine($"memory estimate: {MemoryEstimate.For(network, batchSize, optimizerSlots: 1, TopologyEvolver.Set().ScratchBytesPerConnection(1))}");
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = batchSize });
 
         // A SET step after every epoch, the last included, so one epoch reports one step.
-        trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 3), EvolutionSchedule.Custom(afterEpoch: _ => 0.3)));
+        var set = new TopologyEvolver(new MagnitudePruner(), new RandomRegrower(3, band: band));
+        trainer.Hooks.Add(new EvolutionHook(set, EvolutionSchedule.Custom(afterEpoch: _ => 0.3)));
         var history = trainer.Fit(data);
         foreach (var epoch in history.Epochs)
         {

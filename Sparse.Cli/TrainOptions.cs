@@ -72,6 +72,11 @@ internal static class TrainOptions
         Description = "Sparse rows: step only the first layer's connections of each batch's features, stored input-major, so that a step " +
             "costs the batch's non-zeros rather than the input's width (lazy moments, as PyTorch's SparseAdam: an absent feature's momentum does not decay; docs/performance.md).",
     };
+    public static readonly Option<int?> Band = new("--band")
+    {
+        Description = "Connect each neuron of a layer between two hidden layers only to a band of N neurons of the layer below, at the same " +
+            "count, and keep the band when regrowing at random (set): wide hidden layers then gather from cache (docs/performance.md, \"Banded hidden layers\").",
+    };
     public static readonly Option<bool> PruneNeurons = new("--prune-neurons") { Description = "Prune hidden neurons at or below the 20th importance percentile every 5 epochs from epoch 5." };
     public static readonly Option<string> LogFormat = new("--log-format")
     {
@@ -123,7 +128,7 @@ internal static class TrainOptions
         OptimizerName.AcceptOnlyFromAmong("sgd", "adam");
         return [TrainFile, TestFile, ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery,
             RiglSearch, PruneNeurons, Epochs, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, Threads,
-            PrecisionName, LazyInputs, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
+            PrecisionName, LazyInputs, Band, SyncEvery, CheckpointEvery, SelectFeatures, FeaturesFrom, Output, Resume, DataChanged, MetricsPath, PlotPath, LogFormat];
     }
 
     /// <summary>
@@ -134,11 +139,11 @@ internal static class TrainOptions
 
     /// <inheritdoc cref="Overridable"/>
     public static readonly Option[] Fixed = [ValidationSplit, Label, TaskName, NoHeader, DataFormat, ZeroBased, FeatureCount, Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery,
-        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, LazyInputs, SyncEvery, SelectFeatures, FeaturesFrom];
+        RiglSearch, PruneNeurons, BatchSize, OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, RawTargets, Seed, PrecisionName, LazyInputs, Band, SyncEvery, SelectFeatures, FeaturesFrom];
 
     /// <summary>The options the checkpoint's recipe section holds (<see cref="RecipeValues"/>), so the CLI's own section leaves them out.</summary>
     public static readonly Option[] InRecipe = [Hidden, ActivationName, Epsilon, Density, Erk, Evolve, PruneRule, GrowRule, InitialDensity, GapDensity, SupTickets, Zeta, EvolveEvery, RiglSearch, PruneNeurons, Epochs, BatchSize,
-        OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, Seed, PrecisionName, LazyInputs];
+        OptimizerName, LearningRate, Momentum, WeightDecay, DropoutRate, ClipNorm, Seed, PrecisionName, LazyInputs, Band];
 
     /// <summary>The run's recipe: every option that shapes training, with the library's defaults for what is left out.</summary>
     /// <exception cref="UserError">--hidden is not a list of positive whole numbers.</exception>
@@ -175,6 +180,7 @@ internal static class TrainOptions
         ClipNorm = run.Get(ClipNorm),
         Precision = run.Get(PrecisionName) == "bf16" ? Precision.Bf16 : Precision.Fp32, // fp32 too for checkpoints saved before --precision
         LazyInputs = run.Get(LazyInputs),
+        Band = run.Get(Band),
         Threads = run.Get(Threads),
     };
 
@@ -209,6 +215,7 @@ internal static class TrainOptions
             [Seed.Name] = RunOptions.Format(recipe.Seed),
             [PrecisionName.Name] = recipe.Precision == Precision.Bf16 ? "bf16" : "fp32",
             [LazyInputs.Name] = RunOptions.Format(recipe.LazyInputs),
+            [Band.Name] = RunOptions.Format(recipe.Band),
         };
         return values.Where(v => v.Value is not null).ToDictionary(v => v.Key, v => v.Value!);
     }

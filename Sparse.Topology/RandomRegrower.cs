@@ -9,23 +9,114 @@ namespace Sparse.Topology;
 /// reference trainer draws them). The new positions are a uniform random subset of the free ones, produced
 /// in (row, column) order by one pass over the layer's structure: O(nnz + rows + count) sequential work,
 /// whatever the density, with no per-pick search through a random row.
+/// With a <see cref="Band"/>, a layer whose connections all lie in their rows' bands (<see cref="RandomSparse.Banded"/>,
+/// <c>SparseNetwork.CreateMlp</c>'s <c>band</c>) grows uniformly among the free positions of those bands, so it stays
+/// banded; any other layer grows as without one.
 /// </summary>
-public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null) : IRegrower, IResumableState
+public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null, int? band = null) : IRegrower, IResumableState
 {
     private SparseRandom _random = new(seed);
 
     /// <summary>Distribution of new weights.</summary>
     public ValueDistribution Values { get; } = values ?? ValueDistribution.Normal(0.1f);
 
+    /// <summary>The band width in inputs that banded layers keep (<see cref="RandomSparse.Banded"/>), or null for none.</summary>
+    public int? Band { get; } = band is <= 0 ? throw new ArgumentOutOfRangeException(nameof(band), band, "A band holds at least one input.") : band;
+
     /// <inheritdoc/>
-    public string Name => "random";
+    public string Name => Band is { } width ? $"random in a band of {width}" : "random";
+
+    /// <inheritdoc/>
+    public long ScratchBytesPerGrown => Band is null ? 0 : 8;
 
     /// <inheritdoc/>
     public void Grow(GrowthRequest request, CooMatrix grown)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(grown);
+        if (Band is { } width && IsBanded(request.Kept, width))
+        {
+            GrowInBand(request.Kept, request.Count, width, ref _random, Values, grown);
+            return;
+        }
+
         GrowRandom(request.Kept, request.Count, ref _random, Values, grown, exclude: null);
+    }
+
+    /// <summary>
+    /// Whether every connection of <paramref name="matrix"/> lies in its row's band of <paramref name="window"/> inputs,
+    /// narrower than a row.
+    /// </summary>
+    public static bool IsBanded(CsrMatrix matrix, int window)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        if (window >= matrix.Columns)
+        {
+            return false;
+        }
+
+        var pointers = matrix.RowPointers;
+        var columns = matrix.ColumnIndices;
+        for (var row = 0; row < matrix.Rows; row++)
+        {
+            var start = RandomSparse.BandStart(row, matrix.Rows, matrix.Columns, window);
+            for (var k = pointers[row]; k < pointers[row + 1]; k++)
+            {
+                var offset = columns[k] - start;
+                if ((offset < 0 ? offset + matrix.Columns : offset) >= window)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    // Uniform among the free positions of the rows' bands, by rejection: a row at random, an offset in its band at
+    // random, redrawn when stored or picked already. The kept connections all lie in the bands, so the free positions
+    // number rows x window - kept; a band at most half full takes under two draws a pick.
+    private static void GrowInBand(CsrMatrix kept, int count, int window, ref SparseRandom random, ValueDistribution distribution, CooMatrix grown)
+    {
+        if (grown.Count != 0)
+        {
+            throw new ArgumentException("Band regrowth starts from an empty set of picks.", nameof(grown));
+        }
+
+        var free = ((long)kept.Rows * window) - kept.NonZeroCount;
+        if (count > free)
+        {
+            throw new InvalidOperationException($"Cannot grow {count} connections in bands of {window}: only {free} positions in them are free.");
+        }
+
+        var pool = System.Buffers.ArrayPool<int>.Shared;
+        var head = pool.Rent(kept.Rows);
+        var next = pool.Rent(Math.Max(1, count));
+        head.AsSpan(0, kept.Rows).Fill(-1);
+        try
+        {
+            grown.EnsureCapacity(count);
+            while (grown.Count < count)
+            {
+                var row = random.NextInt(kept.Rows);
+                var column = RandomSparse.BandStart(row, kept.Rows, kept.Columns, window) + random.NextInt(window);
+                column -= column >= kept.Columns ? kept.Columns : 0;
+                if (Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column) >= 0
+                    || Picked(head[row], next, grown.ColumnIndices, column))
+                {
+                    continue;
+                }
+
+                next[grown.Count] = head[row];
+                head[row] = grown.Count;
+                grown.Add(row, column, distribution.Sample(ref random));
+            }
+        }
+        finally
+        {
+            pool.Return(head);
+            pool.Return(next);
+        }
     }
 
     /// <inheritdoc/>

@@ -106,7 +106,7 @@ public sealed record TrainingRecipe : ICheckpointPart
     public const string SectionName = "recipe";
 
     /// <summary>The layout this build writes and the newest it reads.</summary>
-    public const int SectionVersion = 3;
+    public const int SectionVersion = 4;
 
     /// <summary>The evolution methods by their command-line names, in <see cref="EvolutionMethod"/> order.</summary>
     public static IReadOnlyList<string> EvolutionNames { get; } = ["none", "set", "rigl", "ctre", "ctre-sim", "ctre-seq", "gradual", "gap", "earlycrop"];
@@ -252,6 +252,14 @@ public sealed record TrainingRecipe : ICheckpointPart
     /// </summary>
     public bool LazyInputs { get; init; }
 
+    /// <summary>
+    /// The band width, in neurons, of the layers between two hidden layers (<see cref="SparseNetwork.CreateMlp"/>'s
+    /// <c>band</c>: each neuron connects only to that many neurons of the layer below), kept by SET's random regrowth
+    /// (<see cref="RandomRegrower.Band"/>); null for unbanded Erdos-Renyi layers. Hidden layers much wider than the band
+    /// then gather from cache rather than memory (docs/performance.md, "Banded hidden layers").
+    /// </summary>
+    public int? Band { get; init; }
+
     /// <summary>Threads per process, or null for every core. Results are the same for any count.</summary>
     public int? Threads { get; init; }
 
@@ -302,7 +310,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         IPruner pruner = PruneRule == PruneMethod.Cosine ? new CosinePruner() : new MagnitudePruner(separateSigns: Evolution == EvolutionMethod.Set);
         IRegrower regrower = GrowthRule switch
         {
-            GrowthMethod.Random => new RandomRegrower(regrowth),
+            GrowthMethod.Random => new RandomRegrower(regrowth, band: Band),
             GrowthMethod.Gradient => new GradientRegrower(exactScores: exactScores),
             _ => new CosineRegrower(Evolution switch { EvolutionMethod.CtreSim => CtreVariant.Sim, EvolutionMethod.CtreSeq => CtreVariant.Seq, _ => CtreVariant.Plain }, regrowth),
         };
@@ -419,7 +427,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         var sizes = LayerSizes(train.FeatureCount, outputs);
         return SparseNetwork.CreateMlp(sizes, Activation, Epsilon, Seed, Dropout,
             normalization: InputNormalization.Fit(train, train.IsSparse ? NormalizationKind.MaxAbs : NormalizationKind.Standardize),
-            densities: Density is null && Erk is null && !StartsDenser ? null : StartDensities(sizes));
+            densities: Density is null && Erk is null && !StartsDenser ? null : StartDensities(sizes), band: Band);
     }
 
     /// <summary>The hooks the recipe trains with: evolution (<see cref="CreateEvolutionHook"/>) and neuron pruning, each when asked for.</summary>
@@ -596,6 +604,9 @@ public sealed record TrainingRecipe : ICheckpointPart
 
             // Version 2 and before stepped every connection.
             LazyInputs = version >= 3 && r.ReadBoolean(),
+
+            // Version 3 and before had no bands.
+            Band = version >= 4 ? ReadOptional(r, r.ReadInt32) : null,
         });
         try
         {
@@ -644,6 +655,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         WriteOptional(w, SupTickets, w.Write);
         WriteOptional(w, GapDensity, w.Write);
         w.Write(LazyInputs);
+        WriteOptional(w, Band, w.Write);
     });
 
     private static void WriteOptional<T>(BinaryWriter w, T? value, Action<T> write)
@@ -758,6 +770,7 @@ public sealed record TrainingRecipe : ICheckpointPart
         Require(BatchSize >= 1, "--batch-size", "1 or more", BatchSize);
         Require(float.IsFinite(ClipNorm) && ClipNorm >= 0, "--clip-norm", "0 (off) or a positive number", ClipNorm);
         Require(Enum.IsDefined(Precision), "--precision", "fp32 or bf16", Precision);
+        Require(Band is null or > 0, "--band", "a positive number of neurons", Band);
         Require(Threads is null or >= 1, "--threads", "1 or more", Threads);
     }
 }

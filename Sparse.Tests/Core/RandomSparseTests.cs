@@ -178,6 +178,81 @@ public class RandomSparseTests
         }
     }
 
+    [TestCase(200, 1000, 0.02, 64)]
+    [TestCase(1000, 200, 0.1, 33)]
+    [TestCase(300, 300, 0.002, 1)]
+    [TestCase(50, 7, 0.3, 5)]
+    public void A_band_holds_each_row_to_its_window_with_the_unbanded_expected_count(int rows, int columns, double density, int window)
+    {
+        const int seeds = 20;
+        double total = 0;
+        for (var seed = 0UL; seed < seeds; seed++)
+        {
+            var m = RandomSparse.Banded(rows, columns, density, window, ValueDistribution.Constant(1), seed);
+            m.Validate();
+            total += m.NonZeroCount;
+            for (var r = 0; r < rows; r++)
+            {
+                var start = RandomSparse.BandStart(r, rows, columns, window);
+                for (var k = m.RowPointers[r]; k < m.RowPointers[r + 1]; k++)
+                {
+                    // The offset from the band's start, modulo the columns: inside the band when below the window.
+                    var offset = ((m.ColumnIndices[k] - start) % columns + columns) % columns;
+                    Assert.That(offset, Is.LessThan(window), $"row {r}, column {m.ColumnIndices[k]}, band from {start}");
+                }
+            }
+        }
+
+        // Each of the rows x window band cells is stored with probability density x columns / window (below 1 here),
+        // so the count's mean is density x rows x columns, within 5 standard errors.
+        var p = density * columns / window;
+        var cells = (double)rows * window;
+        Assert.That(total / seeds, Is.EqualTo(cells * p).Within(5 * Math.Sqrt(cells * p * (1 - p) / seeds)));
+    }
+
+    [Test]
+    public void A_band_covers_every_column_evenly_and_follows_the_rows()
+    {
+        // 400 x 400 at window 40: column c lies in the bands of the 40 rows centred near it, so columns are evenly
+        // covered (no edge effect, the band wraps), and the mean column of a row's band rises with the row.
+        var byColumn = new double[400];
+        for (var seed = 0UL; seed < 10; seed++)
+        {
+            var m = RandomSparse.Banded(400, 400, 0.05, 40, ValueDistribution.Constant(1), seed + 7);
+            foreach (var c in m.ColumnIndices)
+            {
+                byColumn[c]++;
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            // 99.9th percentile of chi-square with 399 degrees of freedom: 489.
+            Assert.That(ChiSquare(byColumn, 10 * (400 * 400 * 0.05) / 400), Is.LessThan(489));
+            Assert.That(RandomSparse.BandStart(0, 400, 400, 40), Is.EqualTo(380), "row 0's band wraps to the last columns");
+            Assert.That(RandomSparse.BandStart(200, 400, 400, 40), Is.EqualTo(180));
+            Assert.That(RandomSparse.BandStart(1, 2, 1000, 100), Is.EqualTo(700));
+        });
+    }
+
+    [Test]
+    public void A_band_as_wide_as_the_row_is_the_bernoulli_matrix()
+    {
+        var plain = RandomSparse.Bernoulli(60, 90, 0.1, ValueDistribution.Normal(1), 5);
+        foreach (var window in new[] { 90, 91, int.MaxValue })
+        {
+            var banded = RandomSparse.Banded(60, 90, 0.1, window, ValueDistribution.Normal(1), 5);
+            Assert.Multiple(() =>
+            {
+                Assert.That(banded.RowPointers, Is.EqualTo(plain.RowPointers));
+                Assert.That(banded.ColumnIndices, Is.EqualTo(plain.ColumnIndices));
+                Assert.That(banded.Values, Is.EqualTo(plain.Values));
+            });
+        }
+
+        Assert.That(() => RandomSparse.Banded(3, 3, 0.5, 0, ValueDistribution.Constant(1), 1), Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
+
     // The standard normal distribution function, through erfc (Numerical Recipes' Chebyshev fit, error below 1.2e-7).
     private static double Phi(double x)
     {

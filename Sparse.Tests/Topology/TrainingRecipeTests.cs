@@ -161,6 +161,7 @@ public class TrainingRecipeTests
             ClipNorm = 2,
             Precision = Precision.Bf16,
             Threads = 1,
+            Band = 64,
         };
         var network = SparseNetwork.CreateMlp([4, 3], ActivationKind.Relu, epsilon: 1, seed: 1);
         var path = Path.Combine(Path.GetTempPath(), $"recipe-{Guid.NewGuid():N}.sparse");

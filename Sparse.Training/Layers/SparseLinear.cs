@@ -38,12 +38,20 @@ public sealed class SparseLinear : Layer
     /// A layer whose connections are each present with probability <paramref name="density"/>, values scaled
     /// by the expected fan-in (He) or fan-in and fan-out (Xavier).
     /// </summary>
-    public static SparseLinear WithDensity(int inputs, int outputs, double density, ulong seed, WeightScaling scaling = WeightScaling.He)
+    public static SparseLinear WithDensity(int inputs, int outputs, double density, ulong seed, WeightScaling scaling = WeightScaling.He) =>
+        Banded(inputs, outputs, density, int.MaxValue, seed, scaling);
+
+    /// <summary>
+    /// A layer whose output neurons each connect only to a band of <paramref name="band"/> inputs
+    /// (<see cref="RandomSparse.Banded"/>), with the expected count and value scale of
+    /// <see cref="WithDensity"/>; a band as wide as the inputs is <see cref="WithDensity"/>'s layer.
+    /// </summary>
+    public static SparseLinear Banded(int inputs, int outputs, double density, int band, ulong seed, WeightScaling scaling = WeightScaling.He)
     {
         var fanIn = Math.Max(1.0, density * inputs);
         var fanOut = Math.Max(1.0, density * outputs);
         var std = scaling == WeightScaling.He ? Math.Sqrt(2.0 / fanIn) : Math.Sqrt(2.0 / (fanIn + fanOut));
-        return new SparseLinear(RandomSparse.Bernoulli(outputs, inputs, density, ValueDistribution.Normal((float)std), seed));
+        return new SparseLinear(RandomSparse.Banded(outputs, inputs, density, band, ValueDistribution.Normal((float)std), seed));
     }
 
     private readonly CsrMatrix _weights;

@@ -78,7 +78,10 @@ public sealed class SparseNetwork
     /// <paramref name="activation"/> after each hidden layer (All-ReLU alternates its slope by layer) and
     /// optional dropout after each activation; the last layer is linear (the loss applies softmax).
     /// <paramref name="densities"/>, one per layer (from Sparse.Topology's ERK or uniform rules), replaces
-    /// the Erdos-Renyi <paramref name="epsilon"/>.
+    /// the Erdos-Renyi <paramref name="epsilon"/>. With a <paramref name="band"/>, each layer between two hidden layers
+    /// connects a neuron only to a band of that many neurons of the layer below (<see cref="SparseLinear.Banded"/>), at
+    /// the same expected count: the rows a kernel processes together then gather from a cache-sized part of a wide
+    /// layer. The first layer (the data's features) and the last stay unbanded.
     /// </summary>
     public static SparseNetwork CreateMlp(
         IReadOnlyList<int> sizes,
@@ -88,8 +91,14 @@ public sealed class SparseNetwork
         float dropout = 0,
         float slope = 0.6f,
         InputNormalization? normalization = null,
-        IReadOnlyList<double>? densities = null)
+        IReadOnlyList<double>? densities = null,
+        int? band = null)
     {
+        if (band is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(band), band, "A band holds at least one input.");
+        }
+
         if (densities is not null && densities.Count != sizes.Count - 1)
         {
             throw new ArgumentException($"Give one density per layer ({sizes.Count - 1}), not {densities.Count}.", nameof(densities));
@@ -104,9 +113,9 @@ public sealed class SparseNetwork
         var scaling = activation is ActivationKind.Tanh or ActivationKind.Sigmoid ? WeightScaling.Xavier : WeightScaling.He;
         for (var n = 0; n + 1 < sizes.Count; n++)
         {
-            layers.Add(densities is null
-                ? SparseLinear.ErdosRenyi(sizes[n], sizes[n + 1], epsilon, RandomStreams.Derive(seed, RandomPurpose.Initialization, (ulong)n), scaling)
-                : SparseLinear.WithDensity(sizes[n], sizes[n + 1], densities[n], RandomStreams.Derive(seed, RandomPurpose.Initialization, (ulong)n), scaling));
+            var density = densities?[n] ?? RandomSparse.ErdosRenyiDensity(sizes[n + 1], sizes[n], epsilon);
+            var banded = band is { } width && n > 0 && n + 2 < sizes.Count ? width : int.MaxValue;
+            layers.Add(SparseLinear.Banded(sizes[n], sizes[n + 1], density, banded, RandomStreams.Derive(seed, RandomPurpose.Initialization, (ulong)n), scaling));
             if (n + 2 < sizes.Count)
             {
                 layers.Add(activation == ActivationKind.AllRelu
