@@ -76,6 +76,13 @@ if (args is ["cache-gather", .. var gatherBatch])
     return 0;
 }
 
+if (args is ["locality", var widthList, .. var bandList])
+{
+    static int[] Numbers(string list) => [.. list.Split(',').Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture))];
+    Locality.Run(Numbers(widthList), bandList.Length > 0 ? Numbers(bandList[0]) : [2_048, 16_384]);
+    return 0;
+}
+
 if (args is ["memory", .. var memoryMiB])
 {
     MemoryProbe.Run(memoryMiB.Length > 0 ? int.Parse(memoryMiB[0], System.Globalization.CultureInfo.InvariantCulture) : 1024);
