@@ -27,9 +27,6 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null,
     public string Name => Band is { } width ? $"random in a band of {width}" : "random";
 
     /// <inheritdoc/>
-    public long ScratchBytesPerGrown => Band is null ? 0 : 8;
-
-    /// <inheritdoc/>
     public void Grow(GrowthRequest request, CooMatrix grown)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -73,9 +70,10 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null,
         return true;
     }
 
-    // Uniform among the free positions of the rows' bands, by rejection: a row at random, an offset in its band at
-    // random, redrawn when stored or picked already. The kept connections all lie in the bands, so the free positions
-    // number rows x window - kept; a band at most half full takes under two draws a pick.
+    // Uniform among the free positions of the rows' bands, as GrowSorted draws over a whole layer: sorted ranks among
+    // the rows x window - kept free band positions, mapped to (row, column) by one pass over the rows, so the picks come
+    // in (row, column) order and the evolver's merge needs no sort.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void GrowInBand(CsrMatrix kept, int count, int window, ref SparseRandom random, ValueDistribution distribution, CooMatrix grown)
     {
         if (grown.Count != 0)
@@ -89,33 +87,98 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null,
             throw new InvalidOperationException($"Cannot grow {count} connections in bands of {window}: only {free} positions in them are free.");
         }
 
-        var pool = System.Buffers.ArrayPool<int>.Shared;
-        var head = pool.Rent(kept.Rows);
-        var next = pool.Rent(Math.Max(1, count));
-        head.AsSpan(0, kept.Rows).Fill(-1);
+        if (count == 0)
+        {
+            return;
+        }
+
+        var longs = System.Buffers.ArrayPool<long>.Shared;
+        var ints = System.Buffers.ArrayPool<int>.Shared;
+        var buffer = longs.Rent(count);
+        var rowPicks = ints.Rent(window);
         try
         {
+            var ranks = buffer.AsSpan(0, count);
+            var distinct = free <= 4L * count ? SelectRanks(free, ranks, ref random) : SpacedRanks(free, ranks, ref random);
             grown.EnsureCapacity(count);
-            while (grown.Count < count)
+            MapBandRanks(kept, window, ranks[..distinct], rowPicks, grown);
+            if (distinct < count)
             {
-                var row = random.NextInt(kept.Rows);
-                var column = RandomSparse.BandStart(row, kept.Rows, kept.Columns, window) + random.NextInt(window);
-                column -= column >= kept.Columns ? kept.Columns : 0;
-                if (Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column) >= 0
-                    || Picked(head[row], next, grown.ColumnIndices, column))
-                {
-                    continue;
-                }
-
-                next[grown.Count] = head[row];
-                head[row] = grown.Count;
-                grown.Add(row, column, distribution.Sample(ref random));
+                TopUp(kept, count - distinct, ref random, grown, window);
             }
+
+            distribution.Fill(grown.WritableValues[^count..], ref random);
         }
         finally
         {
-            pool.Return(head);
-            pool.Return(next);
+            longs.Return(buffer);
+            ints.Return(rowPicks);
+        }
+    }
+
+    // The rank-th free band position for increasing ranks. A row's band runs from its start column and may wrap past
+    // the last column: in band order its stored columns at or after the start come first, then the wrapped ones before
+    // it. The j-th free offset of a row skips the stored offsets at or below it; the row's picks are then written in
+    // column order (the wrapped offsets, which are the largest, first).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void MapBandRanks(CsrMatrix kept, int window, ReadOnlySpan<long> ranks, int[] rowPicks, CooMatrix grown)
+    {
+        var pointers = kept.RowPointers;
+        var stored = kept.ColumnIndices;
+        var columns = kept.Columns;
+        var next = 0;
+        long before = 0; // free band positions in the rows before `row`
+        for (var row = 0; row < kept.Rows && next < ranks.Length; row++)
+        {
+            int first = (int)pointers[row], end = (int)pointers[row + 1];
+            var rowFree = window - (end - first);
+            if (ranks[next] >= before + rowFree)
+            {
+                before += rowFree;
+                continue;
+            }
+
+            var start = RandomSparse.BandStart(row, kept.Rows, columns, window);
+            var split = Array.BinarySearch(stored, first, end - first, start);
+            split = split < 0 ? ~split : split;
+            var tail = end - split; // stored columns at or after the start: the first in band order
+            var passed = 0;
+            var taken = 0;
+            while (next < ranks.Length && ranks[next] < before + rowFree)
+            {
+                var offset = (int)(ranks[next++] - before) + passed;
+                while (passed < end - first)
+                {
+                    var column = passed < tail ? stored[split + passed] : stored[first + passed - tail];
+                    if ((column >= start ? column - start : column + columns - start) > offset)
+                    {
+                        break;
+                    }
+
+                    passed++;
+                    offset++;
+                }
+
+                rowPicks[taken++] = offset;
+            }
+
+            before += rowFree;
+            var wrapsAt = columns - start; // offsets from here on are columns 0, 1, ...
+            var wrapped = taken;
+            while (wrapped > 0 && rowPicks[wrapped - 1] >= wrapsAt)
+            {
+                wrapped--;
+            }
+
+            for (var k = wrapped; k < taken; k++)
+            {
+                grown.AddPosition(row, rowPicks[k] - wrapsAt);
+            }
+
+            for (var k = 0; k < wrapped; k++)
+            {
+                grown.AddPosition(row, start + rowPicks[k]);
+            }
         }
     }
 
@@ -346,7 +409,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null,
 
     // Adds `missing` more distinct free positions by rejection and merges them into the sorted picks.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void TopUp(CsrMatrix kept, int missing, ref SparseRandom random, CooMatrix grown)
+    private static void TopUp(CsrMatrix kept, int missing, ref SparseRandom random, CooMatrix grown, int window = 0)
     {
         // A list sorted once at the end, and a hash set against picking one position twice.
         var extra = new List<(int Row, int Column)>(missing);
@@ -354,7 +417,8 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null,
         while (extra.Count < missing)
         {
             var row = random.NextInt(kept.Rows);
-            var column = random.NextInt(kept.Columns);
+            var column = window == 0 ? random.NextInt(kept.Columns) : RandomSparse.BandStart(row, kept.Rows, kept.Columns, window) + random.NextInt(window);
+            column -= column >= kept.Columns ? kept.Columns : 0;
             if (Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column) < 0
                 && FindPick(grown.RowIndices, grown.ColumnIndices, row, column) < 0
                 && seen.Add(((long)row * kept.Columns) + column))

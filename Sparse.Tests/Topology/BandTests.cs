@@ -84,6 +84,7 @@ public class BandTests
             var grown = new CooMatrix(rows, columns);
             regrower.Grow(new GrowthRequest(layer, kept, count, new HashSet<long>(), null), grown);
             Assert.That(grown.Count, Is.EqualTo(count));
+            Assert.That(grown.IsOrdered(), "in (row, column) order");
             var picked = new HashSet<(int, int)>();
             for (var t = 0; t < grown.Count; t++)
             {
@@ -99,6 +100,29 @@ public class BandTests
         Assert.That(hits, Has.Count.EqualTo(free));
         var sd = Math.Sqrt(draws * 0.25);
         Assert.That(hits.Values, Is.All.InRange(draws / 2 - (5 * sd), draws / 2 + (5 * sd)));
+    }
+
+    [TestCase(2000, 3000, 0.004, 700, 5000)]
+    [TestCase(500, 100, 0.05, 99, 4000)]
+    [TestCase(64, 1_000_000, 0.00002, 20_000, 20_000)]
+    public void Band_regrowth_is_ordered_distinct_free_and_in_the_band(int rows, int columns, double density, int window, int count)
+    {
+        var kept = RandomSparse.Banded(rows, columns, density, window, ValueDistribution.Constant(1), 4);
+        var grown = new CooMatrix(rows, columns);
+        new RandomRegrower(8, band: window).Grow(new GrowthRequest(new SparseLinear(kept), kept, count, new HashSet<long>(), null), grown);
+        Assert.That(grown.Count, Is.EqualTo(count));
+        Assert.That(grown.IsOrdered(), "in (row, column) order");
+        var wrappedRows = 0;
+        for (var t = 0; t < grown.Count; t++)
+        {
+            var (row, column) = (grown.RowIndices[t], grown.ColumnIndices[t]);
+            Assert.That(InBand(kept, row, column, window), $"({row}, {column}) in the band");
+            Assert.That(Array.BinarySearch(kept.ColumnIndices, (int)kept.RowPointers[row], kept.RowLength(row), column), Is.LessThan(0), "free");
+            Assert.That(t == 0 || grown.RowIndices[t - 1] != row || grown.ColumnIndices[t - 1] != column, "distinct");
+            wrappedRows += column < RandomSparse.BandStart(row, rows, columns, window) ? 1 : 0;
+        }
+
+        Assert.That(wrappedRows, Is.GreaterThan(0), "some picks wrap past the last column");
     }
 
     [Test]
