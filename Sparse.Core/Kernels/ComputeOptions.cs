@@ -111,7 +111,8 @@ public sealed record ComputeOptions
 
     /// <summary>
     /// Bytes of a kernel's gathered dense operand (rows x batch x 4, or x 2 in <see cref="BFloat16"/>) above which its loops prefetch the rows they will
-    /// gather 16 entries ahead, unless the kernel runs in column tiles (which keep their rows cached);
+    /// gather 16 entries ahead, unless the kernel runs in column tiles (which keep their rows cached) or the rows that neighbouring rows of
+    /// the layer gather between them (a banded layer's band, <c>RandomSparse.Banded</c>) take no more than this;
     /// <see cref="long.MaxValue"/> turns prefetching off. Default 1 MiB, the size of this machine's per-core L2
     /// cache: below it gathers hit the cache and the prefetch instructions would only cost. Prefetching never
     /// changes results.

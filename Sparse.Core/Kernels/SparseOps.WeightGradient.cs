@@ -85,8 +85,9 @@ public static unsafe partial class SparseOps
         fixed (float* dy = outputGradient, dw = weightGradient, db = biasGradient)
         {
             var partition = new WorkPartition(pointers, weights.Rows, batch, options.Threads);
+            var prefetch = options.Prefetches(weights.Columns, batch, sizeof(TX)) && options.Prefetches(weights.GatherReach, batch, sizeof(TX));
             ColumnTiling.Run(
-                new GatherDotAction<TX>(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false, options.Prefetches(weights.Columns, batch, sizeof(TX)), pointers[weights.Rows] - 1),
+                new GatherDotAction<TX>(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false, prefetch, pointers[weights.Rows] - 1),
                 partition, pointers, weights.Rows, weights.Columns, batch, options, sizeof(TX));
         }
     }

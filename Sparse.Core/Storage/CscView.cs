@@ -31,6 +31,24 @@ public sealed class CscView
 
     internal long BuiltForVersion { get; private set; }
 
+    private int _reach;
+    private long _reachVersion = -1;
+
+    /// <summary>
+    /// How many of the matrix's rows neighbouring columns gather between them (<see cref="Core.GatherReach"/>), for the
+    /// input gradient's prefetch decision; computed in O(nnz) once per build.
+    /// </summary>
+    internal int GatherReach(int width)
+    {
+        if (_reachVersion != BuiltForVersion)
+        {
+            _reach = Core.GatherReach.Of(ColumnPointers, RowIndices, ColumnPointers.Length - 1, width);
+            _reachVersion = BuiltForVersion;
+        }
+
+        return _reach;
+    }
+
     internal void Rebuild(CsrMatrix matrix)
     {
         if (RowIndices.Length != matrix.NonZeroCount)

@@ -26,6 +26,8 @@ public sealed partial class CsrMatrix
 
     private CscView? _transposed;
     private long _structureVersion;
+    private int _reach;
+    private long _reachVersion = -1;
 
     /// <summary>Creates a matrix from its three arrays (taken, not copied) after checking every invariant.</summary>
     /// <exception cref="ArgumentException">An invariant is broken; the message names it.</exception>
@@ -168,6 +170,24 @@ public sealed partial class CsrMatrix
             }
 
             return view;
+        }
+    }
+
+    /// <summary>
+    /// How many of the <see cref="Columns"/> operand rows neighbouring rows gather between them (<see cref="GatherReach"/>),
+    /// computed in O(nnz) after each change of structure.
+    /// </summary>
+    internal int GatherReach
+    {
+        get
+        {
+            if (_reachVersion != _structureVersion)
+            {
+                _reach = Sparse.Core.GatherReach.Of(RowPointers, ColumnIndices, Rows, Columns);
+                _reachVersion = _structureVersion;
+            }
+
+            return _reach;
         }
     }
 
