@@ -5,8 +5,9 @@ namespace Sparse.Core;
 /// outgrows the cache, every gather comes from memory. Split into tiles of <see cref="ComputeOptions.ColumnTileBytes"/>,
 /// each pass over the rows gathers from one tile only, which stays cached, at the price of reading and writing
 /// the output row once more per tile. Rows need several entries per tile for that trade to pay, so very wide,
-/// very sparse rows stay untiled. The tile count depends only on the shapes, never on the thread count, so
-/// results stay bitwise identical for any number of threads.
+/// very sparse rows stay untiled, and so does a layer whose neighbouring rows gather within a tile between them (its
+/// reach, <see cref="GatherReach"/>: a banded layer's gathers stay cached untiled). The tile count depends only on
+/// the shapes and the structure, never on the thread count, so results stay bitwise identical for any number of threads.
 /// </summary>
 internal static class ColumnTiling
 {
@@ -14,8 +15,9 @@ internal static class ColumnTiling
     private const long MinEntriesPerRowTile = 4;
 
     /// <summary>Number of column tiles for a kernel over <paramref name="rows"/> compressed rows that gathers from
-    /// <paramref name="gathered"/> dense rows of <paramref name="batch"/> elements of <paramref name="elementBytes"/> each.</summary>
-    public static int Count(int rows, int gathered, long nonZeros, int batch, ComputeOptions options, int elementBytes = sizeof(float))
+    /// <paramref name="gathered"/> dense rows of <paramref name="batch"/> elements of <paramref name="elementBytes"/> each, of
+    /// which neighbouring rows reach <paramref name="reach"/> between them (<see cref="GatherReach"/>; the whole operand by default).</summary>
+    public static int Count(int rows, int gathered, long nonZeros, int batch, ComputeOptions options, int elementBytes = sizeof(float), int reach = int.MaxValue)
     {
         if (options.ForcedTiles > 0)
         {
@@ -32,7 +34,12 @@ internal static class ColumnTiling
         }
 
         var tiles = (int)Math.Min(gathered, (bytes + tileBytes - 1) / tileBytes);
-        return tiles * MinEntriesPerRowTile <= nonZeros / rows ? tiles : 1;
+        if (tiles * MinEntriesPerRowTile > nonZeros / rows)
+        {
+            return 1;
+        }
+
+        return (long)Math.Min(reach, gathered) * batch * elementBytes <= tileBytes ? 1 : tiles;
     }
 
     /// <summary>
@@ -40,10 +47,10 @@ internal static class ColumnTiling
     /// column tile with a rented per-row cursor (starting at each row's first entry) marking where the row's
     /// entries of the next tile begin.
     /// </summary>
-    public static unsafe void Run<TAction>(TAction untiled, in WorkPartition partition, long* pointers, int rows, int gathered, int batch, ComputeOptions options, int elementBytes = sizeof(float))
+    public static unsafe void Run<TAction>(TAction untiled, in WorkPartition partition, long* pointers, int rows, int gathered, int batch, ComputeOptions options, int elementBytes = sizeof(float), int reach = int.MaxValue)
         where TAction : struct, ITileableAction<TAction>
     {
-        var tiles = Count(rows, gathered, pointers[rows], batch, options, elementBytes);
+        var tiles = Count(rows, gathered, pointers[rows], batch, options, elementBytes, reach);
         if (tiles == 1)
         {
             WorkerPool.Shared.Run(ref untiled, partition.ChunkCount, partition.Threads);

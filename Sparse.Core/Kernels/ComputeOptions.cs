@@ -95,7 +95,7 @@ public sealed record ComputeOptions
 
     /// <summary>
     /// Bytes of a kernel's gathered dense operand (rows x batch x 4, or x 2 in <see cref="BFloat16"/>) above which it is split into column tiles of
-    /// this size; 0 turns tiling off. Default 8 MiB, a share of a typical last-level cache. Tiling changes the
+    /// this size, unless the rows that neighbouring rows of the layer gather between them (a banded layer's band) fit in one; 0 turns tiling off. Default 8 MiB, a share of a typical last-level cache. Tiling changes the
     /// order of the float additions, so a different tile size can change the last bits (never the thread count).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
@@ -134,6 +134,13 @@ public sealed record ComputeOptions
     /// miss the TLB far less; elsewhere, or where the kernel refuses, they are ordinary memory. Default true.
     /// </summary>
     public bool HugePages { get; init; } = true;
+
+    /// <summary>
+    /// Whether a kernel gathering from <paramref name="gatheredRows"/> rows of <paramref name="batch"/> elements is large enough
+    /// to prefetch or tile, so that the reach of its structure (<see cref="GatherReach"/>, O(nnz) once per structure) is worth knowing.
+    /// </summary>
+    internal bool NeedsReach(long gatheredRows, int batch, int elementBytes) =>
+        gatheredRows * batch * elementBytes > (_columnTileBytes > 0 ? Math.Min(_prefetchAboveBytes, _columnTileBytes) : _prefetchAboveBytes);
 
     /// <summary>Whether a kernel gathering from <paramref name="gatheredRows"/> rows of <paramref name="batch"/> elements of <paramref name="elementBytes"/> prefetches.</summary>
     internal bool Prefetches(long gatheredRows, int batch, int elementBytes = sizeof(float)) => gatheredRows * batch * elementBytes > _prefetchAboveBytes;

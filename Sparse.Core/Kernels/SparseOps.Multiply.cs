@@ -97,15 +97,15 @@ public static unsafe partial class SparseOps
         fixed (TX* x = input)
         fixed (float* values = weights.Values, b = bias, y = output)
         {
-            var prefetch = options.Prefetches(weights.Columns, batch, sizeof(TX)) && options.Prefetches(weights.GatherReach, batch, sizeof(TX));
-            RunGatherAxpy(pointers, indices, new DirectValues(values), weights.Rows, weights.Columns, x, b, y, batch, epilogue, options, prefetch);
+            var reach = options.NeedsReach(weights.Columns, batch, sizeof(TX)) ? weights.GatherReach : weights.Columns;
+            RunGatherAxpy(pointers, indices, new DirectValues(values), weights.Rows, weights.Columns, reach, x, b, y, batch, epilogue, options);
         }
     }
 
-    // One pass over all rows, or one per column tile (ColumnTiling.Run); the epilogue applies once, on the last. The
-    // caller decides on prefetching from the operand's size and the structure's reach (GatherReach): a banded layer's
-    // gathers stay in cache however wide its operand.
-    private static void RunGatherAxpy<TX, TValues, TEpilogue>(long* pointers, int* indices, TValues values, int rows, int gathered, TX* x, float* bias, float* y, int batch, TEpilogue epilogue, ComputeOptions options, bool prefetch)
+    // One pass over all rows, or one per column tile (ColumnTiling.Run); the epilogue applies once, on the last.
+    // Prefetching and tiling follow the smaller of the operand and the structure's reach (GatherReach): a banded
+    // layer's gathers stay in cache however wide its operand.
+    private static void RunGatherAxpy<TX, TValues, TEpilogue>(long* pointers, int* indices, TValues values, int rows, int gathered, int reach, TX* x, float* bias, float* y, int batch, TEpilogue epilogue, ComputeOptions options)
         where TX : unmanaged
         where TValues : struct, IEntryValues
         where TEpilogue : struct, IStoreEpilogue<TEpilogue>
@@ -113,8 +113,8 @@ public static unsafe partial class SparseOps
         var partition = new WorkPartition(pointers, rows, batch, options.Threads);
         ColumnTiling.Run(
             new GatherAxpyAction<TX, TValues, TEpilogue>(partition, pointers, indices, values, x, bias, y, batch, options.Simd, epilogue, null, 0, false, true,
-                prefetch, pointers[rows] - 1),
-            partition, pointers, rows, gathered, batch, options, sizeof(TX));
+                options.Prefetches(Math.Min(gathered, reach), batch, sizeof(TX)), pointers[rows] - 1),
+            partition, pointers, rows, gathered, batch, options, sizeof(TX), reach);
     }
 
     /// <summary>

@@ -119,8 +119,8 @@ public static unsafe partial class SparseOps
         fixed (TX* dy = outputGradient)
         fixed (float* values = weights.Values, dx = inputGradient)
         {
-            var prefetch = options.Prefetches(weights.Rows, batch, sizeof(TX)) && options.Prefetches(view.GatherReach(weights.Rows), batch, sizeof(TX));
-            RunGatherAxpy(pointers, indices, new PermutedValues(values, permutation), weights.Columns, weights.Rows, dy, null, dx, batch, epilogue, options, prefetch);
+            var reach = options.NeedsReach(weights.Rows, batch, sizeof(TX)) ? view.GatherReach(weights.Rows) : weights.Rows;
+            RunGatherAxpy(pointers, indices, new PermutedValues(values, permutation), weights.Columns, weights.Rows, reach, dy, null, dx, batch, epilogue, options);
         }
     }
 }

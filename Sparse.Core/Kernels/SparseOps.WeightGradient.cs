@@ -85,10 +85,10 @@ public static unsafe partial class SparseOps
         fixed (float* dy = outputGradient, dw = weightGradient, db = biasGradient)
         {
             var partition = new WorkPartition(pointers, weights.Rows, batch, options.Threads);
-            var prefetch = options.Prefetches(weights.Columns, batch, sizeof(TX)) && options.Prefetches(weights.GatherReach, batch, sizeof(TX));
+            var reach = options.NeedsReach(weights.Columns, batch, sizeof(TX)) ? weights.GatherReach : weights.Columns;
             ColumnTiling.Run(
-                new GatherDotAction<TX>(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false, prefetch, pointers[weights.Rows] - 1),
-                partition, pointers, weights.Rows, weights.Columns, batch, options, sizeof(TX));
+                new GatherDotAction<TX>(partition, pointers, indices, dy, x, dw, db, batch, options.Simd, null, 0, false, options.Prefetches(Math.Min(weights.Columns, reach), batch, sizeof(TX)), pointers[weights.Rows] - 1),
+                partition, pointers, weights.Rows, weights.Columns, batch, options, sizeof(TX), reach);
         }
     }
 

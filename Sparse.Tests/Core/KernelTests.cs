@@ -235,6 +235,8 @@ public class KernelTests
             Assert.That(ColumnTiling.Count(1_000_000, 1_000_000, 40_000_000, 32, o), Is.EqualTo(1), "16 tiles would leave 2.5 entries a row");
             Assert.That(ColumnTiling.Count(0, 100_000, 0, 128, o), Is.EqualTo(1), "no rows");
             Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128, o with { ColumnTileBytes = 0 }), Is.EqualTo(1), "tiling turned off");
+            Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128, o, reach: 4_097), Is.EqualTo(1), "a band of 4,096: 2 MiB of rows, within a tile");
+            Assert.That(ColumnTiling.Count(100_000, 100_000, 4_000_000, 128, o, reach: 90_000), Is.EqualTo(7), "an Erdos-Renyi reach");
             Assert.That(ColumnTiling.Start(0, 7, 100_000), Is.Zero);
             Assert.That(ColumnTiling.Start(7, 7, 100_000), Is.EqualTo(100_000));
         });
