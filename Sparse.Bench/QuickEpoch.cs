@@ -179,8 +179,7 @@ internal static class QuickEpoch
         var trainer = new Trainer(network, new SoftmaxCrossEntropy(), new Sgd(0.01f, momentum: 0.9f), new TrainerOptions { Epochs = epochs, BatchSize = batchSize });
 
         // A SET step after every epoch, the last included, so one epoch reports one step.
-        var set = new TopologyEvolver(new MagnitudePruner(), new RandomRegrower(3, band: band));
-        trainer.Hooks.Add(new EvolutionHook(set, EvolutionSchedule.Custom(afterEpoch: _ => 0.3)));
+        trainer.Hooks.Add(new EvolutionHook(TopologyEvolver.Set(seed: 3, band: band), EvolutionSchedule.Custom(afterEpoch: _ => 0.3)));
         var history = trainer.Fit(data);
         foreach (var epoch in history.Epochs)
         {

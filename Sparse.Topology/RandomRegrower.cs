@@ -59,8 +59,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null,
             var start = RandomSparse.BandStart(row, matrix.Rows, matrix.Columns, window);
             for (var k = pointers[row]; k < pointers[row + 1]; k++)
             {
-                var offset = columns[k] - start;
-                if ((offset < 0 ? offset + matrix.Columns : offset) >= window)
+                if (RandomSparse.BandOffset(columns[k], start, matrix.Columns) >= window)
                 {
                     return false;
                 }
@@ -150,7 +149,7 @@ public sealed class RandomRegrower(ulong seed, ValueDistribution? values = null,
                 while (passed < end - first)
                 {
                     var column = passed < tail ? stored[split + passed] : stored[first + passed - tail];
-                    if ((column >= start ? column - start : column + columns - start) > offset)
+                    if (RandomSparse.BandOffset(column, start, columns) > offset)
                     {
                         break;
                     }

@@ -29,9 +29,9 @@ public sealed partial class TopologyEvolver
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
-    /// <summary>SET: prune each sign by magnitude, regrow at random.</summary>
-    public static TopologyEvolver Set(ulong seed = 1, ValueDistribution? newWeights = null, ILogger<TopologyEvolver>? logger = null) =>
-        new(new MagnitudePruner(), new RandomRegrower(seed, newWeights), logger);
+    /// <summary>SET: prune each sign by magnitude, regrow at random; with a <paramref name="band"/>, banded layers regrow within their bands (<see cref="RandomRegrower.Band"/>).</summary>
+    public static TopologyEvolver Set(ulong seed = 1, ValueDistribution? newWeights = null, ILogger<TopologyEvolver>? logger = null, int? band = null) =>
+        new(new MagnitudePruner(), new RandomRegrower(seed, newWeights, band), logger);
 
     /// <summary>
     /// RigL: prune by |w|, regrow the missing connections with the largest |dL/dW|, at zero; every missing

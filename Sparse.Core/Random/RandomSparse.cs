@@ -29,17 +29,8 @@ public static class RandomSparse
         Bernoulli(rows, columns, ErdosRenyiDensity(rows, columns, epsilon), values, seed);
 
     /// <summary>Every position stored independently with probability <paramref name="density"/> in [0, 1].</summary>
-    public static CsrMatrix Bernoulli(int rows, int columns, double density, ValueDistribution values, ulong seed)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        ArgumentOutOfRangeException.ThrowIfNegative(columns);
-        if (!(density >= 0 && density <= 1))
-        {
-            ThrowHelper.ArgumentOutOfRange(nameof(density), $"Density must be in [0, 1], is {density}.");
-        }
-
-        return Sample(rows, columns, density, window: columns, values, seed);
-    }
+    public static CsrMatrix Bernoulli(int rows, int columns, double density, ValueDistribution values, ulong seed) =>
+        Banded(rows, columns, density, int.MaxValue, values, seed);
 
     /// <summary>
     /// A banded random matrix: row <c>r</c> may connect only to the <paramref name="window"/> columns centred on
@@ -73,6 +64,12 @@ public static class RandomSparse
         var start = (centre - (window / 2)) % columns;
         return (int)(start < 0 ? start + columns : start);
     }
+
+    /// <summary>
+    /// How far <paramref name="column"/> lies past a band's <paramref name="start"/>, modulo <paramref name="columns"/>:
+    /// the column is in a band of W columns from that start when this is below W.
+    /// </summary>
+    internal static int BandOffset(int column, int start, int columns) => column >= start ? column - start : column + columns - start;
 
     // Bernoulli draws within each row's band; the band is the whole row when window == columns.
     private static CsrMatrix Sample(int rows, int columns, double density, int window, ValueDistribution values, ulong seed)
