@@ -43,6 +43,61 @@ public class GatherReachTests
         Assert.That(m.GatherReach, Is.EqualTo(3), "9, 0, 1 around the end");
     }
 
+    [Test]
+    public void A_structure_large_enough_to_split_over_threads_has_the_reach_of_its_widest_pair_across_a_split()
+    {
+        // 4,096 rows of 300 entries each within 1,024 columns, above the size the walk splits at. The first half's
+        // windows start at columns 0 to 511, the second half's at 2,048 to 2,559, and the middle row is empty: the one
+        // wide pair is (2,047, 2,049), across the middle, where any split into an even number of chunks has a boundary.
+        const int rows = 4096, columns = 4096;
+        var random = new Random(5);
+        var pointers = new long[rows + 1];
+        var indices = new List<int>();
+        for (var row = 0; row < rows; row++)
+        {
+            var start = row < 2048 ? row / 4 : 2048 + ((row - 2049) / 4);
+            if (row != 2048)
+            {
+                indices.AddRange(Enumerable.Range(0, 1024).OrderBy(_ => random.Next()).Take(300).Select(c => (start + c) % columns).Order());
+            }
+
+            pointers[row + 1] = indices.Count;
+        }
+
+        var m = new CsrMatrix(rows, columns, pointers, [.. indices], new float[indices.Count]);
+        Assert.That(m.GatherReach, Is.EqualTo(Reference(pointers, [.. indices], columns)));
+        Assert.That(m.GatherReach, Is.GreaterThan(2048), "the pair across the middle is the widest");
+        Assert.That(Reference(pointers[..2049], [.. indices], columns), Is.LessThan(1100), "the first half alone is narrow");
+    }
+
+    // The shortest arc over each pair of neighbouring non-empty rows: the width less the largest circular gap of the
+    // pair's columns, plus one.
+    private static int Reference(long[] pointers, int[] indices, int width)
+    {
+        var reach = 0;
+        var previous = -1;
+        for (var row = 0; row + 1 < pointers.Length; row++)
+        {
+            if (pointers[row] == pointers[row + 1])
+            {
+                continue;
+            }
+
+            var columns = indices[(int)pointers[row]..(int)pointers[row + 1]]
+                .Concat(previous < 0 ? [] : indices[(int)pointers[previous]..(int)pointers[previous + 1]]).Distinct().Order().ToArray();
+            var gap = columns[0] + width - columns[^1];
+            for (var k = 1; k < columns.Length; k++)
+            {
+                gap = Math.Max(gap, columns[k] - columns[k - 1]);
+            }
+
+            reach = Math.Max(reach, width - gap + 1);
+            previous = row;
+        }
+
+        return reach;
+    }
+
     // Every circular arc, shortest first, until one holds both rows' columns.
     private static int BruteForce(CsrMatrix m)
     {
