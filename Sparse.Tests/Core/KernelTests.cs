@@ -41,7 +41,7 @@ public class KernelTests
     {
         int[][] shapes = [[0, 0], [0, 5], [5, 0], [1, 1], [3, 1], [1, 9], [7, 13], [33, 17], [129, 65]];
         double[] densities = [0, 0.05, 0.3, 1];
-        int[] batches = [1, 7, 16, 33, 129];
+        int[] batches = [1, 7, 16, 33, 100, 129];
         var seed = 0;
         foreach (var shape in shapes)
         {
